@@ -1,0 +1,5 @@
+"""Allow ``python -m pjsh``."""
+
+from pjsh.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,199 @@
+"""How a cmdlet is declared: one parameter table per command, read by the binder, help,
+completion and the generated docs; and the context a running cmdlet writes to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pjsh.runtime.convert import OBJECT, TypeSpec
+from pjsh.runtime.errors import ErrorRecord
+
+if TYPE_CHECKING:
+    from pjsh.runtime.scriptblock import ScriptBlock
+    from pjsh.runtime.session import Session
+
+# A validator returns None when the value is fine, else PowerShell's validator message.
+Validator = Callable[[object], "str | None"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a command, in the parameter sets it belongs to (``()`` = all sets).
+
+    A parameter whose position or mandatoriness differs between sets is declared once per
+    group of sets, with the same name; the binder merges them.
+    """
+
+    name: str
+    type: TypeSpec = OBJECT
+    position: int | None = None
+    mandatory: bool = False
+    aliases: tuple[str, ...] = ()
+    pipeline: bool = False
+    pipeline_by_name: bool = False
+    sets: tuple[str, ...] = ()
+    default: object = None
+    help: str = ""
+    validate: Validator | None = None
+    completer: str | None = None  # "path", "directory", "command", "job", "variable", "host"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command's name, aliases, parameters and help text."""
+
+    name: str
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    default_set: str | None = None
+    summary: str = ""
+    description: str = ""
+    examples: tuple[tuple[str, str], ...] = ()  # (code, what it does)
+    output_type: str = ""
+    supports_as_job: bool = True
+
+    def set_names(self) -> list[str]:
+        """All parameter set names declared by the parameters, default set first."""
+        names: list[str] = []
+        if self.default_set:
+            names.append(self.default_set)
+        for p in self.params:
+            for s in p.sets:
+                if s not in names:
+                    names.append(s)
+        return names or ["__AllParameterSets"]
+
+
+class Bound:
+    """The values bound for one invocation: ``args.Name`` reads a parameter (its default if
+    unbound); ``"Name" in args`` tells whether it was given."""
+
+    def __init__(self, values: dict[str, object], parameter_set: str) -> None:
+        self._values = values
+        self.parameter_set = parameter_set
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._explicit
+
+    @property
+    def _explicit(self) -> set[str]:
+        return self.__dict__.setdefault("_explicit_names", set())
+
+    def mark_explicit(self, names: set[str]) -> None:
+        """Record which parameters the caller actually supplied."""
+        self.__dict__["_explicit_names"] = set(names)
+
+    def get(self, name: str, default: object = None) -> object:
+        """Return a parameter's value or ``default``."""
+        return self._values.get(name, default)
+
+    def as_dict(self) -> dict[str, object]:
+        """Return all values (defaults included)."""
+        return dict(self._values)
+
+
+class CommandContext(Protocol):
+    """What a running cmdlet can do: write to its streams, reach its session, run script blocks."""
+
+    command_name: str
+    session: Session
+
+    def write_output(self, value: object) -> None:
+        """Send one object down the pipeline (lists are sent as one object)."""
+
+    def write_error(self, record: ErrorRecord) -> None:
+        """Write a non-terminating error."""
+
+    def write_warning(self, text: str) -> None:
+        """Write to the warning stream."""
+
+    def write_verbose(self, text: str) -> None:
+        """Write to the verbose stream."""
+
+    def write_debug(self, text: str) -> None:
+        """Write to the debug stream."""
+
+    def write_information(self, value: object, tags: Sequence[str] = ()) -> None:
+        """Write to the information stream."""
+
+    def write_progress(self, record: object) -> None:
+        """Write a progress record."""
+
+    def write_host(self, text: str, newline: bool = True, fg: str | None = None,
+                   bg: str | None = None) -> None:
+        """Write straight to the host (information stream tagged PSHOST)."""
+
+    def error(self, message: str, error_id: str, category: str = "NotSpecified",
+              target: object = None,
+              exception_type: str = "System.Management.Automation.RuntimeException",
+              ) -> ErrorRecord:
+        """Build an error record attributed to this command."""
+
+    def throw(self, message: str, error_id: str, category: str = "NotSpecified",
+              target: object = None,
+              exception_type: str = "System.Management.Automation.RuntimeException",
+              ) -> None:
+        """Raise a terminating error attributed to this command."""
+
+    def invoke(self, block: ScriptBlock, args: Sequence[object] = (),
+               dollar_under: object = ..., input: Sequence[object] | None = None,
+               ) -> list[object]:
+        """Run a script block in a child scope and return its output as a list."""
+
+    def invoke_to_output(self, block: ScriptBlock, args: Sequence[object] = (),
+                         dollar_under: object = ...) -> None:
+        """Run a script block, streaming its output down this command's pipeline."""
+
+    @property
+    def stopping(self) -> bool:
+        """True once the pipeline is being stopped (Ctrl+C, Select-Object -First)."""
+
+
+class Cmdlet:
+    """Base of every built-in command. ``process`` runs once per pipeline input (with the
+    pipeline parameters rebound), or once if the command has no pipeline input."""
+
+    spec: ClassVar[CommandSpec]
+
+    def __init__(self, ctx: CommandContext) -> None:
+        self.ctx = ctx
+
+    def begin(self, args: Bound) -> None:
+        """Run once before the first input."""
+
+    def process(self, args: Bound) -> None:
+        """Run for each input object."""
+
+    def end(self, args: Bound) -> None:
+        """Run once after the last input."""
+
+
+@dataclass
+class Registry:
+    """The built-in command table: canonical name → cmdlet class, plus command aliases."""
+
+    commands: dict[str, type[Cmdlet]] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def add(self, cls: type[Cmdlet]) -> type[Cmdlet]:
+        """Register a cmdlet class under its name and aliases."""
+        self.commands[cls.spec.name.lower()] = cls
+        for alias in cls.spec.aliases:
+            self.aliases[alias.lower()] = cls.spec.name
+        return cls
+
+
+BUILTINS = Registry()
+
+
+def command(cls: type[Cmdlet]) -> type[Cmdlet]:
+    """Class decorator: register a cmdlet in the built-in table."""
+    return BUILTINS.add(cls)

@@ -1,0 +1,1 @@
+"""pjsh.lang package."""

@@ -1,0 +1,1 @@
+"""pjsh.runtime package."""

@@ -1,0 +1,287 @@
+"""Type conversion as PowerShell does it, and the parameter type table the binder reads."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pjsh.runtime.values import Hashtable, PSObject
+
+
+class ConversionError(Exception):
+    """A value could not be converted to the wanted type; the message says why."""
+
+
+def to_string(value: object) -> str:
+    """Convert a value to text the way PowerShell's string conversion does."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return format_double(value)
+    if isinstance(value, (list, tuple)):
+        return " ".join(to_string(v) for v in value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, Hashtable):
+        return "System.Collections.Hashtable"
+    if isinstance(value, PSObject):
+        if value.has("ToString"):
+            return to_string(value.get("ToString"))
+        inner = "; ".join(f"{k}={to_string(v)}" for k, v in value.property_items())
+        return "@{" + inner + "}"
+    if isinstance(value, _dt.datetime):
+        return value.strftime("%m/%d/%Y %H:%M:%S")
+    return str(value)
+
+
+def format_double(value: float) -> str:
+    """Format a double like .NET's default (R) formatting: 3 not 3.0, 0.1 not 0.1000..."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text:
+        mant, exp = text.split("e")
+        sign = "-" if exp.startswith("-") else "+"
+        return f"{mant}E{sign}{exp.lstrip('+-').zfill(2)}"
+    return text
+
+
+_INT_RE = re.compile(r"^\s*[+-]?(0x[0-9a-f]+|\d+)\s*$", re.IGNORECASE)
+_NUM_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$", re.IGNORECASE)
+
+
+def parse_number(text: str) -> int | float | None:
+    """Parse numeric text (decimal, hex, float, kb/mb/gb suffixes); None if it is not one."""
+    t = text.strip().lower()
+    mult = 1
+    for suffix, m in (("kb", 1024), ("mb", 1024**2), ("gb", 1024**3), ("tb", 1024**4)):
+        if t.endswith(suffix):
+            t, mult = t[:-2], m
+            break
+    if not t:
+        return None
+    if _INT_RE.match(t):
+        neg = t.startswith("-")
+        body = t.lstrip("+-")
+        n = int(body, 16) if body.startswith("0x") else int(body)
+        return (-n if neg else n) * mult
+    if _NUM_RE.match(t):
+        f = float(t) * mult
+        return f
+    return None
+
+
+def to_number(value: object) -> int | float:
+    """Convert to a number for arithmetic; raise ConversionError when it is not numeric."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        if value.strip() == "":
+            return 0
+        n = parse_number(value)
+        if n is None:
+            raise ConversionError(
+                f'Cannot convert value "{value}" to type "System.Int32". '
+                "Error: \"The input string '" + value + "' was not in a correct format.\""
+            )
+        return n
+    raise ConversionError(
+        f'Cannot convert the "{to_string(value)}" value of type "{type_name_of(value)}" '
+        'to type "System.Int32".'
+    )
+
+
+def type_name_of(value: object) -> str:
+    """Return the .NET-style type name used in conversion messages."""
+    from pjsh.runtime.values import type_names
+
+    names = type_names(value)
+    return names[0] if names else "null"
+
+
+def to_int(value: object) -> int:
+    """Convert to an integer, rounding half to even like .NET."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    n = to_number(value)
+    if isinstance(n, float):
+        if n != n or n in (float("inf"), float("-inf")):
+            raise ConversionError(f'Cannot convert value "{to_string(n)}" to type "System.Int32".')
+        return round(n)
+    return n
+
+
+def to_double(value: object) -> float:
+    """Convert to a floating-point number."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    return float(to_number(value))
+
+
+def to_bool(value: object) -> bool:
+    """PowerShell truthiness: $null, 0, '', empty arrays are false; one-element arrays unwrap."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        return value != ""
+    if isinstance(value, (list, tuple)):
+        if len(value) == 0:
+            return False
+        if len(value) == 1:
+            return to_bool(value[0])
+        return True
+    return True
+
+
+def to_datetime(value: object) -> _dt.datetime:
+    """Convert text or a timestamp to a datetime."""
+    if isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _dt.datetime.fromtimestamp(value)
+    text = to_string(value).strip()
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y"):
+        try:
+            return _dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConversionError(
+            f'Cannot convert value "{text}" to type "System.DateTime". '
+            "Error: \"String '" + text + "' was not recognized as a valid DateTime.\""
+        ) from None
+
+
+def as_list(value: object) -> list[object]:
+    """Treat a value as a collection: arrays as they are, $null as empty, others as one item."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    return [value]
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """A parameter type: its .NET-style name (for messages) and the converter the binder uses."""
+
+    name: str
+    convert: Callable[[object], object]
+    is_switch: bool = False
+    is_array: bool = False
+    choices: tuple[str, ...] = ()
+
+
+def _identity(value: object) -> object:
+    return value
+
+
+def _string(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            return to_string(value[0])
+        raise ConversionError(
+            f'Cannot convert "{to_string(value)}" to "System.String" because it is an array.'
+        )
+    return to_string(value)
+
+
+def _array(inner: Callable[[object], object]) -> Callable[[object], object]:
+    def convert(value: object) -> object:
+        return [inner(v) for v in as_list(value)]
+
+    return convert
+
+
+def _scriptblock(value: object) -> object:
+    from pjsh.runtime.scriptblock import ScriptBlock
+
+    if isinstance(value, ScriptBlock):
+        return value
+    raise ConversionError(
+        f'Cannot convert the "{to_string(value)}" value of type "{type_name_of(value)}" '
+        'to type "System.Management.Automation.ScriptBlock".'
+    )
+
+
+def _hashtable(value: object) -> object:
+    if isinstance(value, Hashtable):
+        return value
+    raise ConversionError(
+        f'Cannot convert the "{to_string(value)}" value of type "{type_name_of(value)}" '
+        'to type "System.Collections.Hashtable".'
+    )
+
+
+def _bool_param(value: object) -> object:
+    if isinstance(value, (bool, int, float)) or value is None:
+        return to_bool(value)
+    raise ConversionError(
+        f'Cannot convert value "{to_string(value)}" to type "System.Boolean". Boolean parameters '
+        "accept only Boolean values and numbers, such as $True, $False, 1 or 0."
+    )
+
+
+def _int_conv(value: object) -> object:
+    try:
+        return to_int(value)
+    except ConversionError:
+        raise ConversionError(
+            f'Cannot convert value "{to_string(value)}" to type "System.Int32". '
+            "Error: \"The input string '" + to_string(value) + "' was not in a correct format.\""
+        ) from None
+
+
+STRING = TypeSpec("System.String", _string)
+STRINGS = TypeSpec("System.String[]", _array(to_string), is_array=True)
+INT = TypeSpec("System.Int32", _int_conv)
+INTS = TypeSpec("System.Int32[]", _array(_int_conv), is_array=True)
+DOUBLE = TypeSpec("System.Double", lambda v: to_double(v))
+BOOL = TypeSpec("System.Boolean", _bool_param)
+SWITCH = TypeSpec("System.Management.Automation.SwitchParameter", _bool_param, is_switch=True)
+OBJECT = TypeSpec("System.Object", _identity)
+OBJECTS = TypeSpec("System.Object[]", _array(_identity), is_array=True)
+SCRIPTBLOCK = TypeSpec("System.Management.Automation.ScriptBlock", _scriptblock)
+SCRIPTBLOCKS = TypeSpec("System.Management.Automation.ScriptBlock[]", _array(_scriptblock), is_array=True)
+HASHTABLE = TypeSpec("System.Collections.Hashtable", _hashtable)
+DATETIME = TypeSpec("System.DateTime", to_datetime)
+
+
+def enum_type(name: str, choices: Sequence[str]) -> TypeSpec:
+    """A parameter type that accepts one of ``choices`` (case-insensitive), canonically spelled."""
+    canon = {c.lower(): c for c in choices}
+
+    def convert(value: object) -> object:
+        text = to_string(value)
+        found = canon.get(text.lower())
+        if found is None:
+            raise ConversionError(
+                f'Cannot convert value "{text}" to type "{name}". Error: "Unable to match the '
+                f'identifier name {text} to a valid enumerator name. Specify one of the following '
+                f'enumerator names and try again:\n{", ".join(choices)}"'
+            )
+        return found
+
+    return TypeSpec(name, convert, choices=tuple(choices))

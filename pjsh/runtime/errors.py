@@ -1,0 +1,164 @@
+"""Error records and the exceptions that carry them (terminating errors, flow control)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pjsh.lang.source import Span, caret_lines, line_col
+from pjsh.runtime.values import PSPropertyClass
+
+
+@dataclass
+class ExceptionInfo(PSPropertyClass):
+    """The .NET-like exception inside an error record: a type name and a message."""
+
+    ps_type_names = ("System.Exception",)
+    ps_property_names = ("Message",)
+
+    Message: str
+    TypeName: str = "System.Management.Automation.RuntimeException"
+
+    def __str__(self) -> str:
+        return self.Message
+
+
+@dataclass
+class CategoryInfo(PSPropertyClass):
+    """Category, reason and target of an error, as PowerShell's ErrorCategoryInfo."""
+
+    ps_type_names = ("System.Management.Automation.ErrorCategoryInfo",)
+    ps_property_names = ("Category", "Activity", "Reason", "TargetName")
+
+    Category: str = "NotSpecified"
+    Activity: str = ""
+    Reason: str = ""
+    TargetName: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.Category}: ({self.TargetName}:) [{self.Activity}], {self.Reason}"
+
+
+@dataclass
+class InvocationInfo(PSPropertyClass):
+    """Where an error happened: the command, and the script position if known."""
+
+    ps_type_names = ("System.Management.Automation.InvocationInfo",)
+    ps_property_names = ("MyCommand", "ScriptLineNumber", "OffsetInLine", "Line", "PositionMessage")
+
+    MyCommand: str = ""
+    ScriptLineNumber: int = 0
+    OffsetInLine: int = 0
+    Line: str = ""
+    PositionMessage: str = ""
+
+
+@dataclass
+class ErrorRecord(PSPropertyClass):
+    """A PowerShell error record: what went wrong, its id, category, target and position."""
+
+    ps_type_names = ("System.Management.Automation.ErrorRecord",)
+    ps_property_names = (
+        "Exception",
+        "TargetObject",
+        "CategoryInfo",
+        "FullyQualifiedErrorId",
+        "InvocationInfo",
+        "PSComputerName",
+    )
+
+    Exception: ExceptionInfo
+    FullyQualifiedErrorId: str = "RuntimeException"
+    CategoryInfo: CategoryInfo = field(default_factory=CategoryInfo)
+    TargetObject: object = None
+    InvocationInfo: InvocationInfo = field(default_factory=InvocationInfo)
+    PSComputerName: str | None = None
+
+    @property
+    def message(self) -> str:
+        """The error's message text."""
+        return self.Exception.Message
+
+    @property
+    def command(self) -> str:
+        """The command the error is attributed to ('' when none)."""
+        return self.InvocationInfo.MyCommand
+
+    def __str__(self) -> str:
+        return self.Exception.Message
+
+    def describe(self) -> str:
+        """Render as PowerShell's ConciseView: ``Command: message`` (or the bare message)."""
+        prefix = f"{self.command}: " if self.command else ""
+        where = self.InvocationInfo.PositionMessage
+        if where and not self.command:
+            return f"{where}\n{self.message}"
+        return prefix + self.message
+
+
+def make_error(
+    message: str,
+    error_id: str = "RuntimeException",
+    category: str = "NotSpecified",
+    *,
+    target: object = None,
+    command: str = "",
+    exception_type: str = "System.Management.Automation.RuntimeException",
+    span: Span | None = None,
+    source: str = "",
+) -> ErrorRecord:
+    """Build an error record; ``span`` and ``source`` add a position message with a caret."""
+    info = InvocationInfo(MyCommand=command)
+    if span is not None and source:
+        line, col = line_col(source, span.start)
+        text, caret = caret_lines(source, span)
+        info.ScriptLineNumber = line
+        info.OffsetInLine = col
+        info.Line = text
+        info.PositionMessage = f"Line |\n{line:>4} | {text}\n     | {caret}"
+    return ErrorRecord(
+        Exception=ExceptionInfo(message, exception_type),
+        FullyQualifiedErrorId=error_id,
+        CategoryInfo=CategoryInfo(Category=category, TargetName=str(target) if target else ""),
+        TargetObject=target,
+        InvocationInfo=info,
+    )
+
+
+class PSRuntimeError(Exception):
+    """A terminating error: unwinds to the nearest try/catch or the top of the statement."""
+
+    def __init__(self, record: ErrorRecord) -> None:
+        super().__init__(record.message)
+        self.record = record
+
+
+class FlowControl(Exception):  # noqa: N818 - control flow, not an error
+    """Base of break/continue/return/exit signals."""
+
+
+class BreakSignal(FlowControl):
+    """``break`` out of the innermost (or labelled) loop."""
+
+    def __init__(self, label: str | None = None) -> None:
+        super().__init__(label or "")
+        self.label = label
+
+
+class ContinueSignal(FlowControl):
+    """``continue`` with the next iteration of the innermost (or labelled) loop."""
+
+    def __init__(self, label: str | None = None) -> None:
+        super().__init__(label or "")
+        self.label = label
+
+
+class ReturnSignal(FlowControl):
+    """``return`` from the current function or script block."""
+
+
+class ExitSignal(FlowControl):
+    """``exit N``: leave the script or the shell with an exit code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(str(code))
+        self.code = code
