@@ -38,6 +38,7 @@ class Param:
     help: str = ""
     validate: Validator | None = None
     completer: str | None = None  # "path", "directory", "command", "job", "variable", "host"
+    remaining: bool = False  # ValueFromRemainingArguments: unbound positional args collect here
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,8 @@ class ExitSignal(FlowControl):
     def __init__(self, code: int) -> None:
         super().__init__(str(code))
         self.code = code
+
+
+class StopUpstreamSignal(FlowControl):
+    """Raised by a command (Select-Object -First) that needs no more input: the pipeline stops
+    the commands before it and finishes the ones after it normally."""

@@ -44,6 +44,11 @@ class Session:
     exit_code: int | None = None
     last_exit_code: int = 0
     max_errors: int = 256
+    # User-defined functions (name -> ast.FunctionDefinition) and aliases (name -> command).
+    functions: dict[str, object] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    location_stack: list[str] = field(default_factory=list)
+    previous_location: str | None = None
 
     def resolve_path(self, path: str) -> str:
         """Make a path absolute against the session's current directory (``~`` expanded)."""

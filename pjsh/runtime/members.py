@@ -1,0 +1,242 @@
+"""Member access (``$x.Name``), member enumeration over arrays, and the few methods scripts call."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+
+from pjsh.runtime.convert import to_int, to_string
+from pjsh.runtime.values import Hashtable, PSObject, lookup_property
+
+
+class MemberError(Exception):
+    """A method call failed; carries PowerShell's error id and message."""
+
+    def __init__(self, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+        self.message = message
+
+
+_MISSING = object()
+
+
+def _intrinsic(obj: object, name: str) -> object:
+    """Properties every value has in PowerShell (Count/Length) and Python-side basics."""
+    low = name.lower()
+    if isinstance(obj, str):
+        if low == "length":
+            return len(obj)
+        return _MISSING
+    if isinstance(obj, (list, tuple)):
+        if low in ("count", "length"):
+            return len(obj)
+        return _MISSING
+    if isinstance(obj, Hashtable):
+        if low == "count":
+            return len(obj)
+        if low == "keys":
+            return list(obj.keys())
+        if low == "values":
+            return list(obj.values())
+        if name in obj:
+            return obj[name]
+        return _MISSING
+    if isinstance(obj, _dt.datetime):
+        attrs = {"year": obj.year, "month": obj.month, "day": obj.day, "hour": obj.hour,
+                 "minute": obj.minute, "second": obj.second, "millisecond": obj.microsecond // 1000,
+                 "dayofweek": obj.strftime("%A"), "date": obj.replace(hour=0, minute=0, second=0,
+                                                                      microsecond=0),
+                 "ticks": int(obj.timestamp() * 10_000_000)}
+        return attrs.get(low, _MISSING)
+    if isinstance(obj, _dt.timedelta):
+        attrs2 = {"totalseconds": obj.total_seconds(),
+                  "totalmilliseconds": obj.total_seconds() * 1000,
+                  "totalminutes": obj.total_seconds() / 60, "seconds": obj.seconds % 60,
+                  "milliseconds": obj.microseconds // 1000, "days": obj.days}
+        return attrs2.get(low, _MISSING)
+    return _MISSING
+
+
+def get_member(obj: object, name: str) -> object:
+    """Read a property; on arrays, enumerate members of the elements (``$jobs.Name``).
+    Missing properties are $null, as in PowerShell's non-strict mode."""
+    found, value = lookup_property(obj, name)
+    if found:
+        return value
+    v = _intrinsic(obj, name)
+    if v is not _MISSING:
+        return v
+    if isinstance(obj, (list, tuple)):
+        out: list[object] = []
+        for item in obj:
+            r = get_member(item, name)
+            if isinstance(r, list):
+                out.extend(r)
+            elif r is not None:
+                out.append(r)
+        return out
+    if obj is None:
+        return None
+    if isinstance(obj, (int, float, bool)):
+        return None
+    return None
+
+
+def has_member(obj: object, name: str) -> bool:
+    """Tell whether a value has a property of that name."""
+    found, _ = lookup_property(obj, name)
+    return found or _intrinsic(obj, name) is not _MISSING
+
+
+def set_member(obj: object, name: str, value: object) -> None:
+    """Assign a property (PSObject note properties, hashtable keys)."""
+    if isinstance(obj, PSObject):
+        if not obj.has(name):
+            raise MemberError("PropertyNotFound",
+                              f"The property '{name}' cannot be found on this object. "
+                              "Verify that the property exists and can be set.")
+        obj.set(name, value)
+        return
+    if isinstance(obj, Hashtable):
+        obj[name] = value
+        return
+    names = getattr(obj, "ps_property_names", None)
+    if names is not None:
+        for n in names:
+            if n.lower() == name.lower():
+                try:
+                    setattr(obj, n, value)
+                    return
+                except AttributeError:
+                    break
+    raise MemberError("PropertyAssignmentException" if names else "PropertyNotFound",
+                      f"'{name}' is a ReadOnly property." if names else
+                      f"The property '{name}' cannot be found on this object. "
+                      "Verify that the property exists and can be set.")
+
+
+def _arg(args: list[object], i: int, default: object = None) -> object:
+    return args[i] if i < len(args) else default
+
+
+def _str_methods() -> dict[str, Callable[[str, list[object]], object]]:
+    def split(s: str, a: list[object]) -> object:
+        if not a:
+            return s.split()
+        seps = to_string(a[0])
+        if len(seps) <= 1:
+            return s.split(seps) if seps else [s]
+        # .NET String.Split(char[]) splits on any of the characters.
+        out, cur = [], ""
+        for ch in s:
+            if ch in seps:
+                out.append(cur)
+                cur = ""
+            else:
+                cur += ch
+        out.append(cur)
+        return out
+
+    def substring(s: str, a: list[object]) -> object:
+        start = to_int(_arg(a, 0, 0))
+        if start > len(s):
+            raise MemberError("ArgumentOutOfRangeException",
+                              "startIndex cannot be larger than length of string.")
+        if len(a) > 1:
+            return s[start:start + to_int(a[1])]
+        return s[start:]
+
+    def trim_chars(a: list[object]) -> str | None:
+        return "".join(to_string(x) for x in a) if a else None
+
+    return {
+        "toupper": lambda s, a: s.upper(),
+        "tolower": lambda s, a: s.lower(),
+        "trim": lambda s, a: s.strip(trim_chars(a)),
+        "trimstart": lambda s, a: s.lstrip(trim_chars(a)),
+        "trimend": lambda s, a: s.rstrip(trim_chars(a)),
+        "split": split,
+        "substring": substring,
+        "replace": lambda s, a: s.replace(to_string(_arg(a, 0, "")), to_string(_arg(a, 1, ""))),
+        "contains": lambda s, a: to_string(_arg(a, 0, "")) in s,
+        "startswith": lambda s, a: s.startswith(to_string(_arg(a, 0, ""))),
+        "endswith": lambda s, a: s.endswith(to_string(_arg(a, 0, ""))),
+        "indexof": lambda s, a: s.find(to_string(_arg(a, 0, ""))),
+        "lastindexof": lambda s, a: s.rfind(to_string(_arg(a, 0, ""))),
+        "padleft": lambda s, a: s.rjust(to_int(_arg(a, 0, 0)), to_string(_arg(a, 1, " "))[:1] or " "),
+        "padright": lambda s, a: s.ljust(to_int(_arg(a, 0, 0)), to_string(_arg(a, 1, " "))[:1] or " "),
+        "tostring": lambda s, a: s,
+        "equals": lambda s, a: s == to_string(_arg(a, 0, "")),
+        "gethashcode": lambda s, a: hash(s) & 0x7FFFFFFF,
+        "tochararray": lambda s, a: list(s),
+        "insert": lambda s, a: s[:to_int(_arg(a, 0, 0))] + to_string(_arg(a, 1, "")) + s[to_int(_arg(a, 0, 0)):],
+        "remove": lambda s, a: (s[:to_int(_arg(a, 0, 0))] + (s[to_int(a[0]) + to_int(a[1]):]
+                                                              if len(a) > 1 else "")),
+    }
+
+
+_STR_METHODS = _str_methods()
+
+
+def call_method(obj: object, name: str, args: list[object]) -> object:
+    """Call one of the supported methods on a value, or raise MemberError MethodNotFound."""
+    low = name.lower()
+    if isinstance(obj, str) and low in _STR_METHODS:
+        return _STR_METHODS[low](obj, args)
+    if low == "tostring":
+        return to_string(obj)
+    if low == "gettype":
+        from pjsh.runtime.values import type_names
+        names = type_names(obj)
+        return PSObject({"Name": (names[0].rsplit(".", 1)[-1] if names else "Object"),
+                         "FullName": names[0] if names else "System.Object"},
+                        type_names=("System.RuntimeType",))
+    if isinstance(obj, list):
+        if low == "contains":
+            from pjsh.runtime.operators import equals
+            return any(equals(i, _arg(args, 0)) for i in obj)
+        if low == "indexof":
+            from pjsh.runtime.operators import equals
+            for i, item in enumerate(obj):
+                if equals(item, _arg(args, 0)):
+                    return i
+            return -1
+        if low in ("add", "remove", "clear"):
+            raise MemberError("NotSupported", "Collection was of a fixed size.")
+    if isinstance(obj, Hashtable):
+        if low == "containskey":
+            return _arg(args, 0) in obj
+        if low == "containsvalue":
+            return _arg(args, 0) in list(obj.values())
+        if low == "add":
+            key = _arg(args, 0)
+            if key in obj:
+                raise MemberError(
+                    "ArgumentException",
+                    f"Item has already been added. Key in dictionary: '{key}'  Key being added: '{key}'")
+            obj[key] = _arg(args, 1)
+            return None
+        if low == "remove":
+            obj.pop(_arg(args, 0), None)
+            return None
+        if low == "clear":
+            obj.clear()
+            return None
+    # Methods exposed by Python classes: ps_methods = ("Name", ...), implemented as attributes.
+    methods = getattr(obj, "ps_method_names", ())
+    for m in methods:
+        if m.lower() == low:
+            return getattr(obj, m)(*args)
+    if isinstance(obj, PSObject):
+        v = obj.get(name)
+        if callable(v):
+            return v(*args)
+    type_name = "System.Object"
+    from pjsh.runtime.values import type_names as _tn
+    tn = _tn(obj)
+    if tn:
+        type_name = tn[0]
+    raise MemberError("MethodNotFound",
+                      f"Method invocation failed because [{type_name}] does not contain a method "
+                      f"named '{name}'.")

@@ -1,0 +1,102 @@
+"""A fake command context for unit-testing cmdlets without the interpreter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pjsh.commands.base import Bound, Cmdlet
+from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, make_error
+from pjsh.runtime.host import MemoryHost
+from pjsh.runtime.session import Session
+
+
+@dataclass
+class FakeContext:
+    """Records everything a cmdlet writes. Script blocks cannot run here: use tests.harness."""
+
+    command_name: str
+    session: Session
+    output: list[object] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    streams: list[tuple[str, object]] = field(default_factory=list)
+
+    def write_output(self, value: object) -> None:
+        self.output.append(value)
+
+    def write_error(self, record: ErrorRecord) -> None:
+        self.errors.append(record)
+
+    def write_warning(self, text: str) -> None:
+        self.streams.append(("Warning", text))
+
+    def write_verbose(self, text: str) -> None:
+        self.streams.append(("Verbose", text))
+
+    def write_debug(self, text: str) -> None:
+        self.streams.append(("Debug", text))
+
+    def write_information(self, value: object, tags: Sequence[str] = ()) -> None:
+        self.streams.append(("Information", value))
+
+    def write_progress(self, record: object) -> None:
+        self.streams.append(("Progress", record))
+
+    def write_host(self, text: str, newline: bool = True, fg: str | None = None,
+                   bg: str | None = None) -> None:
+        self.streams.append(("Host", text + ("\n" if newline else "")))
+
+    def error(self, message: str, error_id: str, category: str = "NotSpecified",
+              target: object = None,
+              exception_type: str = "System.Management.Automation.RuntimeException") -> ErrorRecord:
+        return make_error(message, error_id, category, target=target, command=self.command_name,
+                          exception_type=exception_type)
+
+    def throw(self, message: str, error_id: str, category: str = "NotSpecified",
+              target: object = None,
+              exception_type: str = "System.Management.Automation.RuntimeException") -> None:
+        raise PSRuntimeError(self.error(message, error_id, category, target, exception_type))
+
+    def invoke(self, block: Any, args: Sequence[object] = (), dollar_under: object = ...,
+               input: Sequence[object] | None = None) -> list[object]:
+        raise NotImplementedError("script blocks need the interpreter: use tests.harness.run")
+
+    def invoke_to_output(self, block: Any, args: Sequence[object] = (),
+                         dollar_under: object = ...) -> None:
+        raise NotImplementedError("script blocks need the interpreter: use tests.harness.run")
+
+    @property
+    def stopping(self) -> bool:
+        return False
+
+
+def run_cmdlet(cls: type[Cmdlet], params: dict[str, object] | None = None,
+               pipeline: list[object] | None = None, session: Session | None = None,
+               pipeline_param: str | None = None) -> FakeContext:
+    """Run a cmdlet with already-converted parameter values (defaults filled from its spec).
+
+    With ``pipeline``, each item is bound to ``pipeline_param`` and process() runs per item.
+    """
+    session = session or Session(host=MemoryHost())
+    ctx = FakeContext(cls.spec.name, session)
+    values: dict[str, object] = {}
+    for p in cls.spec.params:
+        values.setdefault(p.name, p.default)
+    values.update(params or {})
+    bound = Bound(values, cls.spec.default_set or "")
+    bound.mark_explicit(set(params or {}))
+    cmd = cls(ctx)  # type: ignore[arg-type]
+    cmd.begin(bound)
+    if pipeline is None:
+        cmd.process(bound)
+    else:
+        for item in pipeline:
+            vals = dict(values)
+            if pipeline_param:
+                vals[pipeline_param] = item
+            b = Bound(vals, bound.parameter_set)
+            b.mark_explicit(set(params or {}) | ({pipeline_param} if pipeline_param else set()))
+            cmd.process(b)
+    cmd.end(bound)
+    return ctx
