@@ -1,0 +1,1037 @@
+"""The format model: objects become tables, lists and text lines, rendered twice.
+
+The engine turns objects into :data:`Block` values (:class:`TableBlock`, :class:`ListBlock`,
+:class:`TextBlock`) with :func:`build_blocks` or the streaming :class:`OutDefault`. The layout
+(column widths, truncation with ``…``, blank lines) is computed once by :func:`layout_lines`;
+:func:`render_text` joins its lines for pipes, files and ``Out-String``, and the console host
+(``pjsh.render.rich_render``) styles the very same lines with rich. Default views per type name
+live in a registry (:func:`register_view`), separate from the objects, as in PowerShell.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import fnmatch
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeAlias
+
+from pjsh.runtime.convert import to_string
+from pjsh.runtime.errors import ErrorRecord, PSRuntimeError
+from pjsh.runtime.scriptblock import ScriptBlock
+from pjsh.runtime.values import (
+    Hashtable,
+    PSObject,
+    is_scalar,
+    lookup_property,
+    ps_properties,
+    type_names,
+)
+
+# $FormatEnumerationLimit: how many items of a collection a property value shows.
+ENUMERATION_LIMIT = 4
+ELLIPSIS = "…"
+
+# Roles of the segments of a laid-out line; the rich renderer maps them to styles.
+ROLE_TEXT = ""
+ROLE_HEADER = "header"  # table header labels and their dashes ($PSStyle.Formatting.TableHeader)
+ROLE_LABEL = "label"  # list labels ($PSStyle.Formatting.FormatAccent)
+
+Segment: TypeAlias = tuple[str, str]  # (text, role)
+StyledLine: TypeAlias = tuple[Segment, ...]  # () is a blank line
+Evaluate: TypeAlias = Callable[[object, object], object]
+ColumnSource: TypeAlias = "str | Callable[[object], object]"  # a property name or a getter
+
+
+class FormatError(ValueError):
+    """A Format-Table/Format-List argument (a calculated property) is not usable."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: header label, fixed width (None = as wide as its content) and alignment."""
+
+    label: str
+    width: int | None
+    align: str = "left"
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    """Rows of cell text under columns.
+
+    ``title`` is a group header shown above the table (``    Directory: /tmp``).
+    ``leading_blank``/``trailing_blank`` frame the table with blank lines like pwsh; a table
+    streamed row by row is sent as a head (no trailing blank), bodies (no header, no blanks)
+    and an empty closing block that is only the trailing blank.
+    """
+
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[str, ...], ...]
+    hide_header: bool = False
+    wrap: bool = False
+    title: str = ""
+    leading_blank: bool = True
+    trailing_blank: bool = True
+
+
+@dataclass(frozen=True)
+class ListBlock:
+    """One entry per object, each a sequence of (label, value text) pairs."""
+
+    entries: tuple[tuple[tuple[str, str], ...], ...]
+    leading_blank: bool = True
+    trailing_blank: bool = True
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines printed as they are (scalars, error text)."""
+
+    lines: tuple[str, ...]
+
+
+Block: TypeAlias = TableBlock | ListBlock | TextBlock
+_BLOCK_TYPES = (TableBlock, ListBlock, TextBlock)
+
+
+# ---------------------------------------------------------------------------------------------
+# Default views
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableView:
+    """A default table view: columns as (label, property name or getter, width, align).
+
+    ``group_by`` names a property whose change starts a new table under the title
+    ``    <group_label>: <value>``; ``wrap`` wraps long cells instead of cutting them.
+    """
+
+    columns: tuple[tuple[str, ColumnSource, int | None, str], ...]
+    group_by: str | None = None
+    group_label: str = ""
+    wrap: bool = False
+
+    @property
+    def fixed_width(self) -> bool:
+        """Tell whether every column has a fixed width (rows can then be shown one by one)."""
+        return all(width is not None for _, _, width, _ in self.columns)
+
+
+@dataclass(frozen=True)
+class ListView:
+    """A default list view: entries as (label, property name or getter)."""
+
+    entries: tuple[tuple[str, ColumnSource], ...]
+
+
+_VIEWS: dict[str, TableView | ListView] = {}
+
+
+def register_view(type_name: str, view: TableView | ListView) -> None:
+    """Make ``view`` the default view of objects whose type names include ``type_name``."""
+    _VIEWS[type_name.lower()] = view
+
+
+def find_view(obj: object) -> TableView | ListView | None:
+    """Return the registered view of the most specific type name of ``obj`` that has one.
+
+    Deserialized objects (``Deserialized.<type>``) fall back to the view of ``<type>``, so a
+    job table received from a remote runspace looks like a local one.
+    """
+    names = type_names(obj)
+    for name in names:
+        view = _VIEWS.get(name.lower())
+        if view is not None:
+            return view
+    prefix = "deserialized."
+    for name in names:
+        low = name.lower()
+        if low.startswith(prefix):
+            view = _VIEWS.get(low[len(prefix):])
+            if view is not None:
+                return view
+    return None
+
+
+def _prop(name: str) -> Callable[[object], object]:
+    def get(obj: object) -> object:
+        return lookup_property(obj, name)[1]
+
+    return get
+
+
+def _first_prop(*names: str) -> Callable[[object], object]:
+    def get(obj: object) -> object:
+        for name in names:
+            found, value = lookup_property(obj, name)
+            if found:
+                return value
+        return None
+
+    return get
+
+
+def _megabytes(name: str) -> Callable[[object], object]:
+    def get(obj: object) -> object:
+        value = lookup_property(obj, name)[1]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value / 1048576:,.2f}"
+        return value
+
+    return get
+
+
+def _two_decimals(name: str) -> Callable[[object], object]:
+    def get(obj: object) -> object:
+        value = lookup_property(obj, name)[1]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:,.2f}"
+        return value
+
+    return get
+
+
+def _short_time(name: str) -> Callable[[object], object]:
+    # pwsh's '{0:d} {0:HH}:{0:mm}' in en-US: 1/2/2024 09:05
+    def get(obj: object) -> object:
+        value = lookup_property(obj, name)[1]
+        if isinstance(value, _dt.datetime):
+            return f"{value.month}/{value.day}/{value.year} {value:%H}:{value:%M}"
+        return value
+
+    return get
+
+
+def _command_name(obj: object) -> object:
+    # Aliases show as 'gjb -> Get-Job' when the object offers a DisplayName.
+    if to_string(lookup_property(obj, "CommandType")[1]).lower() == "alias":
+        found, display = lookup_property(obj, "DisplayName")
+        if found and display:
+            return display
+    return lookup_property(obj, "Name")[1]
+
+
+JOB_VIEW = TableView(
+    (
+        ("Id", "Id", 6, "left"),
+        ("Name", "Name", 15, "left"),
+        ("PSJobTypeName", "PSJobTypeName", 15, "left"),
+        ("State", "State", 13, "left"),
+        ("HasMoreData", "HasMoreData", 15, "left"),
+        ("Location", "Location", 20, "left"),
+        ("Command", "Command", 25, "left"),
+    )
+)
+
+PSSESSION_VIEW = TableView(
+    (
+        ("Id", "Id", 3, "right"),
+        ("Name", "Name", 15, "left"),
+        ("Transport", "Transport", 9, "left"),
+        ("ComputerName", "ComputerName", 15, "left"),
+        ("ComputerType", "ComputerType", 15, "left"),
+        ("State", "State", 13, "left"),
+        ("ConfigurationName", "ConfigurationName", 20, "left"),
+        ("Availability", "Availability", 13, "right"),
+    )
+)
+
+# pwsh's "childrenWithUnixStat" view (the one pwsh shows on Linux and macOS).
+FILESYSTEM_VIEW = TableView(
+    (
+        ("UnixMode", "UnixMode", 10, "left"),
+        ("User", "User", 10, "right"),
+        ("Group", "Group", 10, "left"),
+        ("LastWriteTime", _short_time("LastWriteTime"), 16, "right"),
+        ("Size", "Size", 12, "right"),
+        ("Name", _first_prop("NameString", "Name"), None, "left"),
+    ),
+    group_by="PSParentPath",
+    group_label="Directory",
+    wrap=True,
+)
+
+# pwsh's "process" view without NPM(K), which is always 0 on Linux.
+PROCESS_VIEW = TableView(
+    (
+        ("PM(M)", _megabytes("PM"), 8, "right"),
+        ("WS(M)", _megabytes("WS"), 10, "right"),
+        ("CPU(s)", _two_decimals("CPU"), 10, "right"),
+        ("Id", "Id", 7, "right"),
+        ("SI", "SI", 3, "right"),
+        ("ProcessName", "ProcessName", None, "left"),
+    )
+)
+
+HISTORY_VIEW = TableView((("Id", "Id", 4, "right"), ("CommandLine", "CommandLine", None, "left")))
+
+COMMAND_VIEW = TableView(
+    (
+        ("CommandType", "CommandType", 15, "left"),
+        ("Name", _command_name, 50, "left"),
+        ("Version", "Version", 10, "left"),
+        ("Source", "Source", None, "left"),
+    )
+)
+
+DICTIONARY_ENTRY_VIEW = TableView((("Name", "Name", 30, "left"), ("Value", "Value", None, "left")))
+
+DICTIONARY_ENTRY_TYPE = "System.Collections.DictionaryEntry"
+
+register_view("System.Management.Automation.Job", JOB_VIEW)
+register_view("System.Management.Automation.Runspaces.PSSession", PSSESSION_VIEW)
+register_view("System.IO.FileInfo", FILESYSTEM_VIEW)
+register_view("System.IO.DirectoryInfo", FILESYSTEM_VIEW)
+register_view("System.Diagnostics.Process", PROCESS_VIEW)
+register_view("Microsoft.PowerShell.Commands.HistoryInfo", HISTORY_VIEW)
+for _command_type in ("CommandInfo", "AliasInfo", "ApplicationInfo", "CmdletInfo",
+                      "ExternalScriptInfo", "FilterInfo", "FunctionInfo", "ScriptInfo"):
+    register_view(f"System.Management.Automation.{_command_type}", COMMAND_VIEW)
+register_view(DICTIONARY_ENTRY_TYPE, DICTIONARY_ENTRY_VIEW)
+
+
+# ---------------------------------------------------------------------------------------------
+# Values as cell text
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _scalar_text(value: object) -> str:
+    if isinstance(value, enum.Enum):
+        return value.name
+    return to_string(value)
+
+
+def _element_text(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return "System.Object[]"
+    if isinstance(value, (Hashtable, dict)):
+        return "System.Collections.Hashtable"
+    return _scalar_text(value)
+
+
+def _enumeration(items: list[str]) -> str:
+    shown = items[:ENUMERATION_LIMIT]
+    more = ELLIPSIS if len(items) > ENUMERATION_LIMIT else ""
+    return "{" + ", ".join(shown) + more + "}"
+
+
+def format_value(value: object) -> str:
+    """Return a property value as table or list cell text.
+
+    Collections show as ``{a, b, c}`` (at most four items, then ``…``), hashtables as
+    ``{[k, v]}``, nested objects through their string conversion.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return _enumeration([_element_text(v) for v in value[: ENUMERATION_LIMIT + 1]])
+    if isinstance(value, (Hashtable, dict)):
+        pairs = list(value.items())[: ENUMERATION_LIMIT + 1]
+        return _enumeration([f"[{_element_text(k)}, {_element_text(v)}]" for k, v in pairs])
+    return _scalar_text(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# From objects to pieces of blocks
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One displayed property: label, how to get the value, optional width and alignment."""
+
+    label: str
+    source: Callable[[object], object]
+    width: int | None = None
+    align: str | None = None
+
+
+@dataclass
+class _Options:
+    view: str = "auto"
+    properties: Sequence[object] | None = None
+    auto_size: bool = False
+    wrap: bool = False
+    hide_header: bool = False
+    evaluate: Evaluate | None = None
+
+
+@dataclass
+class _Text:
+    lines: list[str]
+
+
+@dataclass
+class _Rows:
+    key: tuple[object, ...]
+    columns: tuple[Column, ...]
+    rows: list[tuple[str, ...]]
+    title: str = ""
+    wrap: bool = False
+    hide_header: bool = False
+    streamable: bool = False
+
+
+@dataclass
+class _Entries:
+    entries: list[tuple[tuple[str, str], ...]]
+
+
+_Piece: TypeAlias = _Text | _Rows | _Entries | TableBlock | ListBlock | TextBlock
+
+_CALC_KEYS = ("name", "label", "expression", "width", "alignment", "formatstring")
+
+
+def _calc_key(key: object) -> str:
+    # Like PowerShell, any unambiguous prefix names a key: N, L, E, Exp, W, A ...
+    text = to_string(key).lower()
+    matches = [k for k in _CALC_KEYS if k.startswith(text)] if text else []
+    if len(matches) != 1:
+        raise FormatError(f'The "{to_string(key)}" key is not valid.')
+    return matches[0]
+
+
+_NUMBER_FORMAT = re.compile(r"(?:\{0:)?([NnFfDdPpXx])(\d{0,2})\}?")
+
+
+def _format_number(value: object, spec: str) -> object:
+    """Apply a .NET standard numeric format (N2, F1, D5, P0, X) to a number; else leave it."""
+    match = _NUMBER_FORMAT.fullmatch(spec)
+    if match is None or not _is_number(value):
+        return value
+    assert isinstance(value, (int, float))
+    code, digits = match.group(1), match.group(2)
+    places = int(digits) if digits else 2
+    upper = code.upper()
+    if upper == "N":
+        return f"{value:,.{places}f}"
+    if upper == "F":
+        return f"{value:.{places}f}"
+    if upper == "P":
+        return f"{value * 100:,.{places}f} %"
+    if not isinstance(value, int):
+        return value
+    if upper == "D":
+        return f"{value:0{int(digits or 0)}d}"
+    return f"{value:0{int(digits or 0)}{'X' if code == 'X' else 'x'}}"
+
+
+def _evaluator(expr: object, evaluate: Evaluate | None) -> Callable[[object], object]:
+    if isinstance(expr, ScriptBlock):
+
+        def run(obj: object) -> object:
+            if evaluate is None:
+                return None
+            try:
+                return evaluate(expr, obj)
+            except PSRuntimeError:
+                # PowerShell shows an empty cell when a calculated property fails.
+                return None
+
+        return run
+    if callable(expr):
+        return expr
+    return _prop(to_string(expr))
+
+
+def _calculated(table: Mapping[object, object], evaluate: Evaluate | None) -> _Spec:
+    parts: dict[str, object] = {}
+    for key, value in table.items():
+        parts[_calc_key(key)] = value
+    if "expression" not in parts:
+        raise FormatError('The calculated property is missing the "Expression" key.')
+    expr = parts["expression"]
+    label_value = parts.get("label", parts.get("name"))
+    if label_value is not None:
+        label = to_string(label_value)
+    elif isinstance(expr, ScriptBlock):
+        label = str(expr)
+    else:
+        label = to_string(expr)
+    width_value = parts.get("width")
+    width = int(to_string(width_value)) if width_value is not None else None
+    source = _evaluator(expr, evaluate)
+    if "formatstring" in parts:
+        fmt = to_string(parts["formatstring"])
+        inner = source
+
+        def source(obj: object) -> object:
+            return _format_number(inner(obj), fmt)
+
+    align_value = parts.get("alignment")
+    align = None
+    if align_value is not None:
+        align = to_string(align_value).lower()
+        if align not in ("left", "right", "center"):
+            raise FormatError(
+                f'The "{to_string(align_value)}" value is not valid for the Alignment key. '
+                "Use Left, Center or Right."
+            )
+    return _Spec(label, source, width, align)
+
+
+def _has_wildcard(name: str) -> bool:
+    return any(c in name for c in "*?[")
+
+
+def _resolve(obj: object, properties: Sequence[object], evaluate: Evaluate | None) -> list[_Spec]:
+    """Turn -Property arguments into specs for one object (wildcards expand on its names)."""
+    specs: list[_Spec] = []
+    names = [n for n, _ in ps_properties(obj)]
+    for item in properties:
+        if isinstance(item, (Hashtable, dict)):
+            specs.append(_calculated(item, evaluate))
+            continue
+        name = to_string(item)
+        if _has_wildcard(name):
+            pattern = name.lower()
+            taken = {s.label.lower() for s in specs}
+            for real in names:
+                if fnmatch.fnmatchcase(real.lower(), pattern) and real.lower() not in taken:
+                    specs.append(_Spec(real, _prop(real)))
+                    taken.add(real.lower())
+            continue
+        spelled = next((n for n in names if n.lower() == name.lower()), name)
+        specs.append(_Spec(spelled, _prop(spelled)))
+    return specs
+
+
+def _all_specs(obj: object) -> list[_Spec]:
+    return [_Spec(name, _prop(name)) for name, _ in ps_properties(obj)]
+
+
+def _view_specs(view: TableView | ListView) -> list[_Spec]:
+    if isinstance(view, TableView):
+        return [
+            _Spec(label, _prop(src) if isinstance(src, str) else src, width, align)
+            for label, src, width, align in view.columns
+        ]
+    return [
+        _Spec(label, _prop(src) if isinstance(src, str) else src) for label, src in view.entries
+    ]
+
+
+def _dictionary_entry(key: object, value: object) -> PSObject:
+    return PSObject((("Name", key), ("Key", key), ("Value", value)), (DICTIONARY_ENTRY_TYPE,))
+
+
+def _text_lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
+def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
+    """Turn one output object into the pieces (text, table rows, list entries) it shows as."""
+    if obj is None:
+        return
+    if isinstance(obj, _BLOCK_TYPES):
+        yield obj
+        return
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _pieces(item, opts)
+        return
+    if isinstance(obj, ErrorRecord):
+        # The host shows error records; one that is output as data prints its message.
+        yield _Text(_text_lines(obj.describe()))
+        return
+    if isinstance(obj, (Hashtable, dict)):
+        for entry_key, entry_value in obj.items():
+            yield from _pieces(_dictionary_entry(entry_key, entry_value), opts)
+        return
+    if isinstance(obj, ScriptBlock) or is_scalar(obj):
+        yield _Text(_text_lines(_scalar_text(obj)))
+        return
+
+    view = None if opts.properties is not None else find_view(obj)
+    kind = opts.view
+    if opts.properties is not None:
+        specs = _resolve(obj, opts.properties, opts.evaluate)
+    elif (kind == "table" and isinstance(view, TableView)) or (
+        kind == "list" and isinstance(view, ListView)
+    ):
+        specs = _view_specs(view)
+    elif kind == "auto" and view is not None:
+        specs = _view_specs(view)
+        kind = "table" if isinstance(view, TableView) else "list"
+    else:
+        view = None
+        specs = _all_specs(obj)
+    if kind == "auto":
+        kind = "table" if len(specs) <= 4 else "list"
+
+    if not specs:
+        if not isinstance(obj, PSObject):
+            yield _Text(_text_lines(_scalar_text(obj)))
+        return
+
+    values = [spec.source(obj) for spec in specs]
+    if kind == "list":
+        entry = tuple((s.label, format_value(v)) for s, v in zip(specs, values, strict=True))
+        yield _Entries([entry])
+        return
+
+    table_view = view if isinstance(view, TableView) else None
+    columns = tuple(
+        Column(
+            spec.label,
+            None if opts.auto_size else spec.width,
+            spec.align or ("right" if table_view is None and _is_number(value) else "left"),
+        )
+        for spec, value in zip(specs, values, strict=True)
+    )
+    row = tuple(format_value(v) for v in values)
+    labels = tuple(spec.label.lower() for spec in specs)
+    if table_view is not None:
+        title = ""
+        if table_view.group_by:
+            found, group = lookup_property(obj, table_view.group_by)
+            group_text = format_value(group) if found else ""
+            if group_text:
+                label = f"{table_view.group_label}: " if table_view.group_label else ""
+                title = f"    {label}{group_text}"
+        yield _Rows(
+            key=("view", id(table_view), title, opts.auto_size),
+            columns=columns,
+            rows=[row],
+            title=title,
+            wrap=opts.wrap or table_view.wrap,
+            hide_header=opts.hide_header,
+            streamable=table_view.fixed_width and not opts.auto_size,
+        )
+        return
+    if opts.properties is not None:
+        key: tuple[object, ...] = ("props", labels)
+    else:
+        first = type_names(obj)
+        key = ("type", first[0].lower() if first else "", labels)
+    yield _Rows(key=key, columns=columns, rows=[row], wrap=opts.wrap, hide_header=opts.hide_header)
+
+
+def _to_block(piece: _Rows | _Entries | _Text) -> Block:
+    if isinstance(piece, _Rows):
+        return TableBlock(
+            piece.columns, tuple(piece.rows), piece.hide_header, piece.wrap, piece.title
+        )
+    if isinstance(piece, _Entries):
+        return ListBlock(tuple(piece.entries))
+    return TextBlock(tuple(piece.lines))
+
+
+def _joins(current: _Rows | _Entries | _Text, piece: _Piece) -> bool:
+    """Tell whether ``piece`` continues the block ``current`` (same shape)."""
+    if isinstance(current, _Rows):
+        return isinstance(piece, _Rows) and piece.key == current.key
+    if isinstance(current, _Entries):
+        return isinstance(piece, _Entries)
+    return isinstance(piece, _Text)
+
+
+def _extend(current: _Rows | _Entries | _Text, piece: _Piece) -> None:
+    if isinstance(current, _Rows) and isinstance(piece, _Rows):
+        current.rows.extend(piece.rows)
+    elif isinstance(current, _Entries) and isinstance(piece, _Entries):
+        current.entries.extend(piece.entries)
+    elif isinstance(current, _Text) and isinstance(piece, _Text):
+        current.lines.extend(piece.lines)
+
+
+def _copy(piece: _Rows | _Entries | _Text) -> _Rows | _Entries | _Text:
+    if isinstance(piece, _Rows):
+        return replace(piece, rows=list(piece.rows))
+    if isinstance(piece, _Entries):
+        return _Entries(list(piece.entries))
+    return _Text(list(piece.lines))
+
+
+def build_blocks(
+    objects: Sequence[object],
+    *,
+    view: str = "auto",
+    properties: Sequence[object] | None = None,
+    auto_size: bool = False,
+    wrap: bool = False,
+    hide_header: bool = False,
+    evaluate: Evaluate | None = None,
+) -> list[Block]:
+    """Turn objects into format blocks.
+
+    ``view`` is "auto" (default views, else PowerShell's rule: up to four properties make a
+    table, more a list), "table" (Format-Table) or "list" (Format-List). ``properties`` are
+    names (wildcards allowed) or calculated properties (hashtables with Name/Label and
+    Expression; a script block expression is run through ``evaluate(scriptblock, obj)``).
+    Consecutive objects of the same shape share a block. Blocks already in ``objects``
+    (the output of an earlier Format-* command) pass through unchanged.
+    """
+    if view not in ("auto", "table", "list"):
+        raise ValueError(f"unknown view {view!r}")
+    opts = _Options(view, properties, auto_size, wrap, hide_header, evaluate)
+    blocks: list[Block] = []
+    current: _Rows | _Entries | _Text | None = None
+    for obj in objects:
+        for piece in _pieces(obj, opts):
+            if current is not None and _joins(current, piece):
+                _extend(current, piece)
+                continue
+            if current is not None:
+                blocks.append(_to_block(current))
+                current = None
+            if isinstance(piece, _BLOCK_TYPES):
+                blocks.append(piece)
+            else:
+                current = _copy(piece)
+    if current is not None:
+        blocks.append(_to_block(current))
+    return blocks
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming default output
+# ---------------------------------------------------------------------------------------------
+
+
+class OutDefault:
+    """Streaming default output (Out-Default): objects in, blocks out through ``emit``.
+
+    Scalars are emitted at once. Objects are buffered while they share a shape, so their
+    table can be sized to its content, and emitted when the shape changes or on
+    :meth:`flush`. Objects whose view has fixed widths for every column (jobs, sessions)
+    need no sizing and are emitted row by row, the header only with the first row of a run.
+    """
+
+    def __init__(self, emit: Callable[[list[Block]], None]) -> None:
+        """Send blocks to ``emit`` as they become ready."""
+        self._emit = emit
+        self._options = _Options()
+        self._pending: _Rows | _Entries | None = None
+        self._stream_key: tuple[object, ...] | None = None
+        self._stream_columns: tuple[Column, ...] = ()
+        # Whether what was emitted last ended with a blank line: the next table or list
+        # then omits its leading blank, so blocks are separated by exactly one blank line.
+        self._after_blank = False
+
+    def add(self, obj: object) -> None:
+        """Take one output object."""
+        for piece in _pieces(obj, self._options):
+            self._take(piece)
+
+    def flush(self) -> None:
+        """Emit whatever is buffered and close a streamed table."""
+        self._close_stream()
+        self._close_pending()
+
+    def _take(self, piece: _Piece) -> None:
+        if isinstance(piece, _Rows) and piece.streamable:
+            rows = tuple(piece.rows)
+            if self._stream_key == piece.key:
+                self._send(
+                    TableBlock(piece.columns, rows, True, piece.wrap, "", False, False)
+                )
+                return
+            self._close_stream()
+            self._close_pending()
+            self._send(
+                TableBlock(
+                    piece.columns, rows, piece.hide_header, piece.wrap, piece.title, True, False
+                )
+            )
+            self._stream_key = piece.key
+            self._stream_columns = piece.columns
+            return
+        self._close_stream()
+        if isinstance(piece, (_Rows, _Entries)):
+            if self._pending is not None and _joins(self._pending, piece):
+                _extend(self._pending, piece)
+                return
+            self._close_pending()
+            copied = _copy(piece)
+            assert isinstance(copied, (_Rows, _Entries))
+            self._pending = copied
+            return
+        self._close_pending()
+        if isinstance(piece, _Text):
+            self._send(TextBlock(tuple(piece.lines)))
+        else:
+            self._send(piece)
+
+    def _close_stream(self) -> None:
+        if self._stream_key is None:
+            return
+        self._stream_key = None
+        self._send(TableBlock(self._stream_columns, (), True, False, "", False, True))
+
+    def _close_pending(self) -> None:
+        if self._pending is None:
+            return
+        block = _to_block(self._pending)
+        self._pending = None
+        self._send(block)
+
+    def _send(self, block: Block) -> None:
+        leading, self._after_blank = _frame(block, self._after_blank)
+        if isinstance(block, (TableBlock, ListBlock)) and block.leading_blank and not leading:
+            block = replace(block, leading_blank=False)
+        self._emit([block])
+
+
+def _shows_lines(block: Block) -> bool:
+    if isinstance(block, TableBlock):
+        return bool(block.columns) and bool(block.title or not block.hide_header or block.rows)
+    if isinstance(block, ListBlock):
+        return any(block.entries)
+    return bool(block.lines)
+
+
+def _frame(block: Block, after_blank: bool) -> tuple[bool, bool]:
+    """Return (print a leading blank line?, does output then end with a blank line?)."""
+    if isinstance(block, TextBlock):
+        return False, after_blank and not block.lines
+    leading = block.leading_blank and not after_blank
+    if block.trailing_blank:
+        return leading, True
+    if _shows_lines(block):
+        return leading, False
+    return leading, after_blank or leading
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout (shared by the plain-text and the rich renderer)
+# ---------------------------------------------------------------------------------------------
+
+
+def display_width(text: str) -> int:
+    """Return how many terminal cells ``text`` takes (wide East Asian characters take two)."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(c) for c in text)
+
+
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _cut(text: str, width: int, align: str) -> str:
+    """Cut ``text`` to ``width`` cells, with a ``…`` (at the head if right-aligned)."""
+    if display_width(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:width]
+    room = width - 1
+    chars = reversed(text) if align == "right" else iter(text)
+    kept: list[str] = []
+    used = 0
+    for char in chars:
+        w = _char_width(char)
+        if used + w > room:
+            break
+        kept.append(char)
+        used += w
+    if align == "right":
+        return ELLIPSIS + "".join(reversed(kept))
+    return "".join(kept) + ELLIPSIS
+
+
+def _pad(text: str, width: int, align: str) -> str:
+    gap = width - display_width(text)
+    if gap <= 0:
+        return text
+    if align == "right":
+        return " " * gap + text
+    if align == "center":
+        return " " * (gap // 2) + text + " " * (gap - gap // 2)
+    return text + " " * gap
+
+
+def _chunks(text: str, width: int) -> list[str]:
+    """Split ``text`` into pieces of at most ``width`` cells (for wrapped cells and lists)."""
+    if width < 1 or display_width(text) <= width:
+        return [text]
+    pieces: list[str] = []
+    current: list[str] = []
+    used = 0
+    for char in text:
+        w = _char_width(char)
+        if used + w > width and current:
+            pieces.append("".join(current))
+            current, used = [], 0
+        current.append(char)
+        used += w
+    pieces.append("".join(current))
+    return pieces
+
+
+def _value_lines(value: str) -> list[str]:
+    return [line.rstrip("\r") for line in value.rstrip("\r\n").split("\n")]
+
+
+def _cell_lines(value: str, wrap: bool) -> list[str]:
+    lines = _value_lines(value)
+    if wrap or len(lines) == 1:
+        return lines
+    # A multi-line value in an unwrapped table shows its first line, marked as cut.
+    return [lines[0] + ELLIPSIS]
+
+
+def _plain(text: str) -> StyledLine:
+    return ((text, ROLE_TEXT),)
+
+
+def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
+    columns = block.columns
+    if not columns:
+        return []
+    cells = [
+        [_cell_lines(row[i] if i < len(row) else "", block.wrap) for i in range(len(columns))]
+        for row in block.rows
+    ]
+    widths: list[int] = []
+    for i, column in enumerate(columns):
+        if column.width is not None:
+            widths.append(max(1, column.width))
+        else:
+            content = [display_width(line) for row in cells for line in row[i]]
+            widths.append(max([1, display_width(column.label), *content]))
+
+    # Keep the columns that start on the line with room for (part of) their label; the last
+    # one kept is bounded by what remains of the line.
+    width = max(1, width)
+    starts: list[int] = []
+    position = 0
+    for i, w in enumerate(widths):
+        if i and position + min(w, max(1, display_width(columns[i].label))) > width:
+            break
+        starts.append(position)
+        position += w + 1
+    columns = columns[: len(starts)]
+    widths = widths[: len(starts)]
+    widths[-1] = max(1, min(widths[-1], width - starts[-1]))
+
+    lines: list[StyledLine] = []
+    if block.title:
+        lines += [_plain(block.title), ()]
+    if not block.hide_header:
+        shown = list(zip(columns, widths, strict=True))
+        labels = [_cut(c.label, w, c.align) for c, w in shown]
+        header = " ".join(_pad(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True))
+        rule = " ".join(
+            _pad("-" * display_width(t), w, c.align)
+            for t, (c, w) in zip(labels, shown, strict=True)
+        )
+        lines.append(((header.rstrip(), ROLE_HEADER),))
+        lines.append(((rule.rstrip(), ROLE_HEADER),))
+    for row in cells:
+        if block.wrap:
+            parts = [
+                [chunk for line in row[i] for chunk in _chunks(line, w)]
+                for i, w in enumerate(widths)
+            ]
+        else:
+            parts = [[_cut(row[i][0], w, columns[i].align)] for i, w in enumerate(widths)]
+        for k in range(max(len(p) for p in parts)):
+            text = " ".join(
+                _pad(p[k] if k < len(p) else "", w, c.align)
+                for p, c, w in zip(parts, columns, widths, strict=True)
+            )
+            lines.append(_plain(text.rstrip()))
+    return lines
+
+
+def _list_lines(block: ListBlock, width: int) -> list[StyledLine]:
+    lines: list[StyledLine] = []
+    for index, entry in enumerate(block.entries):
+        if index:
+            lines.append(())
+        if not entry:
+            continue
+        label_width = max(display_width(label) for label, _ in entry)
+        indent = label_width + 3
+        room = width - indent
+        for label, value in entry:
+            chunks: list[str] = []
+            for line in _value_lines(value):
+                # Too narrow a display would make one character per line: do not wrap then.
+                chunks.extend(_chunks(line, room) if room >= 10 else [line])
+            first = chunks[0].rstrip()
+            gap = " " * (label_width - display_width(label))
+            lines.append(((label, ROLE_LABEL), (gap + " :" + (" " + first if first else ""), "")))
+            for chunk in chunks[1:]:
+                rest = chunk.rstrip()
+                lines.append(_plain(" " * indent + rest) if rest else ())
+    return lines
+
+
+def layout_lines(blocks: Sequence[Block], width: int = 120) -> list[StyledLine]:
+    """Lay blocks out as styled lines for a display ``width`` cells wide.
+
+    Tables and lists are framed by blank lines (one blank line between adjacent ones);
+    text lines are kept as they are; no table or list line ends with a space.
+    """
+    lines: list[StyledLine] = []
+    after_blank = False
+    for block in blocks:
+        leading, after = _frame(block, after_blank)
+        after_blank = after
+        if isinstance(block, TextBlock):
+            lines.extend(_plain(line) for line in block.lines)
+            continue
+        if leading:
+            lines.append(())
+        if isinstance(block, TableBlock):
+            lines.extend(_table_lines(block, width))
+        else:
+            lines.extend(_list_lines(block, width))
+        if block.trailing_blank:
+            lines.append(())
+    return lines
+
+
+def line_text(line: StyledLine) -> str:
+    """Return a laid-out line as plain text."""
+    return "".join(text for text, _ in line)
+
+
+def render_text(blocks: Sequence[Block], width: int = 120) -> str:
+    """Render blocks as plain text (pipes, files, Out-String, NO_COLOR), one "\\n" per line."""
+    return "".join(line_text(line) + "\n" for line in layout_lines(blocks, width))
+
+
+__all__ = [
+    "ELLIPSIS",
+    "ENUMERATION_LIMIT",
+    "ROLE_HEADER",
+    "ROLE_LABEL",
+    "ROLE_TEXT",
+    "Block",
+    "Column",
+    "FormatError",
+    "ListBlock",
+    "ListView",
+    "OutDefault",
+    "StyledLine",
+    "TableBlock",
+    "TableView",
+    "TextBlock",
+    "build_blocks",
+    "display_width",
+    "find_view",
+    "format_value",
+    "layout_lines",
+    "line_text",
+    "register_view",
+    "render_text",
+]
