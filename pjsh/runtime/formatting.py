@@ -463,7 +463,14 @@ def _calculated(table: Mapping[object, object], evaluate: Evaluate | None) -> _S
     else:
         label = to_string(expr)
     width_value = parts.get("width")
-    width = int(to_string(width_value)) if width_value is not None else None
+    width = None
+    if width_value is not None:
+        try:
+            width = int(to_string(width_value))
+        except ValueError:
+            raise FormatError(
+                f'The "{to_string(width_value)}" value is not valid for the Width key.'
+            ) from None
     source = _evaluator(expr, evaluate)
     if "formatstring" in parts:
         fmt = to_string(parts["formatstring"])
@@ -738,15 +745,15 @@ class OutDefault:
             rows = tuple(piece.rows)
             if self._stream_key == piece.key:
                 self._send(
-                    TableBlock(piece.columns, rows, True, piece.wrap, "", False, False)
+                    TableBlock(piece.columns, rows, hide_header=True, wrap=piece.wrap,
+                               leading_blank=False, trailing_blank=False)
                 )
                 return
             self._close_stream()
             self._close_pending()
             self._send(
-                TableBlock(
-                    piece.columns, rows, piece.hide_header, piece.wrap, piece.title, True, False
-                )
+                TableBlock(piece.columns, rows, hide_header=piece.hide_header, wrap=piece.wrap,
+                           title=piece.title, trailing_blank=False)
             )
             self._stream_key = piece.key
             self._stream_columns = piece.columns
@@ -771,7 +778,8 @@ class OutDefault:
         if self._stream_key is None:
             return
         self._stream_key = None
-        self._send(TableBlock(self._stream_columns, (), True, False, "", False, True))
+        # The closing block has no header and no rows: it is the table's trailing blank line.
+        self._send(TableBlock(self._stream_columns, (), hide_header=True, leading_blank=False))
 
     def _close_pending(self) -> None:
         if self._pending is None:

@@ -207,7 +207,11 @@ def decode(
         raise SerializationError(
             f"unsupported object format version {version!r} (this pjsh reads {FORMAT_VERSION})"
         )
-    return _Decoder(deserialized, make_scriptblock).decode(data["d"])
+    try:
+        return _Decoder(deserialized, make_scriptblock).decode(data["d"])
+    except RecursionError:
+        # Only hostile input nests this deep: encode() never goes past its depth limit.
+        raise SerializationError("object data is nested too deeply") from None
 
 
 def loads(
@@ -219,6 +223,8 @@ def loads(
     """Decode JSON text made by :func:`dumps`."""
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise SerializationError("object data is nested too deeply") from None
     except ValueError as exc:
         raise SerializationError(f"malformed object data: {exc}") from None
     return decode(data, deserialized=deserialized, make_scriptblock=make_scriptblock)

@@ -466,6 +466,12 @@ def test_invalid_calculated_property_key_is_an_error() -> None:
         build_blocks([PSObject({"a": 1})], properties=[ht({"Bogus": 1, "E": "a"})])
 
 
+def test_calculated_property_width_must_be_a_number() -> None:
+    with pytest.raises(FormatError, match="Width"):
+        build_blocks([PSObject({"a": 1})], view="table",
+                     properties=[ht({"E": "a", "Width": "wide"})])
+
+
 def test_calculated_property_needs_an_expression() -> None:
     with pytest.raises(FormatError, match="Expression"):
         build_blocks([PSObject({"a": 1})], properties=[ht({"Name": "x"})])

@@ -74,6 +74,16 @@ def test_malformed_data_raises_serialization_error(text: str) -> None:
         loads(text)
 
 
+def test_hostile_deep_nesting_is_a_serialization_error() -> None:
+    with pytest.raises(SerializationError, match="nested too deeply"):
+        loads('{"v":1,"d":' + "[" * 100000 + "]" * 100000 + "}")
+    nested: object = 1
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(SerializationError, match="nested too deeply"):
+        decode({"v": 1, "d": nested})
+
+
 def test_dumps_output_is_ascii_even_for_unicode_and_surrogates() -> None:
     text = dumps(["日本", "bad\udcffbyte"])
     assert text.isascii()
