@@ -1,0 +1,1243 @@
+"""The object-pipeline cmdlets: Where-Object, ForEach-Object, Select-Object, Sort-Object,
+Measure-Object and Group-Object."""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pjsh.commands.base import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
+from pjsh.runtime.convert import (
+    INT,
+    INTS,
+    OBJECT,
+    OBJECTS,
+    SCRIPTBLOCK,
+    SCRIPTBLOCKS,
+    STRING,
+    STRINGS,
+    SWITCH,
+    ConversionError,
+    TypeSpec,
+    as_list,
+    to_bool,
+    to_int,
+    to_number,
+    to_string,
+)
+from pjsh.runtime.errors import StopUpstreamSignal
+from pjsh.runtime.members import MemberError, call_method, get_member, has_member
+from pjsh.runtime.operators import OperatorError, compare, comparison, wildcard_regex
+from pjsh.runtime.scriptblock import ScriptBlock
+from pjsh.runtime.values import (
+    Hashtable,
+    PSObject,
+    PSPropertyClass,
+    lookup_property,
+    ps_properties,
+    type_names,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def first_or_list(values: Sequence[object]) -> object:
+    """A script block's output as one value: $null for none, the item for one, else a list."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return list(values)
+
+
+def property_value(obj: object, name: str) -> tuple[bool, object]:
+    """Read a property the way the object cmdlets do: (found, value).
+
+    Properties of objects, hashtable keys (PowerShell 6+ lets Sort/Group/Measure read them)
+    and the intrinsic members of strings and collections (``Length``, ``Count``); unlike
+    ``$x.Name`` there is no member enumeration over arrays.
+    """
+    found, value = lookup_property(obj, name)
+    if found:
+        return True, value
+    if isinstance(obj, Hashtable):
+        return (True, obj[name]) if name in obj else (False, None)
+    if obj is None or isinstance(obj, PSObject):
+        return False, None
+    if has_member(obj, name):
+        return True, get_member(obj, name)
+    return False, None
+
+
+def property_names(obj: object) -> list[str]:
+    """The property names a wildcard in -Property expands against (hashtable keys included)."""
+    if isinstance(obj, Hashtable):
+        return [to_string(k) for k in obj]
+    return [name for name, _ in ps_properties(obj)]
+
+
+def _has_wildcard(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def _keep_blocks(value: object) -> object:
+    # A string parameter that lets a script block through unchanged: `Where-Object { ... }`
+    # and `ForEach-Object { ... }` then work whichever parameter set the binder picks.
+    if isinstance(value, ScriptBlock):
+        return value
+    return STRING.convert(value)
+
+
+NAME_OR_BLOCK = TypeSpec("System.String", _keep_blocks)
+# Input objects are taken as they are; the name is what pwsh's syntax lines show.
+PSOBJECT = TypeSpec("System.Management.Automation.PSObject", OBJECT.convert)
+
+
+def _key_kind(key: object, allowed: Sequence[str]) -> str | None:
+    """Match a calculated-property key to one of ``allowed``: any unambiguous prefix works."""
+    text = to_string(key).lower()
+    if not text:
+        return None
+    hits = [k for k in allowed if k.lower().startswith(text)]
+    return hits[0] if len(hits) == 1 else None
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """One -Property argument: a property name (maybe a wildcard), a script block, or a
+    calculated property hashtable resolved to a label and an expression."""
+
+    label: str
+    expression: str | ScriptBlock
+    descending: bool | None = None
+    calculated: bool = False
+
+    @property
+    def is_wildcard(self) -> bool:
+        """True for a plain name that holds wildcard characters."""
+        return isinstance(self.expression, str) and not self.calculated and _has_wildcard(
+            self.expression)
+
+
+def parse_property_specs(
+    ctx_throw: Callable[[str, str, str], None],
+    items: Sequence[object],
+    allowed: Sequence[str] = ("Name", "Label", "Expression"),
+) -> list[PropertySpec]:
+    """Turn -Property values into specs; a bad hashtable is a terminating error via
+    ``ctx_throw(message, error_id, category)``."""
+    specs: list[PropertySpec] = []
+    for item in items:
+        if isinstance(item, ScriptBlock):
+            specs.append(PropertySpec(str(item).strip(), item, calculated=True))
+            continue
+        if not isinstance(item, Hashtable):
+            name = to_string(item)
+            specs.append(PropertySpec(name, name))
+            continue
+        label: str | None = None
+        expression: str | ScriptBlock | None = None
+        descending: bool | None = None
+        for key, value in item.items():
+            kind = _key_kind(key, allowed)
+            if kind is None:
+                ctx_throw(f"The {to_string(key)} key is not valid.", "IllegalKey",
+                          "InvalidArgument")
+                continue
+            if kind in ("Name", "Label"):
+                label = to_string(value)
+            elif kind == "Expression":
+                if isinstance(value, ScriptBlock):
+                    expression = value
+                else:
+                    expression = to_string(value)
+            elif kind == "Ascending":
+                descending = not to_bool(value)
+            elif kind == "Descending":
+                descending = to_bool(value)
+        if expression is None:
+            ctx_throw("The Expression key is missing.", "KeyMissing", "InvalidArgument")
+            continue
+        if label is None:
+            label = str(expression).strip() if isinstance(expression, ScriptBlock) else expression
+        specs.append(PropertySpec(label, expression, descending, calculated=True))
+    return specs
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _order(a: object, b: object, case_sensitive: bool) -> int:
+    """Order two values like Sort-Object: nulls first, mixed types by their text."""
+    try:
+        return compare(a, b, case_sensitive)
+    except (OperatorError, ConversionError, TypeError):
+        sa, sb = to_string(a), to_string(b)
+        if not case_sensitive:
+            sa, sb = sa.lower(), sb.lower()
+        return (sa > sb) - (sa < sb)
+
+
+class _Evaluating(Cmdlet):
+    """Base of cmdlets that evaluate -Property specs against input objects."""
+
+    def _throw(self, message: str, error_id: str, category: str) -> None:
+        self.ctx.throw(message, error_id, category)
+
+    def _run_block(self, block: ScriptBlock, obj: object) -> object:
+        return first_or_list(self.ctx.invoke(block, dollar_under=obj))
+
+    def _spec_value(self, spec: PropertySpec, obj: object) -> tuple[bool, object]:
+        """Evaluate one non-wildcard spec on ``obj``: (found, value)."""
+        if isinstance(spec.expression, ScriptBlock):
+            return True, self._run_block(spec.expression, obj)
+        return property_value(obj, spec.expression)
+
+    def _expand(self, spec: PropertySpec, obj: object) -> list[tuple[str, object]]:
+        """The (name, value) pairs a spec yields on ``obj`` (wildcards expand, missing → [])."""
+        if spec.is_wildcard:
+            assert isinstance(spec.expression, str)
+            rx = wildcard_regex(spec.expression)
+            out = []
+            for name in property_names(obj):
+                if rx.match(name):
+                    out.append((name, property_value(obj, name)[1]))
+            return out
+        found, value = self._spec_value(spec, obj)
+        return [(spec.label, value)] if found else []
+
+
+# ---------------------------------------------------------------------------------------------
+# Where-Object
+# ---------------------------------------------------------------------------------------------
+
+# (switch parameter, parameter set, operator passed to operators.comparison)
+_WHERE_OPERATORS: tuple[tuple[str, str, str], ...] = (
+    ("EQ", "EqualSet", "eq"),
+    ("CEQ", "CaseSensitiveEqualSet", "ceq"),
+    ("NE", "NotEqualSet", "ne"),
+    ("CNE", "CaseSensitiveNotEqualSet", "cne"),
+    ("GT", "GreaterThanSet", "gt"),
+    ("CGT", "CaseSensitiveGreaterThanSet", "cgt"),
+    ("LT", "LessThanSet", "lt"),
+    ("CLT", "CaseSensitiveLessThanSet", "clt"),
+    ("GE", "GreaterOrEqualSet", "ge"),
+    ("CGE", "CaseSensitiveGreaterOrEqualSet", "cge"),
+    ("LE", "LessOrEqualSet", "le"),
+    ("CLE", "CaseSensitiveLessOrEqualSet", "cle"),
+    ("Like", "LikeSet", "like"),
+    ("CLike", "CaseSensitiveLikeSet", "clike"),
+    ("NotLike", "NotLikeSet", "notlike"),
+    ("CNotLike", "CaseSensitiveNotLikeSet", "cnotlike"),
+    ("Match", "MatchSet", "match"),
+    ("CMatch", "CaseSensitiveMatchSet", "cmatch"),
+    ("NotMatch", "NotMatchSet", "notmatch"),
+    ("CNotMatch", "CaseSensitiveNotMatchSet", "cnotmatch"),
+    ("Contains", "ContainsSet", "contains"),
+    ("CContains", "CaseSensitiveContainsSet", "ccontains"),
+    ("NotContains", "NotContainsSet", "notcontains"),
+    ("CNotContains", "CaseSensitiveNotContainsSet", "cnotcontains"),
+    ("In", "InSet", "in"),
+    ("CIn", "CaseSensitiveInSet", "cin"),
+    ("NotIn", "NotInSet", "notin"),
+    ("CNotIn", "CaseSensitiveNotInSet", "cnotin"),
+    ("Is", "IsSet", "is"),
+    ("IsNot", "IsNotSet", "isnot"),
+)
+_VALUE_SETS = tuple(s for _, s, _ in _WHERE_OPERATORS)
+_PROPERTY_SETS = (*_VALUE_SETS, "Not")
+
+# Short type names scripts write in `-Is [int]` and their .NET names.
+_TYPE_ALIASES = {
+    "string": "system.string", "int": "system.int32", "int32": "system.int32",
+    "long": "system.int64", "int64": "system.int64", "double": "system.double",
+    "bool": "system.boolean", "boolean": "system.boolean", "hashtable":
+    "system.collections.hashtable", "array": "system.array", "object": "system.object",
+    "pscustomobject": "system.management.automation.pscustomobject",
+    "scriptblock": "system.management.automation.scriptblock", "datetime": "system.datetime",
+}
+
+
+def is_type(value: object, type_value: object) -> bool:
+    """The -is test against a type given as a name or a type object."""
+    if type_value is None:
+        return False
+    name = type_value if isinstance(type_value, str) else None
+    if name is None:
+        for prop in ("FullName", "Name"):
+            found, v = lookup_property(type_value, prop)
+            if found and v:
+                name = to_string(v)
+                break
+    if name is None:
+        name = to_string(type_value)
+    wanted = name.strip().strip("[]").lower()
+    wanted = _TYPE_ALIASES.get(wanted, wanted)
+    if wanted == "system.object":
+        return value is not None
+    names = [n.lower() for n in type_names(value)]
+    if isinstance(value, (list, tuple)) and wanted == "system.array":
+        return True
+    return any(n == wanted or n.rsplit(".", 1)[-1] == wanted for n in names)
+
+
+@command
+class WhereObject(Cmdlet):
+    """Where-Object: pass on the input objects for which a test is true."""
+
+    spec = CommandSpec(
+        name="Where-Object",
+        aliases=("where", "?"),
+        default_set="EqualSet",
+        params=(
+            Param("InputObject", PSOBJECT, pipeline=True,
+                  help="The object to test; usually piped."),
+            Param("FilterScript", SCRIPTBLOCK, position=0, mandatory=True,
+                  sets=("ScriptBlockSet",),
+                  help="A script block run with $_ set to each object; true passes it on."),
+            Param("Property", NAME_OR_BLOCK, position=0, mandatory=True, sets=_PROPERTY_SETS,
+                  help="The property to compare (comparison statement form)."),
+            Param("Value", OBJECT, position=1, sets=_VALUE_SETS,
+                  help="The value the property is compared with."),
+            *(Param(switch, SWITCH, mandatory=(set_name != "EqualSet"), sets=(set_name,),
+                    help=f"Compare with the -{op} operator.")
+              for switch, set_name, op in _WHERE_OPERATORS),
+            Param("Not", SWITCH, mandatory=True, sets=("Not",),
+                  help="Pass on objects whose property is false or missing."),
+        ),
+        summary="Selects objects from a collection based on their property values.",
+        description=(
+            "Where-Object passes on the input objects for which a test is true. The test is a "
+            "script block ({ $_.State -eq 'Running' }) or a comparison statement: a property "
+            "name, an operator switch such as -EQ, -Like or -GT, and a value "
+            "(Where-Object State -EQ Running). A property name alone tests the property's "
+            "truth; -Not inverts that."
+        ),
+        examples=(
+            ("Get-Job | Where-Object { $_.State -eq 'Completed' }",
+             "Keep the jobs that have completed."),
+            ("Get-Job | where State -eq Running", "The same test as a comparison statement."),
+            ("Get-ChildItem | ? Length -gt 1mb", "Files larger than one megabyte."),
+        ),
+        output_type="System.Object",
+    )
+
+    def process(self, args: Bound) -> None:
+        """Test one input object and write it if the test holds."""
+        if "InputObject" not in args:
+            return  # no pipeline input: nothing to filter (pwsh skips AutomationNull)
+        obj = args.InputObject
+        block = args.get("FilterScript")
+        prop = args.get("Property")
+        if isinstance(prop, ScriptBlock):
+            block = prop
+        if isinstance(block, ScriptBlock):
+            if to_bool(first_or_list(self.ctx.invoke(block, dollar_under=obj))):
+                self.ctx.write_output(obj)
+            return
+        name = to_string(prop)
+        if args.get("Not"):
+            if not to_bool(property_value(obj, name)[1]):
+                self.ctx.write_output(obj)
+            return
+        op = "eq"
+        explicit = False
+        for switch, _, operator in _WHERE_OPERATORS:
+            if args.get(switch):
+                op, explicit = operator, True
+                break
+        value = property_value(obj, name)[1]
+        if "Value" not in args:
+            if explicit:
+                self.ctx.throw(
+                    "The specified operator requires both the -Property and -Value parameters. "
+                    "Supply both parameters and retry.",
+                    "OperatorRequiresPropertyAndValue", "InvalidArgument")
+            # `Where-Object Name` alone: the property's truth decides.
+            if to_bool(value):
+                self.ctx.write_output(obj)
+            return
+        if self._test(op, value, args.Value, obj):
+            self.ctx.write_output(obj)
+
+    def _test(self, op: str, left: object, right: object, obj: object) -> bool:
+        if op in ("is", "isnot"):
+            return is_type(left, right) == (op == "is")
+        try:
+            result, _ = comparison(op, left, right)
+        except OperatorError as e:
+            self.ctx.write_error(self.ctx.error(e.message, e.error_id, "InvalidOperation", obj))
+            return False
+        return to_bool(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# ForEach-Object
+# ---------------------------------------------------------------------------------------------
+
+
+@command
+class ForEachObject(Cmdlet):
+    """ForEach-Object: run script blocks for each input object, or read a member of each."""
+
+    spec = CommandSpec(
+        name="ForEach-Object",
+        aliases=("foreach", "%"),
+        default_set="ScriptBlockSet",
+        params=(
+            Param("InputObject", PSOBJECT, pipeline=True,
+                  help="The object to process; usually piped."),
+            Param("Process", SCRIPTBLOCKS, position=0, mandatory=True, remaining=True,
+                  sets=("ScriptBlockSet",),
+                  help="Script blocks run for each input object, with $_ set to it."),
+            Param("Begin", SCRIPTBLOCK, sets=("ScriptBlockSet",),
+                  help="A script block run once before the first input object."),
+            Param("End", SCRIPTBLOCK, sets=("ScriptBlockSet",),
+                  help="A script block run once after the last input object."),
+            Param("MemberName", NAME_OR_BLOCK, position=0, mandatory=True,
+                  sets=("PropertyAndMethodSet",),
+                  help="A property to output, or a method to call, on each input object."),
+            Param("ArgumentList", OBJECTS, aliases=("Args",), remaining=True,
+                  sets=("PropertyAndMethodSet",),
+                  help="Arguments of the method named by -MemberName."),
+        ),
+        summary="Performs an operation against each item in a collection of input objects.",
+        description=(
+            "ForEach-Object runs its -Process script blocks once for each input object, with $_ "
+            "set to the object, after running -Begin once and before running -End once. Given "
+            "several script blocks and no -Begin, the first is the begin block; with three or "
+            "more and no -End, the last is the end block. With a member name instead "
+            "(ForEach-Object Name), it outputs that property of each object, or calls that "
+            "method with -ArgumentList."
+        ),
+        examples=(
+            ("1..3 | ForEach-Object { $_ * 2 }", "Double each number."),
+            ("Get-Job | % Name", "Output the Name of each job."),
+            ("'a,b' | % Split ','", "Call the Split method with ',' on each string."),
+            ("1..5 | % -Begin { $t = 0 } -Process { $t += $_ } -End { $t }",
+             "Sum the numbers with begin, process and end blocks."),
+        ),
+        output_type="System.Object",
+    )
+
+    def __init__(self, ctx: CommandContext) -> None:
+        super().__init__(ctx)
+        self._process: list[ScriptBlock] = []
+        self._end: ScriptBlock | None = None
+        self._member: str | None = None
+
+    def begin(self, args: Bound) -> None:
+        """Sort the script blocks into begin/process/end and run the begin block."""
+        member = args.get("MemberName")
+        blocks: list[ScriptBlock] = [b for b in as_list(args.get("Process"))
+                                     if isinstance(b, ScriptBlock)]
+        if isinstance(member, ScriptBlock):
+            blocks.insert(0, member)
+            blocks.extend(a for a in as_list(args.get("ArgumentList"))
+                          if isinstance(a, ScriptBlock))
+        elif member is not None:
+            self._member = to_string(member)
+            return
+        begin = args.get("Begin")
+        end = args.get("End")
+        # pwsh: extra positional blocks fill begin first, then end, then process.
+        if "Begin" not in args and len(blocks) >= 2:
+            begin = blocks.pop(0)
+        if "End" not in args and len(blocks) >= 2:
+            end = blocks.pop()
+        self._process = blocks
+        self._end = end if isinstance(end, ScriptBlock) else None
+        if isinstance(begin, ScriptBlock):
+            self.ctx.invoke_to_output(begin)
+
+    def process(self, args: Bound) -> None:
+        """Run the process blocks (or the member access) for one input object."""
+        given = "InputObject" in args
+        obj = args.InputObject if given else None
+        if self._member is not None:
+            if given:
+                self._member_access(obj, args)
+            return
+        for block in self._process:
+            self.ctx.invoke_to_output(block, dollar_under=obj)
+
+    def end(self, args: Bound) -> None:
+        """Run the end block."""
+        if self._end is not None:
+            self.ctx.invoke_to_output(self._end)
+
+    def _member_access(self, obj: object, args: Bound) -> None:
+        name = self._member or ""
+        arguments = list(as_list(args.get("ArgumentList")))
+        if obj is None:
+            return
+        if "ArgumentList" not in args:
+            found, value = property_value(obj, name)
+            if found:
+                self._write_unrolled(value)
+                return
+        try:
+            result = call_method(obj, name, arguments)
+        except MemberError as e:
+            if e.error_id == "MethodNotFound":
+                if not arguments and "ArgumentList" not in args:
+                    return  # a missing property is $null outside strict mode: nothing to write
+                self.ctx.write_error(self.ctx.error(
+                    f'Input name "{name}" cannot be resolved to a method.', "MethodNotFound",
+                    "InvalidArgument", obj))
+            else:
+                self.ctx.write_error(self.ctx.error(
+                    f'Exception calling "{name}" with "{len(arguments)}" argument(s): '
+                    f'"{e.message}"', "MethodInvocationError", "NotSpecified", obj))
+            return
+        self._write_unrolled(result)
+
+    def _write_unrolled(self, value: object) -> None:
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                self.ctx.write_output(item)
+        elif value is not None:
+            self.ctx.write_output(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Select-Object
+# ---------------------------------------------------------------------------------------------
+
+_PSCUSTOMOBJECT = "System.Management.Automation.PSCustomObject"
+
+
+def _unique_key(value: object, case_insensitive: bool) -> object:
+    """A hashable stand-in for a value, equal for values Select-Object -Unique treats as one."""
+    if value is None:
+        return ("null",)
+    if isinstance(value, str):
+        return ("s", value.lower() if case_insensitive else value)
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        return ("n", value)
+    if isinstance(value, (list, tuple)):
+        return ("l", tuple(_unique_key(v, case_insensitive) for v in value))
+    props = ps_properties(value)
+    if props:
+        return ("o", tuple((n.lower(), _unique_key(v, case_insensitive)) for n, v in props))
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return ("v", value)
+
+
+@command
+class SelectObject(_Evaluating):
+    """Select-Object: pick properties of objects, or pick objects by position."""
+
+    spec = CommandSpec(
+        name="Select-Object",
+        aliases=("select",),
+        default_set="DefaultParameter",
+        params=(
+            Param("InputObject", PSOBJECT, pipeline=True,
+                  help="The object to select from; usually piped."),
+            Param("Property", OBJECTS, position=0,
+                  help="Properties to keep: names (wildcards allowed) or calculated properties "
+                       "@{Name='n'; Expression={...}}."),
+            Param("ExcludeProperty", STRINGS, help="Properties to leave out (wildcards allowed)."),
+            Param("ExpandProperty", STRING,
+                  help="A property whose value (each element, for a collection) is output "
+                       "instead of the object."),
+            Param("Unique", SWITCH, help="Output each distinct object once."),
+            Param("CaseInsensitive", SWITCH,
+                  help="With -Unique, compare strings without regard to case."),
+            Param("Last", INT, sets=("DefaultParameter",),
+                  help="Output only the last N objects."),
+            Param("First", INT, sets=("DefaultParameter",),
+                  help="Output only the first N objects, then stop the commands before."),
+            Param("Skip", INT, sets=("DefaultParameter",),
+                  help="Skip N objects (from the end, with -Last)."),
+            Param("SkipLast", INT, sets=("SkipLastParameter",),
+                  help="Skip the last N objects."),
+            Param("Wait", SWITCH, sets=("DefaultParameter", "IndexParameter"),
+                  help="Accepted for compatibility: upstream commands are always stopped "
+                       "once -First is satisfied."),
+            Param("Index", INTS, sets=("IndexParameter",),
+                  help="Output the objects at these 0-based positions."),
+            Param("SkipIndex", INTS, sets=("SkipIndexParameter",),
+                  help="Output all objects except those at these 0-based positions."),
+        ),
+        summary="Selects objects or object properties.",
+        description=(
+            "Select-Object makes new objects holding only the chosen properties (names, "
+            "wildcards or calculated properties), or expands one property with "
+            "-ExpandProperty, or picks objects by position with -First, -Last, -Skip, "
+            "-SkipLast and -Index. -Unique drops repeats. Once -First has what it needs, the "
+            "commands before it in the pipeline are stopped."
+        ),
+        examples=(
+            ("Get-Job | Select-Object Id, Name, State", "Keep three properties of each job."),
+            ("Get-Job | select -First 1", "Only the first job."),
+            ("Get-Job | select -ExpandProperty Name", "The job names as plain strings."),
+            ("1..10 | select -Last 3", "The last three numbers."),
+            ("Get-Job | select Name, @{n='Done'; e={$_.State -eq 'Completed'}}",
+             "A calculated property."),
+        ),
+        output_type="System.Management.Automation.PSObject",
+    )
+
+    def __init__(self, ctx: CommandContext) -> None:
+        super().__init__(ctx)
+        self._specs: list[PropertySpec] | None = None
+        self._exclude: list[re.Pattern[str]] = []
+        self._count = 0
+        self._emitted = 0
+        self._last: deque[object] | None = None
+        self._delay: deque[object] | None = None
+        self._seen: set[object] = set()
+        self._index: set[int] = set()
+        self._max_index = -1
+
+    def begin(self, args: Bound) -> None:
+        """Parse the property list and set up the selection mode."""
+        if args.get("Property") is not None:
+            self._specs = parse_property_specs(self._throw, list(args.Property))
+        self._exclude = [wildcard_regex(to_string(p)) for p in as_list(args.get("ExcludeProperty"))]
+        if "Last" in args:
+            last = max(0, int(args.Last))
+            skip = max(0, to_int(args.get("Skip") or 0))
+            self._last = deque(maxlen=last + skip) if last + skip > 0 else deque(maxlen=0)
+        if "SkipLast" in args:
+            self._delay = deque()
+        if "Index" in args:
+            self._index = {int(i) for i in (args.Index or [])}
+            self._max_index = max(self._index, default=-1)
+        elif "SkipIndex" in args:
+            self._index = {int(i) for i in (args.SkipIndex or [])}
+
+    def process(self, args: Bound) -> None:
+        """Select from one input object."""
+        if "InputObject" not in args:
+            return
+        obj = args.InputObject
+        position = self._count
+        self._count += 1
+        if self._last is not None:
+            if self._last.maxlen:
+                self._last.append(obj)
+            return
+        if self._delay is not None:
+            self._delay.append(obj)
+            if len(self._delay) > max(0, int(args.SkipLast)):
+                self._emit(self._delay.popleft(), args)
+            return
+        if "Index" in args:
+            if position in self._index:
+                self._emit(obj, args)
+            if position >= self._max_index:
+                raise StopUpstreamSignal()
+            return
+        if "SkipIndex" in args:
+            if position not in self._index:
+                self._emit(obj, args)
+            return
+        skip = max(0, to_int(args.get("Skip") or 0))
+        if position < skip:
+            return
+        if "First" in args:
+            first = max(0, int(args.First))
+            if position - skip >= first:
+                raise StopUpstreamSignal()
+            self._emit(obj, args)
+            if position - skip + 1 >= first:
+                raise StopUpstreamSignal()
+            return
+        self._emit(obj, args)
+
+    def end(self, args: Bound) -> None:
+        """Output what -Last kept."""
+        if self._last is not None:
+            items = list(self._last)
+            skip = max(0, to_int(args.get("Skip") or 0))
+            last = max(0, int(args.Last))
+            kept = items[: len(items) - skip] if skip else items
+            for obj in kept[-last:] if last else []:
+                self._emit(obj, args)
+
+    def _emit(self, obj: object, args: Bound) -> None:
+        for item in self._select(obj, args):
+            if args.get("Unique"):
+                key = _unique_key(item, bool(args.get("CaseInsensitive")))
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+            self.ctx.write_output(item)
+
+    def _excluded(self, name: str) -> bool:
+        return any(rx.match(name) for rx in self._exclude)
+
+    def _select(self, obj: object, args: Bound) -> list[object]:
+        expand = args.get("ExpandProperty")
+        if expand:
+            return self._expand_property(obj, to_string(expand))
+        if self._specs is None and not self._exclude:
+            return [obj]
+        return [self._new_object(obj)]
+
+    def _selected_pairs(self, obj: object) -> list[tuple[str, object]]:
+        pairs: list[tuple[str, object]] = []
+        taken: set[str] = set()
+
+        def add(name: str, value: object, explicit: bool) -> None:
+            if name.lower() in taken:
+                if explicit:
+                    self.ctx.write_error(self.ctx.error(
+                        f'The property cannot be processed because the property "{name}" '
+                        "already exists.", "AlreadyExistingUserSpecifiedPropertyNoExpand",
+                        "InvalidOperation", obj))
+                return
+            taken.add(name.lower())
+            pairs.append((name, value))
+
+        if self._specs is None:
+            for name, value in ps_properties(obj):
+                if not self._excluded(name):
+                    add(name, value, False)
+            return pairs
+        for spec in self._specs:
+            if spec.is_wildcard:
+                for name, value in self._expand(spec, obj):
+                    if not self._excluded(name):
+                        add(name, value, False)
+                continue
+            if spec.calculated:
+                add(spec.label, self._spec_value(spec, obj)[1], True)
+                continue
+            name = spec.label
+            if self._excluded(name):
+                continue
+            real = next((n for n in property_names(obj) if n.lower() == name.lower()), name)
+            add(real, property_value(obj, name)[1], True)
+        return pairs
+
+    def _new_object(self, obj: object) -> PSObject:
+        names = type_names(obj)
+        first = names[0] if names else "System.Object"
+        result = PSObject(type_names=(f"Selected.{first}", _PSCUSTOMOBJECT, "System.Object"))
+        for name, value in self._selected_pairs(obj):
+            result.set(name, value)
+        return result
+
+    def _expand_property(self, obj: object, name: str) -> list[object]:
+        found, value = property_value(obj, name)
+        if not found and _has_wildcard(name):
+            rx = wildcard_regex(name)
+            matches = [n for n in property_names(obj) if rx.match(n)]
+            if len(matches) == 1:
+                found, value = property_value(obj, matches[0])
+        if not found:
+            self.ctx.write_error(self.ctx.error(
+                f'Property "{name}" cannot be found.', "ExpandPropertyNotFound",
+                "InvalidArgument", obj))
+            return []
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        items = [i for i in items if i is not None]
+        if self._specs is not None:
+            extra = self._selected_pairs(obj)
+            for item in items:
+                if not isinstance(item, PSObject):
+                    continue
+                for prop_name, prop_value in extra:
+                    if item.has(prop_name):
+                        self.ctx.write_error(self.ctx.error(
+                            "The property cannot be processed because the property "
+                            f'"{prop_name}" already exists.',
+                            "AlreadyExistingUserSpecifiedPropertyExpand", "InvalidOperation",
+                            item))
+                        continue
+                    item.set(prop_name, prop_value)
+        return items
+
+
+# ---------------------------------------------------------------------------------------------
+# Sort-Object
+# ---------------------------------------------------------------------------------------------
+
+
+@command
+class SortObject(_Evaluating):
+    """Sort-Object: sort the input objects by property values (stable)."""
+
+    spec = CommandSpec(
+        name="Sort-Object",
+        aliases=(),  # `sort` is the Unix program, as in pwsh on Linux
+        default_set="Default",
+        params=(
+            Param("InputObject", PSOBJECT, pipeline=True,
+                  help="The object to sort; usually piped."),
+            Param("Property", OBJECTS, position=0,
+                  help="Sort keys: property names, script blocks, or hashtables "
+                       "@{Expression=...; Descending=$true}."),
+            Param("Descending", SWITCH, help="Sort in descending order."),
+            Param("Unique", SWITCH, help="Drop objects whose sort keys repeat."),
+            Param("CaseSensitive", SWITCH, help="Compare strings with regard to case."),
+            Param("Stable", SWITCH, sets=("Default",),
+                  help="Keep equal objects in input order (always the case in pjsh)."),
+            Param("Top", INT, mandatory=True, sets=("Top",),
+                  help="Output only the first N objects of the sorted result."),
+            Param("Bottom", INT, mandatory=True, sets=("Bottom",),
+                  help="Output only the last N objects of the sorted result."),
+        ),
+        summary="Sorts objects by property values.",
+        description=(
+            "Sort-Object collects its input and outputs it sorted by the given keys, or by "
+            "the objects themselves. Strings compare without regard to case unless "
+            "-CaseSensitive; numbers compare as numbers; $null sorts first. Objects with equal "
+            "keys keep their input order. -Unique keeps one object per distinct key."
+        ),
+        examples=(
+            ("Get-Job | Sort-Object State, Id", "Jobs ordered by state, then Id."),
+            ("3,1,2 | Sort-Object -Descending", "3, 2, 1."),
+            ("Get-Process | Sort-Object CPU -Top 5 -Descending",
+             "The five processes that used the most CPU."),
+            ("'b','a','B' | Sort-Object -Unique", "a, b."),
+        ),
+        output_type="System.Object",
+    )
+
+    def __init__(self, ctx: CommandContext) -> None:
+        super().__init__(ctx)
+        self._items: list[object] = []
+
+    def process(self, args: Bound) -> None:
+        """Collect one input object."""
+        if "InputObject" in args:
+            self._items.append(args.InputObject)
+
+    def end(self, args: Bound) -> None:
+        """Sort and output everything collected."""
+        specs = (parse_property_specs(self._throw, list(args.Property),
+                                      ("Expression", "Ascending", "Descending"))
+                 if args.get("Property") is not None else [])
+        descending = bool(args.get("Descending"))
+        cs = bool(args.get("CaseSensitive"))
+        keyed = [(self._keys(specs, obj), obj) for obj in self._items]
+        flags = [descending if s.descending is None else s.descending for s in specs] or [
+            descending]
+
+        def cmp(a: tuple[list[object], object], b: tuple[list[object], object]) -> int:
+            for i, flag in enumerate(flags):
+                c = _order(a[0][i], b[0][i], cs)
+                if c:
+                    return -c if flag else c
+            return 0
+
+        keyed.sort(key=functools.cmp_to_key(cmp))
+        if args.get("Unique"):
+            unique: list[tuple[list[object], object]] = []
+            for entry in keyed:
+                if not unique or cmp(unique[-1], entry) != 0:
+                    unique.append(entry)
+            keyed = unique
+        result = [obj for _, obj in keyed]
+        if "Top" in args:
+            result = result[: max(0, int(args.Top))]
+        elif "Bottom" in args:
+            n = max(0, int(args.Bottom))
+            result = result[len(result) - n:] if n else []
+        for obj in result:
+            self.ctx.write_output(obj)
+
+    def _keys(self, specs: list[PropertySpec], obj: object) -> list[object]:
+        if not specs:
+            return [obj]
+        keys: list[object] = []
+        for spec in specs:
+            if spec.is_wildcard:
+                pairs = self._expand(spec, obj)
+                keys.append(pairs[0][1] if pairs else None)
+            else:
+                keys.append(self._spec_value(spec, obj)[1])
+        return keys
+
+
+# ---------------------------------------------------------------------------------------------
+# Measure-Object
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GenericMeasureInfo(PSPropertyClass):
+    """Measure-Object's statistics of one property (unrequested ones are $null)."""
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.GenericMeasureInfo",
+                     "Microsoft.PowerShell.Commands.MeasureInfo", "System.Object")
+    ps_property_names = ("Count", "Average", "Sum", "Maximum", "Minimum", "StandardDeviation",
+                         "Property")
+
+    Count: int = 0
+    Average: float | None = None
+    Sum: float | None = None
+    Maximum: object = None
+    Minimum: object = None
+    StandardDeviation: float | None = None
+    Property: str | None = None
+
+
+@dataclass
+class TextMeasureInfo(PSPropertyClass):
+    """Measure-Object's line, word and character counts (unrequested ones are $null)."""
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.TextMeasureInfo",
+                     "Microsoft.PowerShell.Commands.MeasureInfo", "System.Object")
+    ps_property_names = ("Lines", "Words", "Characters", "Property")
+
+    Lines: int | None = None
+    Words: int | None = None
+    Characters: int | None = None
+    Property: str | None = None
+
+
+@dataclass
+class _Stats:
+    count: int = 0
+    total: float = 0.0
+    numbers: int = 0
+    mean: float = 0.0
+    m2: float = 0.0  # Welford's running sum of squared deviations
+    maximum: object = None
+    minimum: object = None
+    lines: int = 0
+    words: int = 0
+    chars: int = 0
+
+
+_GENERIC_SWITCHES = ("Sum", "Average", "Maximum", "Minimum", "StandardDeviation")
+
+
+@command
+class MeasureObject(_Evaluating):
+    """Measure-Object: count objects, and sum/average/extremes of property values, or lines,
+    words and characters of text."""
+
+    spec = CommandSpec(
+        name="Measure-Object",
+        aliases=("measure",),
+        default_set="GenericMeasure",
+        params=(
+            Param("InputObject", PSOBJECT, pipeline=True,
+                  help="The object to measure; usually piped."),
+            Param("Property", OBJECTS, position=0,
+                  help="Properties to measure (wildcards allowed) or script blocks."),
+            Param("StandardDeviation", SWITCH, sets=("GenericMeasure",),
+                  help="Compute the sample standard deviation."),
+            Param("Sum", SWITCH, sets=("GenericMeasure",), help="Compute the sum."),
+            Param("AllStats", SWITCH, sets=("GenericMeasure",),
+                  help="Compute every statistic."),
+            Param("Average", SWITCH, sets=("GenericMeasure",), help="Compute the average."),
+            Param("Maximum", SWITCH, sets=("GenericMeasure",), help="Find the largest value."),
+            Param("Minimum", SWITCH, sets=("GenericMeasure",), help="Find the smallest value."),
+            Param("Line", SWITCH, sets=("TextMeasure",), help="Count lines of text."),
+            Param("Word", SWITCH, sets=("TextMeasure",), help="Count words of text."),
+            Param("Character", SWITCH, sets=("TextMeasure",), help="Count characters of text."),
+            Param("IgnoreWhiteSpace", SWITCH, sets=("TextMeasure",),
+                  help="Leave white space out of the character count."),
+        ),
+        summary="Calculates the numeric properties of objects, and the characters, words, and "
+                "lines in string objects.",
+        description=(
+            "Measure-Object counts its input objects and, on request, computes the sum, "
+            "average, maximum, minimum and standard deviation of their values or of the given "
+            "properties (one result per property). With -Line, -Word or -Character it counts "
+            "the lines, words and characters of text instead."
+        ),
+        examples=(
+            ("Get-Job | Measure-Object", "Count the jobs."),
+            ("1..5 | measure -Sum -Average", "Sum 15, average 3."),
+            ("Get-ChildItem | measure Length -Maximum", "The size of the largest file."),
+            ("Get-Content notes.txt | measure -Line -Word -Character", "Count the text."),
+        ),
+        output_type="Microsoft.PowerShell.Commands.GenericMeasureInfo",
+    )
+
+    def __init__(self, ctx: CommandContext) -> None:
+        super().__init__(ctx)
+        self._specs: list[PropertySpec] | None = None
+        self._stats: dict[str, tuple[str, _Stats]] = {}  # key → (display name, stats)
+        self._text = False
+        self._wanted: set[str] = set()
+
+    def begin(self, args: Bound) -> None:
+        """Work out which measurements were asked for."""
+        if args.get("Property") is not None:
+            self._specs = parse_property_specs(self._throw, list(args.Property), ())
+            for spec in self._specs:
+                if not spec.is_wildcard:
+                    self._stats.setdefault(spec.label.lower(), (spec.label, _Stats()))
+        self._text = args.parameter_set == "TextMeasure" or any(
+            args.get(s) for s in ("Line", "Word", "Character", "IgnoreWhiteSpace"))
+        if args.get("AllStats"):
+            self._wanted = set(_GENERIC_SWITCHES)
+        else:
+            self._wanted = {s for s in _GENERIC_SWITCHES if args.get(s)}
+
+    def process(self, args: Bound) -> None:
+        """Add one input object to the measurements."""
+        if "InputObject" not in args:
+            return
+        obj = args.InputObject
+        if self._specs is None:
+            if obj is None:
+                return
+            self._add("", "", obj, args)
+            return
+        for spec in self._specs:
+            for name, value in self._expand(spec, obj):
+                if value is not None:  # a $null value is not measured, like a missing one
+                    self._add(name.lower(), name, value, args)
+
+    def _add(self, key: str, name: str, value: object, args: Bound) -> None:
+        _, stats = self._stats.setdefault(key, (name, _Stats()))
+        stats.count += 1
+        if self._text:
+            text = to_string(value)
+            stats.lines += len(text.splitlines())
+            stats.words += len(text.split())
+            if args.get("IgnoreWhiteSpace"):
+                stats.chars += sum(1 for ch in text if not ch.isspace())
+            else:
+                stats.chars += len(text)
+            return
+        if not self._wanted:
+            return
+        number: float | None
+        try:
+            number = float(to_number(value)) if not isinstance(value, (list, tuple)) else None
+        except ConversionError:
+            number = None
+        if number is None or (isinstance(value, str) and not value.strip()):
+            if self._wanted & {"Sum", "Average", "StandardDeviation"}:
+                self.ctx.write_error(self.ctx.error(
+                    f'Input object "{to_string(value)}" is not numeric.',
+                    "NonNumericInputObject", "InvalidType", value))
+                stats.count -= 1
+                return
+            extreme: object = value
+        else:
+            extreme = number
+            stats.numbers += 1
+            stats.total += number
+            delta = number - stats.mean
+            stats.mean += delta / stats.numbers
+            stats.m2 += delta * (number - stats.mean)
+        if stats.maximum is None or _order(extreme, stats.maximum, False) > 0:
+            stats.maximum = extreme
+        if stats.minimum is None or _order(extreme, stats.minimum, False) < 0:
+            stats.minimum = extreme
+
+    def end(self, args: Bound) -> None:
+        """Write one result per measured property."""
+        if not self._stats:
+            self._stats[""] = ("", _Stats())
+        for key, (name, stats) in self._stats.items():
+            prop = name if self._specs is not None else None
+            if self._specs is not None and stats.count == 0 and key:
+                self.ctx.write_error(self.ctx.error(
+                    f'The property "{name}" cannot be found in the input for any objects.',
+                    "GenericMeasurePropertyNotFound", "InvalidArgument", name))
+                continue
+            if self._text:
+                self.ctx.write_output(TextMeasureInfo(
+                    Lines=stats.lines if args.get("Line") else None,
+                    Words=stats.words if args.get("Word") else None,
+                    Characters=stats.chars if args.get("Character") else None,
+                    Property=prop))
+                continue
+            info = GenericMeasureInfo(Count=stats.count, Property=prop)
+            if "Sum" in self._wanted:
+                info.Sum = stats.total
+            if "Average" in self._wanted and stats.numbers:
+                info.Average = stats.total / stats.numbers
+            if "Maximum" in self._wanted:
+                info.Maximum = stats.maximum
+            if "Minimum" in self._wanted:
+                info.Minimum = stats.minimum
+            if "StandardDeviation" in self._wanted:
+                info.StandardDeviation = (math.sqrt(stats.m2 / (stats.numbers - 1))
+                                          if stats.numbers > 1 else 0.0)
+            self.ctx.write_output(info)
+
+
+# ---------------------------------------------------------------------------------------------
+# Group-Object
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GroupInfo(PSPropertyClass):
+    """One group made by Group-Object: its Name, the key Values, and the Group members."""
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.GroupInfo", "System.Object")
+    ps_property_names = ("Count", "Name", "Group", "Values")
+
+    Name: str
+    Values: list[object]
+    Group: list[object] = field(default_factory=list)
+
+    @property
+    def Count(self) -> int:
+        """How many objects the group holds."""
+        return len(self.Group)
+
+
+@dataclass
+class GroupInfoNoElement(PSPropertyClass):
+    """A group made by Group-Object -NoElement: its Name, Values and Count only."""
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.GroupInfoNoElement",
+                     "Microsoft.PowerShell.Commands.GroupInfo", "System.Object")
+    ps_property_names = ("Count", "Name", "Values")
+
+    Count: int
+    Name: str
+    Values: list[object]
+
+
+def _group_key(values: list[object], case_sensitive: bool) -> tuple[str, ...]:
+    texts = (to_string(v) for v in values)
+    return tuple(t if case_sensitive else t.lower() for t in texts)
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+@command
+class GroupObject(_Evaluating):
+    """Group-Object: gather objects that share property values into groups."""
+
+    spec = CommandSpec(
+        name="Group-Object",
+        aliases=("group",),
+        params=(
+            Param("NoElement", SWITCH, help="Leave the members out of the groups."),
+            Param("AsHashTable", SWITCH, aliases=("AHT",),
+                  help="Output one hashtable: key → the objects with that key."),
+            Param("AsString", SWITCH, help="With -AsHashTable, make the keys strings."),
+            Param("InputObject", PSOBJECT, pipeline=True,
+                  help="The object to group; usually piped."),
+            Param("Property", OBJECTS, position=0,
+                  help="Grouping keys: property names, script blocks or @{Expression=...}."),
+            Param("CaseSensitive", SWITCH, help="Treat keys differing in case as different."),
+        ),
+        summary="Groups objects that contain the same value for specified properties.",
+        description=(
+            "Group-Object collects its input into groups of objects with equal values of the "
+            "given properties (or equal objects), and outputs one GroupInfo per group — Count, "
+            "Name (the values joined by ', '), Values and Group — sorted by the group values."
+        ),
+        examples=(
+            ("Get-Job | Group-Object State", "How many jobs are in each state."),
+            ("1..10 | group { $_ % 2 } -NoElement", "Count the odd and even numbers."),
+            ("$byState = Get-Job | group State -AsHashTable -AsString",
+             "A hashtable of jobs by state: $byState.Running."),
+        ),
+        output_type="Microsoft.PowerShell.Commands.GroupInfo",
+    )
+
+    def __init__(self, ctx: CommandContext) -> None:
+        super().__init__(ctx)
+        self._specs: list[PropertySpec] = []
+        self._groups: dict[tuple[str, ...], tuple[list[object], list[object]]] = {}
+
+    def begin(self, args: Bound) -> None:
+        """Parse the grouping keys."""
+        if args.get("Property") is not None:
+            self._specs = parse_property_specs(self._throw, list(args.Property), ("Expression",))
+
+    def process(self, args: Bound) -> None:
+        """Put one input object in its group."""
+        if "InputObject" not in args:
+            return
+        obj = args.InputObject
+        if self._specs:
+            values: list[object] = []
+            for spec in self._specs:
+                if spec.is_wildcard:
+                    pairs = self._expand(spec, obj)
+                    values.append(pairs[0][1] if pairs else None)
+                else:
+                    values.append(self._spec_value(spec, obj)[1])
+        else:
+            values = [obj]
+        key = _group_key(values, bool(args.get("CaseSensitive")))
+        entry = self._groups.get(key)
+        if entry is None:
+            self._groups[key] = (values, [obj])
+        else:
+            entry[1].append(obj)
+
+    def end(self, args: Bound) -> None:
+        """Output the groups sorted by their values (or one hashtable)."""
+        cs = bool(args.get("CaseSensitive"))
+
+        def cmp(a: list[object], b: list[object]) -> int:
+            for x, y in zip(a, b, strict=False):
+                c = _order(x, y, cs)
+                if c:
+                    return c
+            return 0
+
+        def cmp_groups(a: tuple[list[object], list[object]],
+                       b: tuple[list[object], list[object]]) -> int:
+            return cmp(a[0], b[0])
+
+        groups = sorted(self._groups.values(), key=functools.cmp_to_key(cmp_groups))
+        if args.get("AsHashTable"):
+            table = Hashtable()
+            for values, members in groups:
+                name = ", ".join(to_string(v) for v in values)
+                key: object = name
+                if not args.get("AsString") and len(values) == 1 and _hashable(values[0]):
+                    key = values[0]
+                table[key] = members
+            self.ctx.write_output(table)
+            return
+        for values, members in groups:
+            name = ", ".join(to_string(v) for v in values)
+            if args.get("NoElement"):
+                self.ctx.write_output(GroupInfoNoElement(len(members), name, values))
+            else:
+                self.ctx.write_output(GroupInfo(name, values, members))
+
+
+__all__ = [
+    "NAME_OR_BLOCK",
+    "PSOBJECT",
+    "ForEachObject",
+    "GenericMeasureInfo",
+    "GroupInfo",
+    "GroupInfoNoElement",
+    "GroupObject",
+    "MeasureObject",
+    "PropertySpec",
+    "SelectObject",
+    "SortObject",
+    "TextMeasureInfo",
+    "WhereObject",
+    "first_or_list",
+    "is_type",
+    "parse_property_specs",
+    "property_names",
+    "property_value",
+]
