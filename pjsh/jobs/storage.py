@@ -1,0 +1,479 @@
+"""Job output storage: one ordered record log per job, in memory up to a bound, then on disk.
+
+Every record a job produces (native byte chunks, objects, error records, warnings…) goes into a
+single sequence, so the interleaving across streams is kept for Receive-Job. Records stay in
+memory until the job holds more than ``limit`` bytes of them; later records are appended to a
+private spill file (0600, in a 0700 directory) and read back lazily, so a job writing gigabytes
+neither fills memory nor loses a byte. Reading consumes per stream (Receive-Job) unless asked to
+keep (``-Keep``). The file is deleted when the store is closed (the job is removed).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import os
+import pickle
+import stat
+import struct
+import sys
+import tempfile
+import threading
+import uuid
+from collections import deque
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from types import ModuleType
+
+DEFAULT_LIMIT = 4 * 1024 * 1024
+# Large native chunks are cut so that a spilled frame is read back with bounded memory.
+MAX_CHUNK = 1024 * 1024
+_READ_BLOCK = 1024 * 1024
+
+
+class Stream(Enum):
+    """PowerShell's output streams, in their conventional order."""
+
+    Output = "Output"
+    Error = "Error"
+    Warning = "Warning"
+    Verbose = "Verbose"
+    Debug = "Debug"
+    Information = "Information"
+    Progress = "Progress"
+
+
+_STREAMS = tuple(Stream)
+_STREAM_CODE = {s: i for i, s in enumerate(_STREAMS)}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored item: raw native bytes (``raw``) or an object, on one stream."""
+
+    stream: Stream
+    value: object
+    raw: bool = False
+
+
+# Spill file frame: stream code, kind, payload length; then the payload.
+_FRAME = struct.Struct("<BBI")
+_KIND_RAW = 0
+_KIND_SERIALIZED = 1  # pjsh.runtime.serialize text, UTF-8
+_KIND_PICKLE = 2
+_KIND_PINNED = 3  # payload is a key into the store's in-memory table (not serializable)
+_PIN = struct.Struct("<Q")
+
+
+# ---- the private spill directory ---------------------------------------------------------------
+
+_fallback_dir: str | None = None
+_fallback_lock = threading.Lock()
+
+
+def ensure_private_dir(path: str) -> str:
+    """Create ``path`` as a 0700 directory owned by us, or check an existing one; return it."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    # A symlink or someone else's directory could expose job output: refuse it.
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise PermissionError(f"unsafe spill directory: {path}")
+    if stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
+def default_spill_dir() -> str:
+    """``$XDG_RUNTIME_DIR/pjsh`` when usable, else a private temporary directory."""
+    global _fallback_dir
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        try:
+            return ensure_private_dir(os.path.join(runtime, "pjsh"))
+        except OSError:
+            pass
+    with _fallback_lock:
+        if _fallback_dir is None or not os.path.isdir(_fallback_dir):
+            _fallback_dir = tempfile.mkdtemp(prefix="pjsh-")  # mkdtemp makes it 0700
+            atexit.register(_remove_empty_dir, _fallback_dir)
+        return _fallback_dir
+
+
+def _remove_empty_dir(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
+# ---- object encoding for spilled records -------------------------------------------------------
+
+_serializer: ModuleType | None = None
+_serializer_checked = False
+
+
+def _serialize_module() -> ModuleType | None:
+    # pjsh.runtime.serialize is the shared object encoding; it is looked up lazily so this module
+    # works (spilling with pickle) before that module exists, and costs nothing at start-up.
+    global _serializer, _serializer_checked
+    if not _serializer_checked:
+        try:
+            module = importlib.import_module("pjsh.runtime.serialize")
+        except ImportError:
+            module = None
+        if module is not None and not (hasattr(module, "dumps") and hasattr(module, "loads")):
+            module = None
+        _serializer = module
+        _serializer_checked = True
+    return _serializer
+
+
+def _rough_size(value: object) -> int:
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, str):
+        return len(value) + 50
+    return sys.getsizeof(value) + 64
+
+
+def decode_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Split native output into lines without their ``\\n``/``\\r\\n``; bytes that are not
+    UTF-8 survive as surrogate escapes (``surrogateescape``), so re-encoding is exact."""
+    tail = b""
+    for chunk in chunks:
+        data = tail + chunk
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            yield line.decode("utf-8", "surrogateescape")
+    if tail:
+        yield tail.decode("utf-8", "surrogateescape")
+
+
+class OutputStore:
+    """The ordered output of one job: memory up to ``limit`` bytes, then a private spill file."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT, spill_dir: str | None = None) -> None:
+        self.limit = limit
+        self._spill_dir = spill_dir
+        self._lock = threading.Lock()
+        self._readers = 0  # iterators in progress; the spill file is only reset without any
+        self._mem: deque[tuple[int, Record, int]] = deque()  # (seq, record, rough size)
+        self._mem_bytes = 0
+        self._next_seq = 0
+        # Per stream: seq of the first record not yet consumed (all earlier ones are).
+        self._cursor: dict[Stream, int] = dict.fromkeys(_STREAMS, 0)
+        self._last_seq: dict[Stream, int] = dict.fromkeys(_STREAMS, -1)
+        self._path: str | None = None
+        self._fd: int | None = None
+        self._disk_end = 0  # bytes in the spill file
+        self._disk_head_off = 0  # first frame that may be unconsumed…
+        self._disk_head_seq = 0  # …and its seq
+        self._pinned: dict[int, object] = {}
+        self._pin_keys = 0
+        self._closed = False
+
+    # ---- writing -----------------------------------------------------------------------------
+
+    def append_bytes(self, stream: Stream, data: bytes) -> None:
+        """Store a chunk of native output, byte for byte."""
+        view = memoryview(data)
+        for start in range(0, len(view), MAX_CHUNK):
+            self._append(Record(stream, bytes(view[start:start + MAX_CHUNK]), True))
+
+    def append_object(self, stream: Stream, value: object) -> None:
+        """Store an object (output value, error record, warning text…)."""
+        self._append(Record(stream, value, False))
+
+    def append(self, record: Record) -> None:
+        """Store a record as given."""
+        if record.raw:
+            assert isinstance(record.value, bytes)
+            self.append_bytes(record.stream, record.value)
+        else:
+            self._append(record)
+
+    def _append(self, record: Record) -> None:
+        size = _rough_size(record.value)
+        with self._lock:
+            if self._closed:
+                return
+            seq = self._next_seq
+            # Memory only while nothing waits on disk, so that memory records always precede
+            # disk records and reading memory-then-disk is in order.
+            if self._disk_end == 0 and self._mem_bytes + size <= self.limit:
+                self._mem.append((seq, record, size))
+                self._mem_bytes += size
+            else:
+                self._spill(seq, record)
+            self._next_seq = seq + 1
+            self._last_seq[record.stream] = seq
+
+    def _spill(self, seq: int, record: Record) -> None:
+        if self._fd is None:
+            self._open_spill_file()
+        assert self._fd is not None
+        if record.raw:
+            assert isinstance(record.value, bytes)
+            kind, payload = _KIND_RAW, record.value
+        else:
+            kind, payload = self._encode(record.value)
+        if self._disk_end == 0:
+            self._disk_head_seq = seq
+            self._disk_head_off = 0
+        header = _FRAME.pack(_STREAM_CODE[record.stream], kind, len(payload))
+        _write_all(self._fd, header + payload if len(payload) < 65536 else header)
+        if len(payload) >= 65536:
+            _write_all(self._fd, payload)
+        self._disk_end += _FRAME.size + len(payload)
+
+    def _encode(self, value: object) -> tuple[int, bytes]:
+        codec = _serialize_module()
+        if codec is not None:
+            try:
+                text = codec.dumps(value)
+                if isinstance(text, str):
+                    return _KIND_SERIALIZED, text.encode("utf-8", "surrogatepass")
+            except Exception:
+                pass  # fall back to pickle below
+        try:
+            return _KIND_PICKLE, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            # Not encodable (a live lock, a generator…): keep it in memory, in sequence.
+            key = self._pin_keys
+            self._pin_keys += 1
+            self._pinned[key] = value
+            return _KIND_PINNED, _PIN.pack(key)
+
+    def _decode(self, kind: int, payload: bytes) -> object:
+        if kind == _KIND_SERIALIZED:
+            codec = _serialize_module()
+            assert codec is not None
+            return codec.loads(payload.decode("utf-8", "surrogatepass"))
+        if kind == _KIND_PICKLE:
+            return pickle.loads(payload)
+        if kind == _KIND_PINNED:
+            return self._pinned.get(_PIN.unpack(payload)[0])
+        raise ValueError(f"corrupt spill frame kind {kind}")
+
+    def _open_spill_file(self) -> None:
+        directory = ensure_private_dir(self._spill_dir) if self._spill_dir else default_spill_dir()
+        path = os.path.join(directory, f"job-{os.getpid()}-{uuid.uuid4().hex}.out")
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND
+        flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o600)
+        # The umask can only remove bits; make sure the mode is exactly 0600 anyway.
+        os.fchmod(fd, 0o600)
+        self._fd = fd
+        self._path = path
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def read(self, consume: bool = True, streams: Collection[Stream] | None = None) -> list[Record]:
+        """Every record not yet consumed, in order (``consume=False`` is Receive-Job -Keep)."""
+        return list(self.iter_records(consume=consume, streams=streams))
+
+    def iter_records(
+        self, consume: bool = True, streams: Collection[Stream] | None = None
+    ) -> Iterator[Record]:
+        """Yield unconsumed records in order, reading spilled ones lazily from disk.
+
+        Only records present when iteration starts are yielded. With ``consume`` each record is
+        claimed as it is yielded, so stopping early leaves the rest for the next reader and two
+        concurrent readers never receive the same record.
+        """
+        wanted = frozenset(streams) if streams is not None else frozenset(_STREAMS)
+        with self._lock:
+            if self._closed:
+                return
+            end = self._next_seq
+            cursor = self._cursor
+            mem = [(seq, rec) for seq, rec, _ in self._mem
+                   if rec.stream in wanted and seq >= cursor[rec.stream]]
+            disk = (self._disk_head_off, self._disk_head_seq, self._disk_end, self._fd)
+            self._readers += 1
+        try:
+            for seq, rec in mem:
+                if consume and not self._claim(rec.stream, seq):
+                    continue
+                yield rec
+            if disk[3] is not None and disk[2] > disk[0]:
+                yield from self._iter_disk(disk, end, wanted, consume)
+        finally:
+            with self._lock:
+                self._readers -= 1
+            self._trim()
+
+    def _claim(self, stream: Stream, seq: int) -> bool:
+        with self._lock:
+            if seq < self._cursor[stream]:
+                return False  # another reader took it
+            self._cursor[stream] = seq + 1
+            return True
+
+    def _iter_disk(
+        self, disk: tuple[int, int, int, int | None], end: int, wanted: frozenset[Stream],
+        consume: bool,
+    ) -> Iterator[Record]:
+        off, seq, stop, fd = disk
+        assert fd is not None
+        cursor = self._cursor
+        first_unconsumed: tuple[int, int] | None = None
+        # ``buf`` holds the file's bytes [buf_off, buf_off + len(buf)); it is refilled (and its
+        # consumed prefix dropped) only when a frame runs past its end.
+        buf = b""
+        buf_off = off
+
+        def cover(upto: int) -> None:
+            nonlocal buf, buf_off
+            if upto <= buf_off + len(buf):
+                return
+            buf = buf[off - buf_off:]
+            buf_off = off
+            have = buf_off + len(buf)
+            size = min(max(upto - have, _READ_BLOCK), stop - have)
+            buf += _pread_all(fd, size, have)
+
+        try:
+            while off < stop and seq < end:
+                cover(off + _FRAME.size)
+                code, kind, length = _FRAME.unpack_from(buf, off - buf_off)
+                stream = _STREAMS[code]
+                frame_end = off + _FRAME.size + length
+                if stream in wanted and seq >= cursor[stream]:
+                    cover(frame_end)
+                    payload = buf[off + _FRAME.size - buf_off:frame_end - buf_off]
+                    record = (Record(stream, payload, True) if kind == _KIND_RAW
+                              else Record(stream, self._decode(kind, payload), False))
+                    if not consume:
+                        if first_unconsumed is None:
+                            first_unconsumed = (off, seq)
+                        yield record
+                    elif self._claim(stream, seq):
+                        yield record
+                elif seq >= cursor[stream] and first_unconsumed is None:
+                    first_unconsumed = (off, seq)
+                off = frame_end
+                seq += 1
+        finally:
+            # Frames before the first unconsumed one never need scanning again.
+            head = first_unconsumed if first_unconsumed is not None else (off, seq)
+            with self._lock:
+                if self._fd == fd and head[0] > self._disk_head_off:
+                    self._disk_head_off, self._disk_head_seq = head
+
+    def _trim(self) -> None:
+        with self._lock:
+            if self._readers:
+                return  # a reader is still scanning: the file and memory must stay put
+            if self._closed:
+                self._release()
+                return
+            cursor = self._cursor
+            while self._mem:
+                seq, rec, size = self._mem[0]
+                if seq >= cursor[rec.stream]:
+                    break
+                self._mem.popleft()
+                self._mem_bytes -= size
+            if self._fd is not None and self._disk_end and self._disk_head_off >= self._disk_end:
+                # Everything on disk was consumed: start the file over so it does not grow
+                # forever, and let new records use memory again.
+                os.ftruncate(self._fd, 0)
+                self._disk_end = 0
+                self._disk_head_off = 0
+                self._pinned.clear()
+
+    def iter_bytes(self, stream: Stream = Stream.Output, consume: bool = True) -> Iterator[bytes]:
+        """Yield one stream's data as byte chunks without loading it all; objects on that
+        stream come out as their text plus a newline."""
+        for record in self.iter_records(consume=consume, streams=(stream,)):
+            if record.raw:
+                assert isinstance(record.value, bytes)
+                yield record.value
+            else:
+                yield (str(record.value) + "\n").encode("utf-8", "surrogateescape")
+
+    # ---- state -------------------------------------------------------------------------------
+
+    @property
+    def has_more(self) -> bool:
+        """True while any record has not been consumed (False once closed)."""
+        with self._lock:
+            return not self._closed and any(self._last_seq[s] >= self._cursor[s] for s in _STREAMS)
+
+    def has_more_in(self, stream: Stream) -> bool:
+        """True while a record of ``stream`` has not been consumed."""
+        with self._lock:
+            return not self._closed and self._last_seq[stream] >= self._cursor[stream]
+
+    @property
+    def memory_bytes(self) -> int:
+        """Rough bytes held in memory."""
+        return self._mem_bytes
+
+    @property
+    def disk_bytes(self) -> int:
+        """Bytes currently in the spill file."""
+        return self._disk_end
+
+    @property
+    def spill_path(self) -> str | None:
+        """The spill file's path, once something was spilled (None after close)."""
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        """True once closed; later appends are dropped."""
+        return self._closed
+
+    def close(self) -> None:
+        """Drop all records and delete the spill file (once no reader is scanning it)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if not self._readers:
+                self._release()
+
+    def _release(self) -> None:
+        self._mem.clear()
+        self._mem_bytes = 0
+        self._pinned.clear()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path)
+            self._path = None
+
+    def __del__(self) -> None:
+        # A forgotten store must not leave its spill file behind.
+        with contextlib.suppress(Exception):
+            if not self._closed and self._path is not None:
+                self.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _pread_all(fd: int, size: int, offset: int) -> bytes:
+    parts: list[bytes] = []
+    while size > 0:
+        chunk = os.pread(fd, size, offset)
+        if not chunk:
+            raise OSError(f"spill file truncated at offset {offset}")
+        parts.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return b"".join(parts)
