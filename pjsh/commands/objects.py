@@ -176,6 +176,10 @@ def _numeric(value: object) -> bool:
 
 def _order(a: object, b: object, case_sensitive: bool) -> int:
     """Order two values like Sort-Object: nulls first, mixed types by their text."""
+    if case_sensitive and isinstance(a, str) and isinstance(b, str):
+        # Culture order, as .NET compares: letters first, then lower case before upper case.
+        ka, kb = (a.lower(), a.swapcase()), (b.lower(), b.swapcase())
+        return (ka > kb) - (ka < kb)
     try:
         return compare(a, b, case_sensitive)
     except (OperatorError, ConversionError, TypeError):
