@@ -258,7 +258,7 @@ class Lexer:
         src = self.src
         # the opening must be followed by a newline
         self.skip_space()
-        if not (self.peek_char() in "\r\n"):
+        if self.peek_char() not in "\r\n":
             raise self.error("UnexpectedCharactersAfterHereStringHeader",
                              "No characters are allowed after a here-string header but before "
                              "the end of the line.", self.pos)

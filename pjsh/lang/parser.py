@@ -1068,7 +1068,7 @@ class Parser:
                 raise self.lx.incomplete("ExpectedValueExpression",
                                          f"You must provide a value expression following the "
                                          f"'{self.src[op_start:op_start + length]}' operator.")
-            if self.at_statement_end() or self.ch() in "|&" and self.ch(1) != "&" and not self.ch() == "&":
+            if self.at_statement_end() or (self.ch() in "|&" and self.ch(1) != "&" and not self.ch() == "&"):
                 raise self.lx.error("ExpectedValueExpression",
                                     f"You must provide a value expression following the "
                                     f"'{self.src[op_start:op_start + length]}' operator.",
@@ -1190,7 +1190,7 @@ class Parser:
         start = expr.span.start
         while True:
             c = self.ch()
-            if c == "." and self.ch(1) != "." or self.lx.looking_at("::"):
+            if (c == "." and self.ch(1) != ".") or self.lx.looking_at("::"):
                 static = c == ":"
                 nc = self.ch(2 if static else 1)
                 if not (nc.isalpha() or nc in "_$'\""):

@@ -49,16 +49,14 @@ class ParseError(Exception):
         self.source = source
 
     def describe(self, origin: str = "") -> str:
-        """Render the error PowerShell-style: location, source line, caret, message."""
+        """Render the error PowerShell-style: where, the source line, a caret, the message."""
         line, col = line_col(self.source, self.span.start)
-        where = f"{origin}:{line}" if origin else f"Line {line}"
+        where = f"{origin}:{line}:{col}" if origin else f"line {line}, column {col}"
         text, caret = caret_lines(self.source, self.span)
-        gutter = f"{line} | "
-        pad = " " * (len(gutter) - 2) + "| "
         return (
             f"ParserError: {where}\n"
-            f"{gutter}{text}\n"
-            f"{pad}{caret}\n"
-            f"{pad}{self.message}\n"
-            f"(at line {line}, column {col})"
+            f"Line |\n"
+            f"{line:>4} |  {text}\n"
+            f"     |  {caret}\n"
+            f"     | {self.message}"
         )

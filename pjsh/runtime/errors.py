@@ -88,11 +88,15 @@ class ErrorRecord(PSPropertyClass):
 
     def describe(self) -> str:
         """Render as PowerShell's ConciseView: ``Command: message`` (or the bare message)."""
-        prefix = f"{self.command}: " if self.command else ""
+        if self.command:
+            return f"{self.command}: {self.message}"
         where = self.InvocationInfo.PositionMessage
-        if where and not self.command:
-            return f"{where}\n{self.message}"
-        return prefix + self.message
+        if where:
+            return f"{where}\n     | {self.message}"
+        if self.FullyQualifiedErrorId.startswith("NativeCommandError") or \
+                self.CategoryInfo.Category == "ParserError":
+            return self.message
+        return f"{self.Exception.TypeName.rsplit('.', 1)[-1]}: {self.message}"
 
 
 def make_error(
@@ -114,7 +118,7 @@ def make_error(
         info.ScriptLineNumber = line
         info.OffsetInLine = col
         info.Line = text
-        info.PositionMessage = f"Line |\n{line:>4} | {text}\n     | {caret}"
+        info.PositionMessage = f"Line |\n{line:>4} |  {text}\n     |  {caret}"
     return ErrorRecord(
         Exception=ExceptionInfo(message, exception_type),
         FullyQualifiedErrorId=error_id,
@@ -132,7 +136,7 @@ class PSRuntimeError(Exception):
         self.record = record
 
 
-class FlowControl(Exception):  # noqa: N818 - control flow, not an error
+class FlowControl(Exception):
     """Base of break/continue/return/exit signals."""
 
 

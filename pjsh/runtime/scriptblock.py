@@ -22,7 +22,7 @@ class ScriptBlock:
         self.source = source
 
     @property
-    def Ast(self) -> str:  # noqa: N802 - PowerShell property name
+    def Ast(self) -> str:
         """The script block's text (a stand-in for its AST)."""
         return "{" + self.text + "}"
 

@@ -48,6 +48,10 @@ class Session:
     functions: dict[str, object] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     location_stack: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    # stdin for foreground natives: None inherits ours; scripted-stdin mode gives /dev/null so a
+    # native never swallows the rest of the script.
+    native_stdin: int | None = None
     previous_location: str | None = None
 
     def resolve_path(self, path: str) -> str:

@@ -1,0 +1,183 @@
+"""Command line: argv → mode (REPL, -c, script file, scripted stdin)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from pjsh import __version__
+
+USAGE = """\
+Usage: pjsh [-NoProfile] [-NonInteractive] [-c|-Command] <text> ...
+       pjsh [-NoProfile] [-NonInteractive] [-File] <script.ps1> [args ...]
+       commands | pjsh [-NoProfile]
+       pjsh --version | -h
+
+  -c, -Command <text>   Run the text (remaining arguments are joined with spaces) and exit.
+  -File <path> [args]   Run a script file; $args holds the arguments. A bare path works too.
+  -NoProfile            Do not run ~/.config/pjsh/profile.ps1.
+  -NonInteractive       Never prompt; with no command, read statements from stdin.
+  --version             Print the version and exit.
+  -h, -Help, --help     Print this help and exit.
+
+With no command and stdin a terminal, pjsh starts the interactive shell. With stdin not a
+terminal it runs the statements it reads, as if typed, and exits with the last one's status.
+Exit status: 0 if the last statement succeeded, 1 if not, or N from `exit N`.
+"""
+
+
+@dataclass
+class Options:
+    """Parsed command-line options."""
+
+    command: str | None = None
+    file: str | None = None
+    args: list[str] = field(default_factory=list)
+    no_profile: bool = False
+    non_interactive: bool = False
+    version: bool = False
+    help: bool = False
+    error: str | None = None
+
+
+def parse_args(argv: list[str]) -> Options:
+    """Parse pjsh's own options (case-insensitive, pwsh spellings and Unix ones)."""
+    opts = Options()
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        low = a.lower()
+        if low in ("-c", "-command", "--command"):
+            rest = argv[i + 1:]
+            if not rest:
+                opts.error = "Missing the argument for -Command."
+                return opts
+            opts.command = " ".join(rest)
+            return opts
+        if low in ("-noprofile", "-nop", "--noprofile", "--no-profile"):
+            opts.no_profile = True
+        elif low in ("-noninteractive", "-noni", "--noninteractive", "--non-interactive"):
+            opts.non_interactive = True
+        elif low in ("--version", "-version", "-v"):
+            opts.version = True
+        elif low in ("-h", "-help", "--help", "-?", "/?"):
+            opts.help = True
+        elif low in ("-file", "-f", "--file"):
+            if i + 1 >= len(argv):
+                opts.error = "Missing the argument for -File."
+                return opts
+            opts.file = argv[i + 1]
+            opts.args = argv[i + 2:]
+            return opts
+        elif low == "-" :
+            return opts
+        elif a.startswith("-"):
+            opts.error = f"Unknown option '{a}'. Run 'pjsh -h' for usage."
+            return opts
+        else:
+            opts.file = a
+            opts.args = argv[i + 1:]
+            return opts
+        i += 1
+    return opts
+
+
+def _exit_status(ok: bool, exit_code: int | None) -> int:
+    if exit_code is not None:
+        return exit_code & 0xFF if exit_code >= 0 else 1
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pjsh`` command; returns the process exit status."""
+    opts = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if opts.error:
+        sys.stderr.write(f"pjsh: {opts.error}\n")
+        return 64
+    if opts.help:
+        sys.stdout.write(USAGE)
+        return 0
+    if opts.version:
+        sys.stdout.write(f"pjsh {__version__}\n")
+        return 0
+    interactive = (opts.command is None and opts.file is None and not opts.non_interactive
+                   and sys.stdin.isatty() and sys.stdout.isatty())
+    if interactive:
+        from pjsh.repl.app import run_repl
+
+        return run_repl(no_profile=opts.no_profile)
+    return run_batch(opts)
+
+
+def run_batch(opts: Options) -> int:
+    """-c, script files and scripted stdin: plain output, no prompts."""
+    from pjsh.runtime.host import StreamHost
+    from pjsh.runtime.runspace import Runspace
+
+    host = StreamHost()
+    rs = Runspace(host)
+    try:
+        if opts.command is not None:
+            result = rs.run(opts.command)
+            if result.incomplete and result.parse_error is not None:
+                rs.report_parse_error(result.parse_error)
+                return 1
+            return _exit_status(result.ok, result.exit_code)
+        if opts.file is not None:
+            rs.session.script_args = list(opts.args)
+            result = rs.run_file(opts.file, opts.args)
+            return _exit_status(result.ok, result.exit_code)
+        return run_stdin(rs)
+    except KeyboardInterrupt:
+        host.flush()
+        return 130
+    finally:
+        host.flush()
+        shutdown = getattr(rs.session, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+
+
+def run_stdin(rs: object) -> int:
+    """Scripted mode: run statements as they arrive, joining lines while input is incomplete."""
+    from pjsh.runtime.runspace import Runspace
+
+    assert isinstance(rs, Runspace)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    rs.session.native_stdin = devnull
+    stream = sys.stdin.buffer
+    pending = ""
+    ok = True
+    line_no = 0
+    while True:
+        raw = stream.readline()
+        if not raw:
+            break
+        line_no += 1
+        line = raw.decode("utf-8", "surrogateescape")
+        pending += line
+        if not pending.strip():
+            pending = ""
+            continue
+        parsed = rs.parse(pending)
+        if parsed.incomplete:
+            continue
+        result = rs.run(pending.rstrip("\n"))
+        pending = ""
+        if result.exit_code is not None:
+            return _exit_status(result.ok, result.exit_code)
+        ok = result.ok
+    if pending.strip():
+        result = rs.run(pending)
+        if result.incomplete and result.parse_error is not None:
+            rs.report_parse_error(result.parse_error)
+            return 1
+        if result.exit_code is not None:
+            return _exit_status(result.ok, result.exit_code)
+        ok = result.ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

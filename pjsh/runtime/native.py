@@ -1,0 +1,262 @@
+"""Finding and running native programs: PATH lookup, argv building, OS-pipe wiring.
+
+Arguments always reach programs as an argv list, never through a shell string. A run of
+native commands in one pipeline is connected with OS pipes so their bytes never pass
+through Python; only the edges that meet cmdlets (or a capturing caller) are read or fed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import selectors
+import signal
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pjsh.runtime.convert import to_string
+
+_SIGNAL_NAMES = {getattr(signal, n): n for n in dir(signal)
+                 if n.startswith("SIG") and not n.startswith("SIG_")}
+
+
+def signal_name(num: int) -> str:
+    """SIGKILL for 9, and so on."""
+    return _SIGNAL_NAMES.get(num, f"signal {num}")
+
+
+def find_executable(name: str, path_env: str | None, cwd: str) -> str | None:
+    """Resolve a command name to an executable path (names with a slash are paths)."""
+    if "/" in name:
+        full = name if os.path.isabs(name) else os.path.join(cwd, name)
+        if name.startswith("~"):
+            full = os.path.expanduser(name)
+        return full if os.path.isfile(full) and os.access(full, os.X_OK) else None
+    for d in (path_env or os.defpath).split(os.pathsep):
+        if not d:
+            d = cwd
+        full = os.path.join(d, name)
+        if os.path.isfile(full) and os.access(full, os.X_OK):
+            return full
+    return None
+
+
+def expand_native_arg(value: object, bareword: bool, cwd: str) -> list[str]:
+    """Turn one argument value into argv strings: arrays become several arguments,
+    unquoted ``~`` and wildcards expand like pwsh on Unix (no match: passed literally)."""
+    if isinstance(value, list):
+        out: list[str] = []
+        for v in value:
+            out.extend(expand_native_arg(v, False, cwd))
+        return out
+    text = to_string(value)
+    if bareword:
+        if text == "~" or text.startswith("~/"):
+            text = os.path.expanduser(text)
+        if any(c in text for c in "*?[") and not text.startswith("-"):
+            pattern = text if os.path.isabs(text) else os.path.join(cwd, text)
+            matches = sorted(glob.glob(pattern))
+            if matches:
+                if not os.path.isabs(text):
+                    return [os.path.relpath(m, cwd) for m in matches]
+                return matches
+    return [text]
+
+
+def encode_text(text: str) -> bytes:
+    """Encode text for a native's stdin, keeping smuggled raw bytes (surrogateescape)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+@dataclass
+class NativeSpec:
+    """One native command of a pipeline segment."""
+
+    argv: list[str]
+    path: str
+    display: str
+
+
+class NativeGroup:
+    """A run of adjacent native commands connected by OS pipes.
+
+    ``stdin``: None = inherit, an int fd, or PIPE (fed by :meth:`feed`).
+    ``stdout``: an int fd to inherit/write, or PIPE (read and passed to ``on_line``).
+    """
+
+    def __init__(self, specs: Sequence[NativeSpec], cwd: str, env: dict[str, str],
+                 stdin: int | None, stdout: int | None, stderr: Sequence[int | None],
+                 merge_stderr: Sequence[bool] = (),
+                 on_stdout: Callable[[bytes], None] | None = None,
+                 on_stderr: Callable[[bytes], None] | None = None) -> None:
+        self.specs = list(specs)
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.on_stdout = on_stdout
+        self.on_stderr = on_stderr
+        self._sel: selectors.BaseSelector | None = None
+        self._pending_out = b""
+        self._pending_err = b""
+        prev_read: int | None = stdin
+        n = len(self.specs)
+        try:
+            for i, spec in enumerate(self.specs):
+                last = i == n - 1
+                if last:
+                    out_target: int | None = stdout
+                    next_read = None
+                else:
+                    r, w = os.pipe()
+                    out_target, next_read = w, r
+                err_target: int | None = stderr[i] if i < len(stderr) else None
+                if i < len(merge_stderr) and merge_stderr[i]:
+                    err_target = subprocess.STDOUT
+                proc = subprocess.Popen(
+                    spec.argv, executable=spec.path, cwd=cwd, env=env,
+                    stdin=prev_read, stdout=out_target, stderr=err_target,
+                    close_fds=True, restore_signals=True)
+                self.procs.append(proc)
+                if not last:
+                    # The parent's copies must close so readers see EOF.
+                    assert out_target is not None and next_read is not None
+                    os.close(out_target)
+                    if i > 0 and prev_read is not None:
+                        os.close(prev_read)
+                    prev_read = next_read
+                elif i > 0 and prev_read is not None:
+                    os.close(prev_read)
+        except BaseException:
+            for p in self.procs:
+                p.kill()
+                p.wait()
+            raise
+        first, last_proc = self.procs[0], self.procs[-1]
+        self.stdin_fd = first.stdin.fileno() if first.stdin is not None else None
+        self.stdout_fd = last_proc.stdout.fileno() if last_proc.stdout is not None else None
+        self.stderr_fds = [p.stderr.fileno() for p in self.procs if p.stderr is not None]
+        for fd in [self.stdin_fd, self.stdout_fd, *self.stderr_fds]:
+            if fd is not None:
+                os.set_blocking(fd, False)
+        self._stdin_closed = self.stdin_fd is None
+        self._open_reads: set[int] = {fd for fd in [self.stdout_fd, *self.stderr_fds]
+                                      if fd is not None}
+
+    # ------------------------------------------------------------ I/O loop
+    def _pump(self, write_data: bytes | None, finish: bool) -> None:
+        """Move bytes: write ``write_data`` to stdin (if any) while draining outputs.
+        With ``finish``, keep draining until every output hits EOF."""
+        data = memoryview(write_data) if write_data else None
+        sel = selectors.DefaultSelector()
+        try:
+            for fd in self._open_reads:
+                sel.register(fd, selectors.EVENT_READ)
+            if data is not None and not self._stdin_closed and self.stdin_fd is not None:
+                sel.register(self.stdin_fd, selectors.EVENT_WRITE)
+            while True:
+                writing = data is not None and len(data) > 0 and not self._stdin_closed
+                if not writing and not (finish and self._open_reads):
+                    # Still drain what is already available without blocking.
+                    if not self._open_reads:
+                        break
+                    events = sel.select(timeout=0)
+                    if not events:
+                        break
+                else:
+                    events = sel.select(timeout=None)
+                for key, mask in events:
+                    fd = int(key.fd)  # type: ignore[call-overload]
+                    if mask & selectors.EVENT_WRITE:
+                        assert data is not None
+                        try:
+                            n = os.write(fd, data[:65536])
+                            data = data[n:]
+                        except BlockingIOError:
+                            continue
+                        except BrokenPipeError:
+                            data = None
+                            self.close_stdin()
+                        if data is None or len(data) == 0:
+                            try:
+                                sel.unregister(fd)
+                            except (KeyError, ValueError):
+                                pass
+                        continue
+                    try:
+                        chunk = os.read(fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        sel.unregister(fd)
+                        self._open_reads.discard(fd)
+                        self._deliver(fd, b"", eof=True)
+                        continue
+                    self._deliver(fd, chunk)
+        finally:
+            sel.close()
+
+    def _deliver(self, fd: int, chunk: bytes, eof: bool = False) -> None:
+        if fd == self.stdout_fd:
+            if self.on_stdout is not None and (chunk or eof):
+                self.on_stdout(chunk)
+        elif self.on_stderr is not None and (chunk or eof):
+            self.on_stderr(chunk)
+
+    def feed(self, data: bytes) -> None:
+        """Write bytes to the first process's stdin, draining outputs meanwhile."""
+        if self.stdin_fd is None or self._stdin_closed:
+            return
+        self._pump(data, finish=False)
+
+    def close_stdin(self) -> None:
+        """Signal EOF to the first process."""
+        if not self._stdin_closed and self.procs and self.procs[0].stdin is not None:
+            try:
+                self.procs[0].stdin.close()
+            except BrokenPipeError:
+                pass
+        self._stdin_closed = True
+
+    def finish(self) -> list[int]:
+        """Close stdin, drain all output, wait; returns each process's return code."""
+        self.close_stdin()
+        self._pump(None, finish=True)
+        for p in self.procs:
+            if p.stdout is not None:
+                p.stdout.close()
+            if p.stderr is not None:
+                p.stderr.close()
+        return [p.wait() for p in self.procs]
+
+    def kill(self) -> None:
+        """Terminate every process (pipeline stopped early)."""
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    p.terminate()
+                except ProcessLookupError:
+                    pass
+
+
+class LineSplitter:
+    """Turns a byte stream into text lines (UTF-8, invalid bytes kept via surrogateescape)."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self.emit = emit
+        self.buf = b""
+
+    def __call__(self, chunk: bytes) -> None:
+        if not chunk:
+            if self.buf:
+                self.emit(self._decode(self.buf))
+                self.buf = b""
+            return
+        self.buf += chunk
+        *lines, self.buf = self.buf.split(b"\n")
+        for line in lines:
+            self.emit(self._decode(line))
+
+    @staticmethod
+    def _decode(line: bytes) -> str:
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        return line.decode("utf-8", "surrogateescape")

@@ -1,0 +1,988 @@
+"""Running a pipeline: resolving commands, binding, wiring stages, streams and redirections.
+
+Stages are push-based like PowerShell's: the first stage produces, each object is handed to
+the next stage's ``process`` at once, so output streams. Adjacent native commands form one
+stage connected by OS pipes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param
+from pjsh.lang import ast
+from pjsh.runtime.binder import Argument, BindingError, BindResult, CommandBinder
+from pjsh.runtime.convert import OBJECT, SWITCH, TypeSpec, to_string
+from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, StopUpstreamSignal, make_error
+from pjsh.runtime.native import (
+    LineSplitter,
+    NativeGroup,
+    NativeSpec,
+    encode_text,
+    expand_native_arg,
+    find_executable,
+    signal_name,
+)
+from pjsh.runtime.scriptblock import ScriptBlock
+from pjsh.runtime.streams import ListSink, NullSink, Sink, Streams
+from pjsh.runtime.values import is_scalar
+
+if TYPE_CHECKING:
+    from pjsh.runtime.interpreter import Frame, Interpreter
+
+_MISSING = object()
+
+
+class StageInput:
+    """The sink that feeds one stage; marks the stage that asked upstream to stop."""
+
+    native_fd: int | None = None
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+
+    def send(self, value: object) -> None:
+        try:
+            self.stage.process(value)
+        except StopUpstreamSignal:
+            self.stage.stopped_upstream = True
+            raise
+
+
+class FileSink:
+    """Redirection target: objects are formatted to text and written to a file."""
+
+    native_fd: int | None = None
+
+    def __init__(self, path: str, append: bool) -> None:
+        from pjsh.runtime.formatting import OutDefault, render_text
+
+        self.path = path
+        self.fh = open(path, "a" if append else "w", encoding="utf-8",  # noqa: SIM115
+                       errors="surrogateescape")
+        self._out = OutDefault(lambda blocks: self.fh.write(render_text(blocks, 120)))
+
+    def send(self, value: object) -> None:
+        if isinstance(value, ErrorRecord):
+            self._out.add(value.describe())
+            return
+        if isinstance(value, str):
+            self._out.flush()
+            self.fh.write(value + "\n")
+            return
+        self._out.add(value)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._out.flush()
+        self.fh.close()
+
+
+class Stage:
+    """One element of a running pipeline."""
+
+    def __init__(self, runner: PipelineRunner, frame: Frame, node: ast.PipelineElement,
+                 name: str) -> None:
+        self.runner = runner
+        self.interp = runner.interp
+        self.frame = frame
+        self.node = node
+        self.name = name
+        self.out: Sink = NullSink()
+        self.streams: Streams = frame.streams
+        self.had_error = False
+        self.stopped_upstream = False
+        self.exit_code: int | None = None
+        self.files: list[FileSink] = []
+        self.stdout_file: tuple[str, bool] | None = None  # (path, append) for natives
+        self.stderr_file: tuple[str, bool] | None = None
+        self.merge_stderr = False
+
+    def begin(self) -> None:
+        """Before any input."""
+
+    def run_first(self) -> None:
+        """Produce output as the first stage (no pipeline input)."""
+        self.process_no_input()
+
+    def process_no_input(self) -> None:
+        """Run once without input."""
+
+    def process(self, item: object) -> None:
+        """Handle one input object."""
+
+    def end(self) -> None:
+        """After the last input."""
+
+    def abort(self) -> None:
+        """The pipeline stopped early: release processes."""
+
+    def close_files(self) -> None:
+        """Close redirection files."""
+        for f in self.files:
+            f.close()
+        self.files.clear()
+
+
+class ExpressionStage(Stage):
+    """An expression as the first pipeline element."""
+
+    def run_first(self) -> None:
+        assert isinstance(self.node, ast.CommandExpression)
+        expr = self.node.expr
+        value = self.interp.eval(expr, self.frame)
+        if isinstance(expr, ast.UnaryOp) and expr.op in ("++", "--"):
+            return  # `$i++` as a statement outputs nothing
+        if isinstance(value, list):
+            for item in value:
+                self.out.send(item)
+        else:
+            self.out.send(value)
+
+    def process(self, item: object) -> None:
+        raise self.interp.fail(self.frame, self.node,
+                               "Expressions are only allowed as the first element of a pipeline.",
+                               "ExpressionsMustBeFirstInPipeline", "ParserError")
+
+
+class CmdletContext:
+    """The CommandContext a built-in cmdlet writes to."""
+
+    def __init__(self, stage: CmdletStage) -> None:
+        self.stage = stage
+        self.command_name = stage.name
+        self.session = stage.interp.session
+        self.common = stage.result.common
+        self.out_var: list[object] | None = [] if "OutVariable" in self.common else None
+        self.err_var: list[object] | None = [] if "ErrorVariable" in self.common else None
+        self.warn_var: list[object] | None = [] if "WarningVariable" in self.common else None
+        self.info_var: list[object] | None = [] if "InformationVariable" in self.common else None
+
+    def _pref(self, common_name: str, var: str, default: str) -> str:
+        if common_name in self.common:
+            return to_string(self.common[common_name])
+        if common_name == "VerboseSwitch":
+            return default
+        value = self.stage.interp.get_variable(self.stage.frame, var, None)
+        return to_string(value) if value is not None else default
+
+    def write_output(self, value: object) -> None:
+        if self.out_var is not None:
+            self.out_var.append(value)
+        self.stage.out.send(value)
+
+    def write_error(self, record: ErrorRecord) -> None:
+        if not record.InvocationInfo.MyCommand:
+            record.InvocationInfo.MyCommand = self.command_name
+        self.stage.had_error = True
+        action = self._pref("ErrorAction", "ErrorActionPreference", "Continue").lower()
+        if action == "ignore":
+            return
+        if self.err_var is not None:
+            self.err_var.append(record)
+        if action == "stop":
+            from pjsh.runtime.interpreter import PSRuntimeFailure
+            raise PSRuntimeFailure(record, script_terminating=True)
+        self.session.record_error(record)
+        if action != "silentlycontinue":
+            self.stage.streams.write_error(record)
+
+    def write_warning(self, text: str) -> None:
+        action = self._pref("WarningAction", "WarningPreference", "Continue").lower()
+        if action in ("ignore",):
+            return
+        if self.warn_var is not None:
+            self.warn_var.append(text)
+        if action == "stop":
+            self.throw(f"The running command stopped because the preference variable "
+                       f'"WarningPreference" or common parameter is set to Stop: {text}',
+                       "ActionPreferenceStop", "OperationStopped")
+        if action != "silentlycontinue":
+            self.stage.streams.write_warning(text)
+
+    def write_verbose(self, text: str) -> None:
+        if "Verbose" in self.common:
+            on = bool(self.common["Verbose"])
+        else:
+            on = self._pref("", "VerbosePreference", "SilentlyContinue").lower() != \
+                "silentlycontinue"
+        if on:
+            self.stage.streams.write_verbose(text)
+
+    def write_debug(self, text: str) -> None:
+        if "Debug" in self.common:
+            on = bool(self.common["Debug"])
+        else:
+            on = self._pref("", "DebugPreference", "SilentlyContinue").lower() != "silentlycontinue"
+        if on:
+            self.stage.streams.write_debug(text)
+
+    def write_information(self, value: object, tags: Sequence[str] = ()) -> None:
+        if self.info_var is not None:
+            self.info_var.append(value)
+        action = self._pref("InformationAction", "InformationPreference",
+                            "SilentlyContinue").lower()
+        if action in ("silentlycontinue", "ignore"):
+            return
+        self.stage.streams.write_information(value)
+
+    def write_progress(self, record: object) -> None:
+        action = self._pref("ProgressAction", "ProgressPreference", "Continue").lower()
+        if action in ("silentlycontinue", "ignore"):
+            return
+        self.stage.streams.write_progress(record)
+
+    def write_host(self, text: str, newline: bool = True, fg: str | None = None,
+                   bg: str | None = None) -> None:
+        if self.info_var is not None:
+            self.info_var.append(text)
+        action = self._pref("InformationAction", "InformationPreference", "Continue").lower()
+        if "InformationAction" in self.common and action in ("silentlycontinue", "ignore"):
+            return
+        self.stage.streams.write_host(text, newline, fg, bg)
+
+    def error(self, message: str, error_id: str, category: str = "NotSpecified",
+              target: object = None,
+              exception_type: str = "System.Management.Automation.RuntimeException",
+              ) -> ErrorRecord:
+        return make_error(message, error_id, category, target=target, command=self.command_name,
+                          exception_type=exception_type)
+
+    def throw(self, message: str, error_id: str, category: str = "NotSpecified",
+              target: object = None,
+              exception_type: str = "System.Management.Automation.RuntimeException",
+              ) -> None:
+        from pjsh.runtime.interpreter import PSRuntimeFailure
+
+        raise PSRuntimeFailure(self.error(message, error_id, category, target, exception_type))
+
+    def invoke(self, block: ScriptBlock, args: Sequence[object] = (),
+               dollar_under: object = _MISSING, input: Sequence[object] | None = None,
+               ) -> list[object]:
+        """Run a script block in the caller's scope (as ForEach-Object does) and collect."""
+        from pjsh.runtime.interpreter import _MISSING as IM
+
+        return self.stage.interp.invoke_block(
+            block, self.stage.frame, list(args),
+            IM if dollar_under is _MISSING or dollar_under is ... else dollar_under,
+            input, new_scope=False)
+
+    def invoke_to_output(self, block: ScriptBlock, args: Sequence[object] = (),
+                         dollar_under: object = _MISSING) -> None:
+        """Run a script block in the caller's scope, streaming to this command's output."""
+        from pjsh.runtime.interpreter import _MISSING as IM
+
+        self.stage.interp.invoke_block(
+            block, self.stage.frame, list(args),
+            IM if dollar_under is _MISSING or dollar_under is ... else dollar_under,
+            None, new_scope=False, out=_OutputForwarder(self))
+
+    @property
+    def stopping(self) -> bool:
+        return False
+
+    def finish_variables(self) -> None:
+        """Store -OutVariable/-ErrorVariable/... results."""
+        interp, frame = self.stage.interp, self.stage.frame
+        for common_name, values in (("OutVariable", self.out_var), ("ErrorVariable", self.err_var),
+                                    ("WarningVariable", self.warn_var),
+                                    ("InformationVariable", self.info_var)):
+            if values is None:
+                continue
+            name = to_string(self.common[common_name])
+            if name.startswith("+"):
+                found, old = frame.scope.lookup(name[1:])
+                base = list(old) if isinstance(old, list) else ([] if old is None else [old])
+                interp.set_variable(frame, name[1:], base + values)
+            else:
+                interp.set_variable(frame, name, list(values))
+
+
+class _OutputForwarder:
+    native_fd: int | None = None
+
+    def __init__(self, ctx: CmdletContext) -> None:
+        self.ctx = ctx
+
+    def send(self, value: object) -> None:
+        self.ctx.write_output(value)
+
+
+class CmdletStage(Stage):
+    """A built-in cmdlet."""
+
+    def __init__(self, runner: PipelineRunner, frame: Frame, node: ast.Command, name: str,
+                 cls: type[Cmdlet], binder: CommandBinder, result: BindResult) -> None:
+        super().__init__(runner, frame, node, name)
+        self.cls = cls
+        self.binder = binder
+        self.result = result
+        self.ctx: CmdletContext | None = None
+        self.cmd: Cmdlet | None = None
+        self.cmdline_bound: Bound | None = None
+        self.got_input = False
+
+    def begin(self) -> None:
+        self.ctx = CmdletContext(self)
+        self.cmd = self.cls(self.ctx)  # type: ignore[arg-type]
+        sets = self.result.candidate_sets
+        self.cmdline_bound = self.result.bound(sets[0] if sets else "")
+        self.cmd.begin(self.cmdline_bound)
+
+    def process_no_input(self) -> None:
+        assert self.cmd is not None and self.cmdline_bound is not None
+        self.cmd.process(self.cmdline_bound)
+
+    def process(self, item: object) -> None:
+        assert self.cmd is not None and self.ctx is not None
+        self.got_input = True
+        try:
+            bound = self.binder.bind_pipeline(self.result, item)
+        except BindingError as e:
+            record = make_error(e.message, e.error_id + "," + self.cls.__name__, e.category,
+                                target=item, command=self.name,
+                                exception_type="System.Management.Automation.ParameterBindingException")
+            self.ctx.write_error(record)
+            return
+        self.cmd.process(bound)
+
+    def end(self) -> None:
+        assert self.cmd is not None and self.cmdline_bound is not None and self.ctx is not None
+        self.cmd.end(self.cmdline_bound)
+        self.ctx.finish_variables()
+
+
+class ScriptStage(Stage):
+    """A function, filter or script block invoked as a command."""
+
+    def __init__(self, runner: PipelineRunner, frame: Frame, node: ast.Command, name: str,
+                 block: ScriptBlock, is_filter: bool, args: list[Argument],
+                 dot_source: bool = False) -> None:
+        super().__init__(runner, frame, node, name)
+        self.block = block
+        self.is_filter = is_filter
+        self.args = args
+        self.dot_source = dot_source
+        self.inputs: list[object] = []
+        from pjsh.runtime.interpreter import Frame as _F
+        from pjsh.runtime.scopes import Scope
+
+        scope = frame.scope if dot_source else Scope(frame.scope)
+        self.inner = _F(scope, frame.streams, block.source or frame.source, frame.origin)
+        self.bound_result: BindResult | None = None
+        self.binder: CommandBinder | None = None
+
+    def bind(self) -> None:
+        """Bind command-line arguments to the block's param() (or $args)."""
+        params = self.block.body.params
+        scope = self.inner.scope
+        if params is None:
+            raw: list[object] = []
+            for a in self.args:
+                if a.name is not None:
+                    raw.append("-" + a.name + (":" if a.has_value else ""))
+                    if a.has_value:
+                        raw[-1] = to_string(raw[-1]) + to_string(a.value)
+                elif not a.end_of_params:
+                    raw.append(a.value)
+            scope.set("args", raw)
+            return
+        spec = script_spec(self.name, params)
+        self.binder = CommandBinder(spec)
+        self.binder.common = {}
+        self.bound_result = self.binder.bind(self.args, has_pipeline_input=self.index > 0)
+        self._apply(self.bound_result.values, self.bound_result.explicit, params)
+
+    index = 0
+
+    def _apply(self, values: dict[str, object], explicit: set[str],
+               params: list[ast.ParameterDecl]) -> None:
+        scope = self.inner.scope
+        for d in params:
+            if d.name in explicit:
+                scope.set(d.name, values.get(d.name))
+            elif d.switch:
+                scope.set(d.name, False)
+            elif d.default is not None:
+                scope.set(d.name, self.interp.eval(d.default, self.inner))
+            else:
+                scope.set(d.name, None)
+        rest = values.get("__args")
+        scope.set("args", list(rest) if isinstance(rest, list) and "__args" in explicit else [])
+
+    def _run(self, block: ast.StatementBlock | None, statements: Sequence[ast.Statement] | None,
+             dollar_under: object = _MISSING) -> None:
+        from pjsh.runtime.errors import ReturnSignal
+
+        if dollar_under is not _MISSING:
+            self.inner.scope.set("_", dollar_under)
+            self.inner.scope.set("PSItem", dollar_under)
+        stmts = block.statements if block is not None else (statements or [])
+        self.interp.call_depth += 1
+        try:
+            if self.interp.call_depth > 500:
+                raise self.interp.fail(self.frame, self.node,
+                                       "The script failed due to call depth overflow.",
+                                       "CallDepthOverflow")
+            self.interp.exec_statements(stmts, self.inner, self.out)
+        except ReturnSignal:
+            pass
+        finally:
+            self.interp.call_depth -= 1
+
+    def begin(self) -> None:
+        self.bind()
+        body = self.block.body
+        if body.begin is not None:
+            self._run(body.begin, None)
+
+    def process_no_input(self) -> None:
+        body = self.block.body
+        if self.is_filter:
+            self._run(None, body.statements, None)
+        elif body.process is not None:
+            self._run(body.process, None, None)
+
+    def process(self, item: object) -> None:
+        body = self.block.body
+        if self.binder is not None and self.bound_result is not None and \
+                self.bound_result.expects_pipeline:
+            try:
+                bound = self.binder.bind_pipeline(self.bound_result, item)
+                params = body.params or []
+                for d in params:
+                    if d.name in bound:
+                        self.inner.scope.set(d.name, bound.get(d.name))
+            except BindingError:
+                pass
+        if self.is_filter:
+            self._run(None, body.statements, item)
+        elif body.process is not None:
+            self._run(body.process, None, item)
+        else:
+            self.inputs.append(item)
+
+    def end(self) -> None:
+        body = self.block.body
+        if self.is_filter:
+            return
+        if body.end is not None or (body.begin is None and body.process is None):
+            self.inner.scope.set("input", list(self.inputs))
+            self._run(body.end, body.statements if body.end is None else None)
+
+
+def script_spec(name: str, params: list[ast.ParameterDecl]) -> CommandSpec:
+    """A CommandSpec for a script's param() so the one binder binds functions too."""
+    from pjsh.runtime.dotnet import cast
+
+    out: list[Param] = []
+    for d in params:
+        if d.switch:
+            t: TypeSpec = SWITCH
+        elif d.type_name:
+            tn = d.type_name
+            t = TypeSpec(tn, lambda v, tn=tn: cast(tn, v))
+        else:
+            t = OBJECT
+        out.append(Param(d.name, t, position=d.position, mandatory=d.mandatory,
+                         pipeline=d.from_pipeline, pipeline_by_name=d.from_pipeline_by_name))
+    out.append(Param("__args", OBJECT, remaining=True))
+    return CommandSpec(name, tuple(out), supports_as_job=False)
+
+
+class NativeStage(Stage):
+    """One or more adjacent native commands, connected by OS pipes."""
+
+    def __init__(self, runner: PipelineRunner, frame: Frame, node: ast.Command,
+                 specs: list[NativeSpec], members: list[Stage]) -> None:
+        super().__init__(runner, frame, node, specs[-1].display)
+        self.specs = specs
+        self.members = members  # per-command redirection info
+        self.group: NativeGroup | None = None
+        self.first = False
+        self.last_in_pipeline = False
+        self._fds: list[int] = []
+        self._formatter: object = None
+        self._err_split: LineSplitter | None = None
+
+    def _open(self, path: str, append: bool) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        fd = os.open(path, flags, 0o666)
+        self._fds.append(fd)
+        return fd
+
+    def begin(self) -> None:
+        session = self.interp.session
+        stdin: int | None = session.native_stdin if self.first else -1  # -1 → PIPE
+        last = self.members[-1]
+        stdout: int | None
+        on_stdout = None
+        if last.stdout_file is not None:
+            path, append = last.stdout_file
+            stdout = self._open(path, append) if path != os.devnull else self._open(os.devnull,
+                                                                                    False)
+        elif self.last_in_pipeline and getattr(self.out, "native_fd", None) is not None:
+            stdout = getattr(self.out, "native_fd", None)
+        else:
+            stdout = -1
+            on_stdout = LineSplitter(self.out.send)
+        stderrs: list[int | None] = []
+        merges: list[bool] = []
+        capture_err = False
+        for m in self.members:
+            merges.append(m.merge_stderr)
+            if m.stderr_file is not None:
+                stderrs.append(self._open(*m.stderr_file))
+            elif self.streams.native_err_fd is not None:
+                stderrs.append(self.streams.native_err_fd)
+            elif self.streams.error is None and session.host.native_stdio()[1] is not None:
+                stderrs.append(session.host.native_stdio()[1])
+            else:
+                stderrs.append(-1)
+                capture_err = True
+        if capture_err:
+            self._err_split = LineSplitter(self._stderr_line)
+        session.host.flush()
+        import subprocess
+
+        def pipe(v: int | None) -> int | None:
+            return subprocess.PIPE if v == -1 else v
+
+        try:
+            self.group = NativeGroup(
+                self.specs, session.cwd, session.env, pipe(stdin), pipe(stdout),
+                [pipe(e) for e in stderrs], merges, on_stdout=on_stdout,
+                on_stderr=self._err_split)
+        except PermissionError as e:
+            raise self.interp.fail(self.frame, self.node,
+                                   f"Program '{self.specs[0].display}' failed to run: {e.strerror}.",
+                                   "NativeCommandFailed", "ResourceUnavailable") from None
+        except OSError as e:
+            raise self.interp.fail(self.frame, self.node,
+                                   f"Program '{self.specs[0].display}' failed to run: {e}.",
+                                   "NativeCommandFailed", "ResourceUnavailable") from None
+
+    def _stderr_line(self, line: str) -> None:
+        record = make_error(line, "NativeCommandError", "NotSpecified", target=line,
+                            exception_type="System.Management.Automation.RemoteException")
+        self.streams.write_error(record)
+
+    def process(self, item: object) -> None:
+        assert self.group is not None
+        if isinstance(item, str) or is_scalar(item):
+            text = to_string(item) + "\n"
+        else:
+            from pjsh.runtime.formatting import build_blocks, render_text
+
+            text = render_text(build_blocks([item]), 120)
+        self.group.feed(encode_text(text))
+
+    def end(self) -> None:
+        assert self.group is not None
+        try:
+            codes = self.group.finish()
+        finally:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds.clear()
+        code = codes[-1]
+        if code < 0:
+            self.interp.session.last_exit_code = 128 - code
+            self.exit_code = 128 - code
+            self.had_error = True
+            if -code not in (2, 13):  # SIGINT / SIGPIPE are the user's or normal
+                self.streams.write_error(make_error(
+                    f"Program '{self.specs[-1].display}' was terminated by signal "
+                    f"{signal_name(-code)}.", "NativeCommandSignaled", "OperationStopped"))
+        else:
+            self.interp.session.last_exit_code = code
+            self.exit_code = code
+            self.had_error = code != 0
+
+    def abort(self) -> None:
+        if self.group is not None:
+            self.group.kill()
+            try:
+                self.group.finish()
+            except OSError:
+                pass
+        for fd in self._fds:
+            os.close(fd)
+        self._fds.clear()
+
+
+class PipelineRunner:
+    """Builds and runs pipelines for an interpreter."""
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.interp = interp
+
+    # ---------------------------------------------------------------- building
+    def evaluate_args(self, node: ast.Command, frame: Frame) -> list[Argument]:
+        """Evaluate a command's elements into binder arguments (splatting expanded)."""
+        from pjsh.runtime.values import Hashtable
+
+        args: list[Argument] = []
+        for i, el in enumerate(node.elements):
+            if isinstance(el, ast.CommandParameter):
+                if el.text == "--":
+                    args.append(Argument(None, "--", True, "--", i, end_of_params=True))
+                    continue
+                if el.name == "" and el.argument is not None:
+                    value = self.interp.eval(el.argument, frame)
+                    args.append(Argument(None, value, True, el.text, i))
+                    continue
+                if el.argument is not None:
+                    args.append(Argument(el.name, self.interp.eval(el.argument, frame), True,
+                                         el.text, i))
+                else:
+                    args.append(Argument(el.name, None, False, el.text, i))
+                continue
+            value_node = el.value
+            if isinstance(value_node, ast.Variable) and value_node.splat:
+                value = self.interp.eval_Variable(
+                    ast.Variable(value_node.span, value_node.name, value_node.scope), frame)
+                if isinstance(value, Hashtable):
+                    for k, v in value.items():
+                        if v is True:
+                            args.append(Argument(to_string(k), True, True, "-" + to_string(k), i))
+                        else:
+                            args.append(Argument(to_string(k), v, True, "-" + to_string(k), i))
+                elif isinstance(value, list):
+                    for v in value:
+                        args.append(Argument(None, v, True, "", i))
+                elif value is not None:
+                    args.append(Argument(None, value, True, "", i))
+                continue
+            text = value_node.text if isinstance(value_node, ast.Constant) else ""
+            args.append(Argument(None, self.interp.eval(value_node, frame), True, text, i))
+        return args
+
+    def native_argv(self, node: ast.Command, frame: Frame) -> list[str]:
+        """Evaluate a native command's arguments into argv strings."""
+        argv: list[str] = []
+        cwd = self.interp.session.cwd
+        for el in node.elements:
+            if isinstance(el, ast.CommandParameter):
+                if el.name == "" and el.argument is not None:
+                    argv.extend(expand_native_arg(self.interp.eval(el.argument, frame), False, cwd))
+                elif el.argument is not None:
+                    value = self.interp.eval(el.argument, frame)
+                    argv.append(el.text + to_string(value))
+                else:
+                    argv.append(el.text)
+                continue
+            v = el.value
+            if isinstance(v, ast.Variable) and v.splat:
+                value = self.interp.eval_Variable(ast.Variable(v.span, v.name, v.scope), frame)
+                argv.extend(expand_native_arg(value, False, cwd))
+                continue
+            if isinstance(v, ast.Constant):
+                quoted = v.text[:1] in ("'", '"', "\u2018", "\u2019", "\u201c", "\u201d", "@")
+                if isinstance(v.value, (int, float)) and not isinstance(v.value, bool) and v.text:
+                    argv.append(v.text)  # numbers keep their spelling (0x10 stays 0x10)
+                    continue
+                argv.extend(expand_native_arg(v.value, not quoted and "'" not in v.text
+                                              and '"' not in v.text, cwd))
+                continue
+            argv.extend(expand_native_arg(self.interp.eval(v, frame), False, cwd))
+        return argv
+
+    def resolve(self, name: str) -> tuple[str, object]:
+        """Find what a command name means: ('alias'→resolved), 'function', 'cmdlet', 'native',
+        'script', or 'missing'."""
+        session = self.interp.session
+        low = name.lower()
+        seen = 0
+        while seen < 10:
+            target = session.aliases.get(low) or session.registry.aliases.get(low)
+            if target is None:
+                break
+            low = target.lower()
+            name = target
+            seen += 1
+        fn = session.functions.get(low)
+        if fn is not None:
+            return "function", fn
+        cls = session.registry.commands.get(low)
+        if cls is not None:
+            return "cmdlet", cls
+        path = find_executable(name, session.env.get("PATH"), session.cwd)
+        if path is not None:
+            if path.endswith(".ps1"):
+                return "script", path
+            return "native", path
+        if name.endswith(".ps1"):
+            full = session.resolve_path(name) if "/" in name else None
+            if full and os.path.isfile(full):
+                return "script", full
+        return "missing", name
+
+    def not_found(self, frame: Frame, node: ast.Node, name: str) -> PSRuntimeError:
+        """The CommandNotFoundException error."""
+        record = self.interp.error_at(
+            frame, node.span,
+            f"The term '{name}' is not recognized as a name of a cmdlet, function, script file, "
+            "or executable program.\nCheck the spelling of the name, or if a path was included, "
+            "verify that the path is correct and try again.",
+            "CommandNotFoundException", "ObjectNotFound",
+            "System.Management.Automation.CommandNotFoundException", target=name, command=name)
+        from pjsh.runtime.interpreter import PSRuntimeFailure
+
+        return PSRuntimeFailure(record)
+
+    def build_stage(self, node: ast.PipelineElement, frame: Frame, index: int) -> Stage:
+        """Resolve and bind one pipeline element."""
+        if isinstance(node, ast.CommandExpression):
+            return ExpressionStage(self, frame, node, "")
+        assert isinstance(node, ast.Command)
+        name_value: object
+        if isinstance(node.name, ast.Constant):
+            name_value = node.name.value
+        else:
+            name_value = self.interp.eval(node.name, frame)
+        if isinstance(name_value, ScriptBlock):
+            st = ScriptStage(self, frame, node, "", name_value, False,
+                             self.evaluate_args(node, frame), dot_source=node.invocation == ".")
+            st.index = index
+            return st
+        from pjsh.runtime.interpreter import FunctionInfo
+
+        if isinstance(name_value, FunctionInfo):
+            kind, target = "function", name_value
+            name = name_value.name
+        else:
+            name = to_string(name_value)
+            if not name:
+                raise self.interp.fail(frame, node,
+                                       "The expression after '&' in a pipeline element produced an "
+                                       "object that was not valid. It must result in a command "
+                                       "name, a script block, or a CommandInfo object.",
+                                       "BadExpression", "InvalidOperation")
+            kind, target = self.resolve(name)
+        if kind == "missing":
+            raise self.not_found(frame, node.name, name)
+        if kind == "function":
+            assert isinstance(target, FunctionInfo)
+            st = ScriptStage(self, frame, node, target.name, target.scriptblock(), target.is_filter,
+                             self.evaluate_args(node, frame), dot_source=node.invocation == ".")
+            st.index = index
+            return st
+        if kind == "script":
+            assert isinstance(target, str)
+            block = self.interp_load_script(target, frame, node)
+            st = ScriptStage(self, frame, node, name, block, False, self.evaluate_args(node, frame),
+                             dot_source=node.invocation == ".")
+            st.inner.scope.is_script = node.invocation != "."
+            st.inner.origin = target
+            st.index = index
+            return st
+        if kind == "cmdlet":
+            assert isinstance(target, type)
+            cls: type[Cmdlet] = target
+            binder = CommandBinder(cls.spec)
+            args = self.evaluate_args(node, frame)
+            try:
+                result = binder.bind(args, has_pipeline_input=index > 0)
+            except BindingError as e:
+                span = node.span
+                if e.span_index is not None and e.span_index < len(node.elements):
+                    span = node.elements[e.span_index].span
+                record = self.interp.error_at(
+                    frame, span, e.message, f"{e.error_id},{cls.__name__}", e.category,
+                    "System.Management.Automation.ParameterBindingException",
+                    command=cls.spec.name)
+                from pjsh.runtime.interpreter import PSRuntimeFailure
+
+                raise PSRuntimeFailure(record) from None
+            if result.common.get("AsJob"):
+                starter = getattr(self.interp.session, "start_asjob", None)
+                if starter is None:
+                    raise self.interp.fail(frame, node, "-AsJob needs the job engine, which this "
+                                           "session does not have.", "AsJobUnavailable",
+                                           "NotImplemented")
+            return CmdletStage(self, frame, node, cls.spec.name, cls, binder, result)
+        assert isinstance(target, str)
+        spec = NativeSpec([name, *self.native_argv(node, frame)], target, name)
+        st2 = NativeStage(self, frame, node, [spec], [])
+        return st2
+
+    def interp_load_script(self, path: str, frame: Frame, node: ast.Node) -> ScriptBlock:
+        """Parse a .ps1 file into a script block (parse errors are statement errors)."""
+        from pjsh.lang.parser import parse
+
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+                text = fh.read()
+        except OSError as e:
+            raise self.interp.fail(frame, node, f"Cannot read script '{path}': {e.strerror}.",
+                                   "ScriptReadError", "ReadError") from None
+        result = parse(text)
+        if result.error is not None or result.body is None:
+            from pjsh.runtime.interpreter import PSRuntimeFailure
+
+            err = result.error
+            assert err is not None
+            raise PSRuntimeFailure(make_error(err.describe(path), err.error_id, "ParserError",
+                                              exception_type="System.Management.Automation."
+                                                             "ParseException"))
+        return ScriptBlock(result.body, text, text)
+
+    def apply_redirections(self, stage: Stage, frame: Frame) -> None:
+        """Route a stage's output and streams according to its redirections."""
+        base_out = stage.out
+        streams = stage.streams
+        changed = False
+        for r in stage.node.redirections:
+            target_path: str | None = None
+            to_null = False
+            if r.target is not None:
+                if isinstance(r.target, ast.Variable) and r.target.name.lower() == "null":
+                    to_null = True
+                else:
+                    target_path = self.interp.session.resolve_path(
+                        to_string(self.interp.eval(r.target, frame)))
+            if not changed:
+                streams = streams.copy()
+                changed = True
+            native = isinstance(stage, NativeStage) or getattr(stage, "_native_member", False)
+            streams_affected = ["1", "2", "3", "4", "5", "6"] if r.stream == "*" else [r.stream]
+            for s in streams_affected:
+                if r.merge_to is not None:
+                    if s == "2":
+                        stage.merge_stderr = True
+                        streams.error = lambda rec, st=stage: st.out.send(rec)
+                    elif s == "3":
+                        streams.warning = lambda t, st=stage: st.out.send(t)
+                    elif s == "4":
+                        streams.verbose = lambda t, st=stage: st.out.send(t)
+                    elif s == "5":
+                        streams.debug = lambda t, st=stage: st.out.send(t)
+                    elif s == "6":
+                        streams.information = lambda v, st=stage: st.out.send(v)
+                    continue
+                if s == "1":
+                    if native:
+                        stage.stdout_file = (os.devnull, False) if to_null else (
+                            target_path or os.devnull, r.append)
+                        stage.out = NullSink()
+                    elif to_null:
+                        stage.out = NullSink()
+                    else:
+                        assert target_path is not None
+                        fs = FileSink(target_path, r.append)
+                        stage.files.append(fs)
+                        stage.out = fs
+                    continue
+                sink: Sink
+                if to_null:
+                    sink = NullSink()
+                    if s == "2" and native:
+                        stage.stderr_file = (os.devnull, False)
+                else:
+                    assert target_path is not None
+                    if s == "2" and native:
+                        stage.stderr_file = (target_path, r.append)
+                        continue
+                    fs = FileSink(target_path, r.append or self._already_open(stage, target_path))
+                    stage.files.append(fs)
+                    sink = fs
+                if s == "2":
+                    streams.error = lambda rec, sk=sink: sk.send(rec)
+                elif s == "3":
+                    streams.warning = lambda t, sk=sink: sk.send("WARNING: " + t)
+                elif s == "4":
+                    streams.verbose = lambda t, sk=sink: sk.send("VERBOSE: " + t)
+                elif s == "5":
+                    streams.debug = lambda t, sk=sink: sk.send("DEBUG: " + t)
+                elif s == "6":
+                    streams.information = lambda v, sk=sink: sk.send(v)
+                    streams.host_text = lambda t, nl, fg, bg, sk=sink: sk.send(t)
+        del base_out
+        stage.streams = streams
+
+    @staticmethod
+    def _already_open(stage: Stage, path: str) -> bool:
+        return any(f.path == path for f in stage.files)
+
+    # ---------------------------------------------------------------- running
+    def run(self, pipeline: ast.Pipeline, frame: Frame, out: Sink) -> bool:
+        """Run a pipeline; returns success (for $? and && / ||)."""
+        interp = self.interp
+        stages: list[Stage] = []
+        try:
+            built = [self.build_stage(el, frame, i) for i, el in enumerate(pipeline.elements)]
+            # Merge adjacent natives into one OS-pipe-connected stage.
+            for st in built:
+                if isinstance(st, NativeStage) and stages and isinstance(stages[-1], NativeStage) \
+                        and stages[-1].members and stages[-1].members[-1].stdout_file is None \
+                        and not _has_stdout_redirect(st.node):
+                    prev = stages[-1]
+                    prev.specs.extend(st.specs)
+                    prev.members.append(st)
+                    st._native_member = True  # type: ignore[attr-defined]
+                    self.apply_redirections_member(st, frame)
+                    prev.node = st.node
+                    prev.name = st.name
+                    continue
+                stages.append(st)
+                if isinstance(st, NativeStage):
+                    st.members.append(st)
+        except PSRuntimeError:
+            for st in stages:
+                st.close_files()
+            raise
+        n = len(stages)
+        for i, st in enumerate(stages):
+            st.out = StageInput(stages[i + 1]) if i + 1 < n else out
+            if isinstance(st, NativeStage):
+                st.first = i == 0
+                st.last_in_pipeline = i == n - 1
+                # Redirections of the group's last command decide its stdout.
+                if st.members and st.members[0] is st:
+                    self.apply_redirections(st, frame)
+            else:
+                self.apply_redirections(st, frame)
+        started: list[Stage] = []
+        try:
+            try:
+                for st in stages:
+                    st.begin()
+                    started.append(st)
+                stages[0].run_first()
+                first_active = 0
+            except StopUpstreamSignal:
+                first_active = max((i for i, s in enumerate(stages) if s.stopped_upstream),
+                                   default=0)
+                for s in stages[:first_active]:
+                    s.abort()
+            for i in range(first_active, n):
+                try:
+                    stages[i].end()
+                except StopUpstreamSignal:
+                    continue
+        except BaseException:
+            for st in started:
+                st.abort()
+            raise
+        finally:
+            for st in stages:
+                st.close_files()
+        ok = not any(s.had_error for s in stages)
+        last = stages[-1]
+        if isinstance(last, NativeStage):
+            ok = ok and last.exit_code == 0
+        interp.set_success(ok)
+        return ok
+
+    def apply_redirections_member(self, st: NativeStage, frame: Frame) -> None:
+        """Redirections of a native that joined a group (stderr handling per command)."""
+        self.apply_redirections(st, frame)
+
+
+def _has_stdout_redirect(node: ast.PipelineElement) -> bool:
+    return any(r.stream in ("1", "*") and r.merge_to is None for r in node.redirections)
+
+__all__ = ["ListSink", "PipelineRunner"]

@@ -1,0 +1,176 @@
+"""A runspace: a session plus its interpreter, and the entry points hosts call."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from pjsh import __version__
+from pjsh.lang.parser import ParseResult, parse
+from pjsh.lang.source import ParseError
+from pjsh.runtime.errors import ErrorRecord, ExitSignal, FlowControl, PSRuntimeError, make_error
+from pjsh.runtime.host import Host
+from pjsh.runtime.interpreter import Frame, Interpreter
+from pjsh.runtime.scopes import Scope
+from pjsh.runtime.session import Session
+from pjsh.runtime.streams import HostSink, Sink, Streams
+from pjsh.runtime.values import Hashtable
+
+
+def _load_commands() -> None:
+    # Importing the command modules registers their cmdlets in the built-in table.
+    import importlib
+
+    for name in ("location", "items", "process", "json", "utility", "objects", "output",
+                 "commandinfo", "variables"):
+        try:
+            importlib.import_module(f"pjsh.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"pjsh.commands.{name}":
+                raise
+
+
+@dataclass
+class RunResult:
+    """What running one piece of text did."""
+
+    ok: bool  # $? after the last statement
+    exit_code: int | None = None  # set by `exit N`
+    incomplete: bool = False
+    parse_error: ParseError | None = None
+
+
+class Runspace:
+    """The engine for one session: run text, keep variables, directory and history."""
+
+    def __init__(self, host: Host, session: Session | None = None, interactive: bool = False,
+                 cwd: str | None = None) -> None:
+        _load_commands()
+        self.session = session or Session(host=host, interactive=interactive,
+                                          cwd=cwd or _safe_cwd())
+        self.interp = Interpreter(self.session)
+        self._init_variables()
+        self.streams = Streams(self.session)
+
+    def _init_variables(self) -> None:
+        g = self.session.global_scope
+        g.is_script = True
+        defaults: dict[str, object] = {
+            "ErrorActionPreference": "Continue",
+            "WarningPreference": "Continue",
+            "VerbosePreference": "SilentlyContinue",
+            "DebugPreference": "SilentlyContinue",
+            "InformationPreference": "SilentlyContinue",
+            "ProgressPreference": "Continue",
+            "ConfirmPreference": "High",
+            "?": True,
+            "IsLinux": sys.platform.startswith("linux"),
+            "IsMacOS": sys.platform == "darwin",
+            "IsWindows": False,
+            "IsCoreCLR": True,
+            "PSVersionTable": Hashtable([("PSVersion", __version__), ("PSEdition", "Core"),
+                                         ("Platform", "Unix"), ("OS", " ".join(os.uname()[:3])),
+                                         ("PjshVersion", __version__)]),
+            "PSEdition": "Core",
+            "PSHOME": os.path.dirname(os.path.abspath(__file__)),
+            "MaximumHistoryCount": 4096,
+            "PjshNotifyJobs": True,
+            "ShellId": "pjsh",
+            "NestedPromptLevel": 0,
+            "args": list(self.session.script_args),
+        }
+        for k, v in defaults.items():
+            g.set(k, v)
+
+    def frame(self, source: str, origin: str = "", scope: Scope | None = None) -> Frame:
+        """A top-level frame for some source text."""
+        return Frame(scope or self.session.global_scope, self.streams, source, origin)
+
+    def parse(self, text: str) -> ParseResult:
+        """Parse without running (the REPL uses this to decide on continuation lines)."""
+        return parse(text)
+
+    def run(self, text: str, origin: str = "", out: Sink | None = None,
+            scope: Scope | None = None) -> RunResult:
+        """Parse and run text. Errors are shown through the host; nothing escapes."""
+        result = parse(text)
+        if result.error is not None:
+            if result.incomplete:
+                return RunResult(False, incomplete=True, parse_error=result.error)
+            self.report_parse_error(result.error, origin)
+            return RunResult(False, parse_error=result.error)
+        assert result.body is not None
+        sink = out if out is not None else HostSink(self.session)
+        frame = self.frame(text, origin, scope)
+        try:
+            self.interp.run_body(result.body, frame, sink)
+        except ExitSignal as e:
+            self._flush(sink)
+            self.session.exit_code = e.code
+            return RunResult(e.code == 0, exit_code=e.code)
+        except PSRuntimeError as e:
+            self._flush(sink)
+            self.interp.report(e.record, frame)
+        except FlowControl:
+            # break/continue/return outside a loop or function end the script quietly.
+            pass
+        except KeyboardInterrupt:
+            self._flush(sink)
+            self.interp.set_success(False)
+            raise
+        except RecursionError:
+            self._flush(sink)
+            self.interp.report(make_error("The script failed due to call depth overflow.",
+                                          "CallDepthOverflow", "InvalidOperation"), frame)
+        self._flush(sink)
+        ok = bool(self.session.global_scope.lookup("?")[1])
+        return RunResult(ok)
+
+    @staticmethod
+    def _flush(sink: Sink) -> None:
+        flush = getattr(sink, "flush", None)
+        if flush is not None:
+            flush()
+
+    def report_parse_error(self, error: ParseError, origin: str = "") -> None:
+        """Show a parse error (with its caret) and record it in $Error."""
+        record = make_error(error.describe(origin), error.error_id, "ParserError",
+                            exception_type="System.Management.Automation.ParseException")
+        record.InvocationInfo.PositionMessage = ""
+        self._show_raw(record)
+        self.interp.set_success(False)
+
+    def _show_raw(self, record: ErrorRecord) -> None:
+        self.session.record_error(record)
+        self.session.host.write_error(record)
+
+    def run_file(self, path: str, args: list[str]) -> RunResult:
+        """Run a script file with ``$args``."""
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+                text = fh.read()
+        except OSError as e:
+            self._show_raw(make_error(
+                f"The argument '{path}' is not recognized as the name of a script file. Check the "
+                f"spelling of the name, or if a path was included, verify that the path is correct "
+                f"and try again. ({e.strerror})", "ScriptFileNotFound", "ObjectNotFound"))
+            return RunResult(False, exit_code=64)
+        scope = Scope(self.session.global_scope, is_script=True)
+        scope.set("args", list(args))
+        scope.set("PSCommandPath", os.path.abspath(path))
+        scope.set("PSScriptRoot", os.path.dirname(os.path.abspath(path)))
+        if text.startswith("#!"):
+            text = "#" + text[2:]
+        result = self.run(text, origin=path, scope=scope)
+        if result.incomplete and result.parse_error is not None:
+            self.report_parse_error(result.parse_error, path)
+            return RunResult(False)
+        return result
+
+
+def _safe_cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:
+        return os.path.expanduser("~")

@@ -1,0 +1,153 @@
+"""Output sinks and the non-success streams, with preference handling and redirection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from pjsh.runtime.errors import ErrorRecord
+
+if TYPE_CHECKING:
+    from pjsh.runtime.session import Session
+
+
+class Sink(Protocol):
+    """Where a pipeline stage sends its output objects."""
+
+    def send(self, value: object) -> None:
+        """Accept one object."""
+
+
+class ListSink:
+    """Collects objects (for `$x = ...`, `$(...)`, captured function output)."""
+
+    native_fd: int | None = None
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+
+    def send(self, value: object) -> None:
+        self.items.append(value)
+
+
+class NullSink:
+    """Discards objects (`> $null`, `Out-Null`)."""
+
+    native_fd: int | None = None
+
+    def send(self, value: object) -> None:
+        return
+
+
+class CallbackSink:
+    """Calls a function per object."""
+
+    native_fd: int | None = None
+
+    def __init__(self, fn: Callable[[object], None]) -> None:
+        self.fn = fn
+
+    def send(self, value: object) -> None:
+        self.fn(value)
+
+
+class HostSink:
+    """The default output: objects are formatted and shown by the host (Out-Default).
+    A native command writing here may inherit the host's stdout descriptor directly."""
+
+    def __init__(self, session: Session) -> None:
+        from pjsh.runtime.formatting import OutDefault
+
+        self.session = session
+        self._out = OutDefault(lambda blocks: session.host.write_format(blocks))
+        self.native_fd = session.host.native_stdio()[0]
+
+    def send(self, value: object) -> None:
+        blocks = getattr(value, "blocks", None)
+        if blocks is not None and type(value).__name__ == "FormatOutput":
+            self._out.flush()
+            self.session.host.write_format(blocks)
+            return
+        self._out.add(value)
+
+    def flush(self) -> None:
+        """Emit anything the formatter is holding back (end of a statement)."""
+        self._out.flush()
+        self.session.host.flush()
+
+
+PREFERENCE_VARS = {
+    "Error": "ErrorActionPreference",
+    "Warning": "WarningPreference",
+    "Verbose": "VerbosePreference",
+    "Debug": "DebugPreference",
+    "Information": "InformationPreference",
+    "Progress": "ProgressPreference",
+}
+
+
+@dataclass
+class Streams:
+    """The six non-success streams of a running command, routed to the host by default.
+    Redirections replace individual routes; preferences decide what is shown."""
+
+    session: Session
+    error: Callable[[ErrorRecord], None] | None = None
+    warning: Callable[[str], None] | None = None
+    verbose: Callable[[str], None] | None = None
+    debug: Callable[[str], None] | None = None
+    information: Callable[[object], None] | None = None
+    host_text: Callable[[str, bool, str | None, str | None], None] | None = None
+    progress: Callable[[object], None] | None = None
+    native_err_fd: int | None = field(default=None)
+
+    def copy(self) -> Streams:
+        """A copy whose routes can be replaced without touching this one."""
+        return Streams(self.session, self.error, self.warning, self.verbose, self.debug,
+                       self.information, self.host_text, self.progress, self.native_err_fd)
+
+    def write_error(self, record: ErrorRecord) -> None:
+        """Route an error record (already filtered by -ErrorAction)."""
+        if self.error is not None:
+            self.error(record)
+        else:
+            self.session.host.write_error(record)
+
+    def write_warning(self, text: str) -> None:
+        if self.warning is not None:
+            self.warning(text)
+        else:
+            self.session.host.write_stream("Warning", text)
+
+    def write_verbose(self, text: str) -> None:
+        if self.verbose is not None:
+            self.verbose(text)
+        else:
+            self.session.host.write_stream("Verbose", text)
+
+    def write_debug(self, text: str) -> None:
+        if self.debug is not None:
+            self.debug(text)
+        else:
+            self.session.host.write_stream("Debug", text)
+
+    def write_information(self, value: object) -> None:
+        if self.information is not None:
+            self.information(value)
+        else:
+            from pjsh.runtime.convert import to_string
+
+            self.session.host.write_stream("Information", to_string(value))
+
+    def write_host(self, text: str, newline: bool, fg: str | None, bg: str | None) -> None:
+        if self.host_text is not None:
+            self.host_text(text, newline, fg, bg)
+        else:
+            self.session.host.write_host(text, newline, fg, bg)
+
+    def write_progress(self, record: object) -> None:
+        if self.progress is not None:
+            self.progress(record)
+        else:
+            self.session.host.write_progress(record)
