@@ -79,6 +79,8 @@ def property_names(obj: object) -> list[str]:
     """The property names a wildcard in -Property expands against (hashtable keys included)."""
     if isinstance(obj, Hashtable):
         return [to_string(k) for k in obj]
+    if isinstance(obj, str):
+        return ["Length"]  # a string's one property, as `"abc" | Select-Object *` shows
     return [name for name, _ in ps_properties(obj)]
 
 
@@ -710,9 +712,9 @@ class SelectObject(_Evaluating):
             pairs.append((name, value))
 
         if self._specs is None:
-            for name, value in ps_properties(obj):
+            for name in property_names(obj):
                 if not self._excluded(name):
-                    add(name, value, False)
+                    add(name, property_value(obj, name)[1], False)
             return pairs
         for spec in self._specs:
             if spec.is_wildcard:
