@@ -392,7 +392,20 @@ class ScriptStage(Stage):
         spec = script_spec(self.name, params)
         self.binder = CommandBinder(spec)
         self.binder.common = {}
-        self.bound_result = self.binder.bind(self.args, has_pipeline_input=self.index > 0)
+        try:
+            self.bound_result = self.binder.bind(self.args, has_pipeline_input=self.index > 0)
+        except BindingError as e:
+            assert isinstance(self.node, ast.Command)
+            span = self.node.span
+            if e.span_index is not None and e.span_index < len(self.node.elements):
+                span = self.node.elements[e.span_index].span
+            record = self.interp.error_at(
+                self.frame, span, e.message, f"{e.error_id},{self.name or 'ScriptBlock'}",
+                e.category, "System.Management.Automation.ParameterBindingException",
+                command=self.name)
+            from pjsh.runtime.interpreter import PSRuntimeFailure
+
+            raise PSRuntimeFailure(record) from None
         self._apply(self.bound_result.values, self.bound_result.explicit, params)
 
     index = 0
@@ -974,6 +987,8 @@ class PipelineRunner:
         last = stages[-1]
         if isinstance(last, NativeStage):
             ok = ok and last.exit_code == 0
+        # A job whose last command is a failing native ends Failed with this reason.
+        interp.session.last_native_failure = native_failure_reason(last)
         interp.set_success(ok)
         return ok
 
@@ -986,3 +1001,15 @@ def _has_stdout_redirect(node: ast.PipelineElement) -> bool:
     return any(r.stream in ("1", "*") and r.merge_to is None for r in node.redirections)
 
 __all__ = ["ListSink", "PipelineRunner"]
+
+
+def native_failure_reason(stage: object) -> str | None:
+    """``'make' exited with code 2`` when a pipeline's last stage is a failing native."""
+    if not isinstance(stage, NativeStage) or stage.exit_code in (None, 0):
+        return None
+    name = stage.specs[-1].display
+    code = stage.exit_code
+    assert code is not None
+    if code > 128:
+        return f"'{name}' was terminated by signal {signal_name(code - 128)}"
+    return f"'{name}' exited with code {code}"

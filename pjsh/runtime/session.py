@@ -52,6 +52,8 @@ class Session:
     # stdin for foreground natives: None inherits ours; scripted-stdin mode gives /dev/null so a
     # native never swallows the rest of the script.
     native_stdin: int | None = None
+    # Set after each pipeline: why its last native failed (None if it did not).
+    last_native_failure: str | None = None
     previous_location: str | None = None
 
     def resolve_path(self, path: str) -> str:
