@@ -1,0 +1,502 @@
+"""Small utilities: Start-Sleep, Clear-Host, Get-History and Get-Date."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable
+
+from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime.convert import (
+    DATETIME,
+    DOUBLE,
+    INT,
+    INTS,
+    STRING,
+    SWITCH,
+    as_list,
+    to_double,
+    to_int,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Start-Sleep
+# ---------------------------------------------------------------------------------------------
+
+_MAX_MS = 2**31 - 1
+# Sleeping in slices lets a stopped pipeline (Stop-Job on a thread job, Select-Object -First)
+# end the sleep promptly; Ctrl+C in the main thread interrupts time.sleep anyway.
+_SLICE = 0.05
+
+
+def _range(low: float, high: float) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        n = to_double(value)
+        shown = int(n) if n == int(n) else n
+        if n < low:
+            return (f"The {shown} argument is less than the minimum allowed range of "
+                    f"{int(low)}. Supply an argument that is greater than or equal to "
+                    f"{int(low)} and then try the command again.")
+        if n > high:
+            return (f"The {shown} argument is greater than the maximum allowed range of "
+                    f"{int(high)}. Supply an argument that is less than or equal to {int(high)} "
+                    "and then try the command again.")
+        return None
+
+    return check
+
+
+@command
+class StartSleep(Cmdlet):
+    """Start-Sleep: wait for a number of seconds or milliseconds."""
+
+    spec = CommandSpec(
+        name="Start-Sleep",
+        default_set="Seconds",
+        summary="Suspends the activity in a script or session for the specified period of time.",
+        description=(
+            "Waits for the given time. Fractional seconds are allowed. Ctrl+C ends the wait. "
+            "(`sleep` is the native program on Unix and is not an alias of Start-Sleep.)"
+        ),
+        examples=(
+            ("Start-Sleep 1.5", "Wait one and a half seconds."),
+            ("Start-Sleep -Milliseconds 200", "Wait 200 ms."),
+        ),
+        params=(
+            Param("Seconds", DOUBLE, position=0, mandatory=True, pipeline=True,
+                  pipeline_by_name=True, sets=("Seconds",), validate=_range(0, _MAX_MS / 1000),
+                  help="How long to wait, in seconds (fractions allowed)."),
+            Param("Milliseconds", INT, mandatory=True, aliases=("ms",), pipeline_by_name=True,
+                  sets=("Milliseconds",), validate=_range(0, _MAX_MS),
+                  help="How long to wait, in milliseconds."),
+        ),
+    )
+
+    def process(self, args: Bound) -> None:
+        """Sleep."""
+        if args.parameter_set == "Milliseconds" or "Milliseconds" in args:
+            seconds = to_int(args.Milliseconds) / 1000
+        else:
+            seconds = to_double(args.Seconds)
+        deadline = time.monotonic() + max(seconds, 0.0)
+        while not self.ctx.stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, _SLICE))
+
+
+# ---------------------------------------------------------------------------------------------
+# Clear-Host
+# ---------------------------------------------------------------------------------------------
+
+
+@command
+class ClearHost(Cmdlet):
+    """Clear-Host: clear the screen."""
+
+    spec = CommandSpec(
+        name="Clear-Host",
+        aliases=("cls",),
+        summary="Clears the display in the host program.",
+        description=(
+            "Clears the terminal. (`clear` is the native program on Unix and is not an alias "
+            "of Clear-Host.)"
+        ),
+        examples=(("cls", "Clear the screen."),),
+    )
+
+    def process(self, args: Bound) -> None:
+        """Ask the host to clear its display."""
+        self.ctx.session.host.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Get-History
+# ---------------------------------------------------------------------------------------------
+
+_HISTORY_CLS = "Microsoft.PowerShell.Commands.GetHistoryCommand"
+
+
+@command
+class GetHistory(Cmdlet):
+    """Get-History: the command lines run in this session."""
+
+    spec = CommandSpec(
+        name="Get-History",
+        aliases=("h", "history", "ghy"),
+        summary="Gets a list of the commands entered during the current session.",
+        description=(
+            "Outputs the session's history entries, oldest first. -Count limits the output to "
+            "the most recent entries; -Id picks entries, and with -Count gives the entries "
+            "up to that one."
+        ),
+        examples=(
+            ("Get-History", "All commands run so far."),
+            ("h -Count 5", "The last five."),
+            ("Get-History 12", "Entry number 12."),
+        ),
+        output_type="Microsoft.PowerShell.Commands.HistoryInfo",
+        params=(
+            Param("Id", INTS, position=0, pipeline=True, validate=_range(1, 2**63 - 1),
+                  help="Ids of the entries to get."),
+            Param("Count", INT, position=1, validate=_range(0, 32767),
+                  help="How many of the most recent entries to get."),
+        ),
+    )
+
+    def process(self, args: Bound) -> None:
+        """Write the requested entries."""
+        history = list(self.ctx.session.history)
+        count_given = "Count" in args and args.Count is not None
+        ids = [to_int(i) for i in as_list(args.Id)]
+        if not ids:
+            entries = history[-to_int(args.Count):] if count_given else history
+            if count_given and to_int(args.Count) == 0:
+                entries = []
+            for entry in entries:
+                self.ctx.write_output(entry)
+            return
+        if not count_given:
+            by_id = {e.Id: e for e in history}
+            for hid in ids:
+                found = by_id.get(hid)
+                if found is None:
+                    self.ctx.write_error(self.ctx.error(
+                        f"Cannot locate the history for Id {hid}.",
+                        f"GetHistoryNoHistoryForId,{_HISTORY_CLS}", "ObjectNotFound", hid,
+                        "System.ArgumentException"))
+                else:
+                    self.ctx.write_output(found)
+            return
+        if len(ids) > 1:
+            self.ctx.throw("The count cannot be combined with multiple Ids.",
+                           f"GetHistoryNoCountWithMultipleIds,{_HISTORY_CLS}", "InvalidArgument",
+                           args.Count, "System.ArgumentException")
+        count = to_int(args.Count)
+        upto = [e for e in history if e.Id <= ids[0]]
+        for entry in (upto[-count:] if count else []):
+            self.ctx.write_output(entry)
+
+
+# ---------------------------------------------------------------------------------------------
+# Get-Date and its two format languages
+# ---------------------------------------------------------------------------------------------
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+# .NET standard formats, as the en-US culture spells them out.
+_STANDARD = {
+    "d": "M/d/yyyy",
+    "D": "dddd, MMMM d, yyyy",
+    "f": "dddd, MMMM d, yyyy h:mm tt",
+    "F": "dddd, MMMM d, yyyy h:mm:ss tt",
+    "g": "M/d/yyyy h:mm tt",
+    "G": "M/d/yyyy h:mm:ss tt",
+    "m": "MMMM d",
+    "M": "MMMM d",
+    "o": "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK",
+    "O": "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK",
+    "r": "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'",
+    "R": "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'",
+    "s": "yyyy'-'MM'-'dd'T'HH':'mm':'ss",
+    "t": "h:mm tt",
+    "T": "h:mm:ss tt",
+    "u": "yyyy'-'MM'-'dd HH':'mm':'ss'Z'",
+    "U": "dddd, MMMM d, yyyy h:mm:ss tt",
+    "y": "MMMM yyyy",
+    "Y": "MMMM yyyy",
+}
+# pwsh's own names for file-friendly stamps; the Universal ones use UTC.
+_FILE_FORMATS = {
+    "filedate": ("yyyyMMdd", False),
+    "filedateuniversal": ("yyyyMMdd'Z'", True),
+    "filedatetime": ("yyyyMMdd'T'HHmmssffff", False),
+    "filedatetimeuniversal": ("yyyyMMdd'T'HHmmssffff'Z'", True),
+}
+
+
+class DateFormatError(ValueError):
+    """A .NET date format string is not valid."""
+
+
+def _offset(value: _dt.datetime) -> _dt.timedelta | None:
+    """The UTC offset of a date (None for a UTC date); naive dates count as local time."""
+    if value.tzinfo is not None:
+        off = value.utcoffset()
+        return None if off == _dt.timedelta(0) and value.tzname() == "UTC" else off
+    return value.astimezone().utcoffset()
+
+
+def _offset_text(off: _dt.timedelta | None, style: int) -> str:
+    minutes = int((off or _dt.timedelta(0)).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    if style == 1:
+        return f"{sign}{hours}"
+    if style == 2:
+        return f"{sign}{hours:02d}"
+    return f"{sign}{hours:02d}:{mins:02d}"
+
+
+def _run_length(fmt: str, i: int) -> int:
+    n = 1
+    while i + n < len(fmt) and fmt[i + n] == fmt[i]:
+        n += 1
+    return n
+
+
+def dotnet_date_format(value: _dt.datetime, fmt: str) -> str:
+    """Format a date with a .NET standard (``o``, ``d``…) or custom (``yyyy-MM-dd``) format."""
+    if len(fmt) == 1:
+        if fmt not in _STANDARD:
+            raise DateFormatError("Input string was not in a correct format.")
+        if fmt in "rRU":
+            value = _to_utc(value)
+        if fmt in "rR":
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return dotnet_date_format(value, _STANDARD[fmt])
+    out: list[str] = []
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch in "'\"":
+            end = fmt.find(ch, i + 1)
+            if end < 0:
+                raise DateFormatError(f"Cannot find a matching quote character for the "
+                                      f"character '{ch}'.")
+            out.append(fmt[i + 1:end])
+            i = end + 1
+            continue
+        if ch == "\\":
+            if i + 1 < len(fmt):
+                out.append(fmt[i + 1])
+            i += 2
+            continue
+        if ch == "%":
+            if i + 1 < len(fmt) and fmt[i + 1] != "%":
+                out.append(_custom(value, fmt[i + 1], 1))
+            i += 2
+            continue
+        n = _run_length(fmt, i)
+        if ch in "dfFhHKmMstyz":
+            out.append(_custom(value, ch, n))
+        elif ch == "g":
+            out.append("A.D.")
+        else:
+            out.append(ch * n)
+        i += n
+    return "".join(out)
+
+
+def _custom(value: _dt.datetime, ch: str, n: int) -> str:
+    if ch == "d":
+        if n == 1:
+            return str(value.day)
+        if n == 2:
+            return f"{value.day:02d}"
+        name = _DAYS[value.weekday()]
+        return name[:3] if n == 3 else name
+    if ch in "fF":
+        digits = f"{value.microsecond:06d}0"[:min(n, 7)]
+        return digits.rstrip("0") if ch == "F" else digits
+    if ch == "h":
+        hour = value.hour % 12 or 12
+        return str(hour) if n == 1 else f"{hour:02d}"
+    if ch == "H":
+        return str(value.hour) if n == 1 else f"{value.hour:02d}"
+    if ch == "K":
+        off = _offset(value)
+        return "Z" if off is None else _offset_text(off, 3)
+    if ch == "m":
+        return str(value.minute) if n == 1 else f"{value.minute:02d}"
+    if ch == "M":
+        if n == 1:
+            return str(value.month)
+        if n == 2:
+            return f"{value.month:02d}"
+        name = _MONTHS[value.month - 1]
+        return name[:3] if n == 3 else name
+    if ch == "s":
+        return str(value.second) if n == 1 else f"{value.second:02d}"
+    if ch == "t":
+        mark = "AM" if value.hour < 12 else "PM"
+        return mark[0] if n == 1 else mark
+    if ch == "y":
+        if n == 1:
+            return str(value.year % 100)
+        if n == 2:
+            return f"{value.year % 100:02d}"
+        return f"{value.year:0{n}d}"
+    if ch == "z":
+        return _offset_text(_offset(value), min(n, 3))
+    return ch * n
+
+
+def _to_utc(value: _dt.datetime) -> _dt.datetime:
+    aware = value if value.tzinfo is not None else value.astimezone()
+    return aware.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+
+
+def uformat_date(value: _dt.datetime, fmt: str) -> str:
+    """Format a date with pwsh's -UFormat specifiers (a strftime dialect)."""
+    out: list[str] = []
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch != "%" or i + 1 >= len(fmt):
+            out.append(ch)
+            i += 1
+            continue
+        spec = fmt[i + 1]
+        i += 2
+        out.append(_uformat_one(value, spec))
+    return "".join(out)
+
+
+# -UFormat specifiers that are a .NET custom format in disguise.
+_UFORMAT_SIMPLE = {
+    "A": "dddd", "a": "ddd", "B": "MMMM", "b": "MMM", "h": "MMM",
+    "c": "ddd MMM dd HH:mm:ss yyyy", "D": "MM/dd/yy", "x": "MM/dd/yy", "d": "dd",
+    "F": "yyyy-MM-dd", "H": "HH", "k": "HH", "I": "hh", "l": "hh", "M": "mm", "m": "MM",
+    "p": "tt", "R": "HH:mm", "r": "hh:mm:ss tt", "S": "ss", "T": "HH:mm:ss", "X": "HH:mm:ss",
+    "Y": "yyyy", "y": "yy", "Z": "zz",
+}
+
+
+def _uformat_one(value: _dt.datetime, spec: str) -> str:
+    simple = _UFORMAT_SIMPLE.get(spec)
+    if simple is not None:
+        return dotnet_date_format(value, simple)
+    if spec == "C":
+        return f"{value.year // 100:02d}"
+    if spec == "e":
+        return f"{value.day:>2}"
+    if spec == "G":
+        return str(value.isocalendar()[0])
+    if spec == "g":
+        return f"{value.isocalendar()[0] % 100:02d}"
+    if spec == "j":
+        return f"{value.timetuple().tm_yday:03d}"
+    if spec == "n":
+        return "\n"
+    if spec == "t":
+        return "\t"
+    if spec == "s":
+        return str(int(_to_utc(value).replace(tzinfo=_dt.timezone.utc).timestamp()))
+    if spec == "u":
+        return str(value.isoweekday())
+    if spec == "w":
+        return str(value.isoweekday() % 7)
+    if spec in "UW":
+        return value.strftime("%W")
+    if spec == "V":
+        return f"{value.isocalendar()[1]:02d}"
+    return spec
+
+
+@command
+class GetDate(Cmdlet):
+    """Get-Date: the current date and time, or a given one, optionally formatted."""
+
+    spec = CommandSpec(
+        name="Get-Date",
+        default_set="DateAndFormat",
+        summary="Gets the current date and time.",
+        description=(
+            "Outputs a date (now, or -Date, adjusted by -Year/-Month/-Day/-Hour/-Minute/"
+            "-Second/-Millisecond). -Format takes a .NET format (`yyyy-MM-dd`, `o`, "
+            "`FileDateTime`…) and -UFormat a Unix one (`%Y-%m-%d`, `%s`…); both output a "
+            "string instead of a date."
+        ),
+        examples=(
+            ("Get-Date", "Now."),
+            ("Get-Date -Format 'yyyy-MM-dd HH:mm'", "Now as text."),
+            ("Get-Date -UFormat %s", "Seconds since 1970 (UTC)."),
+            ("(Get-Date).AddDays(-1)", "This time yesterday."),
+            ("Get-Date -Date '2024-02-29' -Format dddd", "The weekday of a date."),
+        ),
+        output_type="System.DateTime, System.String",
+        params=(
+            Param("Date", DATETIME, position=0, pipeline=True, pipeline_by_name=True,
+                  aliases=("LastWriteTime",), help="The date to use instead of now."),
+            Param("UnixTimeSeconds", INT, aliases=("UnixTime",),
+                  help="The date as seconds since 1970-01-01 00:00:00 UTC."),
+            Param("Year", INT, help="Replace the year."),
+            Param("Month", INT, help="Replace the month."),
+            Param("Day", INT, help="Replace the day (days past the month's end roll over)."),
+            Param("Hour", INT, help="Replace the hour."),
+            Param("Minute", INT, help="Replace the minute."),
+            Param("Second", INT, help="Replace the second."),
+            Param("Millisecond", INT, help="Replace the millisecond."),
+            Param("Format", STRING, sets=("DateAndFormat",),
+                  help=".NET format of the output string (yyyy-MM-dd, o, s, FileDate, …)."),
+            Param("UFormat", STRING, mandatory=True, sets=("DateAndUFormat",),
+                  help="Unix (strftime-like) format of the output string (%Y-%m-%d, %s, …)."),
+            Param("AsUTC", SWITCH, help="Convert the date to UTC."),
+        ),
+    )
+
+    def process(self, args: Bound) -> None:
+        """Compute, then output the date or its formatted text."""
+        if args.UnixTimeSeconds is not None:
+            value = _dt.datetime.fromtimestamp(to_int(args.UnixTimeSeconds))
+        elif args.Date is not None:
+            value = args.Date
+        else:
+            value = _dt.datetime.now()
+        try:
+            value = _adjust(value, args)
+        except (ValueError, OverflowError) as exc:
+            self.ctx.throw(str(exc), "ArgumentOutOfRange,Microsoft.PowerShell.Commands."
+                           "GetDateCommand", "InvalidArgument", None,
+                           "System.ArgumentOutOfRangeException")
+            return
+        if args.AsUTC:
+            value = _to_utc(value)
+        if args.UFormat is not None:
+            self.ctx.write_output(uformat_date(value, args.UFormat))
+            return
+        if args.Format is not None:
+            fmt = args.Format
+            special = _FILE_FORMATS.get(fmt.lower())
+            if special is not None:
+                fmt, universal = special
+                if universal:
+                    value = _to_utc(value)
+            try:
+                self.ctx.write_output(dotnet_date_format(value, fmt))
+            except DateFormatError as exc:
+                self.ctx.throw(str(exc), "System.FormatException,Microsoft.PowerShell."
+                               "Commands.GetDateCommand", "NotSpecified", fmt,
+                               "System.FormatException")
+            return
+        self.ctx.write_output(value)
+
+
+def _adjust(value: _dt.datetime, args: Bound) -> _dt.datetime:
+    if args.Year is not None:
+        value = _replace_month(value, to_int(args.Year), value.month)
+    if args.Month is not None:
+        value = _replace_month(value, value.year, to_int(args.Month))
+    if args.Day is not None:
+        value = value.replace(day=1) + _dt.timedelta(days=to_int(args.Day) - 1)
+    if args.Hour is not None:
+        value = value.replace(hour=to_int(args.Hour))
+    if args.Minute is not None:
+        value = value.replace(minute=to_int(args.Minute))
+    if args.Second is not None:
+        value = value.replace(second=to_int(args.Second))
+    if args.Millisecond is not None:
+        value = value.replace(microsecond=to_int(args.Millisecond) * 1000)
+    return value
+
+
+def _replace_month(value: _dt.datetime, year: int, month: int) -> _dt.datetime:
+    # Keep the day where it exists in the new month, else clamp (Jan 31 → Feb 29).
+    import calendar
+
+    last = calendar.monthrange(year, month)[1]
+    return value.replace(year=year, month=month, day=min(value.day, last))
