@@ -77,7 +77,7 @@ def test_stopping_iteration_early_consumes_only_what_was_yielded() -> None:
         store.append_object(Stream.Output, i)
     iterator = store.iter_records()
     assert [next(iterator).value for _ in range(2)] == [0, 1]
-    iterator.close()
+    del iterator  # abandoning the iterator closes it
     assert values(store.read()) == [2, 3, 4]
 
 
@@ -167,7 +167,7 @@ def test_error_records_survive_a_spill(spill_dir: str) -> None:
 def test_spilled_objects_use_the_shared_object_encoding(spill_dir: str) -> None:
     store = OutputStore(limit=0, spill_dir=spill_dir)
     bag = PSObject({"Name": "a", "Size": 3}, ["My.Type"])
-    table = Hashtable({"Key": [1, 2]})
+    table = Hashtable([("Key", [1, 2])])
     store.append_object(Stream.Output, bag)
     store.append_object(Stream.Output, table)
     assert store.disk_bytes > 0

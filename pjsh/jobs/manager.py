@@ -1,0 +1,506 @@
+"""The JobManager: a runspace's job table, and the asyncio loop that owns all job I/O.
+
+The interpreter is synchronous; the manager runs one asyncio event loop on a daemon thread
+(started on first use, so a ``pjsh -c`` that starts no job pays nothing) and drives backends
+there. Its public methods are synchronous and thread-safe. Waiting is event-driven: waiters
+register an observer on the jobs and block on a queue the observers feed, so nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pjsh.jobs.model import (
+    CANNOT_REMOVE_CHILD,
+    CANNOT_REMOVE_RUNNING,
+    Job,
+    JobBackend,
+    JobError,
+    JobEvent,
+    JobEventKind,
+    JobObserver,
+    JobState,
+    is_finished,
+    is_persistent,
+)
+from pjsh.jobs.storage import DEFAULT_LIMIT, OutputStore
+
+if TYPE_CHECKING:
+    from pjsh.jobs.process import ProcessBackend
+    from pjsh.jobs.thread import ThreadBackend
+
+__all__ = ["CancelEvent", "JobBackend", "JobManager"]
+
+T = TypeVar("T")
+
+# How often a waiter re-checks a plain threading.Event cancel flag, which cannot wake it.
+_PLAIN_CANCEL_SLICE = 0.05
+# After asking every job to stop at shutdown, how long to wait for them to end.
+_SHUTDOWN_WAIT = 10.0
+
+
+class CancelEvent(threading.Event):
+    """A cancel flag (Ctrl+C) whose ``set()`` also wakes every waiter using it at once.
+
+    The callbacks only put a token on a ``queue.SimpleQueue``, which is safe to do from a
+    signal handler.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        self._next_token = 0
+
+    def set(self) -> None:
+        """Set the flag and run the wake-up callbacks."""
+        super().set()
+        for callback in list(self._callbacks.values()):
+            callback()
+
+    def add_callback(self, callback: Callable[[], None]) -> int:
+        """Run ``callback`` whenever the flag is set; returns a token for remove_callback."""
+        token = self._next_token
+        self._next_token += 1
+        self._callbacks[token] = callback
+        return token
+
+    def remove_callback(self, token: int) -> None:
+        """Forget a callback added with add_callback."""
+        self._callbacks.pop(token, None)
+
+
+class JobManager:
+    """A runspace's jobs: ids, the job table, waiting, stopping, and the I/O loop."""
+
+    def __init__(
+        self,
+        *,
+        output_limit: int = DEFAULT_LIMIT,
+        spill_dir: str | None = None,
+        stop_grace: float = 2.0,
+        thread_throttle: int = 5,
+    ) -> None:
+        self.output_limit = output_limit
+        self.spill_dir = spill_dir
+        self.stop_grace = stop_grace
+        self._thread_throttle = thread_throttle
+        self._lock = threading.RLock()
+        self._next_id = 1
+        self._top: dict[int, Job] = {}
+        self._all: dict[int, Job] = {}
+        self._subscribers: list[JobObserver] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._process_backend: ProcessBackend | None = None
+        self._thread_backend: ThreadBackend | None = None
+
+    # ---- ids, stores, backends ---------------------------------------------------------------
+
+    def next_id(self) -> int:
+        """The next job Id; parents and children share this counter."""
+        with self._lock:
+            job_id = self._next_id
+            self._next_id += 1
+            return job_id
+
+    def new_store(self) -> OutputStore:
+        """An output store with this manager's memory bound and spill directory."""
+        return OutputStore(self.output_limit, self.spill_dir)
+
+    @property
+    def process_backend(self) -> ProcessBackend:
+        """The native-process backend (BackgroundJob), created on first use."""
+        with self._lock:
+            if self._process_backend is None:
+                from pjsh.jobs.process import ProcessBackend
+
+                self._process_backend = ProcessBackend(self, stop_grace=self.stop_grace)
+            return self._process_backend
+
+    @property
+    def thread_backend(self) -> ThreadBackend:
+        """The thread backend (Start-ThreadJob) with this manager's throttle limit."""
+        with self._lock:
+            if self._thread_backend is None:
+                from pjsh.jobs.thread import ThreadBackend
+
+                self._thread_backend = ThreadBackend(self, throttle_limit=self._thread_throttle)
+            return self._thread_backend
+
+    # ---- the event loop ----------------------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The manager's event loop, started on its own daemon thread on first use."""
+        with self._lock:
+            if self._loop is None:
+                if self._closed:
+                    raise RuntimeError("the job manager has been shut down")
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                thread = threading.Thread(
+                    target=self._run_loop, args=(loop, ready), name="pjsh-jobs", daemon=True
+                )
+                thread.start()
+                ready.wait()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    @staticmethod
+    def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        try:
+            loop.run_forever()
+        finally:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def in_loop_thread(self) -> bool:
+        """True when called from the manager's own loop thread."""
+        return self._thread is not None and threading.current_thread() is self._thread
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine on the loop and wait for its result (not from the loop thread)."""
+        if self.in_loop_thread():
+            coro.close()
+            raise RuntimeError("JobManager.call() from the loop thread would deadlock")
+        try:
+            loop = self.loop
+        except RuntimeError:
+            coro.close()
+            raise
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+    def call_soon(self, callback: Callable[..., object], *args: object) -> None:
+        """Schedule a plain callback on the loop from any thread."""
+        self.loop.call_soon_threadsafe(callback, *args)
+
+    # ---- the job table -----------------------------------------------------------------------
+
+    def add(self, job: Job) -> Job:
+        """Register a job (and its children) so Get-Job sees it and subscribers hear it."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager has been shut down")
+            if job.id in self._all:
+                return job
+            if job.parent is None:
+                self._top[job.id] = job
+            for each in _walk(job):
+                if each.id not in self._all:
+                    self._all[each.id] = each
+                    each.add_observer(self._forward)
+        return job
+
+    def get(self, job_id: int) -> Job | None:
+        """A job or child job by Id."""
+        with self._lock:
+            return self._all.get(job_id)
+
+    def jobs(self) -> list[Job]:
+        """Top-level jobs sorted by Id (what bare Get-Job lists)."""
+        with self._lock:
+            return sorted(self._top.values(), key=lambda j: j.id)
+
+    def all_jobs(self) -> list[Job]:
+        """Every job including children, sorted by Id (children follow their parent)."""
+        with self._lock:
+            return sorted(self._all.values(), key=lambda j: j.id)
+
+    def remove(self, job: Job, force: bool = False) -> None:
+        """Forget a top-level job and delete its stored output; a running one needs ``force``
+        (which stops it first). Raises JobError with PowerShell's message otherwise."""
+        with self._lock:
+            if job.id not in self._top:
+                raise JobError(CANNOT_REMOVE_CHILD)
+        if not job.is_finished():
+            if not force:
+                raise JobError(CANNOT_REMOVE_RUNNING.format(job.id))
+            self.stop(job, wait=True)
+        with self._lock:
+            self._top.pop(job.id, None)
+            for each in _walk(job):
+                self._all.pop(each.id, None)
+                each.remove_observer(self._forward)
+        job.close()
+
+    # ---- events ------------------------------------------------------------------------------
+
+    def subscribe(self, callback: JobObserver) -> Callable[[], None]:
+        """Hear every event of every registered job; returns a function that unsubscribes.
+
+        Callbacks run on the thread that produced the event and must be quick.
+        """
+        with self._lock:
+            self._subscribers = [*self._subscribers, callback]
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers = [s for s in self._subscribers if s != callback]
+
+        return unsubscribe
+
+    def _forward(self, event: JobEvent) -> None:
+        for callback in self._subscribers:
+            try:
+                callback(event)
+            except Exception:
+                import logging
+
+                logging.getLogger("pjsh.jobs").exception("job subscriber failed")
+
+    # ---- running, stopping, suspending -------------------------------------------------------
+
+    def start(self, job: Job) -> Job:
+        """Register and start a job: a parent becomes Running, then its leaves start."""
+        self.add(job)
+        if job.children and job.state is JobState.NotStarted:
+            job.set_state(JobState.Running)
+        leaves = [j for j in _leaves(job) if j.state is JobState.NotStarted]
+        if leaves:
+            self.call(self._start_all(leaves))
+        return job
+
+    async def _start_all(self, leaves: list[Job]) -> None:
+        for leaf in leaves:
+            if leaf.backend is None:
+                leaf.set_state(JobState.Running)
+                continue
+            try:
+                await leaf.backend.start(leaf)
+            except Exception as exc:
+                # A backend bug must not leave the job hanging in NotStarted forever.
+                leaf.failure = exc
+                leaf.try_set_state(JobState.Failed, str(exc) or type(exc).__name__)
+
+    def stop(self, job: Job, wait: bool = True, timeout: float | None = None,
+             cancel: threading.Event | None = None) -> bool:
+        """Stop a job and everything under it; with ``wait``, return once it is finished
+        (True) or the timeout/cancel came first (False)."""
+        if job.is_finished():
+            return True
+        for each in _walk(job):
+            each.stop_requested = True
+        for each in _walk(job):
+            if each.children and not each.is_finished():
+                each.try_set_state(JobState.Stopping)
+        leaves = [j for j in _leaves(job) if not j.is_finished()]
+        if leaves:
+            self.call(self._stop_all(leaves))
+        if not wait:
+            return job.is_finished()
+        return bool(self.wait([job], timeout=timeout, cancel=cancel, force=True))
+
+    async def _stop_all(self, leaves: list[Job]) -> None:
+        results = await asyncio.gather(
+            *(self._stop_leaf(leaf) for leaf in leaves), return_exceptions=True
+        )
+        for leaf, result in zip(leaves, results, strict=True):
+            if isinstance(result, Exception) and not leaf.is_finished():
+                leaf.failure = result
+                leaf.try_set_state(JobState.Failed, str(result) or type(result).__name__)
+
+    @staticmethod
+    async def _stop_leaf(leaf: Job) -> None:
+        if leaf.backend is not None:
+            await leaf.backend.stop(leaf)
+        elif not leaf.is_finished():
+            leaf.try_set_state(JobState.Stopping)
+            leaf.try_set_state(JobState.Stopped)
+
+    def suspend(self, job: Job) -> None:
+        """Suspend every running leaf of a job (SIGSTOP for processes); JobError if the job
+        type cannot be suspended."""
+        leaves = [j for j in _leaves(job) if not is_persistent(j.state)]
+        if leaves:
+            self.call(self._each(leaves, "suspend"))
+
+    def resume(self, job: Job) -> None:
+        """Resume every suspended leaf of a job; JobError if the job type cannot."""
+        leaves = [j for j in _leaves(job) if j.state is JobState.Suspended]
+        if leaves:
+            self.call(self._each(leaves, "resume"))
+
+    @staticmethod
+    async def _each(leaves: list[Job], operation: str) -> None:
+        for leaf in leaves:
+            if leaf.backend is None:
+                raise JobError(f"Job {leaf.id} has no backend to {operation} it.")
+            await getattr(leaf.backend, operation)(leaf)
+
+    # ---- waiting -----------------------------------------------------------------------------
+
+    def wait(
+        self,
+        jobs: Iterable[Job],
+        any_: bool = False,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+        force: bool = False,
+    ) -> list[Job]:
+        """Block until all (or, with ``any_``, one) of ``jobs`` stop running; return them.
+
+        Jobs count as done in a finished state, or also Suspended/Disconnected unless
+        ``force`` (Wait-Job -Force). On timeout (seconds; None or negative = forever) or when
+        ``cancel`` is set, return [] and leave the jobs alone. A :class:`CancelEvent` wakes the
+        wait at once; a plain ``threading.Event`` is noticed within 50 ms.
+        """
+        unique = list({id(j): j for j in jobs}.values())
+        if not unique:
+            return []
+        done = is_finished if force else is_persistent
+        wake: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+
+        def observer(event: JobEvent) -> None:
+            # Only arrivals in a done state are recorded, so ``order`` is the finishing order.
+            if event.kind is JobEventKind.STATE_CHANGED and event.state is not None \
+                    and done(event.state.State):
+                wake.put(event.job)
+
+        return self._blocking_wait(unique, observer, wake, timeout, cancel,
+                                   lambda order: _wait_result(unique, order, any_, done))
+
+    def wait_for_activity(
+        self, jobs: Iterable[Job], timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> bool:
+        """Block until any of ``jobs`` (or their children) has unread data, or all of them are
+        done (finished, Suspended or Disconnected): Receive-Job -Wait's heartbeat. False on
+        timeout or cancel."""
+        roots = list({id(j): j for j in jobs}.values())
+        if not roots:
+            return True
+        flat = [j for root in roots for j in _walk(root)]
+        wake: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+
+        def observer(event: JobEvent) -> None:
+            wake.put(event.job)
+
+        def ready(_order: list[Job]) -> list[Job] | None:
+            if any(j.store.has_more for j in flat) or all(is_persistent(j.state) for j in roots):
+                return roots
+            return None
+
+        return bool(self._blocking_wait(flat, observer, wake, timeout, cancel, ready))
+
+    @staticmethod
+    def _blocking_wait(
+        watched: list[Job],
+        observer: JobObserver,
+        wake: queue.SimpleQueue[Job | None],
+        timeout: float | None,
+        cancel: threading.Event | None,
+        ready: Callable[[list[Job]], list[Job] | None],
+    ) -> list[Job]:
+        # Observers go on before the first check, so no event can slip between check and sleep.
+        for job in watched:
+            job.add_observer(observer)
+        token = cancel.add_callback(lambda: wake.put(None)) if isinstance(cancel, CancelEvent) \
+            else None
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        order: list[Job] = []
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    return []
+                result = ready(order)
+                if result is not None:
+                    return result
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return []
+                if cancel is not None and token is None:
+                    remaining = _PLAIN_CANCEL_SLICE if remaining is None \
+                        else min(remaining, _PLAIN_CANCEL_SLICE)
+                try:
+                    item = wake.get(timeout=remaining)
+                except queue.Empty:
+                    continue
+                while True:
+                    if item is not None:
+                        order.append(item)
+                    try:
+                        item = wake.get_nowait()
+                    except queue.Empty:
+                        break
+        finally:
+            for job in watched:
+                job.remove_observer(observer)
+            if token is not None and isinstance(cancel, CancelEvent):
+                cancel.remove_callback(token)
+
+    # ---- shutdown ----------------------------------------------------------------------------
+
+    def shutdown(self, timeout: float = _SHUTDOWN_WAIT) -> None:
+        """Stop every unfinished job (whole process groups, no orphans), delete all stored
+        output and stop the loop thread. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            tops = list(self._top.values())
+            loop, thread = self._loop, self._thread
+        running = [j for j in tops if not j.is_finished()]
+        if running and loop is not None:
+            for job in running:
+                for each in _walk(job):
+                    each.stop_requested = True
+                    if each.children and not each.is_finished():
+                        each.try_set_state(JobState.Stopping)
+            leaves = [leaf for job in running for leaf in _leaves(job) if not leaf.is_finished()]
+            asyncio.run_coroutine_threadsafe(self._stop_all(leaves), loop).result(timeout)
+            self.wait(running, timeout=timeout, force=True)
+        elif running:
+            # Never started on the loop (NotStarted, or driven without it): just mark them.
+            for job in running:
+                for leaf in _leaves(job):
+                    leaf.try_set_state(JobState.Stopped)
+        for job in tops:
+            job.close()
+        with self._lock:
+            self._top.clear()
+            self._all.clear()
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+
+
+def _walk(job: Job) -> list[Job]:
+    """The job and all its descendants, parents first."""
+    out = [job]
+    for child in job.children:
+        out.extend(_walk(child))
+    return out
+
+
+def _leaves(job: Job) -> list[Job]:
+    """The jobs under ``job`` that a backend drives (the job itself if it has no children)."""
+    children = job.children
+    if not children:
+        return [job]
+    return [leaf for child in children for leaf in _leaves(child)]
+
+
+def _wait_result(
+    jobs: list[Job], order: list[Job], any_: bool, done: Callable[[JobState], bool]
+) -> list[Job] | None:
+    if any_:
+        # The first job seen finishing wins; before any event, the first already-done one.
+        for job in [*order, *jobs]:
+            if done(job.state):
+                return [job]
+        return None
+    if all(done(j.state) for j in jobs):
+        return jobs
+    return None

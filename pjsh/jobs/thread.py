@@ -1,0 +1,205 @@
+"""The thread backend (Start-ThreadJob): a Python callable on a worker thread of the shell.
+
+At most ``throttle_limit`` thread jobs run at once (default 5, per manager, like the ThreadJob
+module's session-wide setting); the rest wait in a queue as NotStarted. The callable receives a
+:class:`JobWriter` to produce output on each stream; stopping is cooperative: the writer's
+``stopping`` flag is set and the callable (the interpreter, between statements) checks it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from pjsh.jobs.model import (
+    RESUME_NOT_SUPPORTED,
+    SUSPEND_NOT_SUPPORTED,
+    Job,
+    JobError,
+    JobState,
+    ThreadJob,
+)
+from pjsh.jobs.storage import Stream
+
+if TYPE_CHECKING:
+    from pjsh.jobs.manager import JobManager
+
+
+class JobStopped(Exception):
+    """Raised by :meth:`JobWriter.check_stopping` to unwind a callable whose job is stopping."""
+
+
+class JobWriter:
+    """What a thread job's callable writes through: one method per stream."""
+
+    def __init__(self, job: Job, stopping: threading.Event) -> None:
+        self.job = job
+        self.stopping = stopping
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once Stop-Job asked this job to stop."""
+        return self.stopping.is_set()
+
+    def check_stopping(self) -> None:
+        """Raise JobStopped if the job is being stopped (call between steps)."""
+        if self.stopping.is_set():
+            raise JobStopped()
+
+    def write(self, stream: Stream, value: object) -> None:
+        """Write an object to any stream."""
+        self.job.write(stream, value)
+
+    def write_output(self, value: object) -> None:
+        """Success output."""
+        self.job.write(Stream.Output, value)
+
+    def write_error(self, record: object) -> None:
+        """An error record (non-terminating)."""
+        self.job.write(Stream.Error, record)
+
+    def write_warning(self, text: str) -> None:
+        """A warning message."""
+        self.job.write(Stream.Warning, text)
+
+    def write_verbose(self, text: str) -> None:
+        """A verbose message."""
+        self.job.write(Stream.Verbose, text)
+
+    def write_debug(self, text: str) -> None:
+        """A debug message."""
+        self.job.write(Stream.Debug, text)
+
+    def write_information(self, value: object, tags: Sequence[str] = ()) -> None:
+        """An information record (Write-Information / Write-Host)."""
+        self.job.write(Stream.Information, value)
+
+    def write_progress(self, record: object) -> None:
+        """A progress record."""
+        self.job.write(Stream.Progress, record)
+
+
+ThreadTarget = Callable[[JobWriter], None]
+
+
+class ThreadBackend:
+    """Runs callables as ThreadJobs, at most ``throttle_limit`` at a time."""
+
+    def __init__(self, manager: JobManager, throttle_limit: int = 5) -> None:
+        self.manager = manager
+        self._limit = max(1, throttle_limit)
+        self._lock = threading.Lock()
+        self._targets: dict[Job, ThreadTarget] = {}
+        self._stopping: dict[Job, threading.Event] = {}
+        self._queue: deque[Job] = deque()
+        self._running = 0
+
+    @property
+    def throttle_limit(self) -> int:
+        """How many thread jobs may run at once."""
+        return self._limit
+
+    @throttle_limit.setter
+    def throttle_limit(self, value: int) -> None:
+        # Session-wide, as in the ThreadJob module: it applies to jobs already queued too.
+        with self._lock:
+            self._limit = max(1, value)
+        self._pump()
+
+    def create_job(
+        self, target: ThreadTarget, *, name: str | None = None, command: str = ""
+    ) -> ThreadJob:
+        """A ThreadJob that will run ``target`` (not yet started)."""
+        job = ThreadJob(
+            self.manager.next_id(), name=name, command=command, location="PowerShell",
+            backend=self, store=self.manager.new_store(),
+        )
+        with self._lock:
+            self._targets[job] = target
+            self._stopping[job] = threading.Event()
+        return job
+
+    def start_job(
+        self, target: ThreadTarget, *, name: str | None = None, command: str = "",
+        throttle_limit: int | None = None,
+    ) -> ThreadJob:
+        """Create and start a ThreadJob (Running, or NotStarted while throttled)."""
+        if throttle_limit is not None:
+            self.throttle_limit = throttle_limit
+        job = self.create_job(target, name=name, command=command)
+        self.manager.start(job)
+        return job
+
+    # ---- JobBackend --------------------------------------------------------------------------
+
+    async def start(self, job: Job) -> None:
+        """Queue the job; it runs as soon as the throttle allows."""
+        with self._lock:
+            if job not in self._targets:
+                raise JobError(f"Job {job.id} has nothing to run.")
+            self._queue.append(job)
+        self._pump()
+
+    async def stop(self, job: Job) -> None:
+        """A queued job is Stopped at once; a running one is asked to stop (cooperatively)."""
+        with self._lock:
+            queued = job in self._queue
+            if queued:
+                self._queue.remove(job)
+                self._targets.pop(job, None)
+            stopping = self._stopping.get(job)
+        if queued:
+            self._stopping.pop(job, None)
+            job.try_set_state(JobState.Stopped)
+            return
+        if stopping is not None and not job.is_finished():
+            stopping.set()
+            job.try_set_state(JobState.Stopping)
+
+    async def suspend(self, job: Job) -> None:
+        """Thread jobs cannot be suspended."""
+        raise JobError(SUSPEND_NOT_SUPPORTED.format(job.id))
+
+    async def resume(self, job: Job) -> None:
+        """Thread jobs cannot be resumed."""
+        raise JobError(RESUME_NOT_SUPPORTED.format(job.id))
+
+    # ---- running -----------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Start queued jobs while there is room under the throttle limit."""
+        while True:
+            with self._lock:
+                if self._running >= self._limit or not self._queue:
+                    return
+                job = self._queue.popleft()
+                target = self._targets.pop(job)
+                stopping = self._stopping[job]
+                self._running += 1
+            job.set_state(JobState.Running)
+            thread = threading.Thread(
+                target=self._run, args=(job, target, stopping), name=f"pjsh-job-{job.id}",
+                daemon=True,
+            )
+            thread.start()
+
+    def _run(self, job: Job, target: ThreadTarget, stopping: threading.Event) -> None:
+        error: BaseException | None = None
+        try:
+            target(JobWriter(job, stopping))
+        except BaseException as exc:  # the job's failure, whatever it is, ends in its state
+            error = exc
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._stopping.pop(job, None)
+        if stopping.is_set():
+            job.try_set_state(JobState.Stopped)
+        elif error is not None:
+            job.failure = error
+            job.try_set_state(JobState.Failed, str(error) or type(error).__name__)
+        else:
+            job.try_set_state(JobState.Completed)
+        self._pump()

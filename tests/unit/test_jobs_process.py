@@ -1,0 +1,310 @@
+"""The process backend with real processes: output, exit status, signals, process groups."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import select
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pjsh.jobs.manager import JobManager
+from pjsh.jobs.model import Job, JobError, JobState, PSRemotingChildJob, PSRemotingJob
+from pjsh.jobs.process import NativePipeline, ProcessBackend
+from pjsh.jobs.storage import Stream
+
+S = JobState
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+
+
+@pytest.fixture
+def manager(tmp_path: Path) -> Iterator[JobManager]:
+    m = JobManager(spill_dir=str(tmp_path / "spill"), stop_grace=0.5)
+    yield m
+    m.shutdown()
+
+
+@pytest.fixture
+def backend(manager: JobManager) -> ProcessBackend:
+    return manager.process_backend
+
+
+def run(backend: ProcessBackend, *commands: list[str], **options: object) -> PSRemotingJob:
+    """Start a pipeline and wait for it to end."""
+    job = backend.start_job(NativePipeline.of(*commands, **options))
+    assert backend.manager.wait([job], timeout=30) == [job]
+    return job
+
+
+def child_of(job: Job) -> Job:
+    (child,) = job.ChildJobs
+    return child
+
+
+def output(job: Job, stream: Stream = Stream.Output) -> bytes:
+    return b"".join(child_of(job).store.iter_bytes(stream, consume=False))
+
+
+def proc_stat(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name (index 0 = state, 2 = pgrp)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2:].split()
+
+
+def group_members(pgid: int) -> dict[int, str]:
+    """pid -> state of every process in a process group."""
+    members = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = proc_stat(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[2]) == pgid:
+                members[int(entry)] = fields[0]
+    return members
+
+
+def children_of_us() -> set[int]:
+    me = os.getpid()
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(proc_stat(int(entry))[1]) == me:
+                    found.add(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
+
+
+def wait_exited(pids: list[int], timeout: float = 10) -> None:
+    """Block until every pid (not necessarily our child) has exited, via pidfds."""
+    fds = []
+    for pid in pids:
+        try:
+            fds.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue
+    try:
+        pending = list(fds)
+        while pending:
+            ready, _, _ = select.select(pending, [], [], timeout)
+            assert ready, f"processes still alive: {pids}"
+            pending = [fd for fd in pending if fd not in ready]
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_job_shape_background_parent_with_one_child(backend: ProcessBackend) -> None:
+    job = run(backend, ["printf", "hi"])
+    assert isinstance(job, PSRemotingJob) and job.PSJobTypeName == "BackgroundJob"
+    child = child_of(job)
+    assert isinstance(child, PSRemotingChildJob) and child.PSJobTypeName == ""
+    assert job.Command == "printf hi" and job.Location == "localhost"
+    assert (job.Id, child.Id) == (1, 2)
+    assert job.State == "Completed" and child.State == "Completed"
+    assert job.ExitCode == 0 and child.ExitCode == 0
+    assert job.ProcessId is not None and job.ProcessId == child.ProcessId
+    assert job.PSBeginTime is not None and job.PSEndTime is not None
+
+
+def test_printf_and_seq_output_is_captured_exactly(backend: ProcessBackend) -> None:
+    assert output(run(backend, ["printf", "a\\tb\\n\\377\\376 no newline"])) == \
+        b"a\tb\n\xff\xfe no newline"
+    assert output(run(backend, ["seq", "3"])) == b"1\n2\n3\n"
+    job = run(backend, ["seq", "3"])
+    assert child_of(job).Output == ["1", "2", "3"]
+    assert job.HasMoreData
+    assert [r.value for r in job.read()] == [b"1\n2\n3\n"]
+    assert not job.HasMoreData
+
+
+def test_stages_are_chained_by_pipes_and_only_the_last_status_counts(
+    backend: ProcessBackend
+) -> None:
+    assert output(run(backend, ["seq", "100000"], ["wc", "-l"])).strip() == b"100000"
+    job = run(backend, ["sh", "-c", "exit 1"], ["cat"])
+    assert job.state is S.Completed
+
+
+def test_stderr_goes_to_the_error_stream(backend: ProcessBackend) -> None:
+    job = run(backend, ["sh", "-c", "echo out; echo err >&2"])
+    assert output(job) == b"out\n"
+    assert output(job, Stream.Error) == b"err\n"
+    assert child_of(job).Error == ["err"]
+
+
+def test_nonzero_exit_fails_with_a_reason(backend: ProcessBackend) -> None:
+    job = run(backend, ["sh", "-c", "exit 3"])
+    child = child_of(job)
+    assert job.state is S.Failed and child.state is S.Failed
+    assert child.JobStateInfo.Reason == "'sh' exited with code 3"
+    assert job.ExitCode == 3
+
+
+def test_command_not_found_fails_with_a_clear_reason(backend: ProcessBackend) -> None:
+    job = backend.start_job(NativePipeline.of(["seq", "3"], ["pjsh-no-such-command"]))
+    assert job.state is S.Failed
+    reason = child_of(job).JobStateInfo.Reason
+    assert reason is not None
+    assert reason.startswith("The term 'pjsh-no-such-command' is not recognized as a name of a")
+    assert job.ProcessId is None  # nothing was started
+
+
+def test_a_missing_working_directory_fails(backend: ProcessBackend, tmp_path: Path) -> None:
+    job = backend.start_job(NativePipeline.of(["true"], cwd=str(tmp_path / "gone")))
+    assert child_of(job).reason == f"Cannot find the WorkingDirectory path {tmp_path / 'gone'}."
+
+
+def test_working_directory_and_environment(backend: ProcessBackend, tmp_path: Path) -> None:
+    job = run(backend, ["sh", "-c", 'pwd; echo "$PJSH_TEST"'], cwd=str(tmp_path),
+              env={"PATH": os.environ["PATH"], "PJSH_TEST": "value"})
+    assert output(job) == f"{tmp_path}\nvalue\n".encode()
+
+
+def test_stdin_bytes_reach_the_first_stage_exactly(backend: ProcessBackend) -> None:
+    data = bytes(range(256)) * 4096  # 1 MiB, bigger than a pipe buffer, not UTF-8
+    job = run(backend, ["cat"], ["cat"], stdin=data)
+    assert hashlib.sha256(output(job)).digest() == hashlib.sha256(data).digest()
+
+
+def test_output_redirected_to_a_file(backend: ProcessBackend, tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    job = run(backend, ["printf", "\\377x"], stdout_path=str(target))
+    assert target.read_bytes() == b"\xffx"
+    assert output(job) == b"" and not job.HasMoreData
+    run(backend, ["printf", "y"], stdout_path=str(target), stdout_append=True)
+    assert target.read_bytes() == b"\xffxy"
+
+
+def test_all_stages_share_one_new_process_group(backend: ProcessBackend) -> None:
+    job = backend.start_job(NativePipeline.of(["sleep", "100"], ["sleep", "100"]))
+    pids = backend.pids(job)
+    assert len(pids) == 2
+    pgid = pids[0]
+    assert job.ProcessId == pgid and pgid != os.getpgrp()
+    assert [int(proc_stat(pid)[2]) for pid in pids] == [pgid, pgid]
+    assert backend.manager.stop(job) is True
+    assert backend.pids(job) == []
+
+
+def test_stop_ends_the_whole_group(backend: ProcessBackend) -> None:
+    job = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    pgid = job.ProcessId
+    assert pgid is not None and job.state is S.Running
+    assert backend.manager.stop(job, timeout=10) is True
+    child = child_of(job)
+    assert job.state is S.Stopped and child.state is S.Stopped
+    assert child.reason == "'sleep' was terminated by signal SIGTERM"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pgid, 0)
+
+
+def start_ready(backend: ProcessBackend, script: str) -> PSRemotingJob:
+    """Start ``sh -c script`` and wait (on the output event) until it has printed 'ready'."""
+    job = backend.start_job(NativePipeline.of(["sh", "-c", script]))
+    assert backend.manager.wait_for_activity([job], timeout=10)
+    assert output(job) == b"ready\n"
+    return job
+
+
+def test_stop_reaches_grandchildren_and_escalates_to_sigkill(backend: ProcessBackend) -> None:
+    # The shell and its background child ignore SIGTERM: only SIGKILL after the grace period
+    # ends them, and the grandchild must not survive as an orphan.
+    job = start_ready(backend, 'trap "" TERM; sleep 100 & echo ready; wait')
+    pgid = job.ProcessId
+    assert pgid is not None
+    members = list(group_members(pgid))
+    assert len(members) == 2  # the shell and its background sleep
+    assert backend.manager.stop(job, timeout=10) is True
+    assert child_of(job).reason == "'sh' was terminated by signal SIGKILL"
+    wait_exited(members)
+    assert all(state == "Z" for state in group_members(pgid).values())
+
+
+def test_sigkill_from_outside_fails_the_job_with_the_signal(backend: ProcessBackend) -> None:
+    job = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    assert job.ProcessId is not None
+    os.kill(job.ProcessId, signal.SIGKILL)
+    assert backend.manager.wait([job], timeout=10) == [job]
+    child = child_of(job)
+    assert job.state is S.Failed
+    assert child.reason == "'sleep' was terminated by signal SIGKILL"
+    assert job.ExitCode == 128 + signal.SIGKILL
+
+
+def test_suspend_and_resume_with_sigstop_and_sigcont(backend: ProcessBackend) -> None:
+    job = backend.start_job(NativePipeline.of(["sleep", "100"], ["cat"]))
+    pids = backend.pids(job)
+    backend.manager.suspend(job)
+    assert job.state is S.Suspended and child_of(job).state is S.Suspended
+    assert [proc_stat(pid)[0] for pid in pids] == ["T", "T"]
+    assert backend.manager.wait([job], timeout=5) == [job]  # Suspended ends a plain wait
+    backend.manager.resume(job)
+    assert job.state is S.Running
+    assert all(proc_stat(pid)[0] in ("S", "R") for pid in pids)
+    backend.manager.suspend(job)
+    assert backend.manager.stop(job, timeout=10) is True  # a suspended job can be stopped
+    assert job.state is S.Stopped
+
+
+def test_suspend_of_a_finished_job_is_refused(backend: ProcessBackend) -> None:
+    job = run(backend, ["true"])
+    with pytest.raises(JobError):
+        manager_call_suspend(backend, child_of(job))
+
+
+def manager_call_suspend(backend: ProcessBackend, job: Job) -> None:
+    backend.manager.call(backend.suspend(job))
+
+
+def test_two_hundred_concurrent_jobs_all_received_in_order(backend: ProcessBackend) -> None:
+    expected = b"".join(b"%d\n" % i for i in range(1, 1001))
+    jobs = [backend.start_job(NativePipeline.of(["seq", "1000"])) for _ in range(200)]
+    assert backend.manager.wait(jobs, timeout=60) == jobs
+    for job in jobs:
+        assert job.state is S.Completed
+        assert b"".join(child_of(job).store.iter_bytes()) == expected
+
+
+def test_large_output_spills_and_stays_byte_exact(tmp_path: Path) -> None:
+    manager = JobManager(spill_dir=str(tmp_path / "spill"), output_limit=64 * 1024)
+    try:
+        job = manager.process_backend.start_job(
+            NativePipeline.of(["head", "-c", str(8 * 1024 * 1024), "/dev/urandom"], ["tee",
+                              str(tmp_path / "copy")])
+        )
+        assert manager.wait([job], timeout=30) == [job]
+        store = child_of(job).store
+        assert store.disk_bytes > 0 and store.memory_bytes <= 64 * 1024
+        got = hashlib.sha256(b"".join(store.iter_bytes())).hexdigest()
+        assert got == hashlib.sha256((tmp_path / "copy").read_bytes()).hexdigest()
+        spill = store.spill_path
+        manager.remove(job)
+        assert spill is None or not os.path.exists(spill)
+    finally:
+        manager.shutdown()
+
+
+def test_shutdown_leaves_no_child_processes(tmp_path: Path) -> None:
+    before = children_of_us()
+    manager = JobManager(stop_grace=0.5)
+    backend = manager.process_backend
+    sleeper = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    nested = start_ready(backend, "sleep 100 & sleep 100 & echo ready; wait")
+    paused = backend.start_job(NativePipeline.of(["sleep", "100"], ["cat"]))
+    manager.suspend(paused)
+    groups = [j.ProcessId for j in (sleeper, nested, paused)]
+    members = [pid for pgid in groups if pgid for pid in group_members(pgid)]
+    manager.shutdown()
+    assert all(j.state is S.Stopped for j in (sleeper, nested, paused))
+    wait_exited(members)
+    assert children_of_us() - before == set()
+    for pgid in groups:
+        assert pgid is not None
+        assert all(state == "Z" for state in group_members(pgid).values())
