@@ -1,5 +1,6 @@
-"""Files and directories: Get-ChildItem, Get-Content, Set-Content, Add-Content, Out-File,
-Test-Path, New-Item and Remove-Item, plus the FileInfo/DirectoryInfo objects they emit.
+"""Files and directories: Get-ChildItem, Get-Item, Get-Content, Set-Content, Add-Content,
+Out-File, Test-Path, New-Item and Remove-Item, plus the FileInfo/DirectoryInfo objects they
+emit.
 
 Paths are always resolved against the session's logical current directory (never the
 process's), wildcards follow PowerShell's rules (``* ? [a-z]``, backtick escapes; hidden
@@ -816,6 +817,70 @@ class GetChildItem(Cmdlet):
                     continue  # a link cycle
                 seen.add(key)
             self._list_dir(sub.FullName, base, level + 1, opts, seen)
+
+
+# ---------------------------------------------------------------------------------------------
+# Get-Item
+# ---------------------------------------------------------------------------------------------
+
+
+@command
+class GetItem(Cmdlet):
+    """Get-Item: the items at the given paths themselves (not their contents)."""
+
+    spec = CommandSpec(
+        name="Get-Item",
+        aliases=("gi",),
+        default_set="Path",
+        summary="Gets the item at the specified location.",
+        description=(
+            "Outputs the file or directory each path names (a directory itself, not what it "
+            "holds: use Get-ChildItem for that). Wildcards match hidden items only with -Force."
+        ),
+        examples=(
+            ("Get-Item notes.txt | Select-Object Length, LastWriteTime", "Facts about a file."),
+            ("Get-Item . | ForEach-Object FullName", "The current directory's full path."),
+        ),
+        output_type="System.IO.FileInfo, System.IO.DirectoryInfo",
+        params=(
+            Param("Path", STRINGS, position=0, mandatory=True, pipeline=True,
+                  pipeline_by_name=True, sets=("Path",), completer="path",
+                  help="Items to get; wildcards allowed."),
+            Param("LiteralPath", STRINGS, mandatory=True, aliases=("PSPath", "LP"),
+                  pipeline_by_name=True, sets=("LiteralPath",), completer="path",
+                  help="Items to get, taken exactly as written."),
+            Param("Force", SWITCH, help="Also match hidden items with wildcards."),
+            Param("Filter", STRING, help="Wildcard the names must match."),
+            Param("Include", STRINGS, help="Wildcards; only matching names are output."),
+            Param("Exclude", STRINGS, help="Wildcards; matching names are left out."),
+        ),
+    )
+
+    def process(self, args: Bound) -> None:
+        """Write the item each path names."""
+        literal = _literal_set(args)
+        names = _NameFilter.from_args(args)
+        session = self.ctx.session
+        for raw in as_list(args.LiteralPath if literal else args.Path):
+            text = provider_path(to_string(raw))
+            if not literal and has_wildcard(text):
+                found = glob_paths(session, text, bool(args.Force))
+            else:
+                full = resolve_literal(session, text)
+                if not os.path.lexists(full):
+                    self.ctx.write_error(self.ctx.error(
+                        _not_found_message(full), _fqid("PathNotFound", "GetItemCommand"),
+                        "ObjectNotFound", full,
+                        "System.Management.Automation.ItemNotFoundException"))
+                    continue
+                found = [full]
+            for path in found:
+                try:
+                    item = item_for(path)
+                except OSError:
+                    continue
+                if names.accepts(item.Name):
+                    self.ctx.write_output(item)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -608,3 +608,43 @@ def test_item_aliases_follow_pwsh_on_linux_and_never_shadow_unix_programs() -> N
                 RemoveItem):
         assert not {"ls", "cat", "cp", "mv", "rm", "rmdir", "tee", "ac", "sc"} & set(
             cls.spec.aliases)
+
+
+# --- Get-Item --------------------------------------------------------------------------------
+
+
+def test_get_item_outputs_the_item_itself(session: Session, tree: Path) -> None:
+    ctx = run_cmdlet(items.GetItem, {"Path": [".", "b.txt", "Z*", "gone"]}, session=session)
+    assert [o.FullName for o in ctx.output] == [  # type: ignore[attr-defined]
+        str(tree), str(tree / "b.txt"), str(tree / "Zeta")]
+    assert ctx.errors[0].message == f"Cannot find path '{tree / 'gone'}' because it does not exist."
+
+
+# --- Through the engine ----------------------------------------------------------------------
+
+
+def test_engine_pipes_file_items_into_where_object_and_get_content(tree: Path) -> None:
+    from tests.harness import run
+
+    result = run("gci -Recurse -File | Where-Object { $_.Length -gt 3 } | "
+                 "ForEach-Object Name", cwd=str(tree))
+    assert result.output == ["a.log", "b.txt", "z.txt", "d.txt"]
+    result = run("gci *.txt -Recurse | Get-Content", cwd=str(tree))
+    assert result.output == ["bee", "zed", "dee"]
+
+
+def test_engine_writes_reads_and_removes_files(tree: Path) -> None:
+    from tests.harness import run
+
+    result = run("1..3 | Set-Content n.txt; Add-Content n.txt 4; (Get-Content n.txt).Count; "
+                 "Remove-Item n.txt; Test-Path n.txt", cwd=str(tree))
+    assert result.output == [4, False]
+    assert result.errors == []
+
+
+def test_engine_reports_missing_paths_and_goes_on(tree: Path) -> None:
+    from tests.harness import run
+
+    result = run("Get-Content nope.txt; 'after'", cwd=str(tree))
+    assert result.output == ["after"]
+    assert result.messages == [f"Cannot find path '{tree / 'nope.txt'}' because it does not exist."]

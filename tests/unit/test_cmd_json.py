@@ -227,3 +227,15 @@ def test_depth_limit() -> None:
 
 def test_whitespace_only_input_is_null(session: Session) -> None:
     assert from_json(["  "], session).output == [None]
+
+
+def test_engine_round_trips_objects_through_json() -> None:
+    from tests.harness import run
+
+    result = run("$o = @{name='x'; n=@(1,2)} | ConvertTo-Json | ConvertFrom-Json; "
+                 "$o.name; $o.n.Count")
+    assert result.output == ["x", 2]
+    # A cmdlet's terminating error ends its statement, not the script.
+    result = run("'not json' | ConvertFrom-Json | ForEach-Object { 'unreached' }; 'next'")
+    assert result.output == ["next"]
+    assert result.messages[0].startswith("Conversion from JSON failed with error:")

@@ -163,3 +163,17 @@ def test_fake_context_throw_is_not_used_for_missing_paths(session: Session) -> N
         run_cmdlet(SetLocation, {"Path": "nope"}, session=session)
     except PSRuntimeError:  # pragma: no cover - would be a regression
         pytest.fail("Set-Location threw a terminating error")
+
+
+def test_engine_cd_then_get_location_and_back(tmp_path: Path) -> None:
+    from tests.harness import new_runspace, run
+
+    (tmp_path / "sub").mkdir()
+    rs = new_runspace(str(tmp_path))
+    assert run("cd sub; (Get-Location).Path", runspace=rs).output == [str(tmp_path / "sub")]
+    assert run("cd -; \"$(Get-Location)\"", runspace=rs).output == [str(tmp_path)]
+    assert run("pushd sub; popd; pwd", runspace=rs).output == [PathInfo(str(tmp_path))]
+    result = run("cd nowhere; 'still here'", runspace=rs)
+    assert result.output == ["still here"]
+    assert result.messages == [f"Cannot find path '{tmp_path / 'nowhere'}' because it does "
+                               "not exist."]

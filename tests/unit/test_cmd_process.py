@@ -142,3 +142,11 @@ def test_process_aliases_never_shadow_ps_or_kill() -> None:
     assert BUILTINS.aliases["gps"] == "Get-Process"
     assert BUILTINS.aliases["spps"] == "Stop-Process"
     assert "ps" not in GetProcess.spec.aliases and "kill" not in StopProcess.spec.aliases
+
+
+def test_engine_gets_its_own_process() -> None:
+    from tests.harness import run
+
+    result = run("(Get-Process -Id $PID).Id; gps -Name no-such-proc-* | Measure-Object | "
+                 "ForEach-Object Count")
+    assert result.output == [os.getpid(), 0]

@@ -190,3 +190,11 @@ def test_utility_aliases_follow_pwsh_on_linux() -> None:
                         ("history", "Get-History"), ("ghy", "Get-History")):
         assert BUILTINS.aliases[alias] == name
     assert "sleep" not in StartSleep.spec.aliases and "clear" not in ClearHost.spec.aliases
+
+
+def test_engine_formats_dates_and_sleeps() -> None:
+    from tests.harness import run
+
+    result = run("Get-Date -Date '2024-02-29 13:14:15' -Format 'dddd yyyy-MM-dd'; "
+                 "Start-Sleep -Milliseconds 1; (Get-Date -UFormat %Y).Length")
+    assert result.output == ["Thursday 2024-02-29", 4]
