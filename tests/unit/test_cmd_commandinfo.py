@@ -27,6 +27,7 @@ from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import type_names
 from tests.fakes import FakeContext, run_cmdlet
+from tests.harness import run, show
 
 JOB_STATE = enum_type("System.Management.Automation.JobState", ("Running", "Completed"))
 
@@ -219,3 +220,25 @@ def test_get_command_syntax_of_cmdlet_and_alias() -> None:
 def test_question_mark_is_a_wildcard_for_get_command() -> None:
     names = {o.Name for o in gcm(Name=["?"]).output}
     assert {"%", "?"} <= names
+
+
+# ------------------------------------------------------------------------------ through the engine
+
+
+def test_engine_get_command_table_on_the_host() -> None:
+    text = show("gcm Where-Object").text
+    assert "CommandType     Name" in text
+    assert "Cmdlet          Where-Object" in text
+
+
+def test_engine_get_command_of_a_script_function() -> None:
+    result = run('function f { param([string]$Path, [switch]$Force) "x" }; '
+                 "Get-Command f -Syntax; (Get-Command f).Definition")
+    assert result.output == ["\nf [[-Path] <string>] [-Force]\n",
+                             ' param([string]$Path, [switch]$Force) "x" ']
+
+
+def test_engine_get_command_unknown_name_error_display() -> None:
+    (error,) = run("Get-Command nope-nope").errors
+    assert error.describe().startswith(
+        "Get-Command: The term 'nope-nope' is not recognized as a name of a cmdlet")

@@ -28,6 +28,7 @@ from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import Hashtable, PSObject, type_names
 from tests.fakes import FakeContext, run_cmdlet
+from tests.harness import run
 
 
 def obj(**props: object) -> PSObject:
@@ -430,3 +431,70 @@ def test_group_as_hashtable() -> None:
     as_string = piped(GroupObject, PEOPLE, Property=["Age"], AsHashTable=True,
                       AsString=True).output[0]
     assert list(as_string.keys()) == ["25", "30", "41"]
+
+
+# ------------------------------------------------------------------------------ through the engine
+# Script blocks (filters, process blocks, calculated properties) need the interpreter.
+
+
+def test_engine_where_script_block_filters() -> None:
+    assert run("1..5 | Where-Object { $_ -gt 2 }").output == [3, 4, 5]
+    assert run("1..5 | ? { $_ % 2 }").output == [1, 3, 5]
+
+
+def test_engine_where_comparison_statement_binds_property_and_value() -> None:
+    assert run('"ab", "c", "abc" | where Length -eq 2').output == ["ab"]
+    assert run('"ab", "c", "abc" | ? Length -gt 1 | Sort-Object -Descending').output == \
+        ["abc", "ab"]
+    assert run("1, 2 | where { $_ -is [int] } | Measure-Object | % Count").output == [2]
+
+
+def test_engine_foreach_begin_process_end_blocks() -> None:
+    result = run('1..3 | ForEach-Object -Begin { "b" } -Process { $_ * 2 } -End { "e" }')
+    assert result.output == ["b", 2, 4, 6, "e"]
+
+
+def test_engine_foreach_three_positional_blocks_are_begin_process_end() -> None:
+    assert run('1..2 | % { "b" } { $_ } { "e" }').output == ["b", 1, 2, "e"]
+    assert run('1..2 | % { "b" } { $_ }').output == ["b", 1, 2]
+
+
+def test_engine_foreach_runs_in_the_callers_scope() -> None:
+    assert run("$t = 0; 1..5 | % { $t += $_ }; $t").output == [15]
+
+
+def test_engine_foreach_member_name_and_method() -> None:
+    assert run('"a,b", "c" | % Split ","').output == ["a", "b", "c"]
+    assert run('"abc" | % Length').output == [3]
+
+
+def test_engine_select_calculated_property_runs_the_script_block() -> None:
+    assert run('1..3 | Select-Object @{n="x"; e={$_ * 10}} | % x').output == [10, 20, 30]
+
+
+def test_engine_select_first_stops_the_commands_before_it() -> None:
+    result = run("$n = 0; 1..100 | Where-Object { $n++; $true } | Select-Object -First 3; $n")
+    assert result.output == [1, 2, 3, 3]
+
+
+@pytest.mark.xfail(strict=True, reason="engine: a nested pipeline inside a script block catches "
+                                       "the outer pipeline's StopUpstreamSignal")
+def test_engine_select_first_stops_a_foreach_producer() -> None:
+    result = run("$n = 0; 1..100 | % { $n++; $_ } | Select-Object -First 3; $n")
+    assert result.output == [1, 2, 3, 3]
+
+
+def test_engine_sort_by_script_block_and_hashtable_keys() -> None:
+    result = run("1..6 | Sort-Object { $_ % 3 }, @{Expression={$_}; Descending=$true}")
+    assert result.output == [6, 3, 4, 1, 5, 2]
+
+
+def test_engine_group_by_script_block() -> None:
+    assert run("1..10 | Group-Object { $_ % 2 } -NoElement | % Count").output == [5, 5]
+    assert run("1..10 | group { $_ % 3 } | % Name").output == ["0", "1", "2"]
+
+
+def test_engine_measure_script_block_property() -> None:
+    (info,) = run("1..3 | Measure-Object { $_ * 2 } -Sum").output
+    assert isinstance(info, GenericMeasureInfo)
+    assert (info.Sum, info.Property) == (12, "$_ * 2")

@@ -30,6 +30,7 @@ from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import Hashtable, PSObject
 from tests.fakes import FakeContext, run_cmdlet
+from tests.harness import run, show
 
 ROWS = [PSObject({"Name": "a", "N": 1}), PSObject({"Name": "bb", "N": 22})]
 
@@ -250,3 +251,39 @@ def test_format_output_passes_through_another_format_command() -> None:
     (again,) = piped(FormatTable, [fo, "x"]).output
     assert isinstance(again.blocks[0], ListBlock)
     assert again.blocks[-1] == TextBlock(("x",))
+
+
+# ------------------------------------------------------------------------------ through the engine
+
+
+def test_engine_write_output_binds_remaining_arguments() -> None:
+    assert run("Write-Output 1 2 3").output == [1, 2, 3]
+    assert run("echo -NoEnumerate 1,2 | Measure-Object | % Count").output == [1]
+
+
+def test_engine_write_error_is_non_terminating() -> None:
+    result = run('Write-Error boom; "after"')
+    assert result.output == ["after"]
+    assert [e.describe() for e in result.errors] == ["Write-Error: boom"]
+
+
+def test_engine_write_host_goes_to_the_host_not_the_pipeline() -> None:
+    result = run('Write-Host a b -Separator ","')
+    assert result.output == [] and result.text == "a,b\n"
+
+
+def test_engine_warning_stream() -> None:
+    assert ("Warning", "w") in run("Write-Warning w").host.streams
+
+
+def test_engine_format_table_calculated_column_renders_through_out_string() -> None:
+    result = run('[pscustomobject]@{a=2} | Format-Table @{L="Double"; E={$_.a * 2}} | Out-String')
+    assert result.output == ["\nDouble\n------\n     4\n\n"]
+
+
+def test_engine_format_list_shows_on_the_host() -> None:
+    assert show("[pscustomobject]@{a=1} | Format-List").text == "\na : 1\n\n"
+
+
+def test_engine_out_string_stream_feeds_the_next_command() -> None:
+    assert run('1..3 | Out-String -Stream | % { "[$_]" }').output == ["[1]", "[2]", "[3]"]
