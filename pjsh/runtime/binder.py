@@ -108,6 +108,7 @@ class CommandBinder:
         for p in spec.params:
             self.by_name.setdefault(p.name, []).append(p)
         self.common: dict[str, Param] = {p.name: p for p in COMMON_PARAMS}
+        self.script_params = False  # binding a function's param() rather than a cmdlet
         if spec.supports_as_job and "AsJob" not in self.by_name:
             self.common["AsJob"] = AS_JOB
 
@@ -166,15 +167,17 @@ class CommandBinder:
         return out
 
     # ---------------------------------------------------------------- conversion
-    @staticmethod
-    def convert(p: Param, value: object) -> object:
+    def convert(self, p: Param, value: object) -> object:
         """Convert and validate a value for a parameter, or raise BindingError."""
         try:
             converted = p.type.convert(value)
         except ConversionError as e:
-            raise BindingError("ParameterArgumentTransformationError",
-                               f"Cannot bind parameter '{p.name}'. {e}",
-                               "InvalidArgument") from None
+            # Script parameters convert through an argument transformation, cmdlets bind.
+            lead = (f"Cannot process argument transformation on parameter '{p.name}'."
+                    if self.script_params else f"Cannot bind parameter '{p.name}'.")
+            raise BindingError("ParameterArgumentTransformationError", f"{lead} {e}",
+                               "InvalidData" if self.script_params else "InvalidArgument"
+                               ) from None
         if p.validate is not None:
             problem = p.validate(converted)
             if problem:
@@ -245,15 +248,17 @@ class CommandBinder:
                     "more parameters issued cannot be used together or an insufficient number of "
                     "parameters were provided.", span_index=a.index)
             candidates = narrowed
-        # Positional binding: position by position, trying the candidates' parameters in order.
+        # Positional binding: each value goes to the unbound positional parameter with the
+        # lowest position (among the candidate sets) not below the previous one.
         position = 0
         remaining_values: list[object] = []
         for a in positional:
             bound_here = False
             while not bound_here:
-                options = self._positional_options(position, candidates, explicit)
-                if not options:
+                next_pos = self._next_position(position, candidates, explicit)
+                if next_pos is None:
                     break
+                options = self._positional_options(next_pos, candidates, explicit)
                 last_error: BindingError | None = None
                 for p in options:
                     try:
@@ -265,13 +270,11 @@ class CommandBinder:
                     candidates = [s for s in candidates if s in self.sets_of(p.name)]
                     bound_here = True
                     break
-                if not bound_here:
-                    if last_error is not None:
-                        last_error.span_index = a.index
-                        raise last_error
-                position += 1
+                if not bound_here and last_error is not None:
+                    last_error.span_index = a.index
+                    raise last_error
+                position = next_pos + 1
             if bound_here:
-                position += 1
                 continue
             remaining = self._remaining_param(candidates)
             if remaining is None:
@@ -322,6 +325,21 @@ class CommandBinder:
                         seen.add(name)
                         break
         return out
+
+    def _next_position(self, start: int, candidates: list[str], explicit: set[str]) -> int | None:
+        """The lowest position >= start of an unbound parameter in the candidate sets."""
+        best: int | None = None
+        for name, decls in self.by_name.items():
+            if name in explicit:
+                continue
+            for d in decls:
+                if d.position is None or d.position < start:
+                    continue
+                if d.sets and not any(s in d.sets for s in candidates):
+                    continue
+                if best is None or d.position < best:
+                    best = d.position
+        return best
 
     def _remaining_param(self, candidates: list[str]) -> Param | None:
         for decls in self.by_name.values():

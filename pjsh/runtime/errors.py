@@ -13,10 +13,14 @@ class ExceptionInfo(PSPropertyClass):
     """The .NET-like exception inside an error record: a type name and a message."""
 
     ps_type_names = ("System.Exception",)
-    ps_property_names = ("Message",)
+    ps_property_names = ("Message", "InnerException")
 
     Message: str
     TypeName: str = "System.Management.Automation.RuntimeException"
+    # The wrapped .NET exception (1/$x is a RuntimeException around DivideByZeroException);
+    # `catch [System.DivideByZeroException]` matches it.
+    InnerException: ExceptionInfo | None = None
+    WasThrownFromThrowStatement: bool = False
 
     def __str__(self) -> str:
         return self.Message
@@ -96,6 +100,8 @@ class ErrorRecord(PSPropertyClass):
         if self.FullyQualifiedErrorId.startswith("NativeCommandError") or \
                 self.CategoryInfo.Category == "ParserError":
             return self.message
+        if self.Exception.WasThrownFromThrowStatement:
+            return f"Exception: {self.message}"
         return f"{self.Exception.TypeName.rsplit('.', 1)[-1]}: {self.message}"
 
 
@@ -126,6 +132,59 @@ def make_error(
         TargetObject=target,
         InvocationInfo=info,
     )
+
+
+# Base classes of the exception types pjsh raises, so `catch [T]` also catches subclasses.
+EXCEPTION_BASES: dict[str, str] = {
+    "system.dividebyzeroexception": "system.arithmeticexception",
+    "system.overflowexception": "system.arithmeticexception",
+    "system.arithmeticexception": "system.systemexception",
+    "system.io.filenotfoundexception": "system.io.ioexception",
+    "system.io.directorynotfoundexception": "system.io.ioexception",
+    "system.io.ioexception": "system.systemexception",
+    "system.unauthorizedaccessexception": "system.systemexception",
+    "system.management.automation.psargumentexception": "system.argumentexception",
+    "system.argumentoutofrangeexception": "system.argumentexception",
+    "system.argumentnullexception": "system.argumentexception",
+    "system.argumentexception": "system.systemexception",
+    "system.management.automation.psinvalidoperationexception":
+        "system.invalidoperationexception",
+    "system.invalidoperationexception": "system.systemexception",
+    "system.invalidcastexception": "system.systemexception",
+    "system.formatexception": "system.systemexception",
+    "system.notsupportedexception": "system.systemexception",
+    "system.management.automation.itemnotfoundexception":
+        "system.management.automation.sessionstateexception",
+    "system.management.automation.sessionstateunauthorizedaccessexception":
+        "system.management.automation.sessionstateexception",
+    "system.management.automation.sessionstateexception":
+        "system.management.automation.runtimeexception",
+    "system.management.automation.parameterbindingexception":
+        "system.management.automation.runtimeexception",
+    "system.management.automation.commandnotfoundexception":
+        "system.management.automation.runtimeexception",
+    "system.management.automation.parseexception": "system.management.automation.runtimeexception",
+    "system.management.automation.actionpreferencestopexception":
+        "system.management.automation.runtimeexception",
+    "system.management.automation.remoteexception": "system.management.automation.runtimeexception",
+    "system.management.automation.methodinvocationexception":
+        "system.management.automation.methodexception",
+    "system.management.automation.methodexception": "system.management.automation.runtimeexception",
+    "system.management.automation.runtimeexception": "system.systemexception",
+    "system.systemexception": "system.exception",
+}
+
+
+def exception_type_chain(type_name: str) -> list[str]:
+    """A type name and its known base classes, lower-cased, most derived first."""
+    chain: list[str] = []
+    t: str | None = type_name.lower()
+    while t is not None and t not in chain:
+        chain.append(t)
+        t = EXCEPTION_BASES.get(t)
+    if "system.exception" not in chain:
+        chain.append("system.exception")
+    return chain
 
 
 class PSRuntimeError(Exception):

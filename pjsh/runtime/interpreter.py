@@ -29,9 +29,11 @@ from pjsh.runtime.errors import (
     BreakSignal,
     ContinueSignal,
     ErrorRecord,
+    ExceptionInfo,
     ExitSignal,
     PSRuntimeError,
     ReturnSignal,
+    exception_type_chain,
     make_error,
 )
 from pjsh.runtime.members import MemberError, call_method, get_member, set_member
@@ -379,16 +381,20 @@ class Interpreter:
 
     @staticmethod
     def _find_catch(stmt: ast.TryStatement, record: ErrorRecord) -> ast.StatementBlock | None:
-        etype = record.Exception.TypeName.lower()
-        short = etype.rsplit(".", 1)[-1]
+        """The first catch clause whose types match the error's exception (or an exception it
+        wraps), counting base classes: ``catch [System.ArithmeticException]`` catches 1/$x."""
+        chain: list[str] = []
+        exc: ExceptionInfo | None = record.Exception
+        while exc is not None:
+            chain.extend(exception_type_chain(exc.TypeName))
+            exc = exc.InnerException
+        shorts = {t.rsplit(".", 1)[-1] for t in chain}
         for types, block in stmt.catches:
             if not types:
                 return block
             for t in types:
-                tl = t.lower()
-                if tl in (etype, short, "system." + short, "exception", "system.exception",
-                          "system.management.automation.runtimeexception") or \
-                        tl.rsplit(".", 1)[-1] == short:
+                tl = t.lower().strip()
+                if tl in chain or ("system." + tl) in chain or ("." not in tl and tl in shorts):
                     return block
         return None
 
@@ -421,8 +427,7 @@ class Interpreter:
                                    message if value is not None else "ScriptHalted",
                                    "OperationStopped", "System.Management.Automation.RuntimeException",
                                    target=value)
-            record.Exception.TypeName = "System.Exception" if value is not None else \
-                "System.Management.Automation.RuntimeException"
+            record.Exception.WasThrownFromThrowStatement = True
         raise PSRuntimeFailure(record, script_terminating=True)
 
     # ---------------------------------------------------------------- variables
@@ -738,7 +743,11 @@ class Interpreter:
                 frame.scope.set("Matches", matches)
             return result
         except ops.OperatorError as oe:
-            raise self.fail(frame, node, oe.message, oe.error_id, "InvalidOperation") from None
+            failure = self.fail(frame, node, oe.message, oe.error_id,
+                                "NotSpecified" if oe.inner_type else "InvalidOperation")
+            if oe.inner_type:
+                failure.record.Exception.InnerException = ExceptionInfo(oe.message, oe.inner_type)
+            raise failure from None
         except ConversionError as ce:
             raise self.fail(frame, node, str(ce), "InvalidCastFromStringToInteger",
                             "InvalidArgument") from None

@@ -14,10 +14,11 @@ from pjsh.runtime.values import Hashtable
 class OperatorError(Exception):
     """An operator could not be applied; carries PowerShell's error id and message."""
 
-    def __init__(self, error_id: str, message: str) -> None:
+    def __init__(self, error_id: str, message: str, inner_type: str = "") -> None:
         super().__init__(message)
         self.error_id = error_id
         self.message = message
+        self.inner_type = inner_type  # the .NET exception a RuntimeException would wrap
 
 
 @functools.lru_cache(maxsize=512)
@@ -334,7 +335,8 @@ def divide(left: object, right: object) -> object:
     """The / operator: integer results stay integers when exact, else doubles."""
     a, b = _num_or_raise(left), _num_or_raise(right)
     if b == 0:
-        raise OperatorError("RuntimeException", "Attempted to divide by zero.")
+        raise OperatorError("RuntimeException", "Attempted to divide by zero.",
+                            "System.DivideByZeroException")
     if isinstance(a, int) and isinstance(b, int) and a % b == 0:
         return a // b
     return a / b
@@ -344,7 +346,8 @@ def modulo(left: object, right: object) -> object:
     """The % operator (sign follows the dividend, as in .NET)."""
     a, b = _num_or_raise(left), _num_or_raise(right)
     if b == 0:
-        raise OperatorError("RuntimeException", "Attempted to divide by zero.")
+        raise OperatorError("RuntimeException", "Attempted to divide by zero.",
+                            "System.DivideByZeroException")
     if isinstance(a, int) and isinstance(b, int):
         r = abs(a) % abs(b)
         return -r if a < 0 else r

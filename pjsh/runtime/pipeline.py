@@ -392,6 +392,7 @@ class ScriptStage(Stage):
         spec = script_spec(self.name, params)
         self.binder = CommandBinder(spec)
         self.binder.common = {}
+        self.binder.script_params = True
         try:
             self.bound_result = self.binder.bind(self.args, has_pipeline_input=self.index > 0)
         except BindingError as e:
@@ -446,6 +447,8 @@ class ScriptStage(Stage):
             self.interp.call_depth -= 1
 
     def begin(self) -> None:
+        # Redirections of this element (`f *> file`) apply to everything the body writes.
+        self.inner.streams = self.streams
         self.bind()
         body = self.block.body
         if body.begin is not None:
@@ -885,9 +888,7 @@ class PipelineRunner:
                         stage.out = NullSink()
                     else:
                         assert target_path is not None
-                        fs = FileSink(target_path, r.append)
-                        stage.files.append(fs)
-                        stage.out = fs
+                        stage.out = self._file_sink(stage, target_path, r.append)
                     continue
                 sink: Sink
                 if to_null:
@@ -899,9 +900,7 @@ class PipelineRunner:
                     if s == "2" and native:
                         stage.stderr_file = (target_path, r.append)
                         continue
-                    fs = FileSink(target_path, r.append or self._already_open(stage, target_path))
-                    stage.files.append(fs)
-                    sink = fs
+                    sink = self._file_sink(stage, target_path, r.append)
                 if s == "2":
                     streams.error = lambda rec, sk=sink: sk.send(rec)
                 elif s == "3":
@@ -917,8 +916,14 @@ class PipelineRunner:
         stage.streams = streams
 
     @staticmethod
-    def _already_open(stage: Stage, path: str) -> bool:
-        return any(f.path == path for f in stage.files)
+    def _file_sink(stage: Stage, path: str, append: bool) -> FileSink:
+        """One writer per file per stage, so `*> f` keeps the streams' order in the file."""
+        for f in stage.files:
+            if f.path == path:
+                return f
+        fs = FileSink(path, append)
+        stage.files.append(fs)
+        return fs
 
     # ---------------------------------------------------------------- running
     def run(self, pipeline: ast.Pipeline, frame: Frame, out: Sink) -> bool:
