@@ -819,6 +819,8 @@ class PipelineRunner:
                     raise self.interp.fail(frame, node, "-AsJob needs the job engine, which this "
                                            "session does not have.", "AsJobUnavailable",
                                            "NotImplemented")
+                stage: Stage = starter(self, frame, node, cls.spec.name, cls, binder, result)
+                return stage
             return CmdletStage(self, frame, node, cls.spec.name, cls, binder, result)
         assert isinstance(target, str)
         spec = NativeSpec([name, *self.native_argv(node, frame)], target, name)
