@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ _PROVIDER_PREFIXES = (PROVIDER_NAME + "::", "FileSystem::")
 FS_CASE_SENSITIVE = sys.platform != "darwin"
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_FOLLOW_POLL = 0.1  # seconds between looks at a file followed with Get-Content -Wait
 
 
 def _fqid(error_id: str, command_class: str) -> str:
@@ -503,18 +505,27 @@ def encode_text(text: str, encoding: TextEncoding) -> bytes:
         return text.encode(encoding.codec, "replace")
 
 
-def _decoded_chunks(fh: IO[bytes], encoding: TextEncoding) -> Iterator[str]:
+def _start_text(fh: IO[bytes], requested: TextEncoding) -> tuple[codecs.IncrementalDecoder,
+                                                                  bytes]:
+    """Read past a byte order mark; return the decoder to use and the bytes already read."""
     head = fh.read(4)
-    encoding, skip = _detect_bom(head, encoding)
-    decoder = codecs.getincrementaldecoder(encoding.codec)(errors=encoding.errors)
-    first = head[skip:]
+    encoding, skip = _detect_bom(head, requested)
+    return codecs.getincrementaldecoder(encoding.codec)(errors=encoding.errors), head[skip:]
+
+
+def _decoded_chunks(fh: IO[bytes], decoder: codecs.IncrementalDecoder, first: bytes = b"",
+                    follow: Callable[[], bool] | None = None) -> Iterator[str]:
+    """Decode a file chunk by chunk. With ``follow``, at the end of the file call it (it waits
+    a little) and keep reading until it returns False."""
     if first:
         yield decoder.decode(first)
     while True:
         chunk = fh.read(1 << 16)
-        if not chunk:
+        if chunk:
+            yield decoder.decode(chunk)
+            continue
+        if follow is None or not follow():
             break
-        yield decoder.decode(chunk)
     tail = decoder.decode(b"", final=True)
     if tail:
         yield tail
@@ -924,6 +935,7 @@ class GetContent(Cmdlet):
             ("gc app.log -Tail 20", "The last 20 lines of app.log."),
             ("Get-Content data.json -Raw | ConvertFrom-Json", "Parse a JSON file."),
             ("gci *.txt | Get-Content -First 1", "The first line of each .txt file."),
+            ("Get-Content app.log -Tail 5 -Wait", "Follow a log file, like tail -f."),
         ),
         output_type="System.String, System.Byte",
         params=(
@@ -942,6 +954,9 @@ class GetContent(Cmdlet):
             Param("Delimiter", STRING,
                   help="Split the content at this string instead of at line breaks."),
             Param("Raw", SWITCH, help="Output the whole content as one string."),
+            Param("Wait", SWITCH,
+                  help="After the end, keep waiting for lines appended to the file (Ctrl+C "
+                       "ends)."),
             Param("Encoding", ENCODING,
                   help="Text encoding (utf8 default; ascii, unicode, utf32, latin1, …)."),
             Param("AsByteStream", SWITCH, help="Output the content as bytes."),
@@ -1018,20 +1033,14 @@ class GetContent(Cmdlet):
                 return
             values: Iterable[object] = iter(fh.read())
         else:
-            encoding = args.Encoding or UTF8_NO_BOM
-            chunks = _decoded_chunks(fh, encoding)
+            decoder, first = _start_text(fh, args.Encoding or UTF8_NO_BOM)
+            chunks = _decoded_chunks(fh, decoder, first)
             if args.Raw:
                 whole = "".join(chunks)
                 if whole:
                     self.ctx.write_output(whole)
                 return
-            delimiter = args.Delimiter
-            if delimiter is None or delimiter == "\n":
-                values = split_lines(chunks)
-            elif delimiter == "":
-                values = iter(["".join(chunks)])
-            else:
-                values = split_delimited(chunks, delimiter)
+            values = self._records(chunks, args.Delimiter)
         if total > 0:
             values = _take(values, total)
         elif tail > 0:
@@ -1040,6 +1049,30 @@ class GetContent(Cmdlet):
             if self.ctx.stopping:
                 return
             self.ctx.write_output(out)
+        if args.Wait and not args.AsByteStream:
+            follow = _decoded_chunks(fh, decoder, follow=lambda: self._wait_for_more(fh))
+            for line in self._records(follow, args.Delimiter):
+                self.ctx.write_output(line)
+
+    @staticmethod
+    def _records(chunks: Iterable[str], delimiter: str | None) -> Iterator[str]:
+        if delimiter is None or delimiter == "\n":
+            return split_lines(chunks)
+        if delimiter == "":
+            return iter(["".join(chunks)])
+        return split_delimited(chunks, delimiter)
+
+    def _wait_for_more(self, fh: IO[bytes]) -> bool:
+        """-Wait: pause briefly at the end of the file (pwsh polls too); False once stopped."""
+        if self.ctx.stopping:
+            return False
+        time.sleep(_FOLLOW_POLL)
+        try:
+            if os.fstat(fh.fileno()).st_size < fh.tell():
+                fh.seek(0)  # truncated (a rotated log): start again from the top
+        except (OSError, ValueError):
+            return False
+        return not self.ctx.stopping
 
 
 def _take(values: Iterable[object], count: int) -> Iterator[object]:
@@ -1590,7 +1623,7 @@ class RemoveItem(Cmdlet):
             Param("LiteralPath", STRINGS, mandatory=True, aliases=("PSPath", "LP"),
                   pipeline_by_name=True, sets=("LiteralPath",), completer="path",
                   help="Items to delete, taken exactly as written."),
-            Param("Recurse", SWITCH, aliases=("r",),
+            Param("Recurse", SWITCH,
                   help="Delete directories together with everything in them."),
             Param("Force", SWITCH, help="Also match hidden items with wildcards."),
             Param("Filter", STRING, help="Wildcard the names must match."),

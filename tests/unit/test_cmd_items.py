@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pjsh.commands import items
-from pjsh.commands.base import BUILTINS
+from pjsh.commands.base import BUILTINS, Bound
 from pjsh.commands.items import (
     AddContent,
     DirectoryInfo,
@@ -30,7 +30,7 @@ from pjsh.runtime.errors import PSRuntimeError
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import PSObject, lookup_property
-from tests.fakes import run_cmdlet
+from tests.fakes import FakeContext, run_cmdlet
 
 # Imported under another name so that pytest does not take it for a test class.
 TEST_PATH = items.TestPath
@@ -352,6 +352,39 @@ def test_get_content_accepts_provider_qualified_paths(session: Session, tree: Pa
     qualified = f"Microsoft.PowerShell.Core\\FileSystem::{tree / 'b.txt'}"
     assert run_cmdlet(GetContent, {"LiteralPath": [qualified]},
                       session=session).output == ["bee"]
+
+
+def test_get_content_wait_follows_appended_lines_until_stopped(session: Session,
+                                                                tree: Path) -> None:
+    log = tree / "app.log"
+    log.write_text("one\ntwo\n")
+
+    class Follower(FakeContext):
+        """Appends a line when it sees 'two' (a writer at work); stops after 'three'."""
+
+        done = False
+
+        def write_output(self, value: object) -> None:
+            super().write_output(value)
+            if value == "two":
+                with open(log, "a") as fh:
+                    fh.write("three\n")
+            if value == "three":
+                self.done = True
+
+        @property
+        def stopping(self) -> bool:
+            return self.done
+
+    ctx = Follower("Get-Content", session)
+    cmd = GetContent(ctx)  # type: ignore[arg-type]
+    values = {p.name: p.default for p in GetContent.spec.params}
+    values.update({"Path": ["app.log"], "Wait": True, "Tail": 1})
+    bound = Bound(values, "Path")
+    bound.mark_explicit({"Path", "Wait", "Tail"})
+    cmd.begin(bound)
+    cmd.process(bound)
+    assert ctx.output == ["two", "three"]
 
 
 # --- Set-Content / Add-Content ---------------------------------------------------------------
