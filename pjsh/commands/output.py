@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,15 +55,28 @@ WRITE_ERROR_ID = "Microsoft.PowerShell.Commands.WriteErrorException"
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class FormatOutput(PSPropertyClass):
-    """What Format-Table / Format-List output: already formatted blocks. Out-String, Out-File
-    and the host render them as they are instead of formatting them again."""
+class FormatOutput(list["Block"], PSPropertyClass):
+    """What Format-Table / Format-List output: already formatted blocks.
+
+    It is a list of blocks so that anything that formats output (the host, Out-String,
+    Out-File, ``>`` redirection) enumerates it and passes the blocks through unchanged instead
+    of formatting the object again.
+    """
 
     ps_type_names = ("Microsoft.PowerShell.Commands.Internal.Format.FormatEntryData",)
     ps_property_names = ()
 
-    blocks: list[Block]
+    def __init__(self, blocks: Iterable[Block] = ()) -> None:
+        """Hold ``blocks``."""
+        super().__init__(blocks)
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The formatted blocks."""
+        return list(self)
+
+    def __repr__(self) -> str:
+        return f"FormatOutput({list.__repr__(self)})"
 
 
 def expand_format_output(items: Sequence[object]) -> list[object]:

@@ -3,6 +3,8 @@ directly: what each writes where, and the text Out-String produces."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pjsh.commands.base import Bound, Cmdlet
@@ -230,6 +232,11 @@ def test_format_list_emits_list_entries() -> None:
     assert block.entries == ((("Name", "a"),), (("Name", "bb"),))
 
 
+def test_format_output_is_the_list_of_its_blocks() -> None:
+    (fo,) = piped(FormatList, ROWS).output
+    assert list(fo) == fo.blocks and len(fo) == 1
+
+
 def test_format_without_input_outputs_nothing() -> None:
     assert piped(FormatTable, []).output == []
 
@@ -287,3 +294,15 @@ def test_engine_format_list_shows_on_the_host() -> None:
 
 def test_engine_out_string_stream_feeds_the_next_command() -> None:
     assert run('1..3 | Out-String -Stream | % { "[$_]" }').output == ["[1]", "[2]", "[3]"]
+
+
+def test_engine_format_output_renders_in_files(tmp_path: Path) -> None:
+    target = tmp_path / "t.txt"
+    run(f"[pscustomobject]@{{a=1}} | Format-Table > '{target}'")
+    assert target.read_text() == "\na\n-\n1\n\n"
+    run(f"[pscustomobject]@{{a=1}} | Format-List | Out-File '{target}'")
+    assert target.read_text() == "\na : 1\n\n"
+
+
+def test_engine_captured_format_output_shows_like_the_original() -> None:
+    assert show("$x = [pscustomobject]@{a=1} | Format-List; $x").text == "\na : 1\n\n"
