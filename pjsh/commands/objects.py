@@ -1115,6 +1115,28 @@ class GroupInfoNoElement(PSPropertyClass):
     Values: list[object]
 
 
+_GROUP_VIEWS_REGISTERED = False
+
+
+def _register_group_views() -> None:
+    """Give GroupInfo pwsh's table (Count, Name, Group — Values is not shown).
+
+    Done on first use rather than at import: the formatter is not loaded at start-up.
+    """
+    global _GROUP_VIEWS_REGISTERED
+    if _GROUP_VIEWS_REGISTERED:
+        return
+    from pjsh.runtime.formatting import TableView, register_view
+
+    count = ("Count", "Count", None, "right")
+    register_view("Microsoft.PowerShell.Commands.GroupInfoNoElement",
+                  TableView((count, ("Name", "Name", None, "left"))))
+    register_view("Microsoft.PowerShell.Commands.GroupInfo",
+                  TableView((count, ("Name", "Name", None, "left"),
+                             ("Group", "Group", None, "left"))))
+    _GROUP_VIEWS_REGISTERED = True
+
+
 def _group_key(values: list[object], case_sensitive: bool) -> tuple[str, ...]:
     texts = (to_string(v) for v in values)
     return tuple(t if case_sensitive else t.lower() for t in texts)
@@ -1209,6 +1231,7 @@ class GroupObject(_Evaluating):
             return cmp(a[0], b[0])
 
         groups = sorted(self._groups.values(), key=functools.cmp_to_key(cmp_groups))
+        _register_group_views()
         if args.get("AsHashTable"):
             table = Hashtable()
             for values, members in groups:

@@ -28,7 +28,7 @@ from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import Hashtable, PSObject, type_names
 from tests.fakes import FakeContext, run_cmdlet
-from tests.harness import run
+from tests.harness import run, show
 
 
 def obj(**props: object) -> PSObject:
@@ -498,3 +498,10 @@ def test_engine_measure_script_block_property() -> None:
     (info,) = run("1..3 | Measure-Object { $_ * 2 } -Sum").output
     assert isinstance(info, GenericMeasureInfo)
     assert (info.Sum, info.Property) == (12, "$_ * 2")
+
+
+def test_engine_group_table_shows_count_name_group() -> None:
+    text = show("1..4 | Group-Object { $_ % 2 }").text
+    assert text == "\nCount Name Group\n----- ---- -----\n    2 0    {2, 4}\n    2 1    {1, 3}\n\n"
+    assert show("1..4 | group { $_ % 2 } -NoElement").text == \
+        "\nCount Name\n----- ----\n    2 0\n    2 1\n\n"
