@@ -603,8 +603,8 @@ class SelectObject(_Evaluating):
         self._specs: list[PropertySpec] | None = None
         self._exclude: list[re.Pattern[str]] = []
         self._count = 0
-        self._emitted = 0
-        self._last: deque[object] | None = None
+        self._first_emitted = 0  # with -First and -Last together: positions already output
+        self._last: deque[tuple[int, object]] | None = None
         self._delay: deque[object] | None = None
         self._seen: set[object] = set()
         self._index: set[int] = set()
@@ -636,7 +636,11 @@ class SelectObject(_Evaluating):
         self._count += 1
         if self._last is not None:
             if self._last.maxlen:
-                self._last.append(obj)
+                self._last.append((position, obj))
+            if "First" in args and position < max(0, int(args.First)):
+                # -First N -Last M: the first N go out now, the last M at the end.
+                self._emit(obj, args)
+                self._first_emitted = position + 1
             return
         if self._delay is not None:
             self._delay.append(obj)
@@ -673,8 +677,9 @@ class SelectObject(_Evaluating):
             skip = max(0, to_int(args.get("Skip") or 0))
             last = max(0, int(args.Last))
             kept = items[: len(items) - skip] if skip else items
-            for obj in kept[-last:] if last else []:
-                self._emit(obj, args)
+            for position, obj in kept[-last:] if last else []:
+                if position >= self._first_emitted:
+                    self._emit(obj, args)
 
     def _emit(self, obj: object, args: Bound) -> None:
         for item in self._select(obj, args):

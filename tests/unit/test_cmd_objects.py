@@ -256,6 +256,11 @@ def test_select_last_and_skip_counts_from_the_end() -> None:
     assert piped(SelectObject, list(range(3)), Last=5).output == [0, 1, 2]
 
 
+def test_select_first_and_last_together_output_both_ends_once() -> None:
+    assert piped(SelectObject, list(range(10)), First=2, Last=2).output == [0, 1, 8, 9]
+    assert piped(SelectObject, list(range(3)), First=2, Last=2).output == [0, 1, 2]
+
+
 def test_select_skip_and_skip_last() -> None:
     assert piped(SelectObject, list(range(5)), Skip=2).output == [2, 3, 4]
     assert piped(SelectObject, list(range(5)), SkipLast=2).output == [0, 1, 2]
