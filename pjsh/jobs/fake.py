@@ -91,7 +91,7 @@ class FakeBackend:
 
     # ---- JobBackend --------------------------------------------------------------------------
 
-    async def start(self, job: Job) -> None:
+    def start(self, job: Job) -> None:
         """Become Running, then play the script."""
         self._record("start", job)
         job.set_state(JobState.Running)

@@ -264,24 +264,23 @@ class JobManager:
     def start(self, job: Job) -> Job:
         """Register and start a job: a parent becomes Running, then its leaves start."""
         self.add(job)
+        if self._closed:
+            raise RuntimeError("the job manager has been shut down")
         if job.children and job.state is JobState.NotStarted:
             job.set_state(JobState.Running)
-        leaves = [j for j in _leaves(job) if j.state is JobState.NotStarted]
-        if leaves:
-            self.call(self._start_all(leaves))
-        return job
-
-    async def _start_all(self, leaves: list[Job]) -> None:
-        for leaf in leaves:
+        for leaf in _leaves(job):
+            if leaf.state is not JobState.NotStarted:
+                continue
             if leaf.backend is None:
                 leaf.set_state(JobState.Running)
                 continue
             try:
-                await leaf.backend.start(leaf)
+                leaf.backend.start(leaf)
             except Exception as exc:
                 # A backend bug must not leave the job hanging in NotStarted forever.
                 leaf.failure = exc
                 leaf.try_set_state(JobState.Failed, str(exc) or type(exc).__name__)
+        return job
 
     def stop(self, job: Job, wait: bool = True, timeout: float | None = None,
              cancel: threading.Event | None = None) -> bool:
@@ -447,24 +446,21 @@ class JobManager:
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
             tops = list(self._top.values())
-            loop, thread = self._loop, self._thread
         running = [j for j in tops if not j.is_finished()]
-        if running and loop is not None:
+        if running:
             for job in running:
                 for each in _walk(job):
                     each.stop_requested = True
                     if each.children and not each.is_finished():
                         each.try_set_state(JobState.Stopping)
             leaves = [leaf for job in running for leaf in _leaves(job) if not leaf.is_finished()]
-            asyncio.run_coroutine_threadsafe(self._stop_all(leaves), loop).result(timeout)
+            if leaves:
+                self.call(self._stop_all(leaves), timeout)
             self.wait(running, timeout=timeout, force=True)
-        elif running:
-            # Never started on the loop (NotStarted, or driven without it): just mark them.
-            for job in running:
-                for leaf in _leaves(job):
-                    leaf.try_set_state(JobState.Stopped)
+        with self._lock:
+            self._closed = True
+            loop, thread = self._loop, self._thread
         for job in tops:
             job.close()
         with self._lock:

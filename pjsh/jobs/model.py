@@ -171,10 +171,13 @@ JobObserver = Callable[[JobEvent], None]
 
 
 class JobBackend(Protocol):
-    """What drives a leaf job: the manager calls these on its event loop."""
+    """What drives a leaf job. ``start`` is called on the caller's thread (Start-Job must
+    return a Running job, and a hop to the loop and back would cost more than the fork/exec);
+    the others are awaited on the manager's event loop."""
 
-    async def start(self, job: Job) -> None:
-        """Start the job's work; return once it is Running (or has failed to start)."""
+    def start(self, job: Job) -> None:
+        """Start the job's work; return once it is Running, queued, or has failed to start.
+        I/O that needs the loop is handed to it (``JobManager.call_soon``)."""
 
     async def stop(self, job: Job) -> None:
         """Begin stopping the job; it reaches Stopped when its work has really ended."""
@@ -379,8 +382,9 @@ class Job(PSPropertyClass):
         self.store.append_object(stream, value)
         self._emit_output(stream)
 
-    def write_bytes(self, stream: Stream, data: bytes) -> None:
-        """Store raw native output on a stream and tell observers."""
+    def write_bytes(self, stream: Stream, data: bytes | bytearray | memoryview) -> None:
+        """Store raw native output on a stream and tell observers (``data`` may be a reused
+        buffer: it is copied or written out before this returns)."""
         if data:
             self.store.append_bytes(stream, data)
             self._emit_output(stream)

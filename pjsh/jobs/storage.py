@@ -180,26 +180,15 @@ class OutputStore:
 
     # ---- writing -----------------------------------------------------------------------------
 
-    def append_bytes(self, stream: Stream, data: bytes) -> None:
-        """Store a chunk of native output, byte for byte."""
-        view = memoryview(data)
+    def append_bytes(self, stream: Stream, data: bytes | bytearray | memoryview) -> None:
+        """Store a chunk of native output, byte for byte (the buffer may be reused after)."""
+        view = memoryview(data).cast("B")
         for start in range(0, len(view), MAX_CHUNK):
-            self._append(Record(stream, bytes(view[start:start + MAX_CHUNK]), True))
+            self._append_raw(stream, view[start:start + MAX_CHUNK])
 
     def append_object(self, stream: Stream, value: object) -> None:
         """Store an object (output value, error record, warning text…)."""
-        self._append(Record(stream, value, False))
-
-    def append(self, record: Record) -> None:
-        """Store a record as given."""
-        if record.raw:
-            assert isinstance(record.value, bytes)
-            self.append_bytes(record.stream, record.value)
-        else:
-            self._append(record)
-
-    def _append(self, record: Record) -> None:
-        size = _rough_size(record.value)
+        size = _rough_size(value)
         with self._lock:
             if self._closed:
                 return
@@ -207,29 +196,46 @@ class OutputStore:
             # Memory only while nothing waits on disk, so that memory records always precede
             # disk records and reading memory-then-disk is in order.
             if self._disk_end == 0 and self._mem_bytes + size <= self.limit:
-                self._mem.append((seq, record, size))
+                self._mem.append((seq, Record(stream, value, False), size))
                 self._mem_bytes += size
             else:
-                self._spill(seq, record)
+                kind, payload = self._encode(value)
+                self._spill(stream, kind, payload)
             self._next_seq = seq + 1
-            self._last_seq[record.stream] = seq
+            self._last_seq[stream] = seq
 
-    def _spill(self, seq: int, record: Record) -> None:
+    def append(self, record: Record) -> None:
+        """Store a record as given."""
+        if record.raw:
+            assert isinstance(record.value, (bytes, bytearray, memoryview))
+            self.append_bytes(record.stream, record.value)
+        else:
+            self.append_object(record.stream, record.value)
+
+    def _append_raw(self, stream: Stream, view: memoryview) -> None:
+        size = len(view)
+        with self._lock:
+            if self._closed:
+                return
+            seq = self._next_seq
+            if self._disk_end == 0 and self._mem_bytes + size <= self.limit:
+                self._mem.append((seq, Record(stream, bytes(view), True), size))
+                self._mem_bytes += size
+            else:
+                # Straight from the caller's buffer to the file: no intermediate copy.
+                self._spill(stream, _KIND_RAW, view)
+            self._next_seq = seq + 1
+            self._last_seq[stream] = seq
+
+    def _spill(self, stream: Stream, kind: int, payload: bytes | memoryview) -> None:
         if self._fd is None:
             self._open_spill_file()
         assert self._fd is not None
-        if record.raw:
-            assert isinstance(record.value, bytes)
-            kind, payload = _KIND_RAW, record.value
-        else:
-            kind, payload = self._encode(record.value)
         if self._disk_end == 0:
-            self._disk_head_seq = seq
+            self._disk_head_seq = self._next_seq
             self._disk_head_off = 0
-        header = _FRAME.pack(_STREAM_CODE[record.stream], kind, len(payload))
-        _write_all(self._fd, header + payload if len(payload) < 65536 else header)
-        if len(payload) >= 65536:
-            _write_all(self._fd, payload)
+        header = _FRAME.pack(_STREAM_CODE[stream], kind, len(payload))
+        _write_all(self._fd, header, payload)
         self._disk_end += _FRAME.size + len(payload)
 
     def _encode(self, value: object) -> tuple[int, bytes]:
@@ -460,11 +466,15 @@ class OutputStore:
                 self.close()
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _write_all(fd: int, header: bytes, payload: bytes | memoryview) -> None:
+    """Write a frame with one ``writev`` in the common case, finishing any partial write."""
+    total = len(header) + len(payload)
+    written = os.writev(fd, [header, payload])
+    while written < total:
+        if written < len(header):
+            written += os.writev(fd, [header[written:], payload])
+        else:
+            written += os.write(fd, memoryview(payload)[written - len(header):])
 
 
 def _pread_all(fd: int, size: int, offset: int) -> bytes:

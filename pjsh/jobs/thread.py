@@ -134,8 +134,8 @@ class ThreadBackend:
 
     # ---- JobBackend --------------------------------------------------------------------------
 
-    async def start(self, job: Job) -> None:
-        """Queue the job; it runs as soon as the throttle allows."""
+    def start(self, job: Job) -> None:
+        """Queue the job; it runs at once if the throttle allows (then it is Running)."""
         with self._lock:
             if job not in self._targets:
                 raise JobError(f"Job {job.id} has nothing to run.")

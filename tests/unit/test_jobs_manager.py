@@ -75,7 +75,7 @@ def test_start_makes_a_parent_running_and_plays_child_scripts(
 
 def test_a_backend_that_raises_on_start_fails_the_job(manager: JobManager) -> None:
     class Broken(FakeBackend):
-        async def start(self, job: Job) -> None:
+        def start(self, job: Job) -> None:
             raise RuntimeError("cannot start")
 
     job = Broken(manager).create_job()
@@ -279,10 +279,10 @@ def test_shutdown_stops_every_running_job_and_the_loop(tmp_path: Path) -> None:
     fake = FakeBackend(manager)
     running = manager.start(fake.create_parent([[], []]))
     done = manager.start(fake.create_job([Transition(S.Completed)]))
-    loop_thread = manager._thread
     manager.shutdown()
     assert running.state is S.Stopped and done.state is S.Completed
     assert manager.jobs() == []
+    loop_thread = manager._thread  # started by shutdown to run the backends' stop
     assert loop_thread is not None and not loop_thread.is_alive()
     manager.shutdown()  # idempotent
     with pytest.raises(RuntimeError):
