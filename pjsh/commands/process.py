@@ -236,9 +236,12 @@ def _ps_query(pids: Iterable[int] | None) -> list[ProcessInfo]:
         comm = parts[7].strip()
         try:
             cpu: float | None = _ps_seconds(parts[4])
-            start: _dt.datetime | None = now - _dt.timedelta(seconds=_ps_seconds(parts[5]))
         except ValueError:
-            cpu, start = None, None
+            cpu = None
+        try:
+            start: _dt.datetime | None = now - _dt.timedelta(seconds=_ps_seconds(parts[5]))
+        except (ValueError, OverflowError):
+            start = None  # procps shows garbage elapsed times for a process just started
         out.append(ProcessInfo(
             Id=pid,
             ProcessName=os.path.basename(comm),

@@ -21,13 +21,23 @@ from tests.fakes import run_cmdlet
 
 
 @pytest.fixture()
-def sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen(["sleep", "30"])
+def child() -> Iterator[subprocess.Popen[bytes]]:
+    """A real child process (``cat``) that has certainly finished exec'ing: it echoed a line.
+
+    Popen returns as soon as exec begins; the kernel renames the process and sets up its
+    command line a moment later, so the echo is what makes the test deterministic."""
+    child = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
     try:
+        child.stdin.write(b"ready\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == b"ready\n"
         yield child
     finally:
         child.kill()
         child.wait()
+        child.stdin.close()
+        child.stdout.close()
 
 
 @pytest.fixture()
@@ -35,16 +45,16 @@ def session() -> Session:
     return Session(host=MemoryHost())
 
 
-def test_get_process_by_id_describes_the_child(sleeper: subprocess.Popen[bytes],
+def test_get_process_by_id_describes_the_child(child: subprocess.Popen[bytes],
                                                session: Session) -> None:
-    ctx = run_cmdlet(GetProcess, {"Id": [sleeper.pid]}, session=session)
+    ctx = run_cmdlet(GetProcess, {"Id": [child.pid]}, session=session)
     [info] = ctx.output
     assert isinstance(info, ProcessInfo)
     assert info.ps_type_names[0] == "System.Diagnostics.Process"
-    assert info.Id == sleeper.pid
-    assert info.ProcessName == "sleep" and info.Name == "sleep"
+    assert info.Id == child.pid
+    assert info.ProcessName == "cat" and info.Name == "cat"
     assert info.ParentProcessId == os.getpid()
-    assert info.CommandLine == "sleep 30"
+    assert info.CommandLine == "cat"
     assert info.Path is not None and os.path.isabs(info.Path)
     assert isinstance(info.CPU, float) and info.CPU >= 0
     assert info.WS > 0 and info.WorkingSet64 == info.WS
@@ -52,16 +62,16 @@ def test_get_process_by_id_describes_the_child(sleeper: subprocess.Popen[bytes],
     assert isinstance(info.StartTime, dt.datetime)
     assert abs((dt.datetime.now() - info.StartTime).total_seconds()) < 120
     assert info.UserName
-    assert str(info) == "System.Diagnostics.Process (sleep)"
+    assert str(info) == "System.Diagnostics.Process (cat)"
     # The formatter's process view reads these through the property protocol.
     for name in ("PM", "WS", "CPU", "Id", "SI", "ProcessName"):
         assert lookup_property(info, name)[0]
 
 
-def test_get_process_by_name_includes_the_child_and_sorts(sleeper: subprocess.Popen[bytes],
+def test_get_process_by_name_includes_the_child_and_sorts(child: subprocess.Popen[bytes],
                                                           session: Session) -> None:
-    ctx = run_cmdlet(GetProcess, {"Name": ["SLEEP"]}, session=session)
-    assert sleeper.pid in [p.Id for p in ctx.output]  # type: ignore[attr-defined]
+    ctx = run_cmdlet(GetProcess, {"Name": ["CAT"]}, session=session)
+    assert child.pid in [p.Id for p in ctx.output]  # type: ignore[attr-defined]
     everything = run_cmdlet(GetProcess, session=session).output
     keys = [(p.ProcessName.lower(), p.Id) for p in everything]  # type: ignore[attr-defined]
     assert keys == sorted(keys)
@@ -92,25 +102,25 @@ def test_procfs_reader_tolerates_a_vanished_process() -> None:
     assert proc_mod.read_process(child.pid) is None
 
 
-def test_stop_process_kills_by_id_like_pwsh(sleeper: subprocess.Popen[bytes],
+def test_stop_process_kills_by_id_like_pwsh(child: subprocess.Popen[bytes],
                                            session: Session) -> None:
-    ctx = run_cmdlet(StopProcess, {"Id": [sleeper.pid], "PassThru": True}, session=session)
-    assert sleeper.wait(timeout=10) == -9  # SIGKILL, as .NET's Process.Kill
-    assert [p.Id for p in ctx.output] == [sleeper.pid]  # type: ignore[attr-defined]
+    ctx = run_cmdlet(StopProcess, {"Id": [child.pid], "PassThru": True}, session=session)
+    assert child.wait(timeout=10) == -9  # SIGKILL, as .NET's Process.Kill
+    assert [p.Id for p in ctx.output] == [child.pid]  # type: ignore[attr-defined]
 
 
-def test_stop_process_accepts_piped_process_objects(sleeper: subprocess.Popen[bytes],
+def test_stop_process_accepts_piped_process_objects(child: subprocess.Popen[bytes],
                                                     session: Session) -> None:
-    procs = run_cmdlet(GetProcess, {"Id": [sleeper.pid]}, session=session).output
+    procs = run_cmdlet(GetProcess, {"Id": [child.pid]}, session=session).output
     run_cmdlet(StopProcess, pipeline=[procs], pipeline_param="InputObject", session=session)
-    assert sleeper.wait(timeout=10) == -9
+    assert child.wait(timeout=10) == -9
 
 
-def test_stop_process_by_property_bag_id(sleeper: subprocess.Popen[bytes],
+def test_stop_process_by_property_bag_id(child: subprocess.Popen[bytes],
                                          session: Session) -> None:
-    bag = PSObject({"Id": sleeper.pid})
+    bag = PSObject({"Id": child.pid})
     run_cmdlet(StopProcess, {"InputObject": [bag]}, session=session)
-    assert sleeper.wait(timeout=10) == -9
+    assert child.wait(timeout=10) == -9
 
 
 def test_stop_process_unknown_id_is_an_error(session: Session) -> None:
@@ -120,15 +130,15 @@ def test_stop_process_unknown_id_is_an_error(session: Session) -> None:
 
 
 @pytest.mark.skipif(shutil.which("ps") is None, reason="needs the ps program")
-def test_ps_backend_reads_the_child_too(sleeper: subprocess.Popen[bytes]) -> None:
+def test_ps_backend_reads_the_child_too(child: subprocess.Popen[bytes]) -> None:
     # The backend used off Linux, checked here against the real ps program.
-    info = proc_mod._ps_read(sleeper.pid)
+    info = proc_mod._ps_read(child.pid)
     assert info is not None
-    assert info.Id == sleeper.pid and info.ProcessName == "sleep"
+    assert info.Id == child.pid and info.ProcessName == "cat"
     assert info.ParentProcessId == os.getpid()
-    assert info.CommandLine == "sleep 30"
+    assert info.CommandLine == "cat"
     assert info.WS > 0
-    assert sleeper.pid in [p.Id for p in proc_mod._ps_list()]
+    assert child.pid in [p.Id for p in proc_mod._ps_list()]
     assert proc_mod._ps_seconds("1-02:03:04") == 93784
     assert proc_mod._ps_seconds("0:01.50") == 1.5
 
