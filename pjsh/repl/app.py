@@ -1,0 +1,195 @@
+"""The interactive shell: a prompt_toolkit loop over one runspace.
+
+Start-up stays light: this module imports only the standard library at load time; prompt_toolkit,
+rich and pygments are imported inside :func:`run_repl`, so ``pjsh -c`` never pays for them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prompt_toolkit.history import History
+
+    from pjsh.repl.console_host import ConsoleHost
+    from pjsh.runtime.runspace import Runspace
+
+CONTINUATION_PROMPT = ">> "
+
+
+def _xdg_dir(env: Mapping[str, str], variable: str, default: str) -> str:
+    """An XDG base directory: the variable if set to an absolute path, else ``~/<default>``."""
+    value = env.get(variable, "")
+    if value and os.path.isabs(value):
+        return value
+    home = env.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, default)
+
+
+def profile_path(env: Mapping[str, str] | None = None) -> str:
+    """``$XDG_CONFIG_HOME/pjsh/profile.ps1`` (default ``~/.config/pjsh/profile.ps1``)."""
+    env = os.environ if env is None else env
+    return os.path.join(_xdg_dir(env, "XDG_CONFIG_HOME", ".config"), "pjsh", "profile.ps1")
+
+
+def history_path(env: Mapping[str, str] | None = None) -> str:
+    """``$XDG_STATE_HOME/pjsh/history`` (default ``~/.local/state/pjsh/history``)."""
+    env = os.environ if env is None else env
+    return os.path.join(_xdg_dir(env, "XDG_STATE_HOME", os.path.join(".local", "state")),
+                        "pjsh", "history")
+
+
+def exit_status(code: int) -> int:
+    """The process status for ``exit N`` (as ``pjsh -c`` computes it)."""
+    return code & 0xFF if code >= 0 else 1
+
+
+def run_profile(runspace: Runspace, path: str) -> int | None:
+    """Dot-source the profile script if it exists; return a status if it ran ``exit``."""
+    runspace.session.global_scope.set("PROFILE", path)
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        runspace.session.host.write_stream("Warning", f"Cannot read the profile {path}: "
+                                                      f"{e.strerror}.")
+        return None
+    try:
+        # Run in the global scope, so the profile's variables and functions stay defined.
+        result = runspace.run(text, origin=path)
+    except KeyboardInterrupt:
+        return None
+    if result.incomplete and result.parse_error is not None:
+        runspace.report_parse_error(result.parse_error, path)
+    if result.exit_code is not None:
+        return exit_status(result.exit_code)
+    return None
+
+
+def open_history(path: str, host: ConsoleHost) -> History:
+    """The persistent history file (directories created 0700, the file 0600), or an in-memory
+    history with a warning when it cannot be written."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        # Command lines can hold secrets: the file is the user's alone, like bash's.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    except OSError as e:
+        host.write_stream("Warning", f"Cannot save the command history to {path}: {e.strerror}.")
+        return InMemoryHistory()
+    return FileHistory(path)
+
+
+def run_line(runspace: Runspace, host: ConsoleHost, text: str) -> int | None:
+    """Run one submitted entry, record it for Get-History; return a status if it ran ``exit``."""
+    from pjsh.runtime.session import HistoryEntry
+
+    session = runspace.session
+    start = datetime.datetime.now()
+    status = "Failed"
+    code: int | None = None
+    try:
+        result = runspace.run(text)
+        if result.incomplete and result.parse_error is not None:
+            # Submitted anyway (Meta+Enter): show why it cannot run.
+            runspace.report_parse_error(result.parse_error)
+        status = "Completed" if result.ok else "Failed"
+        code = result.exit_code
+    except KeyboardInterrupt:
+        # Ctrl+C stopped the command: back to the prompt on a fresh line, quietly (as pwsh).
+        status = "Stopped"
+        host.end_command()
+        host.write_host("")
+    finally:
+        host.end_command()
+    history_id = session.history[-1].Id + 1 if session.history else 1
+    session.history.append(HistoryEntry(history_id, text, status, start,
+                                        datetime.datetime.now()))
+    _, limit = session.global_scope.lookup("MaximumHistoryCount")
+    if isinstance(limit, int) and 0 < limit < len(session.history):
+        del session.history[: len(session.history) - limit]
+    return exit_status(code) if code is not None else None
+
+
+def run_repl(no_profile: bool = False) -> int:
+    """Run the interactive shell until ``exit`` or Ctrl+D; return the process exit status."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.formatted_text import ANSI
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+    from prompt_toolkit.lexers import PygmentsLexer
+    from prompt_toolkit.patch_stdout import patch_stdout
+    from prompt_toolkit.styles import Style
+
+    from pjsh.repl.completer import PjshCompleter
+    from pjsh.repl.console_host import ConsoleHost
+    from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
+    from pjsh.repl.prompt import prompt_text
+    from pjsh.runtime.runspace import Runspace
+
+    host = ConsoleHost()
+    runspace = Runspace(host, interactive=True)
+    try:
+        if not no_profile:
+            code = run_profile(runspace, profile_path())
+            if code is not None:
+                return code
+
+        bindings = KeyBindings()
+
+        @bindings.add("enter")
+        def _enter(event: KeyPressEvent) -> None:
+            """Enter submits a complete entry and starts a continuation line otherwise."""
+            buffer = event.current_buffer
+            state = buffer.complete_state
+            if state is not None and state.current_completion is not None:
+                # A completion is selected in the menu: Enter takes it, like Tab would.
+                buffer.complete_state = None
+                return
+            text = buffer.text
+            if text.strip() and runspace.parse(text).incomplete:
+                buffer.insert_text("\n")
+            else:
+                buffer.validate_and_handle()
+
+        def continuation(width: int, line_number: int, wrap_count: int) -> str:
+            return CONTINUATION_PROMPT if not wrap_count else ""
+
+        session: PromptSession[str] = PromptSession(
+            history=open_history(history_path(), host),
+            lexer=PygmentsLexer(PjshLexer),
+            completer=PjshCompleter(runspace.session),
+            complete_while_typing=False,
+            multiline=True,
+            prompt_continuation=continuation,
+            key_bindings=bindings,
+            style=Style.from_dict(PJSH_STYLE),
+            include_default_pygments_style=False,
+        )
+        while True:
+            try:
+                message = ANSI(prompt_text(runspace))
+                # patch_stdout only while reading: notices printed meanwhile go above the
+                # prompt; while a command runs, natives own the real terminal.
+                with patch_stdout(raw=True):
+                    text = session.prompt(message)
+                if not text.strip():
+                    continue
+                code = run_line(runspace, host, text)
+            except KeyboardInterrupt:
+                # Ctrl+C drops the line being typed (or arrived between two commands).
+                continue
+            except EOFError:
+                return 0  # Ctrl+D on an empty line
+            if code is not None:
+                return code
+    finally:
+        host.flush()
+        shutdown = getattr(runspace.session, "shutdown", None)
+        if shutdown is not None:
+            shutdown()

@@ -1,0 +1,284 @@
+"""The console host: the engine's output on an interactive terminal.
+
+Success output is rendered with rich (colours from :mod:`pjsh.render.rich_render`); with
+``NO_COLOR`` set or stdout not a terminal it falls back to the same plain text the scripted host
+writes. Errors, warnings, verbose and debug messages go to stderr in PowerShell's colours;
+progress is a transient one-line bar on stderr. rich is imported only when a rich console is
+first needed, so building a host costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING
+
+from pjsh.runtime.errors import ErrorRecord
+from pjsh.runtime.host import DEBUG, INFORMATION, VERBOSE, WARNING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pjsh.runtime.formatting import Block
+
+# PowerShell's ConsoleColor names → ANSI colours as pwsh emits them on Unix
+# (the Dark* names are the normal 30-37 colours, the plain names the bright 90-97 ones).
+CONSOLE_COLORS: dict[str, str] = {
+    "black": "black",
+    "darkblue": "blue",
+    "darkgreen": "green",
+    "darkcyan": "cyan",
+    "darkred": "red",
+    "darkmagenta": "magenta",
+    "darkyellow": "yellow",
+    "gray": "white",
+    "darkgray": "bright_black",
+    "blue": "bright_blue",
+    "green": "bright_green",
+    "cyan": "bright_cyan",
+    "red": "bright_red",
+    "magenta": "bright_magenta",
+    "yellow": "bright_yellow",
+    "white": "bright_white",
+}
+
+# $PSStyle.Formatting.Warning / Verbose / Debug are all bold yellow in pwsh 7.2+.
+STREAM_STYLES: dict[str, str] = {
+    WARNING: "bold yellow",
+    VERBOSE: "bold yellow",
+    DEBUG: "bold yellow",
+}
+
+_CLEAR_LINE = "\r\x1b[2K"
+_BAR_CELLS = 30
+
+
+def console_style(fg: str | None, bg: str | None) -> str | None:
+    """A rich style string for Write-Host's -ForegroundColor/-BackgroundColor (None: unstyled)."""
+    parts: list[str] = []
+    if fg and fg.lower() in CONSOLE_COLORS:
+        parts.append(CONSOLE_COLORS[fg.lower()])
+    if bg and bg.lower() in CONSOLE_COLORS:
+        parts.append("on " + CONSOLE_COLORS[bg.lower()])
+    return " ".join(parts) or None
+
+
+def progress_line(record: object, width: int) -> str:
+    """One line for a progress record: ``Activity [=====     ]  45% Status``, cut to ``width``."""
+    from pjsh.runtime.convert import to_string
+    from pjsh.runtime.values import lookup_property
+
+    _, activity = lookup_property(record, "Activity")
+    _, status = lookup_property(record, "StatusDescription")
+    _, percent = lookup_property(record, "PercentComplete")
+    _, operation = lookup_property(record, "CurrentOperation")
+    text = to_string(activity)
+    pct = percent if isinstance(percent, int) else -1
+    if pct >= 0:
+        pct = min(pct, 100)
+        filled = _BAR_CELLS * pct // 100
+        text += f" [{'=' * filled}{' ' * (_BAR_CELLS - filled)}] {pct:>3}%"
+    for extra in (status, operation):
+        if extra:
+            text += " " + to_string(extra)
+    # One cell short of the width: a line that wraps could no longer be erased with \r.
+    limit = max(1, width - 1)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class ConsoleHost:
+    """A :class:`pjsh.runtime.host.Host` for a terminal: rich colours, transient progress."""
+
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, *,
+                 console: Console | None = None, err_console: Console | None = None,
+                 plain: bool | None = None, progress: bool | None = None) -> None:
+        """Build a host on ``out``/``err`` (default: stdout/stderr).
+
+        ``console``/``err_console`` inject rich consoles (tests); ``plain`` forces plain text
+        (default: when ``NO_COLOR`` is set or ``out`` is not a terminal); ``progress`` forces
+        the progress bar on or off (default: when ``err`` is a terminal).
+        """
+        if console is not None:
+            out = out or console.file
+        if err_console is not None:
+            err = err or err_console.file
+        self._out: IO[str] = out or sys.stdout
+        self._err: IO[str] = err or (console.file if console is not None else sys.stderr)
+        self._console = console
+        self._err_console = err_console if err_console is not None else console
+        if plain is None:
+            plain = console is None and ("NO_COLOR" in os.environ or not _isatty(self._out))
+        self.plain = plain
+        self.show_progress = _isatty(self._err) if progress is None else progress
+        # Activity id → latest record; the most recently updated one is drawn.
+        self._activities: dict[int, object] = {}
+        self._bar_drawn = False
+
+    # ------------------------------------------------------------------ consoles
+    def _out_console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self._out, highlight=False)
+        return self._console
+
+    def _error_console(self) -> Console:
+        if self._err_console is None:
+            from rich.console import Console
+
+            self._err_console = Console(file=self._err, highlight=False)
+        return self._err_console
+
+    # ------------------------------------------------------------------ Host protocol
+    @property
+    def width(self) -> int:
+        """Display width in columns (the terminal's, re-read on every call)."""
+        if self._console is not None:
+            return self._console.width
+        env = os.environ.get("COLUMNS")
+        if env and env.isdigit() and int(env) > 0:
+            return int(env)
+        try:
+            return os.get_terminal_size(self._out.fileno()).columns or 120
+        except (OSError, AttributeError, ValueError):
+            return 120
+
+    def write_format(self, blocks: Sequence[Block]) -> None:
+        """Show formatted success output: rich colours, or plain text."""
+        self._clear_bar()
+        if self.plain:
+            from pjsh.runtime.formatting import render_text
+
+            self._write(self._out, render_text(blocks, self.width))
+            return
+        from pjsh.render.rich_render import render_blocks
+
+        render_blocks(blocks, self._out_console())
+
+    def write_error(self, record: ErrorRecord) -> None:
+        """Show an error record in red (plain text without colour)."""
+        self._clear_bar()
+        self._flush_out()
+        if self.plain:
+            self._write(self._err, record.describe() + "\n")
+            self._err.flush()
+            return
+        from pjsh.render.rich_render import render_error
+
+        render_error(record, self._error_console())
+
+    def write_stream(self, stream: str, text: str) -> None:
+        """Show a warning/verbose/debug message with its label, or information text."""
+        self._clear_bar()
+        if stream == INFORMATION:
+            self._write(self._out, text + "\n")
+            self._out.flush()
+            return
+        self._flush_out()
+        line = f"{stream.upper()}: {text}"
+        style = STREAM_STYLES.get(stream)
+        if self.plain or style is None:
+            self._write(self._err, line + "\n")
+            self._err.flush()
+            return
+        from rich.text import Text
+
+        self._error_console().print(Text(line, style=style), soft_wrap=True, highlight=False)
+
+    def write_host(self, text: str, newline: bool = True, fg: str | None = None,
+                   bg: str | None = None) -> None:
+        """Write-Host: the text as given, in the requested ConsoleColors."""
+        self._clear_bar()
+        end = "\n" if newline else ""
+        style = None if self.plain else console_style(fg, bg)
+        if style is None:
+            # Unstyled text goes out untouched, so escape sequences and \r work as typed.
+            self._write(self._out, text + end)
+            self._out.flush()
+            return
+        from rich.text import Text
+
+        self._out_console().print(Text(text, style=style), end=end, soft_wrap=True,
+                                  highlight=False)
+
+    def write_progress(self, record: object) -> None:
+        """Draw (or, for a Completed record, remove) the one-line progress bar."""
+        if not self.show_progress:
+            return
+        from pjsh.runtime.values import lookup_property
+
+        _, activity_id = lookup_property(record, "ActivityId")
+        _, record_type = lookup_property(record, "RecordType")
+        key = activity_id if isinstance(activity_id, int) else 0
+        self._activities.pop(key, None)
+        if str(record_type) != "Completed":
+            self._activities[key] = record
+        self._draw_bar()
+
+    def native_stdio(self) -> tuple[int | None, int | None]:
+        """Foreground natives inherit the terminal's stdout and stderr."""
+        return 1, 2
+
+    def flush(self) -> None:
+        """Remove the progress bar and flush both streams before a native writes."""
+        self._clear_bar()
+        self._flush_out()
+        try:
+            self._err.flush()
+        except (OSError, ValueError):
+            pass
+
+    def clear(self) -> None:
+        """Clear-Host: clear the screen and put the cursor home."""
+        self._clear_bar()
+        if self._console is not None or not self.plain:
+            self._out_console().clear()
+        elif _isatty(self._out):
+            self._write(self._out, "\x1b[H\x1b[2J")
+            self._out.flush()
+
+    # ------------------------------------------------------------------ extras for the REPL
+    def end_command(self) -> None:
+        """A command line finished: forget its progress activities (pwsh removes its bars)."""
+        self._activities.clear()
+        self.flush()
+
+    # ------------------------------------------------------------------ helpers
+    def _draw_bar(self) -> None:
+        if not self._activities:
+            self._clear_bar()
+            return
+        record = next(reversed(self._activities.values()))
+        self._write(self._err, _CLEAR_LINE + progress_line(record, self.width))
+        self._err.flush()
+        self._bar_drawn = True
+
+    def _clear_bar(self) -> None:
+        # Any other output first erases the bar, so text never lands on top of it; the next
+        # progress record draws it again below that text.
+        if self._bar_drawn:
+            self._bar_drawn = False
+            self._write(self._err, _CLEAR_LINE)
+            self._err.flush()
+
+    def _flush_out(self) -> None:
+        try:
+            self._out.flush()
+        except (OSError, ValueError):
+            pass
+
+    @staticmethod
+    def _write(stream: IO[str], text: str) -> None:
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            stream.write(text.encode(encoding, "replace").decode(encoding, "replace"))
