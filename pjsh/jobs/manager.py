@@ -12,7 +12,7 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pjsh.jobs.model import (
@@ -97,6 +97,7 @@ class JobManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._shutdown_hooks: list[Callable[[], Awaitable[None] | None]] = []
         self._process_backend: ProcessBackend | None = None
         self._thread_backend: ThreadBackend | None = None
 
@@ -163,6 +164,7 @@ class JobManager:
                 task.cancel()
             loop.run_until_complete(asyncio.sleep(0))
             loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     def in_loop_thread(self) -> bool:
@@ -275,7 +277,9 @@ class JobManager:
                 leaf.set_state(JobState.Running)
                 continue
             try:
-                leaf.backend.start(leaf)
+                pending = leaf.backend.start(leaf)
+                if pending is not None:
+                    self.call(_awaited(pending))
             except Exception as exc:
                 # A backend bug must not leave the job hanging in NotStarted forever.
                 leaf.failure = exc
@@ -440,6 +444,24 @@ class JobManager:
 
     # ---- shutdown ----------------------------------------------------------------------------
 
+    def add_shutdown_hook(self, hook: Callable[[], Awaitable[None] | None]) -> None:
+        """Run ``hook`` on the loop at shutdown, after the jobs have stopped and before the loop
+        ends (a backend's own clean-up, such as killing a spare worker process)."""
+        with self._lock:
+            self._shutdown_hooks.append(hook)
+
+    async def _run_shutdown_hooks(self, hooks: list[Callable[[], Awaitable[None] | None]],
+                                  ) -> None:
+        for hook in hooks:
+            try:
+                pending = hook()
+                if pending is not None:
+                    await pending
+            except Exception:
+                import logging
+
+                logging.getLogger("pjsh.jobs").exception("job shutdown hook failed")
+
     def shutdown(self, timeout: float = _SHUTDOWN_WAIT) -> None:
         """Stop every unfinished job (whole process groups, no orphans), delete all stored
         output and stop the loop thread. Idempotent."""
@@ -459,6 +481,10 @@ class JobManager:
                 self.call(self._stop_all(leaves), timeout)
             self.wait(running, timeout=timeout, force=True)
         with self._lock:
+            hooks, self._shutdown_hooks = self._shutdown_hooks, []
+        if hooks:
+            self.call(self._run_shutdown_hooks(hooks), timeout)
+        with self._lock:
             self._closed = True
             loop, thread = self._loop, self._thread
         for job in tops:
@@ -470,6 +496,10 @@ class JobManager:
             loop.call_soon_threadsafe(loop.stop)
             if thread is not threading.current_thread():
                 thread.join(timeout)
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    await awaitable
 
 
 def _walk(job: Job) -> list[Job]:

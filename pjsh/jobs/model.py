@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -171,13 +171,16 @@ JobObserver = Callable[[JobEvent], None]
 
 
 class JobBackend(Protocol):
-    """What drives a leaf job. ``start`` is called on the caller's thread (Start-Job must
-    return a Running job, and a hop to the loop and back would cost more than the fork/exec);
-    the others are awaited on the manager's event loop."""
+    """What drives a leaf job: stop/suspend/resume are awaited on the manager's event loop.
 
-    def start(self, job: Job) -> None:
-        """Start the job's work; return once it is Running, queued, or has failed to start.
-        I/O that needs the loop is handed to it (``JobManager.call_soon``)."""
+    ``start`` may be synchronous, called on the caller's thread (the process backend: Start-Job
+    must return a Running job, and a hop to the loop and back costs more than the fork/exec),
+    or return an awaitable that the manager runs to completion on its loop (backends whose
+    start is itself I/O, such as handing a request to a worker or opening an SSH channel).
+    """
+
+    def start(self, job: Job) -> Awaitable[None] | None:
+        """Start the job's work; done once it is Running, queued, or has failed to start."""
 
     async def stop(self, job: Job) -> None:
         """Begin stopping the job; it reaches Stopped when its work has really ended."""

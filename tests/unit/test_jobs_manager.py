@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import pytest
@@ -81,6 +81,19 @@ def test_a_backend_that_raises_on_start_fails_the_job(manager: JobManager) -> No
     job = Broken(manager).create_job()
     manager.start(job)
     assert job.state is S.Failed and job.reason == "cannot start"
+
+
+def test_an_async_start_is_run_on_the_loop_before_start_returns(manager: JobManager) -> None:
+    class Async(FakeBackend):
+        def start(self, job: Job) -> Awaitable[None]:
+            async def on_loop() -> None:
+                assert manager.in_loop_thread()
+                job.set_state(S.Running)
+
+            return on_loop()
+
+    job = manager.start(Async(manager).create_job())
+    assert job.state is S.Running
 
 
 def test_wait_all_returns_the_jobs_once_all_have_finished(
@@ -287,6 +300,20 @@ def test_shutdown_stops_every_running_job_and_the_loop(tmp_path: Path) -> None:
     manager.shutdown()  # idempotent
     with pytest.raises(RuntimeError):
         manager.start(fake.create_job())
+
+
+def test_shutdown_hooks_run_on_the_loop_after_jobs_stopped() -> None:
+    manager = JobManager()
+    job = manager.start(FakeBackend(manager).create_job())
+    seen: list[tuple[str, bool]] = []
+
+    async def async_hook() -> None:
+        seen.append(("async", manager.in_loop_thread()))
+
+    manager.add_shutdown_hook(lambda: seen.append(("sync", job.state is S.Stopped)) and None)
+    manager.add_shutdown_hook(async_hook)
+    manager.shutdown()
+    assert seen == [("sync", True), ("async", True)]
 
 
 def test_the_loop_starts_only_when_needed() -> None:
