@@ -1,0 +1,1 @@
+"""Integration tests: the real pjsh process on a real pseudo-terminal."""
