@@ -26,7 +26,8 @@ TIMEOUT = 20
 class Shell:
     """A pjsh REPL on a pty, with helpers that wait for what a command prints."""
 
-    def __init__(self, tmp_path: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, tmp_path: Path, args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> None:
         self.home = tmp_path / "home"
         self.config = tmp_path / "config"
         self.state = tmp_path / "state"
@@ -34,6 +35,7 @@ class Shell:
         for d in (self.home, self.work):
             d.mkdir(exist_ok=True)
         self.args = args
+        self.extra_env = dict(env or {})
         self.child: pexpect.spawn | None = None
 
     @property
@@ -64,6 +66,7 @@ class Shell:
             # pexpect is not a terminal emulator: it cannot answer cursor-position requests.
             PROMPT_TOOLKIT_NO_CPR="1",
         )
+        env.update(self.extra_env)
         self.child = pexpect.spawn(sys.executable, ["-m", "pjsh", *self.args], env=env,
                                    cwd=str(self.work), dimensions=(40, 200), encoding="utf-8",
                                    codec_errors="replace", timeout=TIMEOUT)
@@ -88,9 +91,9 @@ class Shell:
     def run(self, line: str, output: str) -> str:
         """Type a line, wait for ``output`` (a regex) and the next prompt; return the text."""
         self.pty.send(line + "\r")
-        seen = self.expect(output)
+        seen = self.expect(output) + str(self.pty.after)
         self.expect_exact(self.prompt)
-        return seen + str(self.pty.after)
+        return seen
 
     def finish(self) -> int:
         """Wait for the shell to end; return its exit status."""
@@ -238,3 +241,16 @@ def test_tab_completes_a_function_name_from_the_profile(tmp_path: Path) -> None:
 
 def test_write_host_colours_reach_the_terminal(shell: Shell) -> None:
     shell.run("Write-Host ('gr' + 'een') -ForegroundColor Green", r"\x1b\[92mgreen\x1b\[0m")
+
+
+def test_no_color_turns_colours_off(tmp_path: Path) -> None:
+    sh = Shell(tmp_path, env={"NO_COLOR": "1"}).start()
+    try:
+        sh.expect_exact(sh.prompt)
+        seen = sh.run("Write-Host ('gr' + 'een') -ForegroundColor Green; Write-Warning ('care' + 'ful')",
+                      line_out("WARNING: careful"))
+        assert "green\r\nWARNING: careful\r\n" in seen
+        assert "\x1b[92m" not in seen
+        assert "\x1b[1;33m" not in seen
+    finally:
+        sh.kill()
