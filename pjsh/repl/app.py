@@ -152,7 +152,9 @@ def run_repl(no_profile: bool = False) -> int:
                 buffer.complete_state = None
                 return
             text = buffer.text
-            if text.strip() and runspace.parse(text).incomplete:
+            # Parse with the newline Enter stands for, as scripted mode reads lines: a
+            # here-string header (`@"`) only opens a string once its line has ended.
+            if text.strip() and runspace.parse(text + "\n").incomplete:
                 buffer.insert_text("\n")
             else:
                 buffer.validate_and_handle()

@@ -137,6 +137,16 @@ def test_incomplete_input_continues_with_a_continuation_prompt(shell: Shell) -> 
     shell.run("}", line_out("yes"))
 
 
+def test_here_string_continues_until_its_terminator(shell: Shell) -> None:
+    shell.pty.send('@"\r')
+    shell.expect_exact(">>")
+    shell.pty.send("here-\r")
+    shell.expect_exact(">>")
+    shell.pty.send("string\r")
+    shell.expect_exact(">>")
+    shell.run('"@', line_out("here-\r\nstring"))
+
+
 def test_ctrl_c_at_the_prompt_drops_the_line_and_keeps_the_shell(shell: Shell) -> None:
     shell.pty.send("'abc' + 'def'")
     shell.expect_exact("'def'")
