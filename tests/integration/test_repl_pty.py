@@ -165,6 +165,13 @@ def test_ctrl_c_interrupts_a_running_command_quietly(shell: Shell) -> None:
     shell.run("(Get-History -Count 1).ExecutionStatus", line_out("Stopped"))
 
 
+def test_each_line_is_recorded_for_get_history_with_its_status(shell: Shell) -> None:
+    shell.run("Get-Item /no/such/path", "Cannot find path")
+    shell.run("6*7", line_out("42"))
+    shell.run("(Get-History | ForEach-Object { '{0}:{1}' -f $_.Id, $_.ExecutionStatus }) -join ','",
+              line_out("1:Failed,2:Completed"))
+
+
 def test_parse_error_shows_the_caret_and_the_prompt_comes_back(shell: Shell) -> None:
     seen = shell.run("1 +* 2", r"You must provide a value expression")
     assert "ParserError" in seen
