@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from pjsh import __version__
 from pjsh.lang.parser import ParseResult, parse
 from pjsh.lang.source import ParseError
-from pjsh.runtime.errors import ErrorRecord, ExitSignal, FlowControl, PSRuntimeError, make_error
+from pjsh.runtime.errors import (
+    ErrorRecord,
+    ExitSignal,
+    FlowControl,
+    PipelineStoppedSignal,
+    PSRuntimeError,
+    make_error,
+)
 from pjsh.runtime.host import Host
 from pjsh.runtime.interpreter import Frame, Interpreter
 from pjsh.runtime.scopes import Scope
@@ -23,7 +30,7 @@ def _load_commands() -> None:
     import importlib
 
     for name in ("location", "items", "process", "json", "utility", "objects", "output",
-                 "commandinfo", "variables"):
+                 "commandinfo", "variables", "jobs"):
         try:
             importlib.import_module(f"pjsh.commands.{name}")
         except ModuleNotFoundError as e:
@@ -39,6 +46,7 @@ class RunResult:
     exit_code: int | None = None  # set by `exit N`
     incomplete: bool = False
     parse_error: ParseError | None = None
+    stopped: bool = False  # ended early by Interpreter.request_stop()
 
 
 class Runspace:
@@ -50,6 +58,7 @@ class Runspace:
         self.session = session or Session(host=host, interactive=interactive,
                                           cwd=cwd or _safe_cwd())
         self.interp = Interpreter(self.session)
+        self._depth = 0  # nesting of run() calls (a cmdlet may run text while a script runs)
         self._init_variables()
         self.streams = Streams(self.session)
 
@@ -103,6 +112,10 @@ class Runspace:
         assert result.body is not None
         sink = out if out is not None else HostSink(self.session)
         frame = self.frame(text, origin, scope)
+        if self._depth == 0:
+            # A stop asked for while nothing ran (Ctrl+C at an idle prompt) is not carried over.
+            self.interp.stop_event.clear()
+        self._depth += 1
         try:
             self.interp.run_body(result.body, frame, sink)
         except ExitSignal as e:
@@ -119,10 +132,18 @@ class Runspace:
             self._flush(sink)
             self.interp.set_success(False)
             raise
+        except PipelineStoppedSignal:
+            self._flush(sink)
+            self.interp.set_success(False)
+            if self._depth > 1:
+                raise  # a nested run (Invoke-Expression) stops its caller too
+            return RunResult(False, stopped=True)
         except RecursionError:
             self._flush(sink)
             self.interp.report(make_error("The script failed due to call depth overflow.",
                                           "CallDepthOverflow", "InvalidOperation"), frame)
+        finally:
+            self._depth -= 1
         self._flush(sink)
         ok = bool(self.session.global_scope.lookup("?")[1])
         return RunResult(ok)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pjsh.commands.base import BUILTINS, Registry
 from pjsh.runtime.host import Host
 from pjsh.runtime.scopes import Scope
 
 if TYPE_CHECKING:
+    from pjsh.jobs.model import Job
+    from pjsh.jobs.service import JobService
     from pjsh.runtime.errors import ErrorRecord
 
 
@@ -76,3 +78,34 @@ class Session:
         """Put an error at the front of ``$Error``, bounded like $MaximumErrorCount."""
         self.errors.insert(0, record)
         del self.errors[self.max_errors:]
+
+    # ---- jobs (the service is created on first use: scripts without jobs pay nothing) ----
+    _job_service: JobService | None = field(default=None, repr=False)
+
+    @property
+    def jobs(self) -> JobService:
+        """This session's job service."""
+        if self._job_service is None:
+            from pjsh.jobs.service import JobService
+
+            self._job_service = JobService(self)
+        return self._job_service
+
+    @property
+    def has_jobs(self) -> bool:
+        """True once any job machinery was used."""
+        return self._job_service is not None
+
+    def start_background_job(self, interp: Any, chain: Any, frame: Any) -> Job:
+        """The background operator ``&``."""
+        return self.jobs.background(interp, chain, frame)
+
+    def start_asjob(self, runner: Any, frame: Any, node: Any, name: str, cls: Any, binder: Any,
+                    result: Any) -> Any:
+        """The pipeline stage for a cmdlet called with -AsJob."""
+        return self.jobs.asjob_stage(runner, frame, node, name, cls, binder, result)
+
+    def shutdown(self) -> None:
+        """Stop running jobs and their process trees (leaving the shell)."""
+        if self._job_service is not None:
+            self._job_service.shutdown()

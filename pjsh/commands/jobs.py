@@ -1,0 +1,826 @@
+"""The job cmdlets: Start-Job, Start-ThreadJob, Get-Job, Receive-Job, Wait-Job, Stop-Job,
+Remove-Job, Suspend-Job, Resume-Job and Enter-Job (``fg``), with PowerShell's parameter sets,
+aliases, pipeline bindings, defaults and messages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime.convert import (
+    BOOL,
+    DATETIME,
+    INT,
+    INTS,
+    OBJECTS,
+    SCRIPTBLOCK,
+    STRING,
+    STRINGS,
+    SWITCH,
+    ConversionError,
+    TypeSpec,
+    as_list,
+    enum_type,
+    to_string,
+)
+from pjsh.runtime.errors import ErrorRecord, make_error
+
+if TYPE_CHECKING:
+    from pjsh.jobs.model import Job
+    from pjsh.jobs.service import JobService
+
+STATE_NAMES = ["NotStarted", "Running", "Completed", "Failed", "Stopped", "Blocked", "Suspended",
+               "Disconnected", "Suspending", "Stopping", "AtBreakpoint"]
+JOB_STATE = enum_type("System.Management.Automation.JobState", STATE_NAMES)
+
+
+def _jobs_convert(value: object) -> object:
+    from pjsh.jobs.model import Job
+
+    out = []
+    for v in as_list(value):
+        if not isinstance(v, Job):
+            raise ConversionError(
+                f'Cannot convert the "{to_string(v)}" value of type "{type(v).__name__}" to type '
+                '"System.Management.Automation.Job".')
+        out.append(v)
+    return out
+
+
+JOBS = TypeSpec("System.Management.Automation.Job[]", _jobs_convert, is_array=True)
+
+
+def _not_negative_one(value: object) -> str | None:
+    assert isinstance(value, int)
+    if value < -1:
+        return (f"The {value} argument is less than the minimum allowed range of -1. Supply an "
+                "argument that is greater than or equal to -1 and then try the command again.")
+    return None
+
+
+def _not_blank(value: object) -> str | None:
+    if value is None or not to_string(value).strip():
+        return ("The argument is null, empty, or consists of only white-space characters. Provide "
+                "an argument that contains non white-space characters, and then try the command "
+                "again.")
+    return None
+
+
+# ---- shared selectors (PowerShell's JobCmdletBase) ------------------------------------------
+ID_SET, JOB_SET, NAME_SET, INSTANCE_SET, STATE_SET, COMMAND_SET, FILTER_SET = (
+    "SessionIdParameterSet", "JobParameterSet", "NameParameterSet", "InstanceIdParameterSet",
+    "StateParameterSet", "CommandParameterSet", "FilterParameterSet")
+
+
+def selector_params(with_job: bool = True, with_command: bool = False,
+                    id_mandatory: bool = True) -> tuple[Param, ...]:
+    """The -Id/-Job/-Name/-InstanceId/-State/-Filter selectors, each in its own set."""
+    params = [
+        Param("Id", INTS, position=0, mandatory=id_mandatory, sets=(ID_SET,),
+              aliases=("SessionId",), pipeline_by_name=True, completer="job",
+              help="Ids of the jobs."),
+        Param("Name", STRINGS, position=0, mandatory=True, sets=(NAME_SET,),
+              pipeline_by_name=True, completer="job", help="Names of the jobs (wildcards)."),
+        Param("InstanceId", STRINGS, position=0, mandatory=True, sets=(INSTANCE_SET,),
+              pipeline_by_name=True, help="Instance ids (GUIDs) of the jobs."),
+        Param("State", JOB_STATE, position=0, mandatory=True, sets=(STATE_SET,),
+              pipeline_by_name=True, help="Only jobs in this state."),
+        Param("Filter", OBJECTS, position=0, mandatory=True, sets=(FILTER_SET,),
+              help="Custom job types only; accepted for compatibility."),
+    ]
+    if with_job:
+        params.insert(1, Param("Job", JOBS, position=0, mandatory=True, sets=(JOB_SET,),
+                               pipeline=True, pipeline_by_name=True, help="The job objects."))
+    if with_command:
+        params.append(Param("Command", STRINGS, sets=(COMMAND_SET,), pipeline_by_name=True,
+                            help="Jobs whose command matches (wildcards)."))
+    return tuple(params)
+
+
+def service(cmd: Cmdlet) -> JobService:
+    """The session's job service."""
+    return cmd.ctx.session.jobs
+
+
+def _wild(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _match(pattern: str, text: str) -> bool:
+    from pjsh.runtime.operators import wildcard_regex
+
+    return wildcard_regex(pattern).match(text) is not None
+
+
+def _all_jobs(cmd: Cmdlet) -> list[Job]:
+    return service(cmd).manager.all_jobs()
+
+
+def _not_found(cmd: Cmdlet, error_id: str, message: str, target: object) -> None:
+    cls_name = type(cmd).__name__
+    cmd.ctx.write_error(make_error(
+        message, f"{error_id},Microsoft.PowerShell.Commands.{cls_name}", "ObjectNotFound",
+        target=target, command=cmd.ctx.command_name,
+        exception_type="System.ArgumentException"))
+
+
+def select_jobs(cmd: Cmdlet, args: Bound, *, search_children: bool = True) -> list[Job]:
+    """The jobs named by whichever selector was used (with PowerShell's not-found errors)."""
+    sset = args.parameter_set
+    if sset == JOB_SET or (sset in _RECV_JOB_SETS and args.get("Job") is not None):
+        return list(args.Job or [])
+    everything = _all_jobs(cmd) if search_children else service(cmd).manager.jobs()
+    found: list[Job] = []
+    if sset == ID_SET:
+        for i in args.Id or []:
+            matches = [j for j in everything if j.id == i]
+            if not matches:
+                _not_found(cmd, "JobWithSpecifiedSessionNotFound",
+                           f"The command cannot find a job with the job ID {i}. Verify the value of "
+                           "the Id parameter and then try the command again.", i)
+            found.extend(matches)
+    elif sset == NAME_SET:
+        for name in args.Name or []:
+            matches = [j for j in everything if _match(name, j.name)]
+            if not matches and not _wild(name):
+                _not_found(cmd, "JobWithSpecifiedNameNotFound",
+                           f"The command cannot find the job because the job name {name} was not "
+                           "found. Verify the value of the Name parameter, and then try the "
+                           "command again.", name)
+            found.extend(matches)
+    elif sset == INSTANCE_SET:
+        for iid in args.InstanceId or []:
+            matches = [j for j in everything if str(j.instance_id).lower() == iid.lower()]
+            if not matches:
+                _not_found(cmd, "JobWithSpecifiedInstanceIdNotFound",
+                           f"The command cannot find a job with the instance identifier {iid}. "
+                           "Verify the value of the InstanceId parameter, and then try the "
+                           "command again.", iid)
+            found.extend(matches)
+    elif sset == STATE_SET:
+        found = [j for j in service(cmd).manager.jobs() if j.state.name == args.State]
+    elif sset == COMMAND_SET:
+        found = [j for j in service(cmd).manager.jobs()
+                 if any(_match(p, j.command.strip()) or _match(p, j.command) for p in args.Command)]
+    elif sset == FILTER_SET:
+        cmd.ctx.write_warning("The Filter parameter is supported only for custom job types.")
+        found = []
+    unique: dict[int, Job] = {}
+    for j in found:
+        unique.setdefault(j.id, j)
+    return list(unique.values())
+
+
+# ---- Start-Job --------------------------------------------------------------------------------
+def _script_from_file(cmd: Cmdlet, path: str) -> object:
+    from pjsh.lang.parser import parse
+    from pjsh.runtime.scriptblock import ScriptBlock
+
+    full = cmd.ctx.session.resolve_path(path)
+    try:
+        with open(full, encoding="utf-8", errors="surrogateescape") as fh:
+            text = fh.read()
+    except OSError:
+        cmd.ctx.throw(f"Cannot find path '{full}' because it does not exist.", "PathNotFound",
+                      "ObjectNotFound", full, "System.Management.Automation.ItemNotFoundException")
+        raise AssertionError("unreachable") from None
+    result = parse(text)
+    if result.body is None:
+        assert result.error is not None
+        cmd.ctx.throw(result.error.describe(full), "ParseError", "ParserError", full)
+    assert result.body is not None
+    return ScriptBlock(result.body, text, text)
+
+
+@command
+class StartJob(Cmdlet):
+    """Start-Job: run a script block as a background job in a separate process."""
+
+    spec = CommandSpec(
+        name="Start-Job", aliases=("sajb",), default_set="ComputerName",
+        summary="Starts a background job that runs in a separate process.",
+        description="Native-only script blocks run their processes directly; script blocks with "
+                    "cmdlets run in a warm pjsh worker process. The job starts in the current "
+                    "directory (or -WorkingDirectory) and is Running when Start-Job returns.",
+        examples=(("Start-Job { make -j4 }", "Build in the background."),
+                  ("$j = Start-Job { param($n) 1..$n } -ArgumentList 3", "Pass arguments."),
+                  ("1..3 | Start-Job { $input | ForEach-Object { $_ * 2 } }",
+                   "Piped input reaches the job as $input.")),
+        output_type="System.Management.Automation.PSRemotingJob",
+        params=(
+            Param("ScriptBlock", SCRIPTBLOCK, position=0, mandatory=True, sets=("ComputerName",),
+                  aliases=("Command",), help="The commands to run in the job."),
+            Param("FilePath", STRING, position=0, mandatory=True, sets=("FilePathComputerName",),
+                  completer="path", help="A script file to run in the job."),
+            Param("LiteralPath", STRING, mandatory=True, sets=("LiteralFilePathComputerName",),
+                  aliases=("PSPath", "LP"), completer="path", help="A script file (no wildcards)."),
+            Param("InitializationScript", SCRIPTBLOCK, position=1,
+                  help="Commands that run before the job's script block."),
+            Param("Name", STRING, pipeline_by_name=True, help="A friendly name for the job."),
+            Param("WorkingDirectory", STRING, validate=_not_blank, completer="directory",
+                  help="Where the job starts (default: the current directory)."),
+            Param("InputObject", OBJECTS, pipeline=True, help="Input for the job ($input)."),
+            Param("ArgumentList", OBJECTS, aliases=("Args", "Arguments"),
+                  help="Arguments for the script block's parameters or $args."),
+        ))
+
+    def begin(self, args: Bound) -> None:
+        self.items: list[object] = []
+        self.got_input = False
+
+    def process(self, args: Bound) -> None:
+        if "InputObject" in args:
+            self.got_input = True
+            self.items.extend(args.InputObject or [])
+
+    def end(self, args: Bound) -> None:
+        from pjsh.runtime.scriptblock import ScriptBlock
+
+        session = self.ctx.session
+        cwd = session.cwd
+        if args.WorkingDirectory is not None:
+            cwd = session.resolve_path(args.WorkingDirectory)
+            if not os.path.isdir(cwd):
+                self.ctx.throw(f"Cannot find the WorkingDirectory path {args.WorkingDirectory}.",
+                               "DirectoryNotFoundException", "InvalidArgument",
+                               args.WorkingDirectory, "System.IO.DirectoryNotFoundException")
+        if args.parameter_set == "ComputerName":
+            block = args.ScriptBlock
+        else:
+            block = _script_from_file(self, args.FilePath or args.LiteralPath)
+        assert isinstance(block, ScriptBlock)
+        interp = _interp(self)
+        frame = _frame(self)
+        job = session.jobs.start_script_job(
+            block, interp, frame, name=args.Name, args=list(args.ArgumentList or []),
+            input_items=self.items if self.got_input else None, cwd=cwd,
+            init=args.InitializationScript)
+        self.ctx.write_output(job)
+
+
+def _interp(cmd: Cmdlet) -> object:
+    stage = getattr(cmd.ctx, "stage", None)
+    return stage.interp if stage is not None else None
+
+
+def _frame(cmd: Cmdlet) -> object:
+    stage = getattr(cmd.ctx, "stage", None)
+    return stage.frame if stage is not None else None
+
+
+@command
+class StartThreadJob(Cmdlet):
+    """Start-ThreadJob: run a script block on a thread of this shell."""
+
+    spec = CommandSpec(
+        name="Start-ThreadJob", default_set="ScriptBlock",
+        summary="Starts a job that runs on a thread of the shell process.",
+        description="Thread jobs start in microseconds and share nothing mutable with the shell. "
+                    "At most -ThrottleLimit (default 5, session-wide) run at once; the rest wait "
+                    "as NotStarted.",
+        examples=(("Start-ThreadJob { Get-ChildItem -Recurse | Measure-Object }",
+                   "Count files on a thread."),),
+        output_type="ThreadJob.ThreadJob",
+        params=(
+            Param("ScriptBlock", SCRIPTBLOCK, position=0, mandatory=True, sets=("ScriptBlock",),
+                  help="The commands to run."),
+            Param("FilePath", STRING, position=0, mandatory=True, sets=("FilePath",),
+                  completer="path", help="A script file to run."),
+            Param("Name", STRING, help="A friendly name for the job."),
+            Param("InitializationScript", SCRIPTBLOCK, help="Commands to run first."),
+            Param("InputObject", OBJECTS, pipeline=True, help="Input for the job ($input)."),
+            Param("ArgumentList", OBJECTS, aliases=("Args", "Arguments"),
+                  help="Arguments for the script block."),
+            Param("ThrottleLimit", INT, help="How many thread jobs may run at once (session-wide)."),
+            Param("StreamingHost", STRING, help="Accepted for compatibility; ignored."),
+        ))
+
+    def begin(self, args: Bound) -> None:
+        self.items: list[object] = []
+        self.got_input = False
+
+    def process(self, args: Bound) -> None:
+        if "InputObject" in args:
+            self.got_input = True
+            self.items.extend(args.InputObject or [])
+
+    def end(self, args: Bound) -> None:
+        from pjsh.runtime.scriptblock import ScriptBlock
+
+        block = args.ScriptBlock if args.parameter_set == "ScriptBlock" else _script_from_file(
+            self, args.FilePath)
+        assert isinstance(block, ScriptBlock)
+        svc = self.ctx.session.jobs
+        frame = _frame(self)
+        variables = svc.copied_variables(block.body, frame) if frame is not None else {}  # type: ignore[arg-type]
+        job = svc.thread_job(block, name=args.Name, args=list(args.ArgumentList or []),
+                             input_items=self.items if self.got_input else None,
+                             init=args.InitializationScript, throttle_limit=args.ThrottleLimit,
+                             variables={k: v for k, v in variables.items()})
+        self.ctx.write_output(job)
+
+
+# ---- Get-Job ----------------------------------------------------------------------------------
+_GET_JOB_SETS = (ID_SET, INSTANCE_SET, NAME_SET, STATE_SET, COMMAND_SET)
+
+
+@command
+class GetJob(Cmdlet):
+    """Get-Job: list the session's jobs."""
+
+    spec = CommandSpec(
+        name="Get-Job", aliases=("gjb", "jobs"), default_set=ID_SET,
+        summary="Gets the background jobs of the current session.",
+        description="Without parameters, every top-level job sorted by Id. Name, Id and "
+                    "InstanceId also find child jobs.",
+        examples=(("Get-Job", "All jobs."), ("Get-Job -State Running", "Running jobs."),
+                  ("Get-Job -Newest 2", "The two most recently finished jobs.")),
+        output_type="System.Management.Automation.Job",
+        params=(*selector_params(with_job=False, with_command=True, id_mandatory=False),
+                Param("IncludeChildJob", SWITCH, sets=_GET_JOB_SETS, help="Add the child jobs."),
+                Param("ChildJobState", JOB_STATE, sets=_GET_JOB_SETS,
+                      help="Add only the child jobs in this state."),
+                Param("HasMoreData", BOOL, sets=_GET_JOB_SETS,
+                      help="Only jobs that have (True) or do not have (False) unreceived data."),
+                Param("Before", DATETIME, sets=_GET_JOB_SETS, help="Jobs that ended before this."),
+                Param("After", DATETIME, sets=_GET_JOB_SETS, help="Jobs that ended after this."),
+                Param("Newest", INT, sets=_GET_JOB_SETS,
+                      help="The N jobs that ended most recently.")),
+    )
+
+    def process(self, args: Bound) -> None:
+        if args.parameter_set == ID_SET and not args.Id:
+            jobs = service(self).manager.jobs()
+        else:
+            jobs = select_jobs(self, args)
+        if "IncludeChildJob" in args or "ChildJobState" in args:
+            extra: list[Job] = []
+            for j in jobs:
+                for c in j.children:
+                    if args.ChildJobState is None or c.state.name == args.ChildJobState:
+                        extra.append(c)
+            seen = {j.id for j in jobs}
+            jobs = jobs + [c for c in extra if c.id not in seen]
+        if args.HasMoreData is not None:
+            jobs = [j for j in jobs if j.HasMoreData == args.HasMoreData]
+        if args.Before is not None:
+            jobs = [j for j in jobs if j.PSEndTime is not None and j.PSEndTime < args.Before]
+        if args.After is not None:
+            jobs = [j for j in jobs if j.PSEndTime is not None and j.PSEndTime > args.After]
+        if args.Newest is not None:
+            import datetime as dt
+
+            ordered = sorted(jobs, key=lambda j: j.PSEndTime or dt.datetime.min, reverse=True)
+            jobs = ordered[: max(0, args.Newest)]
+        for j in sorted(jobs, key=lambda j: j.id):
+            self.ctx.write_output(j)
+
+
+# ---- Receive-Job ------------------------------------------------------------------------------
+class NativeLine(str):
+    """A line of native output; ``eol`` is False for a final fragment without a newline, so
+    redirecting received output to a file reproduces the bytes exactly."""
+
+    eol: bool = True
+
+
+def _lines(chunks: list[bytes]) -> Iterator[str]:
+    data = b"".join(chunks)
+    parts = data.split(b"\n")
+    tail = parts.pop()
+    for p in parts:
+        yield NativeLine(p.decode("utf-8", "surrogateescape"))
+    if tail:
+        last = NativeLine(tail.decode("utf-8", "surrogateescape"))
+        last.eol = False
+        yield last
+
+
+def _chunk_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Split a stream of byte chunks into NativeLines without joining them all."""
+    tail = b""
+    for chunk in chunks:
+        data = tail + chunk
+        parts = data.split(b"\n")
+        tail = parts.pop()
+        for p in parts:
+            yield NativeLine(p.decode("utf-8", "surrogateescape"))
+    if tail:
+        last = NativeLine(tail.decode("utf-8", "surrogateescape"))
+        last.eol = False
+        yield last
+
+
+RECEIVE_SWITCHES = (
+    Param("Keep", SWITCH, help="Keep the results so a later Receive-Job gets them again."),
+    Param("NoRecurse", SWITCH, help="Only the job's own results, not its child jobs'."),
+    Param("Force", SWITCH, help="With -Wait: keep waiting through Suspended/Disconnected."),
+    Param("Wait", SWITCH, help="Stream results until the job ends."),
+    Param("AutoRemoveJob", SWITCH, help="With -Wait: remove the job afterwards."),
+    Param("WriteEvents", SWITCH, help="With -Wait: also output state changes."),
+    Param("WriteJobInResults", SWITCH, help="With -Wait: output the job first."),
+)
+_RECV_JOB_SETS = ("Location", "ComputerName", "Session")
+
+
+@command
+class ReceiveJob(Cmdlet):
+    """Receive-Job: get the results of jobs."""
+
+    spec = CommandSpec(
+        name="Receive-Job", aliases=("rcjb",), default_set="Location",
+        summary="Gets the results of background jobs.",
+        description="Returns what the jobs produced so far and deletes it (unless -Keep); -Wait "
+                    "streams until they end. Error, warning, verbose, debug and information "
+                    "records come back on their own streams. Native output is kept as bytes.",
+        examples=(("Receive-Job -Id 3 -Keep", "Results so far, kept for later."),
+                  ("$j | Receive-Job -Wait -AutoRemoveJob", "Wait, get everything, remove.")),
+        params=(
+            Param("Job", JOBS, position=0, mandatory=True, sets=_RECV_JOB_SETS, pipeline=True,
+                  pipeline_by_name=True, help="The jobs to receive from."),
+            Param("Location", STRINGS, position=1, sets=("Location",),
+                  help="Only child jobs at these locations."),
+            Param("ComputerName", STRINGS, position=1, sets=("ComputerName",), aliases=("Cn",),
+                  pipeline_by_name=True, help="Only child jobs on these computers (remote jobs)."),
+            Param("Session", OBJECTS, position=1, sets=("Session",), pipeline_by_name=True,
+                  help="Only child jobs of these sessions (remote jobs)."),
+            Param("Name", STRINGS, position=0, mandatory=True, sets=(NAME_SET,),
+                  pipeline_by_name=True, completer="job", help="Names of the jobs (wildcards)."),
+            Param("InstanceId", STRINGS, position=0, mandatory=True, sets=(INSTANCE_SET,),
+                  pipeline_by_name=True, help="Instance ids of the jobs."),
+            Param("Id", INTS, position=0, mandatory=True, sets=(ID_SET,), aliases=("SessionId",),
+                  pipeline_by_name=True, completer="job", help="Ids of the jobs."),
+            *RECEIVE_SWITCHES,
+        ))
+
+    def process(self, args: Bound) -> None:
+        if not args.Wait:
+            for sw, msg in (
+                ("AutoRemoveJob", "The -AutoRemoveJob parameter cannot be used without the -Wait "
+                                  "parameter"),
+                ("WriteJobInResults", "The -WriteJobInResults parameter cannot be used without the "
+                                      "-Wait parameter"),
+                ("WriteEvents", "The WriteEvents parameter cannot be used without the Wait "
+                                "parameter."),
+                ("Force", "The -Force parameter cannot be used without the -Wait parameter.")):
+                if args.get(sw):
+                    self.ctx.throw(msg, "BlockedJobsDeadlockWithWaitJob" if False else
+                                   "InvalidOperationException", "InvalidOperation",
+                                   exception_type="System.InvalidOperationException")
+        jobs = select_jobs(self, args)
+        jobs = self._filter_location(args, jobs)
+        if not jobs:
+            return
+        if args.Wait:
+            self._wait(args, jobs)
+        else:
+            for job in jobs:
+                self.receive(job, args)
+
+    def _filter_location(self, args: Bound, jobs: list[Job]) -> list[Job]:
+        names = args.Location or args.ComputerName
+        if not names:
+            return jobs
+        out: list[Job] = []
+        for j in jobs:
+            kids = j.children or [j]
+            out.extend(c for c in kids if any(_match(n, c.location) for n in names))
+        return out
+
+    def receive(self, job: Job, args: Bound) -> None:
+        """Emit a job's unread records on their streams (and its failure once)."""
+        from pjsh.jobs.storage import Stream
+
+        pending: list[bytes] = []
+        pending_stream: Stream | None = None
+
+        def flush() -> None:
+            nonlocal pending, pending_stream
+            if pending and pending_stream is not None:
+                for line in _lines(pending):
+                    self.emit(pending_stream, line, job)
+            pending, pending_stream = [], None
+
+        for rec in job.iter_records(consume=not args.Keep, recurse=not args.NoRecurse):
+            if rec.raw:
+                if pending_stream is not None and pending_stream is not rec.stream:
+                    flush()
+                pending_stream = rec.stream
+                assert isinstance(rec.value, (bytes, bytearray, memoryview))
+                pending.append(bytes(rec.value))
+                if sum(len(p) for p in pending) > (1 << 20):
+                    # Emit complete lines now, keep the fragment: bounded memory for huge output.
+                    data = b"".join(pending)
+                    cut = data.rfind(b"\n")
+                    if cut >= 0:
+                        for line in _lines([data[:cut + 1]]):
+                            self.emit(rec.stream, line, job)
+                        pending = [data[cut + 1:]] if cut + 1 < len(data) else []
+                continue
+            flush()
+            self.emit(rec.stream, rec.value, job)
+        flush()
+        self._report_failure(job, args)
+
+    def _report_failure(self, job: Job, args: Bound) -> None:
+        from pjsh.jobs.model import JobState
+
+        targets = [job] if args.NoRecurse or not job.children else list(job.children)
+        for j in targets:
+            if j.state is not JobState.Failed or not j.reason:
+                continue
+            if getattr(j, "_failure_reported", False) and not args.Keep:
+                continue
+            if not args.Keep:
+                j._failure_reported = True  # type: ignore[attr-defined]
+            if getattr(j, "_failure_in_stream", False):
+                continue
+            self.ctx.write_error(make_error(
+                j.reason, "JobStateFailed", "InvalidResult", target=j,
+                command=self.ctx.command_name,
+                exception_type="System.Management.Automation.RemoteException"))
+
+    def emit(self, stream: object, value: object, job: Job) -> None:
+        """Re-emit one record on the matching stream."""
+        from pjsh.jobs.storage import Stream
+
+        ctx = self.ctx
+        if stream is Stream.Output:
+            ctx.write_output(value)
+        elif stream is Stream.Error:
+            if isinstance(value, ErrorRecord):
+                record = value
+            else:
+                record = make_error(to_string(value), "NativeCommandError", "NotSpecified",
+                                    target=value,
+                                    exception_type="System.Management.Automation.RemoteException")
+            ctx.write_error(record)
+        elif stream is Stream.Warning:
+            ctx.write_warning(to_string(value))
+        elif stream is Stream.Verbose:
+            ctx.write_verbose(to_string(value))
+        elif stream is Stream.Debug:
+            ctx.write_debug(to_string(value))
+        elif stream is Stream.Information:
+            ctx.write_host(to_string(value))
+        elif stream is Stream.Progress:
+            ctx.write_progress(value)
+
+    def _wait(self, args: Bound, jobs: list[Job]) -> None:
+        from pjsh.jobs.model import JobState, is_finished, is_persistent
+        from pjsh.runtime.values import PSObject
+
+        manager = service(self).manager
+        if args.WriteJobInResults:
+            for j in jobs:
+                self.ctx.write_output(j)
+        seen_state = {j.id: j.state for j in jobs}
+        done = is_finished if args.Force else is_persistent
+        while True:
+            for j in jobs:
+                self.receive(j, args)
+                if args.WriteEvents and j.state is not seen_state[j.id]:
+                    self.ctx.write_output(PSObject(
+                        {"JobStateInfo": j.JobStateInfo, "PreviousJobStateInfo": seen_state[j.id].name},
+                        ("System.Management.Automation.JobStateEventArgs",)))
+                    seen_state[j.id] = j.state
+            if all(done(j.state) for j in jobs) and not any(j.HasMoreData for j in jobs
+                                                             if not args.Keep):
+                break
+            if all(done(j.state) for j in jobs) and args.Keep:
+                break
+            manager.wait_for_activity(jobs)
+        if args.AutoRemoveJob:
+            for j in jobs:
+                if j.state in (JobState.Completed, JobState.Failed, JobState.Stopped):
+                    try:
+                        manager.remove(j, force=True)
+                    except Exception:
+                        pass
+
+
+# ---- Wait-Job ---------------------------------------------------------------------------------
+@command
+class WaitJob(Cmdlet):
+    """Wait-Job: wait until jobs finish."""
+
+    spec = CommandSpec(
+        name="Wait-Job", aliases=("wjb",), default_set=ID_SET,
+        summary="Waits until one or all of the given jobs are finished.",
+        description="Outputs the finished jobs. On timeout it outputs nothing and the jobs keep "
+                    "running. Ctrl+C stops the waiting, never the jobs.",
+        examples=(("Get-Job | Wait-Job", "Wait for every job."),
+                  ("Wait-Job -Id 1,2 -Any -Timeout 30", "The first of two, 30 s at most.")),
+        params=(*selector_params(),
+                Param("Any", SWITCH, help="Return as soon as one job finishes."),
+                Param("Timeout", INT, aliases=("TimeoutSec",), default=-1,
+                      validate=_not_negative_one, help="Seconds to wait at most (-1: forever)."),
+                Param("Force", SWITCH, help="Keep waiting through Suspended/Disconnected.")),
+    )
+
+    def begin(self, args: Bound) -> None:
+        self.jobs: list[Job] = []
+
+    def process(self, args: Bound) -> None:
+        self.jobs.extend(select_jobs(self, args))
+
+    def end(self, args: Bound) -> None:
+        from pjsh.jobs.model import JobState
+
+        jobs = list({j.id: j for j in self.jobs}.values())
+        if not jobs:
+            return
+        if any(j.state is JobState.Blocked for j in jobs):
+            self.ctx.throw("The Wait-Job cmdlet cannot finish working, because one or more jobs "
+                           "are blocked waiting for user interaction.  Process interactive job "
+                           "output by using the Receive-Job cmdlet, and then try again.",
+                           "BlockedJobsDeadlockWithWaitJob", "DeadlockDetected")
+        manager = service(self).manager
+        timeout = None if args.Timeout is None or args.Timeout < 0 else float(args.Timeout)
+        finished = manager.wait(jobs, any_=bool(args.Any), timeout=timeout,
+                                force=bool(args.Force))
+        if not args.Force and any(j.state in (JobState.Suspended, JobState.Disconnected)
+                                  for j in finished):
+            self.ctx.write_warning(
+                "One or more jobs are in a suspended or disconnected state, and cannot continue "
+                "without additional user input.  Specify the -Force parameter to continue to a "
+                "completed, failed, or stopped state.")
+        for j in finished:
+            self.ctx.write_output(j)
+
+
+# ---- Stop-Job / Remove-Job / Suspend-Job / Resume-Job -----------------------------------------
+@command
+class StopJob(Cmdlet):
+    """Stop-Job: stop jobs and their whole process trees."""
+
+    spec = CommandSpec(
+        name="Stop-Job", aliases=("spjb",), default_set=ID_SET,
+        summary="Stops background jobs (their whole process group).",
+        examples=(("$j | Stop-Job", "Stop a job."), ("Stop-Job -State Running -PassThru",
+                                                     "Stop all running jobs and show them.")),
+        params=(*selector_params(), Param("PassThru", SWITCH, help="Output the stopped jobs.")),
+    )
+
+    def process(self, args: Bound) -> None:
+        manager = service(self).manager
+        for job in select_jobs(self, args):
+            manager.stop(job, wait=True, timeout=15)
+            if args.PassThru:
+                self.ctx.write_output(job)
+
+
+@command
+class RemoveJob(Cmdlet):
+    """Remove-Job: delete finished jobs (and their stored output)."""
+
+    spec = CommandSpec(
+        name="Remove-Job", aliases=("rjb",), default_set=ID_SET,
+        summary="Deletes jobs; a running job needs -Force.",
+        examples=(("Get-Job -State Completed | Remove-Job", "Forget finished jobs."),
+                  ("Remove-Job -Id 3 -Force", "Stop and remove a running job.")),
+        params=(*selector_params(with_command=True),
+                Param("Force", SWITCH, aliases=("F",),
+                      sets=(ID_SET, JOB_SET, NAME_SET, INSTANCE_SET, FILTER_SET),
+                      help="Stop running jobs, then remove them.")),
+    )
+
+    def process(self, args: Bound) -> None:
+        from pjsh.jobs.model import JobError
+
+        manager = service(self).manager
+        suffix = {ID_SET: "SessionId", NAME_SET: "Name", INSTANCE_SET: "InstanceId",
+                  JOB_SET: "Job"}.get(args.parameter_set, "Job")
+        for job in select_jobs(self, args):
+            if job.parent is not None:
+                self.ctx.write_error(self.ctx.error(
+                    "The command cannot remove the job because it does not exist or because it is a "
+                    "child job. Child jobs can be removed only by removing the parent job.",
+                    "CannotRemoveJob,Microsoft.PowerShell.Commands.RemoveJobCommand",
+                    "InvalidOperation", job, "System.ArgumentException"))
+                continue
+            if not job.is_finished() and not args.Force:
+                if args.parameter_set == NAME_SET:
+                    msg = (f"The command cannot remove the job with the job ID {job.id} and the name "
+                           f"{job.name} because the job is not finished. To remove the job, first "
+                           "stop the job, or use the Force parameter.")
+                elif args.parameter_set == INSTANCE_SET:
+                    msg = (f"The command cannot remove the job with the job ID {job.id} and the "
+                           f"instance identifier {job.instance_id} because the job is not finished. "
+                           "To remove the job, first stop the job or use the Force parameter.")
+                else:
+                    msg = (f"The command cannot remove the job with the job ID {job.id} because the "
+                           "job is not finished. To remove the job, first stop the job, or use the "
+                           "Force parameter.")
+                self.ctx.write_error(self.ctx.error(
+                    f"{msg} (Parameter '{suffix}')",
+                    "JobObjectNotFinishedCannotBeRemoved,Microsoft.PowerShell.Commands."
+                    "RemoveJobCommand", "InvalidOperation", job, "System.ArgumentException"))
+                continue
+            try:
+                manager.remove(job, force=bool(args.Force))
+            except JobError as e:
+                self.ctx.write_error(self.ctx.error(str(e), "CannotRemoveJob", "InvalidOperation",
+                                                    job))
+
+
+def _resume_default(cmd: Cmdlet, args: Bound) -> list[Job]:
+    """No selector: the most recent suspended job (bash's ``bg``/``fg`` habit)."""
+    if args.parameter_set == ID_SET and not args.Id:
+        from pjsh.jobs.model import JobState
+
+        jobs = [j for j in service(cmd).manager.jobs() if j.state is JobState.Suspended]
+        if not jobs:
+            cmd.ctx.throw("There is no suspended job to resume.", "NoCurrentJob",
+                          "ObjectNotFound")
+        return jobs[-1:]
+    return select_jobs(cmd, args)
+
+
+@command
+class SuspendJob(Cmdlet):
+    """Suspend-Job: pause a job's processes (SIGSTOP to its process group)."""
+
+    spec = CommandSpec(
+        name="Suspend-Job", aliases=("sujb",), default_set=ID_SET,
+        summary="Suspends jobs (SIGSTOP to their process group).",
+        params=(*selector_params(),
+                Param("Force", SWITCH, aliases=("F",), help="Suspend at once."),
+                Param("Wait", SWITCH, help="Return once the job is suspended.")),
+    )
+
+    def process(self, args: Bound) -> None:
+        from pjsh.jobs.model import JobError
+
+        manager = service(self).manager
+        for job in select_jobs(self, args):
+            try:
+                manager.suspend(job)
+            except JobError as e:
+                self.ctx.write_error(self.ctx.error(str(e), "SuspendJobNotSupported",
+                                                    "InvalidOperation", job))
+                continue
+            self.ctx.write_output(job)
+
+
+@command
+class ResumeJob(Cmdlet):
+    """Resume-Job: continue suspended jobs in the background (SIGCONT)."""
+
+    spec = CommandSpec(
+        name="Resume-Job", aliases=("rujb", "bg"), default_set=ID_SET,
+        summary="Resumes suspended jobs in the background (SIGCONT). Without a selector, the "
+                "most recently suspended job.",
+        params=(*selector_params(id_mandatory=False),
+                Param("Wait", SWITCH, help="Return once the job is running.")),
+    )
+
+    def process(self, args: Bound) -> None:
+        from pjsh.jobs.model import JobError
+
+        manager = service(self).manager
+        for job in _resume_default(self, args):
+            try:
+                manager.resume(job)
+            except JobError as e:
+                self.ctx.write_error(self.ctx.error(str(e), "ResumeJobNotSupported",
+                                                    "InvalidOperation", job))
+                continue
+            self.ctx.write_output(job)
+
+
+@command
+class EnterJob(Cmdlet):
+    """Enter-Job (``fg``): bring a job to the foreground: resume it and stream its output."""
+
+    spec = CommandSpec(
+        name="Enter-Job", aliases=("fg",), default_set=ID_SET,
+        summary="Brings a job to the foreground: resumes it if suspended and streams its output "
+                "until it ends (the latest job when none is given).",
+        params=(*selector_params(id_mandatory=False),),
+    )
+
+    def process(self, args: Bound) -> None:
+        from pjsh.jobs.model import JobState
+
+        if args.parameter_set == ID_SET and not args.Id:
+            jobs = service(self).manager.jobs()
+            if not jobs:
+                self.ctx.throw("There is no current job.", "NoCurrentJob", "ObjectNotFound")
+            targets = jobs[-1:]
+        else:
+            targets = select_jobs(self, args)
+        manager = service(self).manager
+        for job in targets:
+            if job.state is JobState.Suspended:
+                manager.resume(job)
+        receiver = ReceiveJob(self.ctx)
+        bound = Bound({"Keep": False, "NoRecurse": False, "Force": False, "Wait": True,
+                       "AutoRemoveJob": False, "WriteEvents": False, "WriteJobInResults": False},
+                      "Location")
+        receiver._wait(bound, targets)
+
+
+__all__ = ["NativeLine"]

@@ -1,0 +1,330 @@
+"""A runspace's job service: turns Start-Job, ``&``, Start-ThreadJob and -AsJob into jobs.
+
+It owns the session's JobManager (created on first use, so a script that starts no job pays
+nothing) and picks the backend: a script block made only of native commands runs those
+processes directly (about a fork/exec per job); anything with cmdlets runs in a warm pjsh
+worker process; thread jobs run in-process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from pjsh.jobs.manager import JobManager
+from pjsh.jobs.model import Job
+from pjsh.jobs.storage import Stream
+from pjsh.lang import ast
+from pjsh.runtime.convert import to_string
+
+if TYPE_CHECKING:
+    from pjsh.commands.base import Cmdlet
+    from pjsh.jobs.process import NativePipeline
+    from pjsh.jobs.thread import JobWriter
+    from pjsh.jobs.workers import WorkerBackend
+    from pjsh.runtime.binder import BindResult, CommandBinder
+    from pjsh.runtime.interpreter import Frame, Interpreter
+    from pjsh.runtime.pipeline import PipelineRunner, Stage
+    from pjsh.runtime.scriptblock import ScriptBlock
+    from pjsh.runtime.session import Session
+
+# Variables `&` never copies into a job (PowerShell's exception list, plus $?).
+_NOT_COPIED = frozenset({"pid", "psversiontable", "psedition", "pshome", "host", "true", "false",
+                         "null", "?", "args", "input", "error", "lastexitcode", "pwd", "home"})
+
+
+def iter_nodes(node: object) -> Iterator[ast.Node]:
+    """Every AST node under ``node`` (depth first)."""
+    stack: list[object] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, ast.Node):
+            yield cur
+            for f in dataclasses.fields(cur):
+                stack.append(getattr(cur, f.name))
+        elif isinstance(cur, (list, tuple)):
+            stack.extend(cur)
+
+
+class JobService:
+    """Creates and tracks the jobs of one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.manager = JobManager()
+        self._workers: WorkerBackend | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def workers(self) -> WorkerBackend:
+        """The worker-process backend, with a spare worker warming up."""
+        with self._lock:
+            if self._workers is None:
+                from pjsh.jobs.workers import WorkerBackend
+
+                self._workers = WorkerBackend(self.manager)
+                self.manager.add_shutdown_hook(self._workers.close)
+                self._workers.warm()
+            return self._workers
+
+    def prewarm(self) -> None:
+        """Start the spare worker now (the console does this at start-up)."""
+        _ = self.workers
+
+    # ---- native-only detection -------------------------------------------------------------
+    def native_pipeline(self, body: ast.ScriptBlockBody, interp: Interpreter, frame: Frame,
+                        cwd: str, copy_caller_vars: bool) -> NativePipeline | None:
+        """If the block is one pipeline of native commands with simple arguments, build the
+        argv pipeline to run directly; else None (it needs a worker)."""
+        if body.params or body.begin or body.process or body.end or len(body.statements) != 1:
+            return None
+        stmt = body.statements[0]
+        if isinstance(stmt, ast.PipelineChain):
+            if stmt.rest or stmt.background:
+                return None
+            pipeline = stmt.first
+        elif isinstance(stmt, ast.Pipeline):
+            pipeline = stmt
+        else:
+            return None
+        from pjsh.jobs.process import NativePipeline
+
+        commands: list[tuple[str, ...]] = []
+        stdout_path: str | None = None
+        stdout_append = False
+        stderr_path: str | None = None
+        stderr_append = False
+        runner = interp.pipelines
+        for i, el in enumerate(pipeline.elements):
+            if not isinstance(el, ast.Command) or el.invocation is not None:
+                return None
+            if not isinstance(el.name, ast.Constant) or not isinstance(el.name.value, str):
+                return None
+            kind, target = runner.resolve(el.name.value)
+            if kind != "native":
+                return None
+            for r in el.redirections:
+                last = i == len(pipeline.elements) - 1
+                if r.merge_to is not None or r.target is None or not last:
+                    return None
+                if not self._simple(r.target, copy_caller_vars):
+                    return None
+                path = to_string(interp.eval(r.target, frame))
+                path = os.path.join(cwd, os.path.expanduser(path))
+                if r.stream == "1":
+                    stdout_path, stdout_append = path, r.append
+                elif r.stream == "2":
+                    stderr_path, stderr_append = path, r.append
+                else:
+                    return None
+            for part in el.elements:
+                value = part.argument if isinstance(part, ast.CommandParameter) else part.value
+                if value is not None and not self._simple(value, copy_caller_vars):
+                    return None
+            argv = runner.native_argv(el, frame)
+            commands.append((el.name.value, *argv))
+        if not commands:
+            return None
+        return NativePipeline(tuple(commands), cwd=cwd, env=dict(self.session.env),
+                              stdout_path=stdout_path, stdout_append=stdout_append,
+                              stderr_path=stderr_path, stderr_append=stderr_append)
+
+    @staticmethod
+    def _simple(expr: ast.Expr, copy_caller_vars: bool) -> bool:
+        """Arguments that can be evaluated in the caller without side effects or scope change."""
+        for node in iter_nodes(expr):
+            if isinstance(node, (ast.Constant, ast.ExpandableString, ast.ArrayLiteral)):
+                continue
+            if isinstance(node, ast.Variable):
+                if node.splat:
+                    return False
+                if node.scope == "using":
+                    continue
+                if copy_caller_vars and node.scope is None and node.name.lower() not in _NOT_COPIED:
+                    continue
+                return False
+            return False
+        return True
+
+    # ---- starting jobs ------------------------------------------------------------------------
+    def copied_variables(self, root: object, frame: Frame) -> dict[str, object]:
+        """The caller's variables a backgrounded pipeline refers to, copied by value."""
+        out: dict[str, object] = {}
+        for node in iter_nodes(root):
+            if isinstance(node, ast.Variable) and (node.scope in (None, "using")):
+                low = node.name.lower()
+                if low in _NOT_COPIED or low in out:
+                    continue
+                found, value = frame.scope.lookup(node.name)
+                if found:
+                    out[node.name] = value
+        return out
+
+    def start_script_job(self, block: ScriptBlock, interp: Interpreter, frame: Frame, *,
+                         name: str | None, args: Sequence[object] = (),
+                         input_items: Sequence[object] | None = None, cwd: str | None = None,
+                         init: ScriptBlock | None = None, copy_caller_vars: bool = False,
+                         command: str | None = None) -> Job:
+        """Start a BackgroundJob for a script block (native-only → processes; else a worker)."""
+        cwd = cwd or self.session.cwd
+        text = command if command is not None else block.text
+        if init is None and not args and input_items is None:
+            native = self.native_pipeline(block.body, interp, frame, cwd, copy_caller_vars)
+            if native is not None:
+                backend = self.manager.process_backend
+                return backend.start_job(native, name=name, command=text)
+        from pjsh.jobs.workers import WorkerRequest
+
+        variables = self.copied_variables(block.body, frame)
+        request = WorkerRequest(script=block.text, cwd=cwd, env=dict(self.session.env),
+                                args=list(args),
+                                input=list(input_items) if input_items is not None else None,
+                                variables=variables, init=init.text if init is not None else None)
+        job = self.workers.create_job(request, name=name, command=text)
+        self.manager.start(job)
+        return job
+
+    def background(self, interp: Interpreter, chain: ast.PipelineChain, frame: Frame) -> Job:
+        """The ``&`` operator: the chain runs as a BackgroundJob in the caller's directory,
+        with the caller's variables copied by value."""
+        from pjsh.runtime.scriptblock import ScriptBlock
+
+        text = frame.source[chain.span.start:chain.span.end].rstrip()
+        if text.endswith("&"):
+            text = text[:-1].rstrip()
+        inner = ast.PipelineChain(chain.span, chain.first, chain.rest, background=False)
+        body = ast.ScriptBlockBody(chain.span, None, [inner])
+        # The worker re-parses the text; native-only chains run directly from this AST.
+        block = ScriptBlock(body, text, frame.source)
+        return self.start_script_job(block, interp, frame, name=None, copy_caller_vars=True,
+                                     command=text)
+
+    def thread_job(self, block: ScriptBlock, *, name: str | None, args: Sequence[object],
+                   input_items: Sequence[object] | None, init: ScriptBlock | None,
+                   throttle_limit: int | None, variables: dict[str, object]) -> Job:
+        """Start-ThreadJob: run in a fresh runspace on a thread of this process."""
+        cwd = self.session.cwd
+        env = dict(self.session.env)
+
+        def target(writer: JobWriter) -> None:
+            run_block_in_new_runspace(block, writer, cwd=cwd, env=env, args=args,
+                                      input_items=input_items, init=init, variables=variables)
+
+        return self.manager.thread_backend.start_job(target, name=name, command=block.text,
+                                                     throttle_limit=throttle_limit)
+
+    def asjob_stage(self, runner: PipelineRunner, frame: Frame, node: ast.Command, name: str,
+                    cls: type[Cmdlet], binder: CommandBinder, result: BindResult) -> Stage:
+        """The pipeline stage for ``Cmdlet -AsJob``: collects input, then starts a thread job
+        that runs the cmdlet with the same bound parameters and outputs the job."""
+        from pjsh.runtime.pipeline import Stage
+
+        service = self
+        result.common.pop("AsJob", None)
+        text = frame.source[node.span.start:node.span.end]
+
+        class AsJobStage(Stage):
+            def __init__(self) -> None:
+                super().__init__(runner, frame, node, name)
+                self.items: list[object] = []
+                self.has_input = False
+
+            def process(self, item: object) -> None:
+                self.has_input = True
+                self.items.append(item)
+
+            def end(self) -> None:
+                items = list(self.items) if self.has_input else None
+                cwd, env = service.session.cwd, dict(service.session.env)
+
+                def target(writer: JobWriter) -> None:
+                    run_cmdlet_in_new_runspace(cls, binder, result, node, name, writer, cwd, env,
+                                               items)
+
+                job = service.manager.thread_backend.start_job(target, name=None, command=text)
+                self.out.send(job)
+
+        return AsJobStage()
+
+    def shutdown(self) -> None:
+        """Stop every running job and its process tree; kill the spare worker."""
+        self.manager.shutdown()
+
+
+def _job_runspace(writer: JobWriter | object, cwd: str, env: dict[str, str]) -> object:
+    from pjsh.jobs.jobhost import JobHost
+    from pjsh.runtime.runspace import Runspace
+
+    rs = Runspace(JobHost(writer), cwd=cwd)  # type: ignore[arg-type]
+    rs.session.env = dict(env)
+    rs.session.native_stdin = os.open(os.devnull, os.O_RDONLY)
+    return rs
+
+
+def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str,
+                              env: dict[str, str], args: Sequence[object],
+                              input_items: Sequence[object] | None, init: ScriptBlock | None,
+                              variables: dict[str, object]) -> None:
+    """Run a script block as a thread job; a terminating error raises (the job fails)."""
+    from pjsh.runtime.errors import PSRuntimeError
+    from pjsh.runtime.runspace import Runspace
+    from pjsh.runtime.streams import CallbackSink
+
+    rs = _job_runspace(writer, cwd, env)
+    assert isinstance(rs, Runspace)
+    g = rs.session.global_scope
+    for k, v in variables.items():
+        g.set(k, v)
+        g.set("using:" + k, v)
+    out = CallbackSink(writer.write_output)
+    frame = rs.frame(block.source)
+    try:
+        if init is not None:
+            rs.interp.invoke_block(init, rs.frame(init.source), [], new_scope=False, out=out)
+        rs.interp.invoke_block(block, frame, list(args), input_items=input_items,
+                               new_scope=False, out=out)
+    except PSRuntimeError as e:
+        writer.write_error(e.record)
+        raise JobScriptFailed(e.record.message) from None
+    finally:
+        if rs.session.native_stdin is not None:
+            os.close(rs.session.native_stdin)
+    if rs.session.last_native_failure:
+        raise JobScriptFailed(rs.session.last_native_failure)
+
+
+def run_cmdlet_in_new_runspace(cls: type[Cmdlet], binder: CommandBinder, result: BindResult,
+                               node: ast.Command, name: str, writer: JobWriter, cwd: str,
+                               env: dict[str, str], items: list[object] | None) -> None:
+    """Run one bound cmdlet as a thread job (``-AsJob``)."""
+    from pjsh.runtime.errors import PSRuntimeError
+    from pjsh.runtime.pipeline import CmdletStage
+    from pjsh.runtime.runspace import Runspace
+    from pjsh.runtime.streams import CallbackSink
+
+    rs = _job_runspace(writer, cwd, env)
+    assert isinstance(rs, Runspace)
+    frame = rs.frame("")
+    stage = CmdletStage(rs.interp.pipelines, frame, node, name, cls, binder, result)
+    stage.out = CallbackSink(writer.write_output)
+    try:
+        stage.begin()
+        if items is None:
+            stage.process_no_input()
+        else:
+            for item in items:
+                stage.process(item)
+        stage.end()
+    except PSRuntimeError as e:
+        writer.write_error(e.record)
+        raise JobScriptFailed(e.record.message) from None
+
+
+class JobScriptFailed(Exception):
+    """A job's script ended with a terminating error; the message is the job's Reason."""
+
+
+__all__ = ["JobService", "Stream", "iter_nodes"]

@@ -1,0 +1,151 @@
+"""The pjsh worker process: runs one job's script block and streams its records back.
+
+Started ahead of need (warm) by the worker backend as ``python -m pjsh.jobs.worker``. It
+imports the engine, says ``{"ready": true}``, waits for exactly one request line, runs it,
+streams one JSON line per record, ends with a ``done`` line and exits: no process ever
+serves two jobs. The protocol uses a private copy of the original stdout; the worker's own
+fd 1 and 2 point at /dev/null so stray writes can never corrupt it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+PROTOCOL_VERSION = 1
+
+
+class PipeWriter:
+    """Writes job records as JSON lines: ``{"s": stream, "x": <serialized value>}``."""
+
+    def __init__(self, out: IO[str]) -> None:
+        from pjsh.runtime.serialize import dumps
+
+        self._dumps = dumps
+        self.out = out
+
+    def _send(self, stream: str, value: object, extra: str = "") -> None:
+        self.out.write('{"s":"' + stream + '"' + extra + ',"x":' + self._dumps(value) + "}\n")
+        self.out.flush()
+
+    def write_output(self, value: object) -> None:
+        self._send("o", value)
+
+    def write_error(self, record: object) -> None:
+        self._send("e", record)
+
+    def write_warning(self, text: str) -> None:
+        self._send("w", text)
+
+    def write_verbose(self, text: str) -> None:
+        self._send("v", text)
+
+    def write_debug(self, text: str) -> None:
+        self._send("d", text)
+
+    def write_information(self, value: object, tags: Sequence[str] = ()) -> None:
+        self._send("i", value)
+
+    def write_progress(self, record: object) -> None:
+        self._send("p", record)
+
+    def done(self, ok: bool, reason: str | None, error: object = None) -> None:
+        """The final line: success, or the failure reason (and its error record)."""
+        payload = {"done": True, "ok": ok, "reason": reason}
+        text = json.dumps(payload)
+        if error is not None:
+            text = text[:-1] + ',"x":' + self._dumps(error) + "}"
+        self.out.write(text + "\n")
+        self.out.flush()
+
+
+def run_request(request: dict[str, object], writer: PipeWriter) -> None:
+    """Run one job request (see the worker backend for its fields)."""
+    from pjsh.jobs.jobhost import JobHost
+    from pjsh.lang.parser import parse
+    from pjsh.runtime.errors import PSRuntimeError
+    from pjsh.runtime.interpreter import Frame
+    from pjsh.runtime.runspace import Runspace
+    from pjsh.runtime.scriptblock import ScriptBlock
+    from pjsh.runtime.serialize import decode
+    from pjsh.runtime.streams import CallbackSink
+
+    host = JobHost(writer)
+    rs = Runspace(host, cwd=str(request.get("cwd") or os.getcwd()))
+    env = request.get("env")
+    if isinstance(env, dict):
+        rs.session.env = {str(k): str(v) for k, v in env.items()}
+    rs.session.native_stdin = os.open(os.devnull, os.O_RDONLY)
+    g = rs.session.global_scope
+    variables = decode(request["vars"]) if request.get("vars") is not None else None
+    if variables is not None:
+        for name, value in variables.items():  # type: ignore[attr-defined]
+            g.set(str(name), value)
+            g.set("using:" + str(name), value)
+    out = CallbackSink(writer.write_output)
+    init = request.get("init")
+    if isinstance(init, str) and init.strip():
+        rs.run(init, out=out)
+    script = str(request.get("script", ""))
+    parsed = parse(script)
+    if parsed.error is not None or parsed.body is None:
+        err = parsed.error
+        reason = err.describe() if err is not None else "The script block could not be parsed."
+        writer.done(False, reason)
+        return
+    block = ScriptBlock(parsed.body, script, script)
+    args = decode(request["args"]) if request.get("args") is not None else []
+    input_items = decode(request["input"]) if request.get("input") is not None else None
+    interp = rs.interp
+    frame = Frame(g, rs.streams, script)
+    try:
+        interp.invoke_block(block, frame, list(args) if isinstance(args, list) else [args],
+                            input_items=(list(input_items) if isinstance(input_items, list)
+                                         else None),
+                            new_scope=False, out=out)
+    except PSRuntimeError as e:
+        writer.done(False, e.record.message, e.record)
+        return
+    except Exception as e:  # the job fails with the reason; the worker never leaks a traceback
+        writer.done(False, f"{type(e).__name__}: {e}")
+        return
+    failed_native = getattr(rs.session, "last_native_failure", None)
+    if failed_native:
+        writer.done(False, failed_native)
+        return
+    writer.done(True, None)
+
+
+def main() -> int:
+    """Worker entry point: announce readiness, take one request, run it, exit."""
+    proto_fd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    out = open(proto_fd, "w", encoding="utf-8", errors="surrogateescape",  # noqa: SIM115
+               buffering=1 << 16)
+    # Warm up: import the engine before saying ready, so a job starts without this cost.
+    import pjsh.runtime.runspace  # noqa: F401
+    import pjsh.runtime.serialize  # noqa: F401
+    from pjsh.runtime.runspace import _load_commands
+
+    _load_commands()
+    out.write('{"ready":true,"v":%d}\n' % PROTOCOL_VERSION)
+    out.flush()
+    line = sys.stdin.buffer.readline()
+    if not line:
+        return 0
+    request = json.loads(line.decode("utf-8", "surrogateescape"))
+    writer = PipeWriter(out)
+    try:
+        run_request(request, writer)
+    except BrokenPipeError:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

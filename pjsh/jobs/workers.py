@@ -1,0 +1,280 @@
+"""The worker backend: a script block that uses cmdlets runs in a pjsh worker process.
+
+Starting Python and importing the engine costs tens of milliseconds, so one spare worker is
+started ahead of need and kept warm (it has imported everything and waits for its request);
+Start-Job hands the request to the spare and starts the next spare in the background. Each
+worker serves exactly one job and lives in its own process group, so Stop-Job ends the whole
+tree it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pjsh.jobs.model import (
+    RESUME_NOT_SUPPORTED,
+    SUSPEND_NOT_SUPPORTED,
+    Job,
+    JobError,
+    JobState,
+    PSRemotingChildJob,
+    PSRemotingJob,
+)
+from pjsh.jobs.storage import Stream
+
+if TYPE_CHECKING:
+    from pjsh.jobs.manager import JobManager
+
+_STREAMS = {"o": Stream.Output, "e": Stream.Error, "w": Stream.Warning, "v": Stream.Verbose,
+            "d": Stream.Debug, "i": Stream.Information, "p": Stream.Progress}
+_LINE_LIMIT = 1 << 30
+
+
+@dataclass
+class WorkerRequest:
+    """What a worker runs: script text, arguments, piped input, copied variables, directory."""
+
+    script: str
+    cwd: str
+    env: dict[str, str]
+    args: list[object] = field(default_factory=list)
+    input: list[object] | None = None
+    variables: dict[str, object] = field(default_factory=dict)
+    init: str | None = None
+
+    def to_line(self) -> bytes:
+        """The request as one JSON line."""
+        from pjsh.runtime.serialize import encode
+        from pjsh.runtime.values import Hashtable
+
+        payload: dict[str, Any] = {
+            "v": 1, "script": self.script, "cwd": self.cwd, "env": self.env, "init": self.init,
+            "args": encode(list(self.args)),
+            "input": encode(list(self.input)) if self.input is not None else None,
+            "vars": encode(Hashtable(self.variables.items())),
+        }
+        return (json.dumps(payload, ensure_ascii=True) + "\n").encode()
+
+
+def worker_command() -> list[str]:
+    """How to start a worker with this interpreter."""
+    return [sys.executable, "-m", "pjsh.jobs.worker"]
+
+
+def _worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Make sure the worker imports this very pjsh, even from a source checkout.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+class _Worker:
+    """One started worker process and its protocol pipes."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.stopping = False
+        self.kill_timer: asyncio.TimerHandle | None = None
+
+
+class WorkerBackend:
+    """Runs script blocks in pjsh worker processes (BackgroundJob children)."""
+
+    def __init__(self, manager: JobManager, stop_grace: float = 2.0) -> None:
+        self.manager = manager
+        self.stop_grace = stop_grace
+        self._pending: dict[Job, WorkerRequest] = {}
+        self._workers: dict[Job, _Worker] = {}
+        self._spare: asyncio.Task[_Worker] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # ---- creating jobs -------------------------------------------------------------------
+    def create_job(self, request: WorkerRequest, *, name: str | None = None,
+                   command: str = "") -> PSRemotingJob:
+        """A BackgroundJob parent with one child that runs ``request`` (not yet started)."""
+        parent_id = self.manager.next_id()
+        child = PSRemotingChildJob(self.manager.next_id(), command=command, location="localhost",
+                                   backend=self, store=self.manager.new_store())
+        with self._lock:
+            self._pending[child] = request
+        return PSRemotingJob(parent_id, name=name, command=command, children=[child],
+                             store=self.manager.new_store())
+
+    def warm(self) -> None:
+        """Start a spare worker now (in the background) so the next job starts at once."""
+        self.manager.call_soon(self._ensure_spare)
+
+    def _ensure_spare(self) -> None:
+        if self._spare is None and not self._closed:
+            self._spare = asyncio.get_running_loop().create_task(self._spawn())
+
+    async def _spawn(self) -> _Worker:
+        kwargs: dict[str, Any] = {}
+        if sys.version_info >= (3, 11):
+            kwargs["process_group"] = 0
+        else:  # pragma: no cover - Python 3.10
+            kwargs["preexec_fn"] = os.setpgrp
+        proc = await asyncio.create_subprocess_exec(
+            *worker_command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL, env=_worker_env(), cwd="/", limit=_LINE_LIMIT,
+            **kwargs)
+        worker = _Worker(proc)
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        if not line.startswith(b'{"ready"'):
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise JobError("The pjsh worker process did not start.")
+        return worker
+
+    async def _take_worker(self) -> _Worker:
+        spare = self._spare
+        self._spare = None
+        worker: _Worker | None = None
+        if spare is not None:
+            try:
+                worker = await spare
+            except Exception:
+                worker = None
+            if worker is not None and worker.proc.returncode is not None:
+                worker = None
+        if worker is None:
+            worker = await self._spawn()
+        self._ensure_spare()
+        return worker
+
+    # ---- JobBackend ----------------------------------------------------------------------
+    async def start(self, job: Job) -> None:
+        """Hand the request to a warm worker; the job is Running on return."""
+        with self._lock:
+            request = self._pending.pop(job, None)
+        if request is None:
+            raise JobError(f"Job {job.id} has nothing to run.")
+        if not os.path.isdir(request.cwd):
+            job.set_state(JobState.Failed,
+                          f"Cannot find the WorkingDirectory path {request.cwd}.")
+            return
+        worker = await self._take_worker()
+        proc = worker.proc
+        assert proc.stdin is not None
+        proc.stdin.write(request.to_line())
+        with contextlib.suppress(ConnectionError):
+            await proc.stdin.drain()
+        self._workers[job] = worker
+        job.process_id = proc.pid
+        job.set_state(JobState.Running)
+        asyncio.get_running_loop().create_task(self._pump(job, worker))
+
+    async def _pump(self, job: Job, worker: _Worker) -> None:
+        from pjsh.runtime.serialize import decode
+
+        proc = worker.proc
+        assert proc.stdout is not None
+        done: dict[str, Any] | None = None
+        while True:
+            try:
+                line = await proc.stdout.readline()
+            except (ValueError, asyncio.LimitOverrunError):
+                continue
+            if not line:
+                break
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if msg.get("done"):
+                done = msg
+                if "x" in msg:
+                    job.write(Stream.Error, decode(msg["x"], deserialized=True))
+                continue
+            stream = _STREAMS.get(str(msg.get("s")))
+            if stream is None:
+                continue
+            job.write(stream, decode(msg["x"], deserialized=stream is not Stream.Error))
+        code = await proc.wait()
+        job.exit_code = code if code >= 0 else 128 - code
+        self._workers.pop(job, None)
+        if worker.kill_timer is not None:
+            worker.kill_timer.cancel()
+        # Whatever the worker started in its group must not outlive the job.
+        _kill_group(proc.pid, signal.SIGKILL)
+        if worker.stopping or job.stop_requested:
+            job.try_set_state(JobState.Stopping)
+            job.try_set_state(JobState.Stopped)
+        elif done is not None and done.get("ok"):
+            job.try_set_state(JobState.Completed)
+        elif done is not None:
+            job.try_set_state(JobState.Failed, str(done.get("reason") or "The job failed."))
+        elif code < 0:
+            from pjsh.runtime.native import signal_name
+
+            job.try_set_state(JobState.Failed,
+                              f"The job's process was terminated by signal {signal_name(-code)}.")
+        else:
+            job.try_set_state(JobState.Failed,
+                              f"The job's process exited unexpectedly with code {code}.")
+
+    async def stop(self, job: Job) -> None:
+        """SIGTERM the worker's group (SIGCONT too); SIGKILL after a grace period."""
+        with self._lock:
+            if self._pending.pop(job, None) is not None:
+                job.try_set_state(JobState.Stopped)
+                return
+        worker = self._workers.get(job)
+        if worker is None or worker.stopping or job.is_finished():
+            return
+        worker.stopping = True
+        job.try_set_state(JobState.Stopping)
+        pgid = worker.proc.pid
+        _kill_group(pgid, signal.SIGTERM)
+        _kill_group(pgid, signal.SIGCONT)
+        worker.kill_timer = asyncio.get_running_loop().call_later(
+            self.stop_grace, _kill_group, pgid, signal.SIGKILL)
+
+    async def suspend(self, job: Job) -> None:
+        """SIGSTOP the worker's process group."""
+        worker = self._workers.get(job)
+        if worker is None or job.state is not JobState.Running:
+            if job.state is JobState.Suspended:
+                return
+            raise JobError(SUSPEND_NOT_SUPPORTED.format(job.id))
+        _kill_group(worker.proc.pid, signal.SIGSTOP)
+        job.try_set_state(JobState.Suspended)
+
+    async def resume(self, job: Job) -> None:
+        """SIGCONT the worker's process group."""
+        worker = self._workers.get(job)
+        if worker is None or job.state is not JobState.Suspended:
+            if job.state is JobState.Running:
+                return
+            raise JobError(RESUME_NOT_SUPPORTED.format(job.id))
+        _kill_group(worker.proc.pid, signal.SIGCONT)
+        job.try_set_state(JobState.Running)
+
+    async def close(self) -> None:
+        """Kill the spare worker (shutdown)."""
+        self._closed = True
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            try:
+                worker = await spare
+            except Exception:
+                return
+            _kill_group(worker.proc.pid, signal.SIGKILL)
+            await worker.proc.wait()
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
