@@ -874,6 +874,9 @@ def _chunks(text: str, width: int) -> list[str]:
     used = 0
     for char in text:
         w = _char_width(char)
+        if w > width:
+            # A double-width character cannot fit a one-cell column: show that it was cut.
+            char, w = ELLIPSIS, 1
         if used + w > width and current:
             pieces.append("".join(current))
             current, used = [], 0
