@@ -91,6 +91,9 @@ def _exit_status(ok: bool, exit_code: int | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pjsh`` command; returns the process exit status."""
+    # The parser and interpreter recurse per nesting level; Python 3.11+ frames cost no C
+    # stack, so a higher limit lets deeply nested scripts work instead of failing at ~60 levels.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 8000))
     opts = parse_args(list(sys.argv[1:] if argv is None else argv))
     if opts.error:
         sys.stderr.write(f"pjsh: {opts.error}\n")

@@ -88,6 +88,9 @@ class Lexer:
                 self.pos += 2
                 if src[self.pos - 1] == "\r" and self.peek_char() == "\n":
                     self.pos += 1
+                if self.pos >= len(src):
+                    # A line continuation at the end of the input asks for the next line.
+                    raise self.incomplete("IncompleteInput", "Unexpected end of input.")
             elif c == "#":
                 start = self.pos
                 end = src.find("\n", self.pos)

@@ -7,6 +7,7 @@ Input that stops where more is needed gives an *incomplete* result, not an error
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pjsh.lang import ast
@@ -57,6 +58,12 @@ def parse(source: str) -> ParseResult:
         return ParseResult(body, None, p.lx.tokens)
     except ParseError as e:
         return ParseResult(None, e, p.lx.tokens)
+    except RecursionError:
+        # Nesting deeper than the parser's recursion allows is a parse error, not a crash.
+        at = min(p.lx.pos, max(len(source) - 1, 0))
+        err = ParseError("NestingTooDeep", "The script is nested too deeply to be parsed.",
+                         Span(at, at + 1), source)
+        return ParseResult(None, err, p.lx.tokens)
 
 
 def tokenize(source: str) -> list[Token]:
@@ -965,6 +972,8 @@ class Parser:
                 nxt = self.ch(1)
                 if nxt == "\0":
                     raise self.lx.incomplete("IncompleteInput", "Unexpected end of input.")
+                if nxt in "\r\n":
+                    break  # a line continuation ends the word
                 literal.append(_ESCAPES.get(nxt, nxt))
                 self.lx.pos += 2
                 continue
@@ -1073,8 +1082,22 @@ class Parser:
                                     f"You must provide a value expression following the "
                                     f"'{self.src[op_start:op_start + length]}' operator.",
                                     self.pos)
-            right = self.parse_binary_level(level + 1)
+            right = self._operand(op_start, length, lambda: self.parse_binary_level(level + 1))
             left = ast.BinaryOp(self.span_from(start), name.lower(), left, right)
+
+    def _operand(self, op_start: int, length: int, parse: Callable[[], ast.Expr]) -> ast.Expr:
+        """Parse a binary operator's right operand; a token that cannot start one is reported
+        as PowerShell does ("You must provide a value expression following the '+' operator")."""
+        here = self.pos
+        try:
+            return parse()
+        except ParseError as e:
+            if isinstance(e, IncompleteInput) or e.span.start != here:
+                raise
+            op = self.src[op_start:op_start + length]
+            raise self.lx.error("ExpectedValueExpression",
+                                f"You must provide a value expression following the '{op}' "
+                                "operator.", here, e.span.end) from None
 
     def parse_comma(self) -> ast.Expr:
         start = self.pos
@@ -1284,7 +1307,7 @@ class Parser:
             self.lx.pos += length
             self.lx.emit(TokenKind.OPERATOR, op_start)
             self.lx.skip_space(newlines=True)
-            right = self._no_comma_level(level + 1)
+            right = self._operand(op_start, length, lambda: self._no_comma_level(level + 1))
             left = ast.BinaryOp(self.span_from(start), name.lower(), left, right)
 
     def parse_primary(self) -> ast.Expr:

@@ -20,6 +20,7 @@ from pjsh.runtime.convert import (
     to_string,
     type_name_of,
 )
+from pjsh.runtime.operators import check_chars
 from pjsh.runtime.values import Hashtable, PSObject, type_names
 
 
@@ -217,6 +218,9 @@ def _format_number(value: object, spec: str) -> str:
         return to_string(value)
     if kind in "NDXFPCE" and (digits == "" or digits.isdigit()):
         prec = int(digits) if digits else None
+        if prec is not None and prec > 999:
+            raise TypeError_("FormatError", "Error formatting a string: Format specifier was "
+                             "invalid.")
         if kind == "N":
             return f"{n:,.{2 if prec is None else prec}f}"
         if kind == "F":
@@ -268,6 +272,9 @@ def format_operator(fmt: object, args: object) -> str:
         width = m.group(2)
         if width:
             w = int(width)
+            if abs(w) >= 1_000_000:
+                raise TypeError_("FormatError", "Error formatting a string: Input string was not "
+                                 f"in a correct format.: {text}.")
             out = out.rjust(w) if w > 0 else out.ljust(-w)
         return out
 
@@ -297,6 +304,19 @@ def _round(*args: object) -> object:
     return float(result) if digits else float(round(value))
 
 
+def _ieee(fn: Callable[..., float]) -> Callable[..., object]:
+    """Wrap a math function so overflow gives Infinity and a domain error NaN, as .NET does."""
+    def call(*args: object) -> object:
+        try:
+            return fn(*args)
+        except OverflowError:
+            return math.inf
+        except ValueError:
+            return math.nan
+
+    return call
+
+
 def _math(name: str) -> Callable[..., object]:
     table: dict[str, Callable[..., object]] = {
         "round": _round,
@@ -304,18 +324,24 @@ def _math(name: str) -> Callable[..., object]:
         "ceiling": lambda x: float(math.ceil(to_double(x))),
         "truncate": lambda x: float(math.trunc(to_double(x))),
         "abs": lambda x: abs(to_number(x)),
-        "sqrt": lambda x: math.sqrt(to_double(x)),
-        "pow": lambda x, y: math.pow(to_double(x), to_double(y)),
+        "sqrt": _ieee(lambda x: math.sqrt(to_double(x))),
+        "pow": _ieee(lambda x, y: math.pow(to_double(x), to_double(y))),
         "max": lambda x, y: max(to_number(x), to_number(y)),
         "min": lambda x, y: min(to_number(x), to_number(y)),
-        "log": lambda x, *b: math.log(to_double(x), *(to_double(v) for v in b)),
-        "log10": lambda x: math.log10(to_double(x)),
-        "exp": lambda x: math.exp(to_double(x)),
+        "log": _ieee(lambda x, *b: math.log(to_double(x), *(to_double(v) for v in b))),
+        "log10": _ieee(lambda x: math.log10(to_double(x))),
+        "exp": _ieee(lambda x: math.exp(to_double(x))),
         "sin": lambda x: math.sin(to_double(x)), "cos": lambda x: math.cos(to_double(x)),
         "tan": lambda x: math.tan(to_double(x)),
         "sign": lambda x: (to_number(x) > 0) - (to_number(x) < 0),
     }
     return table[name]
+
+
+def _string_new(ch: object, n: object) -> str:
+    count = to_int(n)
+    check_chars(len(to_string(ch)) * max(count, 0))
+    return to_string(ch) * count
 
 
 def _string_static(name: str) -> Callable[..., object]:
@@ -326,7 +352,7 @@ def _string_static(name: str) -> Callable[..., object]:
             to_string(i) for i in (as_list(items[0]) if len(items) == 1 else items)),
         "concat": lambda *items: "".join(to_string(i) for i in items),
         "format": lambda fmt, *items: format_operator(fmt, list(items)),
-        "new": lambda ch, n: to_string(ch) * to_int(n),
+        "new": _string_new,
     }
     return table[name]
 

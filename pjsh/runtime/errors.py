@@ -227,6 +227,14 @@ class ExitSignal(FlowControl):
         self.code = code
 
 
+class PipelineStoppedSignal(BaseException):
+    """The running script was asked to stop (Ctrl+C, Stop-Job, a time budget). A BaseException,
+    so neither ``catch`` nor a cmdlet's ``except Exception`` swallows it; ``finally`` runs."""
+
+    def __init__(self) -> None:
+        super().__init__("The pipeline has been stopped.")
+
+
 class StopUpstreamSignal(FlowControl):
     """Raised by a command (Select-Object -First) that needs no more input: the pipeline stops
     the commands before it and finishes the ones after it normally."""

@@ -8,6 +8,7 @@ on, script-terminating ones (``throw``, ``-ErrorAction Stop``) unwind to a ``try
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,6 +32,8 @@ from pjsh.runtime.errors import (
     ErrorRecord,
     ExceptionInfo,
     ExitSignal,
+    FlowControl,
+    PipelineStoppedSignal,
     PSRuntimeError,
     ReturnSignal,
     exception_type_chain,
@@ -105,9 +108,25 @@ class Interpreter:
         self.session = session
         self.try_depth = 0
         self.call_depth = 0
+        # Cooperative cancellation: set from another thread (a Ctrl+C handler, Stop-Job, a
+        # test's time budget); checked between statements, per loop iteration and per
+        # pipeline object, where it raises PipelineStoppedSignal.
+        self.stop_event = threading.Event()
+        # False keeps PATH lookups from ever starting a program (sandboxed runs, fuzzing).
+        self.natives_enabled = True
         from pjsh.runtime.pipeline import PipelineRunner
 
         self.pipelines = PipelineRunner(self)
+
+    # ---------------------------------------------------------------- cancellation
+    def request_stop(self) -> None:
+        """Ask the running script to stop at its next check (thread-safe)."""
+        self.stop_event.set()
+
+    def check_stop(self) -> None:
+        """Raise PipelineStoppedSignal if a stop was requested."""
+        if self.stop_event.is_set():
+            raise PipelineStoppedSignal()
 
     # ---------------------------------------------------------------- errors
     def error_at(self, frame: Frame, span: Span | None, message: str, error_id: str,
@@ -154,6 +173,7 @@ class Interpreter:
         """Run statements in order; statement-terminating errors are reported unless a try
         is active, and the next statement runs."""
         for stmt in statements:
+            self.check_stop()
             try:
                 self.exec_statement(stmt, frame, out)
             except PSRuntimeError as e:
@@ -258,6 +278,7 @@ class Interpreter:
     def _loop_body(self, body: ast.StatementBlock, frame: Frame, out: Sink,
                    label: str | None) -> str:
         """Run a loop body once: returns 'next', 'break' or 'continue'."""
+        self.check_stop()
         try:
             self.exec_statements(body.statements, frame, out)
         except BreakSignal as b:
@@ -271,11 +292,14 @@ class Interpreter:
         return "next"
 
     def exec_foreach(self, stmt: ast.ForEachStatement, frame: Frame, out: Sink) -> None:
-        value = self.capture_value(stmt.iterable, frame)
-        items = value if isinstance(value, list) else ([] if value is None else [value])
-        if isinstance(value, Hashtable):
-            items = [value]
-        for item in list(items):
+        items: Iterable[object]
+        numbers = self.lazy_range(stmt.iterable, frame)
+        if numbers is not None:
+            items = numbers
+        else:
+            value = self.capture_value(stmt.iterable, frame)
+            items = list(value) if isinstance(value, list) else ([] if value is None else [value])
+        for item in items:
             self.assign_variable(stmt.variable, item, frame)
             if self._loop_body(stmt.body, frame, out, stmt.label) == "break":
                 break
@@ -372,6 +396,15 @@ class Interpreter:
                 if stmt.finally_body is not None:
                     self.exec_statements(stmt.finally_body.statements, frame, out)
             return
+        except PipelineStoppedSignal:
+            if stmt.finally_body is not None:
+                # Clean-up runs even when stopping; a second stop request interrupts it.
+                self.stop_event.clear()
+                try:
+                    self.exec_statements(stmt.finally_body.statements, frame, out)
+                finally:
+                    self.stop_event.set()
+            raise
         except (BreakSignal, ContinueSignal, ReturnSignal, ExitSignal, KeyboardInterrupt):
             if stmt.finally_body is not None:
                 self.exec_statements(stmt.finally_body.statements, frame, out)
@@ -718,19 +751,16 @@ class Interpreter:
             if op == "%":
                 return ops.modulo(left, right)
             if op == "..":
-                a, b = to_int(left), to_int(right)
-                if abs(b - a) > 50_000_000:
-                    raise ops.OperatorError("RangeTooLarge",
-                                            "The range is too large: at most 50000000 elements.")
-                return list(range(a, b + 1)) if a <= b else list(range(a, b - 1, -1))
+                return list(self.range_values(left, right))
             if op == "f":
                 return format_operator(left, right)
             if op == "xor":
                 return to_bool(left) != to_bool(right)
-            if op in ("band", "bor", "bxor", "shl", "shr"):
+            if op in ("band", "bor", "bxor"):
                 a, b = to_int(left), to_int(right)
-                return {"band": a & b, "bor": a | b, "bxor": a ^ b, "shl": a << b,
-                        "shr": a >> b}[op]
+                return {"band": a & b, "bor": a | b, "bxor": a ^ b}[op]
+            if op in ("shl", "shr"):
+                return ops.shift(op, to_int(left), to_int(right))
             base, cs = ops.split_op(op)
             if base == "replace":
                 return ops.replace(left, right, cs)
@@ -756,6 +786,34 @@ class Interpreter:
         except (OverflowError, ValueError) as ex:
             raise self.fail(frame, node, str(ex), "RuntimeException") from None
 
+    @staticmethod
+    def range_values(left: object, right: object, lazy: bool = False) -> range:
+        """The numbers of ``left..right`` (either direction); materialized ranges are bounded."""
+        a, b = to_int(left), to_int(right)
+        if not lazy:
+            ops.check_items(abs(b - a) + 1)
+        return range(a, b + 1) if a <= b else range(a, b - 1, -1)
+
+    def lazy_range(self, stmt: ast.Statement | ast.Expr, frame: Frame) -> range | None:
+        """If a statement is just ``a..b``, its numbers without building a list (so
+        ``foreach ($i in 1..1e8)`` and ``1..1e8 | ...`` stream, as in PowerShell)."""
+        node: object = stmt
+        if isinstance(node, ast.PipelineChain) and not node.rest and not node.background:
+            node = node.first
+        if isinstance(node, ast.Pipeline) and len(node.elements) == 1:
+            node = node.elements[0]
+        if isinstance(node, ast.CommandExpression) and not node.redirections:
+            node = node.expr
+        if not (isinstance(node, ast.BinaryOp) and node.op == ".."):
+            return None
+        left = self.eval(node.left, frame)
+        right = self.eval(node.right, frame)
+        try:
+            return self.range_values(left, right, lazy=True)
+        except ConversionError as ce:
+            raise self.fail(frame, node, str(ce), "InvalidCastFromStringToInteger",
+                            "InvalidArgument") from None
+
     def eval_MemberAccess(self, e: ast.MemberAccess, frame: Frame) -> object:
         obj = self.eval(e.obj, frame)
         name = e.member if isinstance(e.member, str) else to_string(self.eval(e.member, frame))
@@ -772,32 +830,43 @@ class Interpreter:
     def eval_MethodCall(self, e: ast.MethodCall, frame: Frame) -> object:
         obj = self.eval(e.obj, frame)
         args = [self.eval(a, frame) for a in e.args]
+        if e.static and not isinstance(obj, TypeName):
+            raise self.fail(frame, e, "Static methods need a type: [type]::Method().",
+                            "StaticMemberOnNonType")
+        if isinstance(obj, ScriptBlock) and e.member.lower() in ("invoke", "invokereturnasis"):
+            return collapse(self.invoke_block(obj, frame, args))
         try:
             if e.static:
-                if not isinstance(obj, TypeName):
-                    raise self.fail(frame, e, "Static methods need a type: [type]::Method().",
-                                    "StaticMemberOnNonType")
+                assert isinstance(obj, TypeName)
                 result = static_call(obj.name, e.member, args)
                 if isinstance(result, tuple) and result and result[0] == "__console__":
                     text = "".join(to_string(a) for a in result[2])
                     frame.streams.write_host(text, result[1] == "writeline", None, None)
                     return None
                 return result
-            if isinstance(obj, ScriptBlock) and e.member.lower() in ("invoke", "invokereturnasis"):
-                return collapse(self.invoke_block(obj, frame, args))
             if isinstance(obj, TypeName) and e.member.lower() == "new":
                 return cast(obj.name, args[0] if len(args) == 1 else args)
             return call_method(obj, e.member, args)
         except MemberError as me:
-            raise self.fail(frame, e, me.message, me.error_id) from None
+            if me.error_id == "MethodNotFound":
+                raise self.fail(frame, e, me.message, me.error_id) from None
+            raise self._method_failure(frame, e, len(args), me.message) from None
         except TypeError_ as te:
-            raise self.fail(frame, e, te.message, te.error_id) from None
-        except ConversionError as ce:
-            raise self.fail(frame, e, f'Exception calling "{e.member}": "{ce}"',
-                            "MethodInvocationException") from None
-        except (ValueError, OverflowError, ZeroDivisionError, IndexError) as ex:
-            raise self.fail(frame, e, f'Exception calling "{e.member}" with "{len(args)}" '
-                            f'argument(s): "{ex}"', "MethodInvocationException") from None
+            if te.error_id in ("MethodNotFound", "TypeNotFound"):
+                raise self.fail(frame, e, te.message, te.error_id) from None
+            raise self._method_failure(frame, e, len(args), te.message) from None
+        except (PSRuntimeError, FlowControl):
+            raise
+        except Exception as ex:  # noqa: BLE001 - a .NET method that throws is a PS error
+            message = getattr(ex, "message", None) or str(ex) or type(ex).__name__
+            raise self._method_failure(frame, e, len(args), message) from None
+
+    def _method_failure(self, frame: Frame, e: ast.MethodCall, argc: int,
+                        message: str) -> PSRuntimeFailure:
+        """PowerShell's MethodInvocationException wording for a method that failed."""
+        return self.fail(frame, e, f'Exception calling "{e.member}" with "{argc}" argument(s): '
+                         f'"{message}"', "MethodInvocationException", "NotSpecified",
+                         "System.Management.Automation.MethodInvocationException")
 
     def eval_Index(self, e: ast.Index, frame: Frame) -> object:
         obj = self.eval(e.obj, frame)

@@ -120,6 +120,20 @@ def _arg(args: list[object], i: int, default: object = None) -> object:
     return args[i] if i < len(args) else default
 
 
+def _width(a: list[object]) -> int:
+    """PadLeft/PadRight's total width, bounded like every string pjsh builds."""
+    from pjsh.runtime.operators import MAX_CHARS
+
+    width = to_int(_arg(a, 0, 0))
+    if width < 0:
+        raise MemberError("ArgumentOutOfRangeException",
+                          "Non-negative number required. (Parameter 'totalWidth')")
+    if width > MAX_CHARS:
+        raise MemberError("OutOfMemoryException",
+                          "Exception of type 'System.OutOfMemoryException' was thrown.")
+    return width
+
+
 def _str_methods() -> dict[str, Callable[[str, list[object]], object]]:
     def split(s: str, a: list[object]) -> object:
         if not a:
@@ -164,13 +178,14 @@ def _str_methods() -> dict[str, Callable[[str, list[object]], object]]:
         "endswith": lambda s, a: s.endswith(to_string(_arg(a, 0, ""))),
         "indexof": lambda s, a: s.find(to_string(_arg(a, 0, ""))),
         "lastindexof": lambda s, a: s.rfind(to_string(_arg(a, 0, ""))),
-        "padleft": lambda s, a: s.rjust(to_int(_arg(a, 0, 0)), to_string(_arg(a, 1, " "))[:1] or " "),
-        "padright": lambda s, a: s.ljust(to_int(_arg(a, 0, 0)), to_string(_arg(a, 1, " "))[:1] or " "),
+        "padleft": lambda s, a: s.rjust(_width(a), to_string(_arg(a, 1, " "))[:1] or " "),
+        "padright": lambda s, a: s.ljust(_width(a), to_string(_arg(a, 1, " "))[:1] or " "),
         "tostring": lambda s, a: s,
         "equals": lambda s, a: s == to_string(_arg(a, 0, "")),
         "gethashcode": lambda s, a: hash(s) & 0x7FFFFFFF,
         "tochararray": lambda s, a: list(s),
-        "insert": lambda s, a: s[:to_int(_arg(a, 0, 0))] + to_string(_arg(a, 1, "")) + s[to_int(_arg(a, 0, 0)):],
+        "insert": lambda s, a: (s[:to_int(_arg(a, 0, 0))] + to_string(_arg(a, 1, ""))
+                                + s[to_int(_arg(a, 0, 0)):]),
         "remove": lambda s, a: (s[:to_int(_arg(a, 0, 0))] + (s[to_int(a[0]) + to_int(a[1]):]
                                                               if len(a) > 1 else "")),
     }

@@ -50,6 +50,8 @@ def expand_native_arg(value: object, bareword: bool, cwd: str) -> list[str]:
         for v in value:
             out.extend(expand_native_arg(v, False, cwd))
         return out
+    if value is None:
+        return []  # like pwsh: a $null argument is no argument ("" is an empty one)
     text = to_string(value)
     if bareword:
         if text == "~" or text.startswith("~/"):

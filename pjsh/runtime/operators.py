@@ -281,6 +281,27 @@ def split(left: object, right: object | None, case_sensitive: bool = False) -> l
     return out
 
 
+# Bounds on what one operator may build, so a runaway script (`$a += $a` in a loop,
+# `'x' * 1tb`) gets a PowerShell error instead of exhausting the machine's memory.
+MAX_ITEMS = 10_000_000
+MAX_CHARS = 64 * 1024 * 1024
+
+
+def check_items(n: int) -> None:
+    """Raise OperatorError if an array of n elements is too large to build."""
+    if n > MAX_ITEMS:
+        raise OperatorError("ArrayTooLarge", "Array dimensions exceeded supported range.",
+                            "System.OutOfMemoryException")
+
+
+def check_chars(n: int) -> None:
+    """Raise OperatorError if a string of n characters is too large to build."""
+    if n > MAX_CHARS:
+        raise OperatorError("OutOfMemory",
+                            "Exception of type 'System.OutOfMemoryException' was thrown.",
+                            "System.OutOfMemoryException")
+
+
 def _num_or_raise(value: object) -> int | float:
     try:
         return to_number(value)
@@ -295,9 +316,13 @@ def _normalize(n: int | float) -> int | float:
 def add(left: object, right: object) -> object:
     """The + operator: numbers add, strings concatenate, arrays append, hashtables merge."""
     if isinstance(left, list):
-        return left + (right if isinstance(right, list) else [right])
+        extra = right if isinstance(right, list) else [right]
+        check_items(len(left) + len(extra))
+        return left + extra
     if isinstance(left, str):
-        return left + to_string(right)
+        text = to_string(right)
+        check_chars(len(left) + len(text))
+        return left + text
     if isinstance(left, Hashtable):
         if not isinstance(right, Hashtable):
             raise OperatorError("AddHashtableToNonHashtable",
@@ -325,9 +350,13 @@ def subtract(left: object, right: object) -> object:
 def multiply(left: object, right: object) -> object:
     """The * operator: numbers multiply, strings and arrays repeat."""
     if isinstance(left, str):
-        return left * int(_num_or_raise(right))
+        times = int(_num_or_raise(right))
+        check_chars(len(left) * max(times, 0))
+        return left * times
     if isinstance(left, list):
-        return left * int(_num_or_raise(right))
+        times = int(_num_or_raise(right))
+        check_items(len(left) * max(times, 0))
+        return left * times
     return _normalize(_num_or_raise(left) * _num_or_raise(right))
 
 
@@ -353,6 +382,17 @@ def modulo(left: object, right: object) -> object:
         return -r if a < 0 else r
     import math
     return math.fmod(a, b)
+
+
+def shift(op: str, a: int, b: int) -> int:
+    """-shl/-shr on Int32 or Int64 values: the count is masked and the result wraps, as in .NET."""
+    bits = 32 if -(2**31) <= a < 2**31 else 64
+    count = b & (bits - 1)
+    if op == "shr":
+        return a >> count
+    mask = (1 << bits) - 1
+    r = (a << count) & mask
+    return r - (1 << bits) if r >= 1 << (bits - 1) else r
 
 
 def join(left: object, right: object) -> str:

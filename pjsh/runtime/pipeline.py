@@ -44,6 +44,7 @@ class StageInput:
         self.stage = stage
 
     def send(self, value: object) -> None:
+        self.stage.interp.check_stop()
         try:
             self.stage.process(value)
         except StopUpstreamSignal:
@@ -132,6 +133,11 @@ class ExpressionStage(Stage):
     def run_first(self) -> None:
         assert isinstance(self.node, ast.CommandExpression)
         expr = self.node.expr
+        numbers = self.interp.lazy_range(expr, self.frame)
+        if numbers is not None:
+            for n in numbers:
+                self.out.send(n)
+            return
         value = self.interp.eval(expr, self.frame)
         if isinstance(expr, ast.UnaryOp) and expr.op in ("++", "--"):
             return  # `$i++` as a statement outputs nothing
@@ -281,7 +287,7 @@ class CmdletContext:
 
     @property
     def stopping(self) -> bool:
-        return False
+        return self.stage.interp.stop_event.is_set()
 
     def finish_variables(self) -> None:
         """Store -OutVariable/-ErrorVariable/... results."""
@@ -588,15 +594,30 @@ class NativeStage(Stage):
     def process(self, item: object) -> None:
         assert self.group is not None
         if isinstance(item, str) or is_scalar(item):
-            text = to_string(item) + "\n"
-        else:
-            from pjsh.runtime.formatting import build_blocks, render_text
+            self._flush_formatter()
+            self.group.feed(encode_text(to_string(item) + "\n"))
+            return
+        # Objects become the text Out-String would make of the whole run of them (one table
+        # header for many rows), so the formatter is shared across items.
+        from pjsh.runtime.formatting import OutDefault, render_text
 
-            text = render_text(build_blocks([item]), 120)
-        self.group.feed(encode_text(text))
+        if self._formatter is None:
+            group = self.group
+            self._formatter = OutDefault(
+                lambda blocks: group.feed(encode_text(render_text(blocks, 120))))
+        assert isinstance(self._formatter, OutDefault)
+        self._formatter.add(item)
+
+    def _flush_formatter(self) -> None:
+        if self._formatter is not None:
+            from pjsh.runtime.formatting import OutDefault
+
+            assert isinstance(self._formatter, OutDefault)
+            self._formatter.flush()
 
     def end(self) -> None:
         assert self.group is not None
+        self._flush_formatter()
         try:
             codes = self.group.finish()
         finally:
@@ -725,7 +746,8 @@ class PipelineRunner:
         cls = session.registry.commands.get(low)
         if cls is not None:
             return "cmdlet", cls
-        path = find_executable(name, session.env.get("PATH"), session.cwd)
+        path = (find_executable(name, session.env.get("PATH"), session.cwd)
+                if self.interp.natives_enabled else None)
         if path is not None:
             if path.endswith(".ps1"):
                 return "script", path
