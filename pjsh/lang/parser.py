@@ -87,13 +87,19 @@ class Parser:
         return self.lx.peek_char(offset)
 
     def span_from(self, start: int) -> Span:
-        return Span(start, max(start, self.lx.pos))
+        """The span from ``start`` to here, without the blanks skipped after the last token."""
+        end = self.lx.pos
+        while end > start and self.src[end - 1] in " \t" and not (
+                end - 2 >= start and self.src[end - 2] == "`"):
+            end -= 1
+        return Span(start, max(start, end))
 
     def fail(self, error_id: str, message: str, start: int | None = None,
              end: int | None = None) -> ParseError:
         """An error at ``start`` (default: here); at the end of input it is 'incomplete'."""
         s = self.pos if start is None else start
-        if s >= len(self.src):
+        if s >= len(self.src) or (s >= self.pos and not self.src[s:].strip()):
+            # Only blanks left: the construct continues on a line not typed yet.
             return self.lx.incomplete(error_id, message)
         return self.lx.error(error_id, message, s, end if end is not None else s + 1)
 
@@ -759,7 +765,8 @@ class Parser:
             if self.ch() == "=":
                 self.punct("=")
                 self.lx.skip_space(newlines=True)
-                decl.default = self.parse_expression()
+                # ',' separates parameters here, so the default is parsed below the comma level.
+                decl.default = self._call_arg()
                 self.lx.skip_space(newlines=True)
             decl.span = self.span_from(pstart)
             if decl.position is None and not decl.switch:
@@ -1275,7 +1282,7 @@ class Parser:
             return args
         while True:
             self.lx.skip_space(newlines=True)
-            args.append(self.parse_binary_level(0 if False else 0) if False else self._call_arg())
+            args.append(self._call_arg())
             self.lx.skip_space(newlines=True)
             if self.ch() == ",":
                 self.punct(",")
@@ -1285,10 +1292,9 @@ class Parser:
             return args
 
     def _call_arg(self) -> ast.Expr:
-        # In method arguments, ',' separates arguments, so parse below the comma level.
-        start = self.pos
-        left = self._no_comma_level(0)
-        return left if left.span.start >= start else left
+        """One method argument or parameter default: ',' separates them, so parse below the
+        comma level."""
+        return self._no_comma_level(0)
 
     def _no_comma_level(self, level: int) -> ast.Expr:
         if level >= len(self._LEVELS):
