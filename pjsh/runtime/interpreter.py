@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from pjsh.runtime.session import Session
 
 _MISSING = object()
+# Functions defined below the global scope are kept in their scope under this prefix (a name
+# no variable can have: ':' would make it a scope-qualified name).
+FUNCTION_PREFIX = "function:"
 
 
 @dataclass
@@ -60,13 +63,14 @@ class Frame:
     source: str
     origin: str = ""  # script file path ('' for typed input)
     label_stack: list[str | None] = field(default_factory=list)
+    command: str = ""  # the function or script running here ('' at top level)
 
     def child(self, scope: Scope | None = None, source: str | None = None,
               origin: str | None = None) -> Frame:
         """A frame for nested code (new scope and/or another source text)."""
         return Frame(scope or self.scope, self.streams,
                      self.source if source is None else source,
-                     self.origin if origin is None else origin)
+                     self.origin if origin is None else origin, command=self.command)
 
 
 class PSRuntimeFailure(PSRuntimeError):
@@ -127,6 +131,16 @@ class Interpreter:
         """Raise PipelineStoppedSignal if a stop was requested."""
         if self.stop_event.is_set():
             raise PipelineStoppedSignal()
+
+    def find_function(self, frame: Frame | None, name: str) -> FunctionInfo | None:
+        """The function a name means here: the nearest scope's, else a global one."""
+        low = name.lower()
+        if frame is not None:
+            found, value = frame.scope.lookup(FUNCTION_PREFIX + low)
+            if found and isinstance(value, FunctionInfo):
+                return value
+        fn = self.session.functions.get(low)
+        return fn if isinstance(fn, FunctionInfo) else None
 
     # ---------------------------------------------------------------- errors
     def error_at(self, frame: Frame, span: Span | None, message: str, error_id: str,
@@ -208,8 +222,12 @@ class Interpreter:
         elif isinstance(stmt, ast.SwitchStatement):
             self.exec_switch(stmt, frame, out)
         elif isinstance(stmt, ast.FunctionDefinition):
-            self.session.functions[stmt.name.lower()] = FunctionInfo(
-                stmt.name, stmt.body, stmt.text, frame.source, stmt.is_filter)
+            info = FunctionInfo(stmt.name, stmt.body, stmt.text, frame.source, stmt.is_filter)
+            if frame.scope is self.session.global_scope:
+                self.session.functions[stmt.name.lower()] = info
+            else:
+                # A function defined inside a function or script lives in that scope only.
+                frame.scope.set(FUNCTION_PREFIX + stmt.name.lower(), info)
         elif isinstance(stmt, ast.TryStatement):
             self.exec_try(stmt, frame, out)
         elif isinstance(stmt, ast.FlowStatement):
@@ -486,7 +504,7 @@ class Interpreter:
             found, value = frame.scope.get_local(name)
             return value if found else None
         if scope == "function":
-            return self.session.functions.get(low)
+            return self.find_function(frame, name)
         if low in _CONSTANTS:
             return _CONSTANTS[low]
         if low == "pwd":
@@ -835,6 +853,15 @@ class Interpreter:
                             "StaticMemberOnNonType")
         if isinstance(obj, ScriptBlock) and e.member.lower() in ("invoke", "invokereturnasis"):
             return collapse(self.invoke_block(obj, frame, args))
+        if obj is self.session.errors and e.member.lower() in ("clear", "removeat"):
+            # $Error is an ArrayList in PowerShell: scripts clear it.
+            if e.member.lower() == "clear":
+                self.session.errors.clear()
+            elif args:
+                i = to_int(args[0])
+                if 0 <= i < len(self.session.errors):
+                    del self.session.errors[i]
+            return None
         try:
             if e.static:
                 assert isinstance(obj, TypeName)

@@ -141,6 +141,8 @@ class ExpressionStage(Stage):
         value = self.interp.eval(expr, self.frame)
         if isinstance(expr, ast.UnaryOp) and expr.op in ("++", "--"):
             return  # `$i++` as a statement outputs nothing
+        if isinstance(expr, ast.MethodCall) and value is None:
+            return  # a void method (`$h.Add(1, 2)`) writes nothing to the pipeline
         if isinstance(value, list):
             for item in value:
                 self.out.send(item)
@@ -253,7 +255,11 @@ class CmdletContext:
               target: object = None,
               exception_type: str = "System.Management.Automation.RuntimeException",
               ) -> ErrorRecord:
-        return make_error(message, error_id, category, target=target, command=self.command_name,
+        command = self.command_name
+        if command == "Write-Error" and self.stage.frame.command:
+            # Write-Error reports on behalf of the function that called it (`f: message`).
+            command = self.stage.frame.command
+        return make_error(message, error_id, category, target=target, command=command,
                           exception_type=exception_type)
 
     def throw(self, message: str, error_id: str, category: str = "NotSpecified",
@@ -376,7 +382,8 @@ class ScriptStage(Stage):
         from pjsh.runtime.scopes import Scope
 
         scope = frame.scope if dot_source else Scope(frame.scope)
-        self.inner = _F(scope, frame.streams, block.source or frame.source, frame.origin)
+        self.inner = _F(scope, frame.streams, block.source or frame.source, frame.origin,
+                        command=name or frame.command)
         self.bound_result: BindResult | None = None
         self.binder: CommandBinder | None = None
 
@@ -727,7 +734,7 @@ class PipelineRunner:
             argv.extend(expand_native_arg(self.interp.eval(v, frame), False, cwd))
         return argv
 
-    def resolve(self, name: str) -> tuple[str, object]:
+    def resolve(self, name: str, frame: Frame | None = None) -> tuple[str, object]:
         """Find what a command name means: ('alias'→resolved), 'function', 'cmdlet', 'native',
         'script', or 'missing'."""
         session = self.interp.session
@@ -740,7 +747,7 @@ class PipelineRunner:
             low = target.lower()
             name = target
             seen += 1
-        fn = session.functions.get(low)
+        fn = self.interp.find_function(frame, low)
         if fn is not None:
             return "function", fn
         cls = session.registry.commands.get(low)
@@ -799,7 +806,7 @@ class PipelineRunner:
                                        "object that was not valid. It must result in a command "
                                        "name, a script block, or a CommandInfo object.",
                                        "BadExpression", "InvalidOperation")
-            kind, target = self.resolve(name)
+            kind, target = self.resolve(name, frame)
         if kind == "missing":
             raise self.not_found(frame, node.name, name)
         if kind == "function":
