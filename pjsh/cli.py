@@ -85,7 +85,7 @@ def parse_args(argv: list[str]) -> Options:
 
 def _exit_status(ok: bool, exit_code: int | None) -> int:
     if exit_code is not None:
-        return exit_code & 0xFF if exit_code >= 0 else 1
+        return exit_code & 0xFF  # as the OS truncates it: exit -1 is 255, like bash and pwsh
     return 0 if ok else 1
 
 

@@ -47,13 +47,15 @@ class InvocationInfo(PSPropertyClass):
     """Where an error happened: the command, and the script position if known."""
 
     ps_type_names = ("System.Management.Automation.InvocationInfo",)
-    ps_property_names = ("MyCommand", "ScriptLineNumber", "OffsetInLine", "Line", "PositionMessage")
+    ps_property_names = ("MyCommand", "ScriptName", "ScriptLineNumber", "OffsetInLine", "Line",
+                         "PositionMessage")
 
     MyCommand: str = ""
     ScriptLineNumber: int = 0
     OffsetInLine: int = 0
     Line: str = ""
     PositionMessage: str = ""
+    ScriptName: str = ""  # the script file the error happened in ('' for typed input)
 
 
 @dataclass
@@ -91,18 +93,33 @@ class ErrorRecord(PSPropertyClass):
         return self.Exception.Message
 
     def describe(self) -> str:
-        """Render as PowerShell's ConciseView: ``Command: message`` (or the bare message)."""
-        if self.command:
-            return f"{self.command}: {self.message}"
-        where = self.InvocationInfo.PositionMessage
-        if where:
-            return f"{where}\n     | {self.message}"
+        """Render as PowerShell's ConciseView: ``Reason: message``, where the reason is the
+        command (or Exception for ``throw``, else the category or exception type); errors in a
+        script file or below a multi-line input's first line get the ``Line |`` block."""
         if self.FullyQualifiedErrorId.startswith("NativeCommandError") or \
                 self.CategoryInfo.Category == "ParserError":
             return self.message
+        reason = self.reason()
+        info = self.InvocationInfo
+        if info.PositionMessage and (info.ScriptName or info.ScriptLineNumber > 1):
+            where = f"{info.ScriptName}:{info.ScriptLineNumber}" if info.ScriptName else ""
+            body = "\n".join(f"     | {line}" for line in self.message.splitlines() or [""])
+            return f"{reason}: {where}\n{info.PositionMessage}\n{body}"
+        return f"{reason}: {self.message}"
+
+    def reason(self) -> str:
+        """The word before the colon in ConciseView, chosen in PowerShell's order."""
         if self.Exception.WasThrownFromThrowStatement:
-            return f"Exception: {self.message}"
-        return f"{self.Exception.TypeName.rsplit('.', 1)[-1]}: {self.message}"
+            return "Exception"
+        if self.InvocationInfo.MyCommand:
+            return self.InvocationInfo.MyCommand
+        if self.CategoryInfo.Activity:
+            return self.CategoryInfo.Activity
+        if self.CategoryInfo.Category and self.CategoryInfo.Category != "NotSpecified":
+            return self.CategoryInfo.Category
+        if self.CategoryInfo.Reason:
+            return self.CategoryInfo.Reason
+        return self.Exception.TypeName.rsplit(".", 1)[-1] or "Error"
 
 
 def make_error(
@@ -115,9 +132,10 @@ def make_error(
     exception_type: str = "System.Management.Automation.RuntimeException",
     span: Span | None = None,
     source: str = "",
+    script_name: str = "",
 ) -> ErrorRecord:
     """Build an error record; ``span`` and ``source`` add a position message with a caret."""
-    info = InvocationInfo(MyCommand=command)
+    info = InvocationInfo(MyCommand=command, ScriptName=script_name)
     if span is not None and source:
         line, col = line_col(source, span.start)
         text, caret = caret_lines(source, span)

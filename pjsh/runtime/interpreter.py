@@ -151,7 +151,8 @@ class Interpreter:
         positioned = span is not None and ("\n" in frame.source.strip() or bool(frame.origin))
         return make_error(message, error_id, category, target=target, command=command,
                           exception_type=exception_type,
-                          span=span if positioned else None, source=frame.source)
+                          span=span if positioned else None, source=frame.source,
+                          script_name=frame.origin)
 
     def fail(self, frame: Frame, node: ast.Node | None, message: str, error_id: str,
              category: str = "InvalidOperation",

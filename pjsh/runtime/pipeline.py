@@ -259,8 +259,10 @@ class CmdletContext:
         if command == "Write-Error" and self.stage.frame.command:
             # Write-Error reports on behalf of the function that called it (`f: message`).
             command = self.stage.frame.command
-        return make_error(message, error_id, category, target=target, command=command,
-                          exception_type=exception_type)
+        # In a script, the record points at this command's place in the source.
+        return self.stage.interp.error_at(self.stage.frame, self.stage.node.span, message,
+                                          error_id, category, exception_type, target=target,
+                                          command=command)
 
     def throw(self, message: str, error_id: str, category: str = "NotSpecified",
               target: object = None,

@@ -183,7 +183,7 @@ class Runspace:
         scope.set("PSScriptRoot", os.path.dirname(os.path.abspath(path)))
         if text.startswith("#!"):
             text = "#" + text[2:]
-        result = self.run(text, origin=path, scope=scope)
+        result = self.run(text, origin=os.path.abspath(path), scope=scope)
         if result.incomplete and result.parse_error is not None:
             self.report_parse_error(result.parse_error, path)
             return RunResult(False)
