@@ -202,8 +202,14 @@ class CommandBinder:
             if a.end_of_params:
                 end_of_params = True
                 continue
-            if a.name is None or end_of_params:
+            if a.name is None:
                 positional.append(a)
+                continue
+            if end_of_params:
+                # After `--`, `-x` is the text "-x", not a parameter.
+                text = a.text or "-" + a.name
+                value = text + to_string(a.value) if a.has_value else text
+                positional.append(Argument(None, value, True, text, a.index))
                 continue
             try:
                 canon, is_common = self.resolve_name(a.name)

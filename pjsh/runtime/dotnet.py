@@ -57,7 +57,11 @@ def _to_char(value: object) -> object:
                 f'Cannot convert value "{value}" to type "System.Char". Error: "String must be '
                 'exactly one character long."')
         return value
-    return chr(to_int(value))
+    n = to_int(value)
+    if not 0 <= n <= 0xFFFF:
+        raise ConversionError(f'Cannot convert value "{to_string(value)}" to type "System.Char". '
+                              'Error: "Value was either too large or too small for a character."')
+    return chr(n)
 
 
 def _to_bool_cast(value: object) -> object:
@@ -454,7 +458,13 @@ def static_call(type_name: str, member: str, args: list[object]) -> object:
         return os.environ.get(to_string(args[0]))
     if t == "convert":
         if m == "toint32":
-            return int(to_string(args[0]), to_int(args[1])) if len(args) > 1 else to_int(args[0])
+            if len(args) > 1:
+                try:
+                    return int(to_string(args[0]), to_int(args[1]))
+                except ValueError:
+                    raise TypeError_("FormatException",
+                                     "Could not find any recognizable digits.") from None
+            return to_int(args[0])
         if m == "tostring":
             if len(args) > 1:
                 base = to_int(args[1])
@@ -469,7 +479,13 @@ def static_call(type_name: str, member: str, args: list[object]) -> object:
             return base64.b64encode(raw).decode()
         if m == "frombase64string":
             import base64
-            return list(base64.b64decode(to_string(args[0])))
+            try:
+                return list(base64.b64decode(to_string(args[0]), validate=True))
+            except ValueError:
+                raise TypeError_("FormatException", "The input is not a valid Base-64 string as "
+                                 "it contains a non-base 64 character, more than two padding "
+                                 "characters, or an illegal character among the padding "
+                                 "characters.") from None
     if t == "timespan" and m == "fromseconds":
         return _dt.timedelta(seconds=to_double(args[0]))
     if t == "timespan" and m == "frommilliseconds":

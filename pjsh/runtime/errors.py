@@ -159,6 +159,7 @@ EXCEPTION_BASES: dict[str, str] = {
     "system.arithmeticexception": "system.systemexception",
     "system.io.filenotfoundexception": "system.io.ioexception",
     "system.io.directorynotfoundexception": "system.io.ioexception",
+    "system.outofmemoryexception": "system.systemexception",
     "system.io.ioexception": "system.systemexception",
     "system.unauthorizedaccessexception": "system.systemexception",
     "system.management.automation.psargumentexception": "system.argumentexception",

@@ -118,6 +118,8 @@ class Interpreter:
         self.stop_event = threading.Event()
         # False keeps PATH lookups from ever starting a program (sandboxed runs, fuzzing).
         self.natives_enabled = True
+        # When set, redirections may only write files below this directory (sandboxed runs).
+        self.write_root: str | None = None
         from pjsh.runtime.pipeline import PipelineRunner
 
         self.pipelines = PipelineRunner(self)
@@ -141,6 +143,32 @@ class Interpreter:
                 return value
         fn = self.session.functions.get(low)
         return fn if isinstance(fn, FunctionInfo) else None
+
+    # ---------------------------------------------------------------- files
+    def check_writable(self, frame: Frame, node: ast.Node, path: str) -> None:
+        """Refuse a redirection target outside ``write_root`` (when one is set)."""
+        if self.write_root is None:
+            return
+        root = os.path.realpath(self.write_root)
+        real = os.path.realpath(path)
+        if real != root and not real.startswith(root.rstrip("/") + "/"):
+            raise self.fail(frame, node, f"Access to the path '{path}' is denied.",
+                            "UnauthorizedAccess", "PermissionDenied",
+                            "System.UnauthorizedAccessException")
+
+    def file_error(self, frame: Frame, node: ast.Node, path: str,
+                   e: OSError) -> PSRuntimeFailure:
+        """The error .NET would raise for a file that cannot be opened for writing."""
+        if isinstance(e, (PermissionError, IsADirectoryError)):
+            return self.fail(frame, node, f"Access to the path '{path}' is denied.",
+                             "UnauthorizedAccess", "PermissionDenied",
+                             "System.UnauthorizedAccessException")
+        if isinstance(e, (FileNotFoundError, NotADirectoryError)):
+            return self.fail(frame, node, f"Could not find a part of the path '{path}'.",
+                             "DirectoryNotFound", "ObjectNotFound",
+                             "System.IO.DirectoryNotFoundException")
+        return self.fail(frame, node, f"{e.strerror or e}: '{path}'.", "FileOpenFailure",
+                         "OpenError", "System.IO.IOException")
 
     # ---------------------------------------------------------------- errors
     def error_at(self, frame: Frame, span: Span | None, message: str, error_id: str,
@@ -602,6 +630,9 @@ class Interpreter:
             obj = self.eval(target.obj, frame)
             index = self.eval(target.index, frame)
             if isinstance(obj, Hashtable):
+                if index is None:
+                    raise self.fail(frame, target, "Index operation failed; the array index "
+                                    "evaluated to null.", "NullArrayIndex")
                 obj[index] = value
                 return
             if isinstance(obj, list):

@@ -154,12 +154,28 @@ def _str_methods() -> dict[str, Callable[[str, list[object]], object]]:
 
     def substring(s: str, a: list[object]) -> object:
         start = to_int(_arg(a, 0, 0))
+        if start < 0:
+            raise MemberError("ArgumentOutOfRangeException",
+                              "StartIndex cannot be less than zero. (Parameter 'startIndex')")
         if start > len(s):
             raise MemberError("ArgumentOutOfRangeException",
                               "startIndex cannot be larger than length of string.")
         if len(a) > 1:
-            return s[start:start + to_int(a[1])]
+            length = to_int(a[1])
+            if length < 0 or start + length > len(s):
+                raise MemberError("ArgumentOutOfRangeException",
+                                  "Index and length must refer to a location within the "
+                                  "string. (Parameter 'length')")
+            return s[start:start + length]
         return s[start:]
+
+    def insert(s: str, a: list[object]) -> object:
+        index = to_int(_arg(a, 0, 0))
+        if not 0 <= index <= len(s):
+            raise MemberError("ArgumentOutOfRangeException",
+                              "Specified argument was out of the range of valid values. "
+                              "(Parameter 'startIndex')")
+        return s[:index] + to_string(_arg(a, 1, "")) + s[index:]
 
     def trim_chars(a: list[object]) -> str | None:
         return "".join(to_string(x) for x in a) if a else None
@@ -184,8 +200,7 @@ def _str_methods() -> dict[str, Callable[[str, list[object]], object]]:
         "equals": lambda s, a: s == to_string(_arg(a, 0, "")),
         "gethashcode": lambda s, a: hash(s) & 0x7FFFFFFF,
         "tochararray": lambda s, a: list(s),
-        "insert": lambda s, a: (s[:to_int(_arg(a, 0, 0))] + to_string(_arg(a, 1, ""))
-                                + s[to_int(_arg(a, 0, 0)):]),
+        "insert": insert,
         "remove": lambda s, a: (s[:to_int(_arg(a, 0, 0))] + (s[to_int(a[0]) + to_int(a[1]):]
                                                               if len(a) > 1 else "")),
     }

@@ -539,8 +539,17 @@ class NativeStage(Stage):
         self._err_split: LineSplitter | None = None
 
     def _open(self, path: str, append: bool) -> int:
+        """Open a redirection target; the native writes to it directly (no bytes via Python)."""
+        if path != os.devnull:
+            self.interp.check_writable(self.frame, self.node, path)
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-        fd = os.open(path, flags, 0o666)
+        try:
+            fd = os.open(path, flags, 0o666)
+        except OSError as e:
+            for opened in self._fds:
+                os.close(opened)
+            self._fds.clear()
+            raise self.interp.file_error(self.frame, self.node, path, e) from None
         self._fds.append(fd)
         return fd
 
@@ -948,13 +957,16 @@ class PipelineRunner:
         del base_out
         stage.streams = streams
 
-    @staticmethod
-    def _file_sink(stage: Stage, path: str, append: bool) -> FileSink:
+    def _file_sink(self, stage: Stage, path: str, append: bool) -> FileSink:
         """One writer per file per stage, so `*> f` keeps the streams' order in the file."""
         for f in stage.files:
             if f.path == path:
                 return f
-        fs = FileSink(path, append)
+        self.interp.check_writable(stage.frame, stage.node, path)
+        try:
+            fs = FileSink(path, append)
+        except OSError as e:
+            raise self.interp.file_error(stage.frame, stage.node, path, e) from None
         stage.files.append(fs)
         return fs
 
@@ -968,8 +980,8 @@ class PipelineRunner:
             # Merge adjacent natives into one OS-pipe-connected stage.
             for st in built:
                 if isinstance(st, NativeStage) and stages and isinstance(stages[-1], NativeStage) \
-                        and stages[-1].members and stages[-1].members[-1].stdout_file is None \
-                        and not _has_stdout_redirect(st.node):
+                        and stages[-1].members \
+                        and not _has_stdout_redirect(stages[-1].members[-1].node):
                     prev = stages[-1]
                     prev.specs.extend(st.specs)
                     prev.members.append(st)
@@ -981,21 +993,21 @@ class PipelineRunner:
                 stages.append(st)
                 if isinstance(st, NativeStage):
                     st.members.append(st)
+            n = len(stages)
+            for i, st in enumerate(stages):
+                st.out = StageInput(stages[i + 1]) if i + 1 < n else out
+                if isinstance(st, NativeStage):
+                    st.first = i == 0
+                    st.last_in_pipeline = i == n - 1
+                    # Redirections of the group's last command decide its stdout.
+                    if st.members and st.members[0] is st:
+                        self.apply_redirections(st, frame)
+                else:
+                    self.apply_redirections(st, frame)
         except PSRuntimeError:
             for st in stages:
                 st.close_files()
             raise
-        n = len(stages)
-        for i, st in enumerate(stages):
-            st.out = StageInput(stages[i + 1]) if i + 1 < n else out
-            if isinstance(st, NativeStage):
-                st.first = i == 0
-                st.last_in_pipeline = i == n - 1
-                # Redirections of the group's last command decide its stdout.
-                if st.members and st.members[0] is st:
-                    self.apply_redirections(st, frame)
-            else:
-                self.apply_redirections(st, frame)
         started: list[Stage] = []
         try:
             try:

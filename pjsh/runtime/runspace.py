@@ -38,6 +38,10 @@ def _load_commands() -> None:
                 raise
 
 
+# The error id of a Python exception that escaped the engine (a bug, reported not raised).
+INTERNAL_ERROR_ID = "PjshInternalError"
+
+
 @dataclass
 class RunResult:
     """What running one piece of text did."""
@@ -142,6 +146,13 @@ class Runspace:
             self._flush(sink)
             self.interp.report(make_error("The script failed due to call depth overflow.",
                                           "CallDepthOverflow", "InvalidOperation"), frame)
+        except Exception as e:  # noqa: BLE001 - a bug must not end the shell
+            # An engine or cmdlet bug: report it like any error, and keep the shell alive.
+            self._flush(sink)
+            self.interp.report(make_error(
+                f"pjsh internal error: {type(e).__name__}: {e}. This is a bug in pjsh; "
+                "please report it with the input that caused it.", INTERNAL_ERROR_ID,
+                "NotSpecified", exception_type="System.InvalidOperationException"), frame)
         finally:
             self._depth -= 1
         self._flush(sink)

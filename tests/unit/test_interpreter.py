@@ -804,3 +804,28 @@ def test_natives_can_be_disabled() -> None:
     rs.interp.natives_enabled = False
     r = run("sh -c 'echo hi'", rs)
     assert r.output == [] and r.messages == [NOT_RECOGNIZED.format("sh")]
+
+
+def test_a_python_exception_from_a_cmdlet_is_reported_and_the_session_goes_on() -> None:
+    from pjsh.commands.base import BUILTINS, Bound, Cmdlet, CommandSpec, Registry
+    from pjsh.runtime.runspace import INTERNAL_ERROR_ID
+    from pjsh.runtime.session import Session
+
+    class Broken(Cmdlet):
+        """A cmdlet with a bug."""
+
+        spec = CommandSpec("Invoke-Broken")
+
+        def process(self, args: Bound) -> None:
+            """Fail the way a bug does."""
+            raise ValueError("boom")
+
+    reg = Registry(dict(BUILTINS.commands), dict(BUILTINS.aliases))
+    reg.add(Broken)
+    host = MemoryHost()
+    rs = Runspace(host, session=Session(host=host, registry=reg))
+    r = run("'before'; Invoke-Broken; 'after'", rs)
+    assert r.output == ["before"]
+    assert r.errors[0].FullyQualifiedErrorId == INTERNAL_ERROR_ID
+    assert r.messages[0].startswith("pjsh internal error: ValueError: boom.")
+    assert run("'still alive'", rs).output == ["still alive"]
