@@ -410,9 +410,7 @@ class Parser:
                 return True
             op = dash_operator_at(self.src, self.pos)
             return op in ("not", "bnot", "split", "join")
-        if c == "+" and (n.isdigit() or n in "+$("):
-            return True
-        return False
+        return c == "+" and (n.isdigit() or n in "+$(")
 
     # ------------------------------------------------------------ keyword statements
     def _condition(self, keyword: str) -> ast.Statement:
@@ -684,7 +682,7 @@ class Parser:
                 self.lx.emit(TokenKind.GENERIC, tstart)
             return ast.FlowStatement(self.span_from(start), word, None, target)
         value: ast.Statement | None = None
-        if not self.at_statement_end() and not (self.ch() == "|"):
+        if not self.at_statement_end() and self.ch() != "|":
             value = self.parse_chain()
         return ast.FlowStatement(self.span_from(start), word, value)
 
@@ -864,15 +862,13 @@ class Parser:
             # -foo'bar' or -foo$x: a bareword argument that happens to start with a dash.
             self.lx.pos = start
             value = self.parse_arg_value()
-            return ast.CommandParameter(self.span_from(start), "", value, "")  # type: ignore[arg-type]
+            return ast.CommandParameter(self.span_from(start), "", value, "")
         self.lx.emit(TokenKind.PARAMETER, start)
         return ast.CommandParameter(self.span_from(start), name, None, self.src[start:self.pos])
 
     def parse_command_name(self) -> ast.Expr:
         """A bareword command name (may include quotes: ``'my cmd'``)."""
-        start = self.pos
-        value = self.parse_arg_value(command_name=True)
-        return value
+        return self.parse_arg_value(command_name=True)
 
     def parse_command_name_expr(self) -> ast.Expr:
         """The operand of ``&`` / ``.``: a string, variable, script block or bareword."""
@@ -959,10 +955,10 @@ class Parser:
                                  word_start)
                 flush()
                 s = self.parse_double_quoted()
-                if isinstance(s, ast.Constant):
-                    literal.append(str(s.value))
-                else:
+                if isinstance(s, ast.ExpandableString):
                     parts.extend(s.parts)
+                elif isinstance(s, ast.Constant):
+                    literal.append(str(s.value))
                 quoted = True
                 word_start = self.pos
                 continue
@@ -996,7 +992,7 @@ class Parser:
                 raise self.unexpected()
             raise self.unexpected()
         if len(parts) == 1 and isinstance(parts[0], str):
-            return ast.Constant(span, parts[0], raw if not quoted else raw)
+            return ast.Constant(span, parts[0], raw)
         if len(parts) == 1 and isinstance(parts[0], ast.Expr) and not quoted:
             return parts[0]
         return ast.ExpandableString(span, parts)
@@ -1171,9 +1167,9 @@ class Parser:
             self.lx.emit(TokenKind.OPERATOR, start)
             self.lx.skip_space(newlines=op in ("not", "bnot", "-", "+", ","))
             if self.pos >= len(self.src) or self.at_statement_end():
-                err = self.fail("MissingExpressionAfterOperator",
-                                f"Missing expression after unary operator '{self.src[start:start + length]}'.")
-                raise err
+                op_text = self.src[start:start + length]
+                raise self.fail("MissingExpressionAfterOperator",
+                                f"Missing expression after unary operator '{op_text}'.")
             operand = self.parse_unary()
             return ast.UnaryOp(self.span_from(start), op, operand)
         if c == "[":
@@ -1390,10 +1386,11 @@ class Parser:
             return ast.ParenExpr(self.span_from(start), stmt)
         if c == "{":
             self.punct("{")
-            body = self.parse_body("}")
+            block = self.parse_body("}")
             self.expect("}", "MissingEndCurlyBrace",
                         "Missing closing '}' in statement block or type definition.")
-            return ast.ScriptBlockExpr(self.span_from(start), body, self.src[start + 1:self.pos - 1])
+            return ast.ScriptBlockExpr(self.span_from(start), block,
+                                       self.src[start + 1:self.pos - 1])
         if c.isdigit() or (c == "." and self.ch(1).isdigit()):
             num = self.lx.read_number()
             if num is None:

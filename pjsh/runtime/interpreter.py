@@ -916,7 +916,7 @@ class Interpreter:
             raise self._method_failure(frame, e, len(args), te.message) from None
         except (PSRuntimeError, FlowControl):
             raise
-        except Exception as ex:  # noqa: BLE001 - a .NET method that throws is a PS error
+        except Exception as ex:  # a .NET method that throws is a PS error
             message = getattr(ex, "message", None) or str(ex) or type(ex).__name__
             raise self._method_failure(frame, e, len(args), message) from None
 
@@ -987,9 +987,8 @@ class Interpreter:
             pass
         finally:
             self.call_depth -= 1
-            if not new_scope and dollar_under is not _MISSING:
-                if saved_under[0]:
-                    scope.set("_", saved_under[1])
+            if not new_scope and dollar_under is not _MISSING and saved_under[0]:
+                scope.set("_", saved_under[1])
         return sink.items if isinstance(sink, ListSink) else []
 
     def bind_script_params(self, params: list[ast.ParameterDecl] | None, positional: list[object],

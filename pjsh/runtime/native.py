@@ -166,7 +166,7 @@ class NativeGroup:
                 else:
                     events = sel.select(timeout=None)
                 for key, mask in events:
-                    fd = int(key.fd)  # type: ignore[call-overload]
+                    fd = int(key.fd)
                     if mask & selectors.EVENT_WRITE:
                         assert data is not None
                         try:

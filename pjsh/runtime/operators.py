@@ -165,7 +165,7 @@ def compare(left: object, right: object, case_sensitive: bool = False) -> int:
             raise OperatorError("ComparisonFailure", str(e)) from None
         return (a_n > b_n) - (a_n < b_n)
     try:
-        return (left > r) - (left < r)  # type: ignore[operator]
+        return int((left > r) - (left < r))  # type: ignore[operator]
     except TypeError:
         a, b = to_string(left).lower(), to_string(r).lower()
         return (a > b) - (a < b)
@@ -216,8 +216,8 @@ COMPARISON_OPS = ("eq", "ne", "gt", "ge", "lt", "le", "like", "notlike", "match"
 def split_op(name: str) -> tuple[str, bool]:
     """Split an operator name like 'ceq' / 'ieq' / 'eq' into (base, case_sensitive)."""
     n = name.lower().lstrip("-")
-    if n[:1] in ("c", "i") and n[1:] in COMPARISON_OPS + ("contains", "notcontains", "in", "notin",
-                                                        "replace", "split"):
+    if n[:1] in ("c", "i") and n[1:] in (*COMPARISON_OPS, "contains", "notcontains", "in",
+                                         "notin", "replace", "split"):
         return n[1:], n[0] == "c"
     return n, False
 

@@ -8,7 +8,7 @@ stage connected by OS pipes.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param
@@ -58,12 +58,15 @@ class FileSink:
     native_fd: int | None = None
 
     def __init__(self, path: str, append: bool) -> None:
-        from pjsh.runtime.formatting import OutDefault, render_text
+        from pjsh.runtime.formatting import Block, OutDefault, render_text
 
         self.path = path
         self.fh = open(path, "a" if append else "w", encoding="utf-8",  # noqa: SIM115
                        errors="surrogateescape")
-        self._out = OutDefault(lambda blocks: self.fh.write(render_text(blocks, 120)))
+        def emit(blocks: list[Block]) -> None:
+            self.fh.write(render_text(blocks, 120))
+
+        self._out = OutDefault(emit)
 
     def send(self, value: object) -> None:
         if isinstance(value, ErrorRecord):
@@ -307,7 +310,7 @@ class CmdletContext:
                 continue
             name = to_string(self.common[common_name])
             if name.startswith("+"):
-                found, old = frame.scope.lookup(name[1:])
+                _, old = frame.scope.lookup(name[1:])
                 base = list(old) if isinstance(old, list) else ([] if old is None else [old])
                 interp.set_variable(frame, name[1:], base + values)
             else:
@@ -340,7 +343,7 @@ class CmdletStage(Stage):
 
     def begin(self) -> None:
         self.ctx = CmdletContext(self)
-        self.cmd = self.cls(self.ctx)  # type: ignore[arg-type]
+        self.cmd = self.cls(self.ctx)
         sets = self.result.candidate_sets
         self.cmdline_bound = self.result.bound(sets[0] if sets else "")
         self.cmd.begin(self.cmdline_bound)
@@ -504,17 +507,30 @@ class ScriptStage(Stage):
             self._run(body.end, body.statements if body.end is None else None)
 
 
+def _caster(type_name: str) -> Callable[[object], object]:
+    """A converter that casts to a script parameter's declared type."""
+    from pjsh.runtime.convert import ConversionError
+    from pjsh.runtime.dotnet import TypeError_, cast
+
+    def convert(value: object) -> object:
+        try:
+            return cast(type_name, value)
+        except TypeError_ as e:  # an unknown type is a conversion failure for the binder
+            raise ConversionError(e.message) from None
+        except (ValueError, OverflowError) as e:
+            raise ConversionError(str(e)) from None
+
+    return convert
+
+
 def script_spec(name: str, params: list[ast.ParameterDecl]) -> CommandSpec:
     """A CommandSpec for a script's param() so the one binder binds functions too."""
-    from pjsh.runtime.dotnet import cast
-
     out: list[Param] = []
     for d in params:
         if d.switch:
             t: TypeSpec = SWITCH
         elif d.type_name:
-            tn = d.type_name
-            t = TypeSpec(tn, lambda v, tn=tn: cast(tn, v))
+            t = TypeSpec(d.type_name, _caster(d.type_name))
         else:
             t = OBJECT
         out.append(Param(d.name, t, position=d.position, mandatory=d.mandatory,
@@ -806,6 +822,7 @@ class PipelineRunner:
             return st
         from pjsh.runtime.interpreter import FunctionInfo
 
+        target: object
         if isinstance(name_value, FunctionInfo):
             kind, target = "function", name_value
             name = name_value.name
@@ -836,7 +853,7 @@ class PipelineRunner:
             st.index = index
             return st
         if kind == "cmdlet":
-            assert isinstance(target, type)
+            assert isinstance(target, type) and issubclass(target, Cmdlet)
             cls: type[Cmdlet] = target
             binder = CommandBinder(cls.spec)
             args = self.evaluate_args(node, frame)

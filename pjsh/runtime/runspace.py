@@ -146,7 +146,7 @@ class Runspace:
             self._flush(sink)
             self.interp.report(make_error("The script failed due to call depth overflow.",
                                           "CallDepthOverflow", "InvalidOperation"), frame)
-        except Exception as e:  # noqa: BLE001 - a bug must not end the shell
+        except Exception as e:  # a bug must not end the shell
             # An engine or cmdlet bug: report it like any error, and keep the shell alive.
             self._flush(sink)
             self.interp.report(make_error(

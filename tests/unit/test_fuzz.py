@@ -193,7 +193,7 @@ def run_with_budget(rs: Runspace, text: str) -> None:
     def work() -> None:
         try:
             rs.run(text, out=ListSink())
-        except BaseException as e:  # noqa: BLE001 - any escape is the failure we look for
+        except BaseException as e:  # any escape is the failure we look for
             escaped.append(e)
 
     worker = threading.Thread(target=work, daemon=True)

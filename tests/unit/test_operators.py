@@ -45,7 +45,8 @@ def test_comparing_a_number_with_non_numeric_text_fails_like_powershell() -> Non
 
 
 def test_sort_key_never_raises_on_mixed_values() -> None:
-    assert sorted([3, "b", None, "A", 1], key=ops.sort_key()) == [None, 1, 3, "A", "b"]
+    values: list[object] = [3, "b", None, "A", 1]
+    assert sorted(values, key=ops.sort_key()) == [None, 1, 3, "A", "b"]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("name", "base", "cs"), [
