@@ -4,6 +4,7 @@ few static members ([math]::Round, [datetime]::Now, [string]::IsNullOrEmpty ...)
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 import math
 import re
 from collections.abc import Callable
@@ -212,6 +213,22 @@ def as_type(value: object, type_name: str) -> object:
 _FMT_ITEM = re.compile(r"\{\{|\}\}|\{(\d+)(?:\s*,\s*(-?\d+))?(?::([^}]*))?\}")
 
 
+def _decimal(n: float) -> decimal.Decimal:
+    return decimal.Decimal(n)  # exact: the binary value, not its shortest repr
+
+
+def _fixed(n: int | float | decimal.Decimal, decimals: int, grouped: bool) -> str:
+    """Fixed-point text rounded half away from zero on the exact value, as .NET does
+    (Python's format rounds half to even: 2.25 -> '2.2' where .NET gives '2.3')."""
+    if isinstance(n, float):
+        if n != n or n in (math.inf, -math.inf):
+            return format_double(n)
+        n = _decimal(n)
+    if isinstance(n, decimal.Decimal):
+        n = n.quantize(decimal.Decimal(1).scaleb(-decimals), rounding=decimal.ROUND_HALF_UP)
+    return f"{n:{',' if grouped else ''}.{decimals}f}"
+
+
 def _format_number(value: object, spec: str) -> str:
     if not spec:
         return to_string(value)
@@ -226,26 +243,25 @@ def _format_number(value: object, spec: str) -> str:
             raise TypeError_("FormatError", "Error formatting a string: Format specifier was "
                              "invalid.")
         if kind == "N":
-            return f"{n:,.{2 if prec is None else prec}f}"
+            return _fixed(n, 2 if prec is None else prec, grouped=True)
         if kind == "F":
-            return f"{n:.{2 if prec is None else prec}f}"
+            return _fixed(n, 2 if prec is None else prec, grouped=False)
         if kind == "D":
             return str(int(n)).zfill(prec or 0) if n >= 0 else "-" + str(-int(n)).zfill(prec or 0)
         if kind == "X":
             text = format(int(n), "x" if spec[0] == "x" else "X")
             return text.zfill(prec or 0)
         if kind == "P":
-            return f"{n * 100:,.{2 if prec is None else prec}f}%"
+            scaled = n * 100 if isinstance(n, int) else _decimal(n) * 100
+            return _fixed(scaled, 2 if prec is None else prec, grouped=True) + "%"
         if kind == "C":
-            return f"${n:,.{2 if prec is None else prec}f}"
+            return "$" + _fixed(n, 2 if prec is None else prec, grouped=True)
         if kind == "E":
             return f"{n:.{6 if prec is None else prec}E}"
     # Custom numeric format like 0.00 or #,##0
     if re.fullmatch(r"[#0,]*\.?[#0]*", spec):
         decimals = len(spec.split(".", 1)[1]) if "." in spec else 0
-        grouped = "," in spec.split(".", 1)[0]
-        text = f"{n:{',' if grouped else ''}.{decimals}f}"
-        return text
+        return _fixed(n, decimals, grouped="," in spec.split(".", 1)[0])
     return to_string(value)
 
 

@@ -225,6 +225,12 @@ def test_results_that_would_exhaust_memory_are_errors() -> None:
     ("{0:P0}", [0.5], "50%"),
     ("{{literal}} {0}", [1], "{literal} 1"),
     ("{0:0.00}", [3.14159], "3.14"),
+    ("{0:N1}", [2.25], "2.3"),  # .NET rounds the exact value half away from zero
+    ("{0:F0}", [2.5], "3"),
+    ("{0:F2}", [2.675], "2.67"),  # 2.675 is 2.67499999... in binary
+    ("{0:N0}", [1000000], "1,000,000"),
+    ("{0:C}", [3.456], "$3.46"),
+    ("{0:F2}", [float("nan")], "NaN"),
 ])
 def test_format_operator(fmt: str, args: list[object], expected: str) -> None:
     assert format_operator(fmt, args) == expected
