@@ -674,6 +674,8 @@ class NativeStage(Stage):
 
     def abort(self) -> None:
         if self.group is not None:
+            # Nobody wants the rest of the output: drop it instead of splitting it into lines.
+            self.group.on_stdout = None
             self.group.kill()
             try:
                 self.group.finish()
