@@ -381,7 +381,7 @@ class Parser:
         return ast.Pipeline(self.span_from(start), elements)
 
     def peek_assignment(self) -> str | None:
-        for op in ("+=", "-=", "*=", "/=", "%="):
+        for op in ("+=", "-=", "*=", "/=", "%=", "??="):
             if self.lx.looking_at(op):
                 return op
         if self.ch() == "=" and self.ch(1) != "=":
@@ -1037,8 +1037,9 @@ class Parser:
         """A full expression (lowest precedence: -and/-or/-xor)."""
         return self.parse_binary_level(0)
 
+    # Lowest precedence first; `??` (PowerShell 7) binds more loosely than -and/-or.
     _LEVELS: tuple[tuple[str, ...] | frozenset[str], ...] = (
-        _LOGICAL, _COMPARISON, _BITWISE, ("+", "-"), ("*", "/", "%"), ("f",), ("..",),
+        ("??",), _LOGICAL, _COMPARISON, _BITWISE, ("+", "-"), ("*", "/", "%"), ("f",), ("..",),
     )
 
     def _peek_binary(self, level: int) -> tuple[str, int] | None:
@@ -1049,13 +1050,17 @@ class Parser:
             name = dash_operator_at(self.src, self.pos)
             if name is not None:
                 return (name, len(name) + 1) if name in ops else None
-        if level == 3 and (c == "+" or is_dash(c)):
+        if level == 0:
+            if self.lx.looking_at("??") and not self.lx.looking_at("??="):
+                return "??", 2
+            return None
+        if level == 4 and (c == "+" or is_dash(c)):
             if self.ch(1) in ("=", "+") or (is_dash(c) and (self.ch(1) == "=" or is_dash(self.ch(1)))):
                 return None
             return ("+" if c == "+" else "-"), 1
-        if level == 4 and c in "*/%" and self.ch(1) != "=":
+        if level == 5 and c in "*/%" and self.ch(1) != "=":
             return c, 1
-        if level == 6 and self.lx.looking_at(".."):
+        if level == 7 and self.lx.looking_at(".."):
             return "..", 2
         return None
 

@@ -588,6 +588,12 @@ class Interpreter:
 
     # ---------------------------------------------------------------- assignment
     def exec_assignment(self, stmt: ast.Assignment, frame: Frame) -> None:
+        if stmt.op == "??=":
+            # Only evaluated (and assigned) when the target is $null.
+            if self.eval(stmt.target, frame) is not None:
+                return
+            self.assign_to(stmt.target, self.capture_value(stmt.value, frame), frame)
+            return
         value = self.capture_value(stmt.value, frame)
         if stmt.op != "=":
             current = self.eval(stmt.target, frame)
@@ -764,6 +770,9 @@ class Interpreter:
 
     def eval_BinaryOp(self, e: ast.BinaryOp, frame: Frame) -> object:
         op = e.op
+        if op == "??":
+            first = self.eval(e.left, frame)
+            return first if first is not None else self.eval(e.right, frame)
         if op in ("and", "or"):
             left = to_bool(self.eval(e.left, frame))
             if op == "and" and not left:

@@ -829,3 +829,10 @@ def test_a_python_exception_from_a_cmdlet_is_reported_and_the_session_goes_on() 
     assert r.errors[0].FullyQualifiedErrorId == INTERNAL_ERROR_ID
     assert r.messages[0].startswith("pjsh internal error: ValueError: boom.")
     assert run("'still alive'", rs).output == ["still alive"]
+
+
+def test_null_coalescing_operators() -> None:
+    assert out("$x = $null; $x ?? 'default'; 5 ?? 6; $null ?? $null ?? 3") == ["default", 5, 3]
+    assert out("$y ??= 7; $y ??= 8; $y") == [7]
+    assert out("1 ?? (nosuch-cmd)") == [1]  # the right side is not evaluated
+    assert out("$true -and $null ?? 'x'") == [False]  # ?? binds more loosely than -and

@@ -504,3 +504,11 @@ def test_every_node_span_lies_inside_the_source() -> None:
 
     walk(r.body)
     assert r.error is not None or seen > 30
+
+
+def test_null_coalescing_is_the_loosest_binary_operator() -> None:
+    e = expr("$a -and $b ?? $c")
+    assert isinstance(e, ast.BinaryOp) and e.op == "??"
+    assert isinstance(e.left, ast.BinaryOp) and e.left.op == "and"
+    a = only("$x ??= 1")
+    assert isinstance(a, ast.Assignment) and a.op == "??="
