@@ -4,8 +4,9 @@ aliases, pipeline bindings, defaults and messages."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+import threading
 from typing import TYPE_CHECKING
 
 from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
@@ -30,6 +31,7 @@ from pjsh.runtime.errors import ErrorRecord, make_error
 if TYPE_CHECKING:
     from pjsh.jobs.model import Job
     from pjsh.jobs.service import JobService
+    from pjsh.runtime.interpreter import Frame, Interpreter
 
 STATE_NAMES = ["NotStarted", "Running", "Completed", "Failed", "Stopped", "Blocked", "Suspended",
                "Disconnected", "Suspending", "Stopping", "AtBreakpoint"]
@@ -251,8 +253,7 @@ class StartJob(Cmdlet):
         else:
             block = _script_from_file(self, args.FilePath or args.LiteralPath)
         assert isinstance(block, ScriptBlock)
-        interp = _interp(self)
-        frame = _frame(self)
+        interp, frame = _caller(self)
         job = session.jobs.start_script_job(
             block, interp, frame, name=args.Name, args=list(args.ArgumentList or []),
             input_items=self.items if self.got_input else None, cwd=cwd,
@@ -260,14 +261,14 @@ class StartJob(Cmdlet):
         self.ctx.write_output(job)
 
 
-def _interp(cmd: Cmdlet) -> object:
+def _caller(cmd: Cmdlet) -> tuple[Interpreter, Frame]:
+    """The interpreter and frame running this cmdlet (jobs copy variables from them)."""
     stage = getattr(cmd.ctx, "stage", None)
-    return stage.interp if stage is not None else None
-
-
-def _frame(cmd: Cmdlet) -> object:
-    stage = getattr(cmd.ctx, "stage", None)
-    return stage.frame if stage is not None else None
+    if stage is None:
+        cmd.ctx.throw(f"{cmd.ctx.command_name} needs the interpreter's pipeline context.",
+                      "NoPipelineContext", "InvalidOperation")
+        raise AssertionError("unreachable")
+    return stage.interp, stage.frame
 
 
 @command
@@ -313,17 +314,16 @@ class StartThreadJob(Cmdlet):
             self, args.FilePath)
         assert isinstance(block, ScriptBlock)
         svc = self.ctx.session.jobs
-        frame = _frame(self)
-        variables = svc.copied_variables(block.body, frame) if frame is not None else {}  # type: ignore[arg-type]
+        _, frame = _caller(self)
         job = svc.thread_job(block, name=args.Name, args=list(args.ArgumentList or []),
                              input_items=self.items if self.got_input else None,
                              init=args.InitializationScript, throttle_limit=args.ThrottleLimit,
-                             variables={k: v for k, v in variables.items()})
+                             variables=svc.copied_variables(block.body, frame))
         self.ctx.write_output(job)
 
 
 # ---- Get-Job ----------------------------------------------------------------------------------
-_GET_JOB_SETS = (ID_SET, INSTANCE_SET, NAME_SET, STATE_SET, COMMAND_SET)
+_GET_JOB_SETS = (ID_SET, JOB_SET, INSTANCE_SET, NAME_SET, STATE_SET, COMMAND_SET)
 
 
 @command
@@ -338,7 +338,9 @@ class GetJob(Cmdlet):
         examples=(("Get-Job", "All jobs."), ("Get-Job -State Running", "Running jobs."),
                   ("Get-Job -Newest 2", "The two most recently finished jobs.")),
         output_type="System.Management.Automation.Job",
-        params=(*selector_params(with_job=False, with_command=True, id_mandatory=False),
+        # -Job is a pjsh addition (SPEC: Get-Job takes job objects positionally, as
+        # `get-job $job` in about_Remote_Jobs does).
+        params=(*selector_params(with_command=True, id_mandatory=False),
                 Param("IncludeChildJob", SWITCH, sets=_GET_JOB_SETS, help="Add the child jobs."),
                 Param("ChildJobState", JOB_STATE, sets=_GET_JOB_SETS,
                       help="Add only the child jobs in this state."),
@@ -386,31 +388,61 @@ class NativeLine(str):
     eol: bool = True
 
 
-def _lines(chunks: list[bytes]) -> Iterator[str]:
-    data = b"".join(chunks)
-    parts = data.split(b"\n")
-    tail = parts.pop()
-    for p in parts:
-        yield NativeLine(p.decode("utf-8", "surrogateescape"))
-    if tail:
-        last = NativeLine(tail.decode("utf-8", "surrogateescape"))
-        last.eol = False
-        yield last
+def _fragment(data: bytes) -> NativeLine:
+    """The last piece of a job's native output, which has no newline."""
+    line = NativeLine(data.decode("utf-8", "surrogateescape"))
+    line.eol = False
+    return line
 
 
-def _chunk_lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    """Split a stream of byte chunks into NativeLines without joining them all."""
-    tail = b""
-    for chunk in chunks:
-        data = tail + chunk
-        parts = data.split(b"\n")
-        tail = parts.pop()
-        for p in parts:
-            yield NativeLine(p.decode("utf-8", "surrogateescape"))
-    if tail:
-        last = NativeLine(tail.decode("utf-8", "surrogateescape"))
-        last.eol = False
-        yield last
+class _Carry:
+    """A source job's unfinished native line (bytes after its last newline), held back until
+    the rest arrives or the job ends, so a line is never split between two receives."""
+
+    __slots__ = ("data", "stream")
+
+    def __init__(self) -> None:
+        self.stream: object = None
+        self.data = b""
+
+
+class _Cursor:
+    """Receive-Job -Wait -Keep: how many records of a source were already output."""
+
+    __slots__ = ("carry", "seen")
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.carry = _Carry()
+
+
+class _Activity:
+    """Wakes Receive-Job -Wait on any event (output, state change) of the watched jobs.
+
+    Observers are installed before the first receive and the flag is cleared before each
+    receive, so nothing produced between a receive and the wait can be missed."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.flag = threading.Event()
+        self.jobs = [each for j in jobs for each in _walk(j)]
+        for j in self.jobs:
+            j.add_observer(self._on_event)
+
+    def _on_event(self, _event: object) -> None:
+        self.flag.set()
+
+    def close(self) -> None:
+        """Remove the observers."""
+        for j in self.jobs:
+            j.remove_observer(self._on_event)
+
+
+def _walk(job: Job) -> list[Job]:
+    """A job and its descendants, parents first (Receive-Job's aggregation order)."""
+    out = [job]
+    for child in job.children:
+        out.extend(_walk(child))
+    return out
 
 
 RECEIVE_SWITCHES = (
@@ -455,22 +487,25 @@ class ReceiveJob(Cmdlet):
             *RECEIVE_SWITCHES,
         ))
 
-    def process(self, args: Bound) -> None:
-        if not args.Wait:
-            for sw, msg in (
+    def begin(self, args: Bound) -> None:
+        # As PowerShell's BeginProcessing: the switch misuse is a terminating error even
+        # before any job arrives.
+        if args.Wait:
+            return
+        for switch, message in (
                 ("AutoRemoveJob", "The -AutoRemoveJob parameter cannot be used without the -Wait "
                                   "parameter"),
-                ("WriteJobInResults", "The -WriteJobInResults parameter cannot be used without the "
-                                      "-Wait parameter"),
                 ("WriteEvents", "The WriteEvents parameter cannot be used without the Wait "
                                 "parameter."),
+                ("WriteJobInResults", "The -WriteJobInResults parameter cannot be used without "
+                                      "the -Wait parameter"),
                 ("Force", "The -Force parameter cannot be used without the -Wait parameter.")):
-                if args.get(sw):
-                    self.ctx.throw(msg, "BlockedJobsDeadlockWithWaitJob" if False else
-                                   "InvalidOperationException", "InvalidOperation",
-                                   exception_type="System.InvalidOperationException")
-        jobs = select_jobs(self, args)
-        jobs = self._filter_location(args, jobs)
+            if args.get(switch):
+                self.ctx.throw(message, "InvalidOperationException", "InvalidOperation",
+                               exception_type="System.InvalidOperationException")
+
+    def process(self, args: Bound) -> None:
+        jobs = self._filter_location(args, select_jobs(self, args))
         if not jobs:
             return
         if args.Wait:
@@ -480,63 +515,118 @@ class ReceiveJob(Cmdlet):
                 self.receive(job, args)
 
     def _filter_location(self, args: Bound, jobs: list[Job]) -> list[Job]:
-        names = args.Location or args.ComputerName
+        from pjsh.jobs.model import PSRemotingJob
+
+        if args.parameter_set == "Session":
+            out: list[Job] = []
+            for j in jobs:
+                if not isinstance(j, PSRemotingJob):
+                    self.ctx.write_error(self.ctx.error(
+                        "The Session parameter can be used only with PSRemotingJob objects.",
+                        "RunspaceParameterNotSupported,Microsoft.PowerShell.Commands."
+                        "ReceiveJobCommand", "InvalidArgument", j))
+            # Local jobs belong to no session; remote children match by their session.
+            return out
+        names = args.Location if args.parameter_set == "Location" else args.ComputerName
         if not names:
             return jobs
-        out: list[Job] = []
+        out = []
         for j in jobs:
+            if args.parameter_set == "ComputerName" and not isinstance(j, PSRemotingJob):
+                self.ctx.write_error(self.ctx.error(
+                    "The command cannot retrieve the jobs of the specified computers. The "
+                    "ComputerName parameter can be used only with jobs created by using "
+                    "PowerShell remoting.",
+                    "ComputerNameParameterNotSupported,Microsoft.PowerShell.Commands."
+                    "ReceiveJobCommand", "InvalidArgument", j))
+                continue
             kids = j.children or [j]
             out.extend(c for c in kids if any(_match(n, c.location) for n in names))
         return out
 
-    def receive(self, job: Job, args: Bound) -> None:
-        """Emit a job's unread records on their streams (and its failure once)."""
-        from pjsh.jobs.storage import Stream
+    def receive(self, job: Job, args: Bound, cursors: dict[int, _Cursor] | None = None) -> None:
+        """Emit a job's unread records on their streams (then its failure, once).
 
-        pending: list[bytes] = []
-        pending_stream: Stream | None = None
-
-        def flush() -> None:
-            nonlocal pending, pending_stream
-            if pending and pending_stream is not None:
-                for line in _lines(pending):
-                    self.emit(pending_stream, line, job)
-            pending, pending_stream = [], None
-
-        for rec in job.iter_records(consume=not args.Keep, recurse=not args.NoRecurse):
-            if rec.raw:
-                if pending_stream is not None and pending_stream is not rec.stream:
-                    flush()
-                pending_stream = rec.stream
-                assert isinstance(rec.value, (bytes, bytearray, memoryview))
-                pending.append(bytes(rec.value))
-                if sum(len(p) for p in pending) > (1 << 20):
-                    # Emit complete lines now, keep the fragment: bounded memory for huge output.
-                    data = b"".join(pending)
-                    cut = data.rfind(b"\n")
-                    if cut >= 0:
-                        for line in _lines([data[:cut + 1]]):
-                            self.emit(rec.stream, line, job)
-                        pending = [data[cut + 1:]] if cut + 1 < len(data) else []
-                continue
-            flush()
-            self.emit(rec.stream, rec.value, job)
-        flush()
+        ``cursors`` (Receive-Job -Wait -Keep) remembers what was already output, since kept
+        records are read again from the start each time."""
+        sources = [job] if args.NoRecurse else _walk(job)
+        carries = service(self).carries
+        for src in sources:
+            # Finished before reading means every record is already stored: the held-back
+            # fragment of a last line can be output.
+            ended = src.is_finished()
+            if cursors is not None:
+                cursor = cursors.setdefault(src.id, _Cursor())
+                self._drain(src, False, cursor.carry, ended, cursor)
+            elif args.Keep:
+                self._drain(src, False, _Carry(), ended, None)
+            else:
+                carry = carries.get(src)
+                if carry is None:
+                    carry = carries[src] = _Carry()
+                self._drain(src, True, carry, ended, None)
         self._report_failure(job, args)
 
+    def _drain(self, src: Job, consume: bool, carry: _Carry, ended: bool,
+               cursor: _Cursor | None) -> None:
+        from pjsh.jobs.storage import Stream
+
+        write_output = self.ctx.write_output
+        skip = cursor.seen if cursor is not None else 0
+        count = 0
+        for rec in src.store.iter_records(consume=consume):
+            count += 1
+            if count <= skip:
+                continue
+            if not rec.raw:
+                if carry.data:
+                    self._flush_carry(carry, src)
+                self.emit(rec.stream, rec.value, src)
+                continue
+            if carry.data and carry.stream is not rec.stream:
+                self._flush_carry(carry, src)
+            assert isinstance(rec.value, (bytes, bytearray, memoryview))
+            data = carry.data + bytes(rec.value) if carry.data else bytes(rec.value)
+            carry.stream = rec.stream
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry.data = data
+                continue
+            carry.data = data[cut + 1:]
+            # One decode per chunk, not per line: '\n' never occurs inside a UTF-8 sequence,
+            # so this equals decoding line by line (undecodable bytes become surrogates).
+            lines = data[:cut].decode("utf-8", "surrogateescape").split("\n")
+            if rec.stream is Stream.Output:
+                for line in lines:
+                    write_output(line)
+            else:
+                for line in lines:
+                    self.emit(rec.stream, line, src)
+        if cursor is not None:
+            cursor.seen = max(skip, count)
+        if ended and carry.data:
+            self._flush_carry(carry, src)
+
+    def _flush_carry(self, carry: _Carry, src: Job) -> None:
+        data, carry.data = carry.data, b""
+        self.emit(carry.stream, _fragment(data), src)
+
     def _report_failure(self, job: Job, args: Bound) -> None:
+        from pjsh.jobs.jobhost import JobScriptFailed
         from pjsh.jobs.model import JobState
 
-        targets = [job] if args.NoRecurse or not job.children else list(job.children)
+        reported = service(self).reported_failures
+        targets = [job] if args.NoRecurse or not job.children else _walk(job)[1:]
         for j in targets:
             if j.state is not JobState.Failed or not j.reason:
                 continue
-            if getattr(j, "_failure_reported", False) and not args.Keep:
+            failure = j.failure
+            if isinstance(failure, JobScriptFailed) and failure.in_stream:
+                continue  # its error record is in the job's error stream already
+            if j in reported and not args.Keep:
                 continue
             if not args.Keep:
-                j._failure_reported = True  # type: ignore[attr-defined]
-            if getattr(j, "_failure_in_stream", False):
-                continue
+                reported.add(j)
             self.ctx.write_error(make_error(
                 j.reason, "JobStateFailed", "InvalidResult", target=j,
                 command=self.ctx.command_name,
@@ -544,6 +634,7 @@ class ReceiveJob(Cmdlet):
 
     def emit(self, stream: object, value: object, job: Job) -> None:
         """Re-emit one record on the matching stream."""
+        from pjsh.jobs.jobhost import HOST_TAG, split_information
         from pjsh.jobs.storage import Stream
 
         ctx = self.ctx
@@ -564,7 +655,11 @@ class ReceiveJob(Cmdlet):
         elif stream is Stream.Debug:
             ctx.write_debug(to_string(value))
         elif stream is Stream.Information:
-            ctx.write_host(to_string(value))
+            message, tags = split_information(value)
+            if HOST_TAG in tags:
+                ctx.write_host(to_string(message))
+            else:
+                ctx.write_information(message, tags)
         elif stream is Stream.Progress:
             ctx.write_progress(value)
 
@@ -572,33 +667,38 @@ class ReceiveJob(Cmdlet):
         from pjsh.jobs.model import JobState, is_finished, is_persistent
         from pjsh.runtime.values import PSObject
 
-        manager = service(self).manager
         if args.WriteJobInResults:
             for j in jobs:
                 self.ctx.write_output(j)
-        seen_state = {j.id: j.state for j in jobs}
+        seen_state = {j.id: j.JobStateInfo for j in jobs}
         done = is_finished if args.Force else is_persistent
-        while True:
-            for j in jobs:
-                self.receive(j, args)
-                if args.WriteEvents and j.state is not seen_state[j.id]:
-                    self.ctx.write_output(PSObject(
-                        {"JobStateInfo": j.JobStateInfo, "PreviousJobStateInfo": seen_state[j.id].name},
-                        ("System.Management.Automation.JobStateEventArgs",)))
-                    seen_state[j.id] = j.state
-            if all(done(j.state) for j in jobs) and not any(j.HasMoreData for j in jobs
-                                                             if not args.Keep):
-                break
-            if all(done(j.state) for j in jobs) and args.Keep:
-                break
-            manager.wait_for_activity(jobs)
+        cursors: dict[int, _Cursor] | None = {} if args.Keep else None
+        activity = _Activity(jobs)
+        try:
+            while True:
+                activity.flag.clear()
+                # Decided before receiving: once every job was done, this pass gets the rest.
+                all_done = all(done(j.state) for j in jobs)
+                for j in jobs:
+                    self.receive(j, args, cursors)
+                    info = j.JobStateInfo
+                    if args.WriteEvents and info.State is not seen_state[j.id].State:
+                        self.ctx.write_output(PSObject(
+                            {"JobStateInfo": info, "PreviousJobStateInfo": seen_state[j.id]},
+                            ("System.Management.Automation.JobStateEventArgs",
+                             "System.EventArgs", "System.Object")))
+                        seen_state[j.id] = info
+                if all_done:
+                    break
+                activity.flag.wait()
+        finally:
+            activity.close()
         if args.AutoRemoveJob:
+            manager = service(self).manager
             for j in jobs:
                 if j.state in (JobState.Completed, JobState.Failed, JobState.Stopped):
-                    try:
+                    with contextlib.suppress(Exception):
                         manager.remove(j, force=True)
-                    except Exception:
-                        pass
 
 
 # ---- Wait-Job ---------------------------------------------------------------------------------

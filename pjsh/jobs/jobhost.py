@@ -36,6 +36,43 @@ class StreamWriter(Protocol):
         """A progress record."""
 
 
+HOST_TAG = "PSHOST"
+INFORMATION_RECORD = "System.Management.Automation.InformationRecord"
+
+
+def information_record(message: object, tags: Sequence[str] = ()) -> object:
+    """An InformationRecord for a job's information stream: the message and its tags
+    (``PSHOST`` marks Write-Host text, which Receive-Job shows whatever the preference)."""
+    from pjsh.runtime.values import PSObject
+
+    return PSObject({"MessageData": message, "Tags": list(tags), "Source": ""},
+                    (INFORMATION_RECORD, "System.Object"))
+
+
+def split_information(value: object) -> tuple[object, list[str]]:
+    """(message, tags) of a stored information record; any other value has no tags."""
+    from pjsh.runtime.values import lookup_property, type_names
+
+    if any(n.endswith(INFORMATION_RECORD) for n in type_names(value)):
+        _, message = lookup_property(value, "MessageData")
+        _, tags = lookup_property(value, "Tags")
+        return message, [str(t) for t in tags] if isinstance(tags, list) else []
+    return value, []
+
+
+class JobScriptFailed(Exception):
+    """A job's script ended with a terminating error; the message is the job's Reason.
+
+    ``record`` is the error record when there is one; ``in_stream`` says it is already in the
+    job's error stream, so Receive-Job must not report the failure a second time.
+    """
+
+    def __init__(self, reason: str, record: object = None, in_stream: bool = False) -> None:
+        super().__init__(reason)
+        self.record = record
+        self.in_stream = in_stream
+
+
 class JobHost:
     """A Host for code running as a job: records, not text; natives are captured."""
 
@@ -63,11 +100,12 @@ class JobHost:
         elif stream == "Debug":
             self.writer.write_debug(text)
         else:
-            self.writer.write_information(text)
+            self.writer.write_information(information_record(text))
 
     def write_host(self, text: str, newline: bool = True, fg: str | None = None,
                    bg: str | None = None) -> None:
-        self.writer.write_information(text, ("PSHOST",))
+        # As in PowerShell, Write-Host in a job lands on the information stream, tagged.
+        self.writer.write_information(information_record(text, (HOST_TAG,)), (HOST_TAG,))
 
     def write_progress(self, record: object) -> None:
         self.writer.write_progress(record)

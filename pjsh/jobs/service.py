@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from pjsh.jobs.jobhost import JobScriptFailed
 from pjsh.jobs.manager import JobManager
 from pjsh.jobs.model import Job
 from pjsh.jobs.storage import Stream
@@ -23,13 +25,18 @@ from pjsh.runtime.convert import to_string
 if TYPE_CHECKING:
     from pjsh.commands.base import Cmdlet
     from pjsh.jobs.process import NativePipeline
-    from pjsh.jobs.thread import JobWriter
+    from pjsh.jobs.thread import JobWriter, ThreadBackend
     from pjsh.jobs.workers import WorkerBackend
     from pjsh.runtime.binder import BindResult, CommandBinder
     from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.pipeline import PipelineRunner, Stage
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.session import Session
+
+# -AsJob jobs are not held back by Start-ThreadJob's session-wide throttle (PowerShell's -AsJob
+# jobs are not ThreadJobs either): ten `Cmd -AsJob` calls run at once, as the Azure example
+# expects. The bound only keeps a runaway loop from creating unbounded threads at once.
+_ASJOB_CONCURRENCY = 256
 
 # Variables `&` never copies into a job (PowerShell's exception list, plus $?).
 _NOT_COPIED = frozenset({"pid", "psversiontable", "psedition", "pshome", "host", "true", "false",
@@ -56,7 +63,12 @@ class JobService:
         self.session = session
         self.manager = JobManager()
         self._workers: WorkerBackend | None = None
+        self._asjob: ThreadBackend | None = None
         self._lock = threading.Lock()
+        # Receive-Job's memory between calls: a line a job has only half written so far, and
+        # the failed jobs whose Reason was already reported.
+        self.carries: weakref.WeakKeyDictionary[Job, Any] = weakref.WeakKeyDictionary()
+        self.reported_failures: weakref.WeakSet[Job] = weakref.WeakSet()
 
     @property
     def workers(self) -> WorkerBackend:
@@ -69,6 +81,19 @@ class JobService:
                 self.manager.add_shutdown_hook(self._workers.close)
                 self._workers.warm()
             return self._workers
+
+    @property
+    def asjob_backend(self) -> ThreadBackend:
+        """The thread backend for ``-AsJob`` (its own, unthrottled in practice)."""
+        with self._lock:
+            if self._asjob is None:
+                from pjsh.jobs.thread import ThreadBackend
+
+                self._asjob = ThreadBackend(self.manager, throttle_limit=_ASJOB_CONCURRENCY)
+                close = getattr(self._asjob, "close", None)
+                if close is not None:
+                    self.manager.add_shutdown_hook(close)
+            return self._asjob
 
     def prewarm(self) -> None:
         """Start the spare worker now (the console does this at start-up)."""
@@ -103,7 +128,7 @@ class JobService:
                 return None
             if not isinstance(el.name, ast.Constant) or not isinstance(el.name.value, str):
                 return None
-            kind, target = runner.resolve(el.name.value)
+            kind, _target = runner.resolve(el.name.value)
             if kind != "native":
                 return None
             for r in el.redirections:
@@ -244,7 +269,7 @@ class JobService:
                     run_cmdlet_in_new_runspace(cls, binder, result, node, name, writer, cwd, env,
                                                items)
 
-                job = service.manager.thread_backend.start_job(target, name=None, command=text)
+                job = service.asjob_backend.start_job(target, name=None, command=text)
                 self.out.send(job)
 
         return AsJobStage()
@@ -259,6 +284,11 @@ def _job_runspace(writer: JobWriter | object, cwd: str, env: dict[str, str]) -> 
     from pjsh.runtime.runspace import Runspace
 
     rs = Runspace(JobHost(writer), cwd=cwd)  # type: ignore[arg-type]
+    stopping = getattr(writer, "stopping", None)
+    if isinstance(stopping, threading.Event):
+        # Stop-Job sets the writer's flag; the interpreter checks its own stop event between
+        # statements, per loop iteration and per pipeline object: make them one event.
+        rs.interp.stop_event = stopping
     rs.session.env = dict(env)
     rs.session.native_stdin = os.open(os.devnull, os.O_RDONLY)
     return rs
@@ -288,7 +318,7 @@ def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str
                                new_scope=False, out=out)
     except PSRuntimeError as e:
         writer.write_error(e.record)
-        raise JobScriptFailed(e.record.message) from None
+        raise JobScriptFailed(e.record.message, e.record, in_stream=True) from None
     finally:
         if rs.session.native_stdin is not None:
             os.close(rs.session.native_stdin)
@@ -320,11 +350,7 @@ def run_cmdlet_in_new_runspace(cls: type[Cmdlet], binder: CommandBinder, result:
         stage.end()
     except PSRuntimeError as e:
         writer.write_error(e.record)
-        raise JobScriptFailed(e.record.message) from None
+        raise JobScriptFailed(e.record.message, e.record, in_stream=True) from None
 
 
-class JobScriptFailed(Exception):
-    """A job's script ended with a terminating error; the message is the job's Reason."""
-
-
-__all__ = ["JobService", "Stream", "iter_nodes"]
+__all__ = ["JobScriptFailed", "JobService", "Stream", "iter_nodes"]

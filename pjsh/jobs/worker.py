@@ -52,9 +52,13 @@ class PipeWriter:
     def write_progress(self, record: object) -> None:
         self._send("p", record)
 
-    def done(self, ok: bool, reason: str | None, error: object = None) -> None:
-        """The final line: success, or the failure reason (and its error record)."""
-        payload = {"done": True, "ok": ok, "reason": reason}
+    def done(self, ok: bool, reason: str | None, error: object = None,
+             exit_code: int | None = None) -> None:
+        """The final line: success, or the failure reason (and its error record), and the
+        last native exit code ($LASTEXITCODE) for the job's ExitCode."""
+        payload: dict[str, object] = {"done": True, "ok": ok, "reason": reason}
+        if exit_code is not None:
+            payload["exit"] = exit_code
         text = json.dumps(payload)
         if error is not None:
             text = text[:-1] + ',"x":' + self._dumps(error) + "}"
@@ -101,22 +105,23 @@ def run_request(request: dict[str, object], writer: PipeWriter) -> None:
     input_items = decode(request["input"]) if request.get("input") is not None else None
     interp = rs.interp
     frame = Frame(g, rs.streams, script)
+    session = rs.session
     try:
         interp.invoke_block(block, frame, list(args) if isinstance(args, list) else [args],
                             input_items=(list(input_items) if isinstance(input_items, list)
                                          else None),
                             new_scope=False, out=out)
     except PSRuntimeError as e:
-        writer.done(False, e.record.message, e.record)
+        writer.done(False, e.record.message, e.record, session.last_exit_code)
         return
     except Exception as e:  # the job fails with the reason; the worker never leaks a traceback
-        writer.done(False, f"{type(e).__name__}: {e}")
+        writer.done(False, f"{type(e).__name__}: {e}", exit_code=session.last_exit_code)
         return
-    failed_native = getattr(rs.session, "last_native_failure", None)
+    failed_native = session.last_native_failure
     if failed_native:
-        writer.done(False, failed_native)
+        writer.done(False, failed_native, exit_code=session.last_exit_code)
         return
-    writer.done(True, None)
+    writer.done(True, None, exit_code=session.last_exit_code)
 
 
 def main() -> int:
@@ -128,12 +133,12 @@ def main() -> int:
     out = open(proto_fd, "w", encoding="utf-8", errors="surrogateescape",  # noqa: SIM115
                buffering=1 << 16)
     # Warm up: import the engine before saying ready, so a job starts without this cost.
-    import pjsh.runtime.runspace  # noqa: F401
+    import pjsh.runtime.runspace
     import pjsh.runtime.serialize  # noqa: F401
     from pjsh.runtime.runspace import _load_commands
 
     _load_commands()
-    out.write('{"ready":true,"v":%d}\n' % PROTOCOL_VERSION)
+    out.write(f'{{"ready":true,"v":{PROTOCOL_VERSION}}}\n')
     out.flush()
     line = sys.stdin.buffer.readline()
     if not line:

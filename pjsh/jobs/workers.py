@@ -84,6 +84,7 @@ class _Worker:
         self.proc = proc
         self.stopping = False
         self.kill_timer: asyncio.TimerHandle | None = None
+        self.ended: asyncio.Future[None] | None = None  # set once its whole group has ended
 
 
 class WorkerBackend:
@@ -95,6 +96,9 @@ class WorkerBackend:
         self._pending: dict[Job, WorkerRequest] = {}
         self._workers: dict[Job, _Worker] = {}
         self._spare: asyncio.Task[_Worker] | None = None
+        # Every worker process started and not yet reaped, so shutdown can kill a spare that
+        # is still importing the engine instead of waiting for it to say it is ready.
+        self._procs: set[asyncio.subprocess.Process] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -177,11 +181,13 @@ class WorkerBackend:
         asyncio.get_running_loop().create_task(self._pump(job, worker))
 
     async def _pump(self, job: Job, worker: _Worker) -> None:
+        from pjsh.jobs.jobhost import JobScriptFailed
         from pjsh.runtime.serialize import decode
 
         proc = worker.proc
         assert proc.stdout is not None
         done: dict[str, Any] | None = None
+        failure_record: object = None
         while True:
             try:
                 line = await proc.stdout.readline()
@@ -196,26 +202,39 @@ class WorkerBackend:
             if msg.get("done"):
                 done = msg
                 if "x" in msg:
-                    job.write(Stream.Error, decode(msg["x"], deserialized=True))
+                    # The terminating error is part of the job's error stream (as in
+                    # PowerShell, $job.ChildJobs[0].Error holds it) and is its Reason.
+                    failure_record = decode(msg["x"], deserialized=True)
+                    job.write(Stream.Error, failure_record)
                 continue
             stream = _STREAMS.get(str(msg.get("s")))
             if stream is None:
                 continue
             job.write(stream, decode(msg["x"], deserialized=stream is not Stream.Error))
         code = await proc.wait()
-        job.exit_code = code if code >= 0 else 128 - code
+        self._procs.discard(proc)
         self._workers.pop(job, None)
         if worker.kill_timer is not None:
             worker.kill_timer.cancel()
-        # Whatever the worker started in its group must not outlive the job.
-        _kill_group(proc.pid, signal.SIGKILL)
+        # Whatever the worker started in its group must not outlive the job: kill it and wait
+        # until it has really ended, so a Stopped/Completed job has no process left.
+        if _kill_group(proc.pid, signal.SIGKILL):
+            await _group_ended(proc.pid)
+        exit_code = done.get("exit") if done is not None else None
+        if isinstance(exit_code, int) and code >= 0:
+            job.exit_code = exit_code
+        else:
+            job.exit_code = code if code >= 0 else 128 - code
         if worker.stopping or job.stop_requested:
             job.try_set_state(JobState.Stopping)
             job.try_set_state(JobState.Stopped)
         elif done is not None and done.get("ok"):
             job.try_set_state(JobState.Completed)
         elif done is not None:
-            job.try_set_state(JobState.Failed, str(done.get("reason") or "The job failed."))
+            reason = str(done.get("reason") or "The job failed.")
+            job.failure = JobScriptFailed(reason, failure_record,
+                                          in_stream=failure_record is not None)
+            job.try_set_state(JobState.Failed, reason)
         elif code < 0:
             from pjsh.runtime.native import signal_name
 
@@ -243,14 +262,17 @@ class WorkerBackend:
             self.stop_grace, _kill_group, pgid, signal.SIGKILL)
 
     async def suspend(self, job: Job) -> None:
-        """SIGSTOP the worker's process group."""
+        """SIGSTOP the worker's process group; Suspended once the worker has stopped."""
         worker = self._workers.get(job)
         if worker is None or job.state is not JobState.Running:
             if job.state is JobState.Suspended:
                 return
             raise JobError(SUSPEND_NOT_SUPPORTED.format(job.id))
         _kill_group(worker.proc.pid, signal.SIGSTOP)
-        job.try_set_state(JobState.Suspended)
+        # SIGSTOP takes effect asynchronously: report Suspended only when it holds.
+        await asyncio.get_running_loop().run_in_executor(None, _wait_stopped, worker.proc.pid)
+        if not job.is_finished():
+            job.try_set_state(JobState.Suspended)
 
     async def resume(self, job: Job) -> None:
         """SIGCONT the worker's process group."""
@@ -263,18 +285,80 @@ class WorkerBackend:
         job.try_set_state(JobState.Running)
 
     async def close(self) -> None:
-        """Kill the spare worker (shutdown)."""
+        """Kill the spare worker and any worker still starting (shutdown)."""
         self._closed = True
         spare, self._spare = self._spare, None
+        idle = [p for p in self._procs if p not in {w.proc for w in self._workers.values()}]
+        for proc in idle:
+            _kill_group(proc.pid, signal.SIGKILL)
         if spare is not None:
-            try:
-                worker = await spare
-            except Exception:
-                return
-            _kill_group(worker.proc.pid, signal.SIGKILL)
-            await worker.proc.wait()
+            with contextlib.suppress(Exception):
+                await spare
+        for proc in idle:
+            await proc.wait()
+            self._procs.discard(proc)
 
 
-def _kill_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+def _kill_group(pgid: int, sig: int) -> bool:
+    """Signal a process group; False when no process of it is left."""
+    if pgid <= 0:
+        return False  # never our own group (0) or every process (-1)
+    try:
         os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of a group, from /proc (empty where there is none)."""
+    members: list[int] = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return members
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # Fields after the ')' that closes the command name: state ppid pgrp ...
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+            members.append(int(name))
+    return members
+
+
+async def _group_ended(pgid: int, limit: float = 10.0) -> None:
+    """Wait until every process of a (SIGKILLed) group has exited, watching each with a pidfd;
+    zombies count as ended (their parent or init reaps them)."""
+    loop = asyncio.get_running_loop()
+    waits: list[asyncio.Future[None]] = []
+    for pid in _group_members(pgid):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            continue  # already gone, or no pidfds on this system
+        future: asyncio.Future[None] = loop.create_future()
+
+        def on_exit(fd: int = pidfd, fut: asyncio.Future[None] = future) -> None:
+            loop.remove_reader(fd)
+            os.close(fd)
+            if not fut.done():
+                fut.set_result(None)
+
+        loop.add_reader(pidfd, on_exit)
+        waits.append(future)
+    if waits:
+        # SIGKILL cannot be ignored; the limit only guards against a process stuck in the
+        # kernel (uninterruptible I/O), which must not hang the job table.
+        await asyncio.wait(waits, timeout=limit)
+
+
+def _wait_stopped(pid: int) -> None:
+    """Block until a child process is stopped (or has exited), leaving its status unread."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
