@@ -1036,14 +1036,20 @@ class PipelineRunner:
                 stages[0].run_first()
                 first_active = 0
             except StopUpstreamSignal:
-                first_active = max((i for i, s in enumerate(stages) if s.stopped_upstream),
-                                   default=0)
+                stoppers = [i for i, s in enumerate(stages) if s.stopped_upstream]
+                if not stoppers:
+                    # Raised by a stage of an enclosing pipeline (this one runs inside a script
+                    # block that feeds it): it is not ours to absorb.
+                    raise
+                first_active = max(stoppers)
                 for s in stages[:first_active]:
                     s.abort()
             for i in range(first_active, n):
                 try:
                     stages[i].end()
                 except StopUpstreamSignal:
+                    if not any(s.stopped_upstream for s in stages[i + 1:]):
+                        raise
                     continue
         except BaseException:
             for st in started:

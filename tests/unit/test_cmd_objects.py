@@ -482,8 +482,6 @@ def test_engine_select_first_stops_the_commands_before_it() -> None:
     assert result.output == [1, 2, 3, 3]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a nested pipeline inside a script block catches "
-                                       "the outer pipeline's StopUpstreamSignal")
 def test_engine_select_first_stops_a_foreach_producer() -> None:
     result = run("$n = 0; 1..100 | % { $n++; $_ } | Select-Object -First 3; $n")
     assert result.output == [1, 2, 3, 3]

@@ -836,3 +836,14 @@ def test_null_coalescing_operators() -> None:
     assert out("$y ??= 7; $y ??= 8; $y") == [7]
     assert out("1 ?? (nosuch-cmd)") == [1]  # the right side is not evaluated
     assert out("$true -and $null ?? 'x'") == [False]  # ?? binds more loosely than -and
+
+
+def test_select_first_stops_an_endless_function_producer() -> None:
+    result = run("function g { while ($true) { 1 } }; g | Select-Object -First 2; 'after'")
+    assert result.output == [1, 1, "after"]
+
+
+def test_stop_signal_from_an_outer_pipeline_passes_through_nested_pipelines() -> None:
+    result = run("$n = 0; 1..10 | ForEach-Object { 1..10 | ForEach-Object { $n++; $_ } } "
+                 "| Select-Object -First 3; $n")
+    assert result.output == [1, 2, 3, 3]
