@@ -47,8 +47,12 @@ class StageInput:
         self.stage.interp.check_stop()
         try:
             self.stage.process(value)
-        except StopUpstreamSignal:
-            self.stage.stopped_upstream = True
+        except StopUpstreamSignal as e:
+            # The first input that sees the signal wraps the stage that raised it; outer
+            # stages the signal merely passes through must not claim it.
+            if getattr(e, "origin", None) is None:
+                e.origin = self.stage  # type: ignore[attr-defined]
+                self.stage.stopped_upstream = True
             raise
 
 
@@ -1035,22 +1039,20 @@ class PipelineRunner:
                     started.append(st)
                 stages[0].run_first()
                 first_active = 0
-            except StopUpstreamSignal:
-                stoppers = [i for i, s in enumerate(stages) if s.stopped_upstream]
-                if not stoppers:
-                    # Raised by a stage of an enclosing pipeline (this one runs inside a script
-                    # block that feeds it): it is not ours to absorb.
-                    raise
-                first_active = max(stoppers)
+            except StopUpstreamSignal as e:
+                first_active = _stopper_index(e, stages, default=0)
                 for s in stages[:first_active]:
                     s.abort()
-            for i in range(first_active, n):
+            i = first_active
+            while i < n:
                 try:
                     stages[i].end()
-                except StopUpstreamSignal:
-                    if not any(s.stopped_upstream for s in stages[i + 1:]):
-                        raise
-                    continue
+                except StopUpstreamSignal as e:
+                    k = _stopper_index(e, stages, default=i)
+                    for s in stages[i:k]:
+                        s.abort()
+                    i = max(i, k)
+                i += 1
         except BaseException:
             for st in started:
                 st.abort()
@@ -1070,6 +1072,19 @@ class PipelineRunner:
     def apply_redirections_member(self, st: NativeStage, frame: Frame) -> None:
         """Redirections of a native that joined a group (stderr handling per command)."""
         self.apply_redirections(st, frame)
+
+
+def _stopper_index(e: StopUpstreamSignal, stages: list[Stage], default: int) -> int:
+    """Which of this pipeline's stages asked to stop its upstream. A signal raised directly by
+    a stage (no StageInput in between) counts for ``default``; one that belongs to an enclosing
+    pipeline is re-raised, because it is not this pipeline's to absorb."""
+    origin = getattr(e, "origin", None)
+    if origin is None:
+        return default
+    for index, stage in enumerate(stages):
+        if stage is origin:
+            return index
+    raise e
 
 
 def _has_stdout_redirect(node: ast.PipelineElement) -> bool:
