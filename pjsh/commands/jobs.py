@@ -120,10 +120,14 @@ def _all_jobs(cmd: Cmdlet) -> list[Job]:
     return service(cmd).manager.all_jobs()
 
 
+def _fq(cmd: Cmdlet, error_id: str) -> str:
+    """PowerShell's FullyQualifiedErrorId: ``<ErrorId>,<cmdlet class>``."""
+    return f"{error_id},Microsoft.PowerShell.Commands.{type(cmd).__name__}Command"
+
+
 def _not_found(cmd: Cmdlet, error_id: str, message: str, target: object) -> None:
-    cls_name = type(cmd).__name__
     cmd.ctx.write_error(make_error(
-        message, f"{error_id},Microsoft.PowerShell.Commands.{cls_name}", "ObjectNotFound",
+        message, _fq(cmd, error_id), "ObjectNotFound",
         target=target, command=cmd.ctx.command_name,
         exception_type="System.ArgumentException"))
 
@@ -185,13 +189,13 @@ def _script_from_file(cmd: Cmdlet, path: str) -> object:
         with open(full, encoding="utf-8", errors="surrogateescape") as fh:
             text = fh.read()
     except OSError:
-        cmd.ctx.throw(f"Cannot find path '{full}' because it does not exist.", "PathNotFound",
+        cmd.ctx.throw(f"Cannot find path '{full}' because it does not exist.", _fq(cmd, "PathNotFound"),
                       "ObjectNotFound", full, "System.Management.Automation.ItemNotFoundException")
         raise AssertionError("unreachable") from None
     result = parse(text)
     if result.body is None:
         assert result.error is not None
-        cmd.ctx.throw(result.error.describe(full), "ParseError", "ParserError", full)
+        cmd.ctx.throw(result.error.describe(full), _fq(cmd, "ParseError"), "ParserError", full)
     assert result.body is not None
     return ScriptBlock(result.body, text, text)
 
@@ -246,7 +250,7 @@ class StartJob(Cmdlet):
             cwd = session.resolve_path(args.WorkingDirectory)
             if not os.path.isdir(cwd):
                 self.ctx.throw(f"Cannot find the WorkingDirectory path {args.WorkingDirectory}.",
-                               "DirectoryNotFoundException", "InvalidArgument",
+                               _fq(self, "DirectoryNotFoundException"), "InvalidArgument",
                                args.WorkingDirectory, "System.IO.DirectoryNotFoundException")
         if args.parameter_set == "ComputerName":
             block = args.ScriptBlock
@@ -501,7 +505,7 @@ class ReceiveJob(Cmdlet):
                                       "the -Wait parameter"),
                 ("Force", "The -Force parameter cannot be used without the -Wait parameter.")):
             if args.get(switch):
-                self.ctx.throw(message, "InvalidOperationException", "InvalidOperation",
+                self.ctx.throw(message, _fq(self, "InvalidOperationException"), "InvalidOperation",
                                exception_type="System.InvalidOperationException")
 
     def process(self, args: Bound) -> None:
@@ -736,7 +740,7 @@ class WaitJob(Cmdlet):
             self.ctx.throw("The Wait-Job cmdlet cannot finish working, because one or more jobs "
                            "are blocked waiting for user interaction.  Process interactive job "
                            "output by using the Receive-Job cmdlet, and then try again.",
-                           "BlockedJobsDeadlockWithWaitJob", "DeadlockDetected")
+                           _fq(self, "BlockedJobsDeadlockWithWaitJob"), "DeadlockDetected")
         manager = service(self).manager
         timeout = None if args.Timeout is None or args.Timeout < 0 else float(args.Timeout)
         finished = manager.wait(jobs, any_=bool(args.Any), timeout=timeout,
@@ -822,7 +826,7 @@ class RemoveJob(Cmdlet):
             try:
                 manager.remove(job, force=bool(args.Force))
             except JobError as e:
-                self.ctx.write_error(self.ctx.error(str(e), "CannotRemoveJob", "InvalidOperation",
+                self.ctx.write_error(self.ctx.error(str(e), _fq(self, "CannotRemoveJob"), "InvalidOperation",
                                                     job))
 
 
@@ -833,7 +837,7 @@ def _resume_default(cmd: Cmdlet, args: Bound) -> list[Job]:
 
         jobs = [j for j in service(cmd).manager.jobs() if j.state is JobState.Suspended]
         if not jobs:
-            cmd.ctx.throw("There is no suspended job to resume.", "NoCurrentJob",
+            cmd.ctx.throw("There is no suspended job to resume.", _fq(cmd, "NoCurrentJob"),
                           "ObjectNotFound")
         return jobs[-1:]
     return select_jobs(cmd, args)
@@ -859,7 +863,7 @@ class SuspendJob(Cmdlet):
             try:
                 manager.suspend(job)
             except JobError as e:
-                self.ctx.write_error(self.ctx.error(str(e), "SuspendJobNotSupported",
+                self.ctx.write_error(self.ctx.error(str(e), _fq(self, "SuspendJobNotSupported"),
                                                     "InvalidOperation", job))
                 continue
             self.ctx.write_output(job)
@@ -885,7 +889,7 @@ class ResumeJob(Cmdlet):
             try:
                 manager.resume(job)
             except JobError as e:
-                self.ctx.write_error(self.ctx.error(str(e), "ResumeJobNotSupported",
+                self.ctx.write_error(self.ctx.error(str(e), _fq(self, "ResumeJobNotSupported"),
                                                     "InvalidOperation", job))
                 continue
             self.ctx.write_output(job)
@@ -908,7 +912,8 @@ class EnterJob(Cmdlet):
         if args.parameter_set == ID_SET and not args.Id:
             jobs = service(self).manager.jobs()
             if not jobs:
-                self.ctx.throw("There is no current job.", "NoCurrentJob", "ObjectNotFound")
+                self.ctx.throw("There is no current job.", _fq(self, "NoCurrentJob"),
+                               "ObjectNotFound")
             targets = jobs[-1:]
         else:
             targets = select_jobs(self, args)
