@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 
 from pjsh import __version__
+from pjsh.lang.record import dataclass, field
 
 USAGE = """\
 Usage: pjsh [-NoProfile] [-NonInteractive] [-c|-Command] <text> ...

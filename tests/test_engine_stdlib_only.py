@@ -97,6 +97,33 @@ def is_allowed(module: str) -> bool:
     return len(parts) == 1 or parts[1] in ENGINE_PACKAGES
 
 
+# Stub-only modules a type checker reads; allowed solely inside `if TYPE_CHECKING:` blocks,
+# which never run.
+TYPING_ONLY = frozenset({"typing_extensions"})
+
+
+def type_checking_lines(path: Path) -> set[int]:
+    """Line numbers of statements inside ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
+                and node.test.id == "TYPE_CHECKING":
+            for inner in node.body:
+                for sub in ast.walk(inner):
+                    if hasattr(sub, "lineno"):
+                        lines.add(sub.lineno)
+    return lines
+
+
+def test_typing_only_modules_are_allowed_only_under_type_checking(tmp_path: Path) -> None:
+    sample = tmp_path / "m.py"
+    sample.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                      "    from typing_extensions import dataclass_transform\n"
+                      "import typing_extensions\n")
+    assert type_checking_lines(sample) == {3}
+
+
 def test_engine_packages_exist() -> None:
     """The scan below looks at real code, so it cannot pass vacuously."""
     for package in ENGINE_PACKAGES:
@@ -132,6 +159,7 @@ def test_engine_imports_only_stdlib_and_engine() -> None:
         for path in engine_files()
         for line, module in imported_modules(path)
         if not is_allowed(module)
+        and not (module in TYPING_ONLY and line in type_checking_lines(path))
     ]
     assert not offenders, "engine imports outside the standard library:\n" + "\n".join(offenders)
 

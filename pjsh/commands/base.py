@@ -4,9 +4,9 @@ completion and the generated docs; and the context a running cmdlet writes to.""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from pjsh.lang.record import dataclass, field
 from pjsh.runtime.convert import OBJECT, TypeSpec
 from pjsh.runtime.errors import ErrorRecord
 
@@ -86,7 +86,8 @@ class Bound:
 
     @property
     def _explicit(self) -> set[str]:
-        return self.__dict__.setdefault("_explicit_names", set())
+        names: set[str] = self.__dict__.setdefault("_explicit_names", set())
+        return names
 
     def mark_explicit(self, names: set[str]) -> None:
         """Record which parameters the caller actually supplied."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.lang.record import dataclass, field
 from pjsh.runtime.convert import (
     INT,
     STRINGS,

@@ -19,10 +19,10 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, ClassVar
 
 from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import (
     DATETIME,
     INT,

@@ -8,9 +8,9 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from pjsh.commands.base import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
+from pjsh.lang.record import dataclass, field
 from pjsh.runtime.convert import (
     INT,
     INTS,

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pjsh.commands.base import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.commands.objects import PSOBJECT
+from pjsh.lang import record as dataclasses
+from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import (
     INT,
     OBJECT,

@@ -11,9 +11,9 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import INTS, OBJECTS, STRINGS, SWITCH, as_list, to_int, to_string
 from pjsh.runtime.members import get_member
 from pjsh.runtime.operators import has_wildcard, wildcard_regex

@@ -8,7 +8,6 @@ worker process; thread jobs run in-process.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import weakref
@@ -20,6 +19,7 @@ from pjsh.jobs.manager import JobManager
 from pjsh.jobs.model import Job
 from pjsh.jobs.storage import Stream
 from pjsh.lang import ast
+from pjsh.lang.record import fields as record_fields
 from pjsh.runtime.convert import to_string
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def iter_nodes(node: object) -> Iterator[ast.Node]:
         cur = stack.pop()
         if isinstance(cur, ast.Node):
             yield cur
-            for f in dataclasses.fields(cur):
+            for f in record_fields(cur):
                 stack.append(getattr(cur, f.name))
         elif isinstance(cur, (list, tuple)):
             stack.extend(cur)
@@ -129,7 +129,9 @@ class JobService:
             if not isinstance(el.name, ast.Constant) or not isinstance(el.name.value, str):
                 return None
             kind, _target = runner.resolve(el.name.value)
-            if kind != "native":
+            # A name that is nothing at all runs as a native too: the job then fails at once
+            # with PowerShell's "is not recognized" reason instead of starting a worker.
+            if kind not in ("native", "missing"):
                 return None
             for r in el.redirections:
                 last = i == len(pipeline.elements) - 1

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from pjsh.lang.record import dataclass, field
 from pjsh.lang.source import Span
 
 

@@ -8,7 +8,6 @@ Input that stops where more is needed gives an *incomplete* result, not an error
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from pjsh.lang import ast
 from pjsh.lang.lexer import (
@@ -20,6 +19,7 @@ from pjsh.lang.lexer import (
     is_dash,
     split_scope,
 )
+from pjsh.lang.record import dataclass, field
 from pjsh.lang.source import ParseError, Span
 from pjsh.lang.tokens import KEYWORDS, Token, TokenKind
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
+from pjsh.lang.record import dataclass
 from pjsh.lang.source import Span
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from pjsh.lang.record import dataclass
 from pjsh.runtime.values import Hashtable, PSObject
 
 

@@ -16,9 +16,9 @@ import fnmatch
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import TypeAlias
 
+from pjsh.lang.record import dataclass, replace
 from pjsh.runtime.convert import to_string
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError
 from pjsh.runtime.scriptblock import ScriptBlock

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from pjsh.lang.record import dataclass, field
 from pjsh.runtime.errors import ErrorRecord
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pjsh.lang import ast
+from pjsh.lang.record import dataclass, field
 from pjsh.lang.source import Span
 from pjsh.runtime import operators as ops
 from pjsh.runtime.convert import ConversionError, to_bool, to_int, to_number, to_string

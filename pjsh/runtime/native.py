@@ -13,8 +13,8 @@ import selectors
 import signal
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import to_string
 
 _SIGNAL_NAMES = {getattr(signal, n): n for n in dir(signal)

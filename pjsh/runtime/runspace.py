@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 
 from pjsh import __version__
 from pjsh.lang.parser import ParseResult, parse
+from pjsh.lang.record import dataclass
 from pjsh.lang.source import ParseError
 from pjsh.runtime.errors import (
     ErrorRecord,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pjsh.commands.base import BUILTINS, Registry
+from pjsh.lang.record import dataclass, field
 from pjsh.runtime.host import Host
 from pjsh.runtime.scopes import Scope
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from pjsh.lang.record import dataclass, field
 from pjsh.runtime.errors import ErrorRecord
 
 if TYPE_CHECKING:
