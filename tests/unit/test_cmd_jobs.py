@@ -785,3 +785,190 @@ def test_thread_jobs_cannot_be_suspended(rs: Runspace) -> None:
         "Cannot suspend the job that has an ID of 1. Suspending jobs is not supported for some "
         "job types. For more information about support for suspending jobs, see the Help topic "
         "for the job type."]
+
+
+# ---------------------------------------------------------------------------- the & operator
+
+def test_background_operator_ends_a_statement(rs: Runspace) -> None:
+    out = ok(rs, "'a' & 'b'")
+    assert isinstance(out[0], Job) and out[1:] == ["b"]
+    assert out[0].PSJobTypeName == "BackgroundJob"
+    assert strs(ok(rs, "Receive-Job -Id 1 -Wait")) == ["a"]
+
+
+def test_several_background_statements_start_several_jobs(rs: Runspace) -> None:
+    out = ok(rs, "'a' & 'b' & 'c' &")
+    assert [j.Id for j in out] == [1, 3, 5]
+    assert strs(ok(rs, "Get-Job | Receive-Job -Wait")) == ["a", "b", "c"]
+
+
+def test_background_operator_runs_a_whole_chain_as_one_job(rs: Runspace) -> None:
+    j = job(rs, "/bin/echo a && /bin/echo b &")
+    assert j.Command == "/bin/echo a && /bin/echo b"
+    assert strs(ok(rs, "Receive-Job -Id 1 -Wait")) == ["a", "b"]
+    j = job(rs, "$x = sh -c 'exit 1' || /bin/echo fallback &; $x")
+    assert strs(ok(rs, f"Receive-Job -Id {j.Id} -Wait")) == ["fallback"]
+
+
+def test_background_operator_after_an_expression(rs: Runspace) -> None:
+    j = job(rs, "$j = 2 + 3 &; $j")
+    assert ok(rs, "Receive-Job $j -Wait") == [5]
+    assert j.Command == "2 + 3"
+
+
+def test_background_operator_copies_the_callers_variables_by_value(rs: Runspace) -> None:
+    ok(rs, "$name = 'World'; $n = 4; $j = \"Hi $name $($n * 2) [$nothere]\" &; $name = 'changed'")
+    assert strs(ok(rs, "Receive-Job $j -Wait")) == ["Hi World 8 []"]
+    # Natives get the copied values as arguments too.
+    assert strs(ok(rs, "$arg = 'v a l'; $k = /bin/echo $arg &; Receive-Job $k -Wait")) == ["v a l"]
+
+
+def test_background_operator_starts_in_the_callers_directory(rs: Runspace, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    ok(rs, "Set-Location d")
+    assert strs(ok(rs, "$j = /bin/pwd &; Receive-Job $j -Wait")) == [str(tmp_path / "d")]
+    assert strs(ok(rs, "$j = (Get-Location).Path &; Receive-Job $j -Wait")) == [
+        str(tmp_path / "d")]
+
+
+def test_background_operator_inside_parentheses_evaluates_to_the_job(rs: Runspace) -> None:
+    j = one(rs, "(Get-Location &)")
+    assert isinstance(j, Job)
+    (location,) = ok(rs, f"Receive-Job -Id {j.Id} -Wait")
+    assert lookup_property(location, "Path") == (True, rs.session.cwd)
+
+
+def test_background_operator_sets_dollar_question_and_redirects_in_the_job(
+        rs: Runspace, tmp_path: Path) -> None:
+    assert ok(rs, "$j = Write-Output hello > out.txt &; $?") == [True]
+    assert ok(rs, "Receive-Job $j -Wait") == []
+    assert (tmp_path / "out.txt").read_text() == "hello\n"
+
+
+def test_background_operator_before_a_chain_operator_is_a_parse_error(rs: Runspace) -> None:
+    r = run("/bin/echo a & && /bin/echo b", rs)
+    (message,) = r.messages
+    assert message.endswith(
+        "\n     | Background operators can only be used at the end of a pipeline chain.")
+    assert ok(rs, "Get-Job") == []
+
+
+# ---------------------------------------------------------------------------- -AsJob
+
+def test_as_job_on_get_child_item_returns_its_own_output_types(rs: Runspace, tmp_path: Path) -> None:
+    (tmp_path / "f1").write_text("1")
+    (tmp_path / "f2").write_text("22")
+    j = job(rs, "Get-ChildItem -AsJob")
+    assert (j.PSJobTypeName, j.Location, j.Command) == ("ThreadJob", "PowerShell",
+                                                        "Get-ChildItem -AsJob")
+    direct = ok(rs, "Get-ChildItem")
+    received = ok(rs, f"Receive-Job -Id {j.Id} -Wait")
+    assert [type(o) for o in received] == [type(o) for o in direct]
+    assert [type_names(o)[0] for o in received] == ["System.IO.FileInfo"] * 2
+    assert [(o.Name, o.Length) for o in received] == [("f1", 1), ("f2", 2)]  # type: ignore[attr-defined]
+
+
+def test_as_job_on_get_process(rs: Runspace) -> None:
+    out = ok(rs, "Get-Process -Id $PID -AsJob | Receive-Job -Wait")
+    assert len(out) == 1 and type_names(out[0])[0] == "System.Diagnostics.Process"
+    assert lookup_property(out[0], "Id") == (True, os.getpid())
+
+
+def test_as_job_takes_pipeline_input(rs: Runspace) -> None:
+    assert ok(rs, "1, 2, 3 | ForEach-Object { $_ * 2 } -AsJob | Receive-Job -Wait") == [2, 4, 6]
+
+
+def test_as_job_jobs_are_not_held_back_by_the_thread_job_throttle(rs: Runspace) -> None:
+    jobs = ok(rs, "foreach ($i in 1..10) { Start-Sleep 30 -AsJob }")
+    assert [j.State for j in jobs] == ["Running"] * 10
+    ok(rs, "Get-Job | Stop-Job")
+    assert [j.State for j in jobs] == ["Stopped"] * 10
+
+
+# ---------------------------------------------------------------------------- job objects
+
+def test_ids_are_unique_across_parents_children_and_job_types(rs: Runspace) -> None:
+    ok(rs, "Start-Job { 1 }; 'x' &; Start-ThreadJob { 1 }; Get-Location -AsJob | Out-Null")
+    everything = ok(rs, "Get-Job -IncludeChildJob")
+    assert [j.Id for j in everything] == [1, 2, 3, 4, 5, 6]
+    assert [j.Name for j in everything] == [f"Job{i}" for i in range(1, 7)]
+    assert len({j.InstanceId for j in everything}) == 6
+    assert all(isinstance(j.InstanceId, uuid.UUID) for j in everything)
+    assert [j.PSJobTypeName for j in everything] == [
+        "BackgroundJob", "", "BackgroundJob", "", "ThreadJob", "ThreadJob"]
+
+
+def test_job_properties_through_a_run(rs: Runspace, tmp_path: Path) -> None:
+    gate = fifo(tmp_path)
+    j = job(rs, f"Start-Job {{ sh -c 'echo out; read x < {gate}; exit 0' }}")
+    child = j.ChildJobs[0]
+    assert (j.State, j.JobStateInfo.State, j.JobStateInfo.Reason) == (
+        "Running", JobState.Running, None)
+    assert j.Location == "localhost" and child.Location == "localhost"
+    assert j.Command == f" sh -c 'echo out; read x < {gate}; exit 0' "
+    assert j.PSBeginTime is not None and j.PSEndTime is None
+    assert j.HasMoreData is True and j.ExitCode is None
+    assert j.ProcessId == child.ProcessId and proc_state(j.ProcessId or 0) is not None
+    release(gate)
+    ok(rs, f"Wait-Job -Id {j.Id} | Out-Null")
+    assert (j.State, child.State, j.ExitCode) == ("Completed", "Completed", 0)
+    assert j.PSEndTime is not None and j.PSEndTime >= j.PSBeginTime
+    assert j.HasMoreData is True and child.HasMoreData is True
+    ok(rs, f"Receive-Job -Id {j.Id} | Out-Null")
+    assert j.HasMoreData is False and child.HasMoreData is False
+    # The same properties from the language side.
+    assert ok(rs, f"$j = Get-Job -Id {j.Id}; $j.State; $j.JobStateInfo.State; "
+                  "$j.ChildJobs.Count; $j.ChildJobs[0].Location; $j.HasMoreData") == [
+        "Completed", JobState.Completed, 1, "localhost", False]
+
+
+def test_a_failing_last_native_fails_the_job_with_its_command_and_code(rs: Runspace) -> None:
+    j = job(rs, "$j = Start-Job { sh -c 'exit 3' }; Wait-Job $j")
+    assert j.State == "Failed" and j.ExitCode == 3
+    assert j.ChildJobs[0].JobStateInfo.Reason == "'sh' exited with code 3"
+    assert run("Receive-Job $j", rs).messages == ["'sh' exited with code 3"]
+    assert run("Receive-Job $j", rs).messages == []  # reported once
+
+
+def test_a_failing_last_native_in_a_worker_job(rs: Runspace) -> None:
+    j = job(rs, "$j = Start-Job { 'x'; sh -c 'exit 2' }; Wait-Job $j")
+    assert j.State == "Failed" and j.ExitCode == 2
+    assert one(rs, "$j.ChildJobs[0].JobStateInfo.Reason") == "'sh' exited with code 2"
+
+
+def test_a_thrown_error_fails_the_job_and_the_child_carries_the_reason(rs: Runspace) -> None:
+    j = job(rs, "$job = Start-Job { 'before'; throw 'MyError' }; Wait-Job $job")
+    assert j.State == "Failed"
+    assert ok(rs, "$job.ChildJobs[0].JobStateInfo.Reason") == ["MyError"]
+    assert j.JobStateInfo.Reason is None  # as in PowerShell, the parent's is blank
+    assert [e.message for e in j.ChildJobs[0].Error] == ["MyError"]  # type: ignore[attr-defined]
+    r = run("Receive-Job $job", rs)
+    assert strs(r.output) == ["before"]
+    assert r.messages == ["MyError"]  # exactly once
+
+
+def test_a_job_killed_by_a_signal_names_it(rs: Runspace) -> None:
+    j = job(rs, "$j = Start-Job { sleep 30 }; $j")
+    assert j.ProcessId is not None
+    os.kill(j.ProcessId, 9)
+    ok(rs, "Wait-Job $j | Out-Null")
+    assert (j.State, j.ExitCode) == ("Failed", 137)
+    assert j.ChildJobs[0].JobStateInfo.Reason == "'sleep' was terminated by signal SIGKILL"
+
+
+def test_a_worker_killed_by_a_signal_names_it(rs: Runspace) -> None:
+    j = job(rs, "$j = Start-Job { Start-Sleep 30 }; $j")
+    assert j.ProcessId is not None
+    os.kill(j.ProcessId, 15)
+    ok(rs, "Wait-Job $j | Out-Null")
+    assert j.State == "Failed"
+    assert j.ChildJobs[0].JobStateInfo.Reason == (
+        "The job's process was terminated by signal SIGTERM.")
+    assert ok(rs, "'the shell goes on'") == ["the shell goes on"]
+
+
+def test_a_native_job_whose_program_does_not_exist_fails(rs: Runspace) -> None:
+    j = job(rs, "$j = Start-Job { no-such-program-xyz }; Wait-Job $j")
+    assert j.State == "Failed"
+    reason = j.ChildJobs[0].JobStateInfo.Reason or ""
+    assert reason.startswith("The term 'no-such-program-xyz' is not recognized")
