@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from pjsh import __version__
 from pjsh.lang.record import dataclass, field
@@ -120,6 +123,11 @@ def run_batch(opts: Options) -> int:
 
     host = StreamHost()
     rs = Runspace(host)
+    _exit_on_signals()
+    if opts.command is not None or opts.file is not None:
+        # `cmds | pjsh -c '$input | ...'`: stdin lines, read only if the script asks for them
+        # (a native started by the script may want stdin for itself).
+        rs.session.global_scope.set("input", StdinLines(sys.stdin))
     try:
         if opts.command is not None:
             result = rs.run(opts.command)
@@ -137,9 +145,78 @@ def run_batch(opts: Options) -> int:
         return 130
     finally:
         host.flush()
-        shutdown = getattr(rs.session, "shutdown", None)
-        if shutdown is not None:
-            shutdown()
+        stop_jobs_on_exit(rs)
+
+
+def stop_jobs_on_exit(rs: object) -> None:
+    """Leaving pjsh stops its running jobs and their process trees, and says so."""
+    from pjsh.runtime.runspace import Runspace
+
+    assert isinstance(rs, Runspace)
+    session = rs.session
+    if not session.has_jobs:
+        return
+    running = [j for j in session.jobs.manager.jobs() if not j.is_finished()]
+    if running:
+        names = ", ".join(j.name for j in running)
+        sys.stderr.write(f"pjsh: stopping {len(running)} running job(s) before exit: {names}\n")
+        sys.stderr.flush()
+    session.shutdown()
+
+
+def _exit_on_signals() -> None:
+    """SIGTERM and SIGHUP end pjsh through the normal exit path (jobs are stopped, no
+    orphans), with the conventional 128+N status."""
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, leave)
+        except (ValueError, OSError):  # not the main thread, or not supported
+            pass
+
+
+class StdinLines(list):  # type: ignore[type-arg]
+    """``$input`` in -c and script modes: stdin's lines, read on first use."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream: TextIO | None = stream
+
+    def _load(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None or stream.isatty():
+            return
+        try:
+            data = stream.buffer.read()
+        except (OSError, ValueError):
+            return
+        text = data.decode("utf-8", "surrogateescape")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        super().extend(line[:-1] if line.endswith("\r") else line for line in lines)
+
+    def __iter__(self) -> Iterator[object]:
+        self._load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def __getitem__(self, index: Any) -> Any:
+        self._load()
+        return super().__getitem__(index)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __repr__(self) -> str:
+        self._load()
+        return super().__repr__()
 
 
 def run_stdin(rs: object) -> int:

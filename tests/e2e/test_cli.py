@@ -241,3 +241,28 @@ def test_batch_modes_do_not_import_the_console_libraries() -> None:
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                        env=pjsh_env(), timeout=60, check=False)
     assert r.stdout.splitlines()[-1] == "[]"
+
+
+def test_input_holds_stdin_lines_in_command_mode() -> None:
+    result = pjsh(["-NoProfile", "-c", "$input | ForEach-Object { \"got $_\" }"], stdin="a\nb\n")
+    assert result.stdout.splitlines() == ["got a", "got b"]
+
+
+def test_stdin_stays_with_a_native_when_input_is_not_used() -> None:
+    result = pjsh(["-NoProfile", "-c", "wc -l"], stdin="1\n2\n3\n")
+    assert result.stdout.strip() == "3"
+
+
+def test_leaving_with_running_jobs_stops_them_and_says_so() -> None:
+    result = pjsh(["-NoProfile", "-c", "$j = sleep 300 &; $j.ChildJobs[0].ProcessId"])
+    pid = int(result.stdout.strip().splitlines()[-1])
+    assert "stopping 1 running job(s) before exit: Job1" in result.stderr
+    assert not os.path.exists(f"/proc/{pid}") or _zombie_or_gone(pid)
+
+
+def _zombie_or_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
