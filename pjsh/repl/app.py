@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from prompt_toolkit.history import History
 
+    from pjsh.jobs.model import Job
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.runtime.runspace import Runspace
 
@@ -126,6 +127,7 @@ def run_repl(no_profile: bool = False) -> int:
     from prompt_toolkit.patch_stdout import patch_stdout
     from prompt_toolkit.styles import Style
 
+    from pjsh.cli import _exit_on_signals, stop_jobs_on_exit
     from pjsh.repl.completer import PjshCompleter
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
@@ -134,6 +136,8 @@ def run_repl(no_profile: bool = False) -> int:
 
     host = ConsoleHost()
     runspace = Runspace(host, interactive=True)
+    _exit_on_signals()
+    warned = False
     try:
         if not no_profile:
             code = run_profile(runspace, profile_path())
@@ -187,11 +191,25 @@ def run_repl(no_profile: bool = False) -> int:
                 # Ctrl+C drops the line being typed (or arrived between two commands).
                 continue
             except EOFError:
-                return 0  # Ctrl+D on an empty line
+                code = 0  # Ctrl+D on an empty line
             if code is not None:
+                running = running_jobs(runspace)
+                if running and not warned:
+                    # Like bash's "There are stopped jobs.": the second exit really leaves.
+                    warned = True
+                    names = ", ".join(j.name for j in running)
+                    host.write_stream("Warning", f"There are running jobs ({names}). Leave again "
+                                      "(exit or Ctrl+D) to stop them and exit.")
+                    continue
                 return code
+            warned = False
     finally:
         host.flush()
-        shutdown = getattr(runspace.session, "shutdown", None)
-        if shutdown is not None:
-            shutdown()
+        stop_jobs_on_exit(runspace)
+
+
+def running_jobs(runspace: Runspace) -> list[Job]:
+    """The session's top-level jobs that have not finished."""
+    if not runspace.session.has_jobs:
+        return []
+    return [j for j in runspace.session.jobs.manager.jobs() if not j.is_finished()]

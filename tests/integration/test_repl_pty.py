@@ -271,3 +271,21 @@ def test_no_color_turns_colours_off(tmp_path: Path) -> None:
         assert "\x1b[1;33m" not in seen
     finally:
         sh.kill()
+
+
+def test_leaving_with_running_jobs_warns_first_then_stops_them(shell: Shell) -> None:
+    seen = shell.run("$j = sleep 300 &; 'pid=' + $j.ChildJobs[0].ProcessId", r"pid=\d+\r\n")
+    found = re.search(r"pid=(\d+)", seen)
+    assert found is not None
+    pid = int(found.group(1))
+    shell.pty.send("exit 3\r")
+    shell.expect("There are running jobs \\(Job1\\)")
+    shell.expect_exact(shell.prompt)
+    shell.pty.send("exit 3\r")
+    assert shell.finish() == 3
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+        assert state in ("Z", "X"), "the job's process outlived the shell"
+    except FileNotFoundError:
+        pass
