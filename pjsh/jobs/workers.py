@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 _STREAMS = {"o": Stream.Output, "e": Stream.Error, "w": Stream.Warning, "v": Stream.Verbose,
             "d": Stream.Debug, "i": Stream.Information, "p": Stream.Progress}
 _LINE_LIMIT = 1 << 30
+_MAX_SPARES = 4
 
 
 @dataclass
@@ -95,7 +97,11 @@ class WorkerBackend:
         self.stop_grace = stop_grace
         self._pending: dict[Job, WorkerRequest] = {}
         self._workers: dict[Job, _Worker] = {}
-        self._spare: asyncio.Task[_Worker] | None = None
+        # Warm spares, oldest first. One is kept normally; a burst of Start-Jobs that finds
+        # none ready raises the target (up to _MAX_SPARES) so spares start side by side
+        # instead of one Python start-up after another; served bursts lower it again.
+        self._spares: deque[asyncio.Task[_Worker]] = deque()
+        self._want = 1
         # Every worker process started and not yet reaped, so shutdown can kill a spare that
         # is still importing the engine instead of waiting for it to say it is ready.
         self._procs: set[asyncio.subprocess.Process] = set()
@@ -119,8 +125,9 @@ class WorkerBackend:
         self.manager.call_soon(self._ensure_spare)
 
     def _ensure_spare(self) -> None:
-        if self._spare is None and not self._closed:
-            self._spare = asyncio.get_running_loop().create_task(self._spawn())
+        loop = asyncio.get_running_loop()
+        while len(self._spares) < self._want and not self._closed:
+            self._spares.append(loop.create_task(self._spawn()))
 
     async def _spawn(self) -> _Worker:
         kwargs: dict[str, Any] = {}
@@ -143,18 +150,27 @@ class WorkerBackend:
         return worker
 
     async def _take_worker(self) -> _Worker:
-        spare = self._spare
-        self._spare = None
+        ready = [t for t in self._spares if t.done()]
         worker: _Worker | None = None
-        if spare is not None:
-            try:
-                worker = await spare
-            except Exception:
-                worker = None
-            if worker is not None and worker.proc.returncode is not None:
-                worker = None
-        if worker is None:
-            worker = await self._spawn()
+        for task in ready:
+            self._spares.remove(task)
+            candidate = None if task.cancelled() or task.exception() else task.result()
+            if candidate is not None and candidate.proc.returncode is None:
+                worker = candidate
+                break
+        if worker is not None:
+            self._want = max(1, self._want - 1)
+        else:
+            # No spare was ready: this is a burst, so keep more spares starting in parallel.
+            self._want = min(_MAX_SPARES, self._want + 1)
+            if self._spares:
+                task = self._spares.popleft()
+                try:
+                    worker = await task
+                except Exception:
+                    worker = None
+            if worker is None or worker.proc.returncode is not None:
+                worker = await self._spawn()
         self._ensure_spare()
         return worker
 
@@ -287,13 +303,14 @@ class WorkerBackend:
     async def close(self) -> None:
         """Kill the spare worker and any worker still starting (shutdown)."""
         self._closed = True
-        spare, self._spare = self._spare, None
+        spares = list(self._spares)
+        self._spares.clear()
         idle = [p for p in self._procs if p not in {w.proc for w in self._workers.values()}]
         for proc in idle:
             _kill_group(proc.pid, signal.SIGKILL)
-        if spare is not None:
+        for task in spares:
             with contextlib.suppress(Exception):
-                await spare
+                await task
         for proc in idle:
             await proc.wait()
             self._procs.discard(proc)
