@@ -1064,11 +1064,13 @@ class Parser:
             return "..", 2
         return None
 
-    def parse_binary_level(self, level: int) -> ast.Expr:
+    def parse_binary_level(self, level: int, commas: bool = True) -> ast.Expr:
+        """Binary operators from ``level`` up; below them the comma level (``commas``) or,
+        where ',' separates arguments (method calls, parameter defaults), unary expressions."""
         if level >= len(self._LEVELS):
-            return self.parse_comma()
+            return self.parse_comma() if commas else self.parse_unary()
         start = self.pos
-        left = self.parse_binary_level(level + 1)
+        left = self.parse_binary_level(level + 1, commas)
         while True:
             save = self.pos
             self.lx.skip_space()
@@ -1081,17 +1083,21 @@ class Parser:
             self.lx.pos += length
             self.lx.emit(TokenKind.OPERATOR, op_start)
             self.lx.skip_space(newlines=True)
-            if self.pos >= len(self.src):
-                raise self.lx.incomplete("ExpectedValueExpression",
-                                         f"You must provide a value expression following the "
-                                         f"'{self.src[op_start:op_start + length]}' operator.")
-            if self.at_statement_end() or (self.ch() in "|&" and self.ch(1) != "&" and not self.ch() == "&"):
-                raise self.lx.error("ExpectedValueExpression",
-                                    f"You must provide a value expression following the "
-                                    f"'{self.src[op_start:op_start + length]}' operator.",
-                                    self.pos)
-            right = self._operand(op_start, length, lambda: self.parse_binary_level(level + 1))
+            if commas:
+                self._require_operand(op_start, length)
+            right = self._operand(op_start, length,
+                                  lambda: self.parse_binary_level(level + 1, commas))
             left = ast.BinaryOp(self.span_from(start), name.lower(), left, right)
+
+    def _require_operand(self, op_start: int, length: int) -> None:
+        """Input that ends, or a statement that ends, right after a binary operator."""
+        op = self.src[op_start:op_start + length]
+        message = f"You must provide a value expression following the '{op}' operator."
+        if self.pos >= len(self.src):
+            raise self.lx.incomplete("ExpectedValueExpression", message)
+        if self.at_statement_end() or (self.ch() in "|&" and self.ch(1) != "&"
+                                       and self.ch() != "&"):
+            raise self.lx.error("ExpectedValueExpression", message, self.pos)
 
     def _operand(self, op_start: int, length: int, parse: Callable[[], ast.Expr]) -> ast.Expr:
         """Parse a binary operator's right operand; a token that cannot start one is reported
@@ -1295,27 +1301,7 @@ class Parser:
     def _call_arg(self) -> ast.Expr:
         """One method argument or parameter default: ',' separates them, so parse below the
         comma level."""
-        return self._no_comma_level(0)
-
-    def _no_comma_level(self, level: int) -> ast.Expr:
-        if level >= len(self._LEVELS):
-            return self.parse_unary()
-        start = self.pos
-        left = self._no_comma_level(level + 1)
-        while True:
-            save = self.pos
-            self.lx.skip_space()
-            found = self._peek_binary(level)
-            if found is None:
-                self.lx.pos = save
-                return left
-            name, length = found
-            op_start = self.pos
-            self.lx.pos += length
-            self.lx.emit(TokenKind.OPERATOR, op_start)
-            self.lx.skip_space(newlines=True)
-            right = self._operand(op_start, length, lambda: self._no_comma_level(level + 1))
-            left = ast.BinaryOp(self.span_from(start), name.lower(), left, right)
+        return self.parse_binary_level(0, commas=False)
 
     def parse_primary(self) -> ast.Expr:
         """Literals, variables, grouping and blocks."""
