@@ -596,6 +596,25 @@ class _NameFilter:
         return not any(rx.match(name) for rx in self.exclude)
 
 
+def existing_items(cmd: Cmdlet, args: Bound, command_class: str) -> Iterator[str]:
+    """The paths named by -Path (wildcards expanded) or -LiteralPath that exist; a literal path
+    that does not exist gets PowerShell's PathNotFound error."""
+    literal = _literal_set(args)
+    session = cmd.ctx.session
+    for raw in as_list(args.LiteralPath if literal else args.Path):
+        text = provider_path(to_string(raw))
+        if not literal and has_wildcard(text):
+            yield from glob_paths(session, text, bool(args.Force))
+            continue
+        full = resolve_literal(session, text)
+        if not os.path.lexists(full):
+            cmd.ctx.write_error(cmd.ctx.error(
+                _not_found_message(full), _fqid("PathNotFound", command_class),
+                "ObjectNotFound", full, "System.Management.Automation.ItemNotFoundException"))
+            continue
+        yield full
+
+
 def _literal_set(args: Bound) -> bool:
     return args.parameter_set.startswith("Literal") or "LiteralPath" in args
 
@@ -869,29 +888,14 @@ class GetItem(Cmdlet):
 
     def process(self, args: Bound) -> None:
         """Write the item each path names."""
-        literal = _literal_set(args)
         names = _NameFilter.from_args(args)
-        session = self.ctx.session
-        for raw in as_list(args.LiteralPath if literal else args.Path):
-            text = provider_path(to_string(raw))
-            if not literal and has_wildcard(text):
-                found = glob_paths(session, text, bool(args.Force))
-            else:
-                full = resolve_literal(session, text)
-                if not os.path.lexists(full):
-                    self.ctx.write_error(self.ctx.error(
-                        _not_found_message(full), _fqid("PathNotFound", "GetItemCommand"),
-                        "ObjectNotFound", full,
-                        "System.Management.Automation.ItemNotFoundException"))
-                    continue
-                found = [full]
-            for path in found:
-                try:
-                    item = item_for(path)
-                except OSError:
-                    continue
-                if names.accepts(item.Name):
-                    self.ctx.write_output(item)
+        for path in existing_items(self, args, "GetItemCommand"):
+            try:
+                item = item_for(path)
+            except OSError:
+                continue
+            if names.accepts(item.Name):
+                self.ctx.write_output(item)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1634,27 +1638,12 @@ class RemoveItem(Cmdlet):
 
     def process(self, args: Bound) -> None:
         """Delete each item the paths name."""
-        literal = _literal_set(args)
         names = _NameFilter.from_args(args)
-        session = self.ctx.session
-        for raw in as_list(args.LiteralPath if literal else args.Path):
-            text = provider_path(to_string(raw))
-            if not literal and has_wildcard(text):
-                targets = glob_paths(session, text, bool(args.Force))
-            else:
-                full = resolve_literal(session, text)
-                if not os.path.lexists(full):
-                    self.ctx.write_error(self.ctx.error(
-                        _not_found_message(full), _fqid("PathNotFound", "RemoveItemCommand"),
-                        "ObjectNotFound", full,
-                        "System.Management.Automation.ItemNotFoundException"))
-                    continue
-                targets = [full]
-            for target in targets:
-                if self.ctx.stopping:
-                    return
-                if names.accepts(os.path.basename(target)):
-                    self._remove(target, bool(args.Recurse))
+        for target in existing_items(self, args, "RemoveItemCommand"):
+            if self.ctx.stopping:
+                return
+            if names.accepts(os.path.basename(target)):
+                self._remove(target, bool(args.Recurse))
 
     def _remove(self, path: str, recurse: bool) -> None:
         is_real_dir = os.path.isdir(path) and not os.path.islink(path)
