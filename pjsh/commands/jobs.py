@@ -318,11 +318,11 @@ class StartThreadJob(Cmdlet):
             self, args.FilePath)
         assert isinstance(block, ScriptBlock)
         svc = self.ctx.session.jobs
-        _, frame = _caller(self)
+        interp, frame = _caller(self)
         job = svc.thread_job(block, name=args.Name, args=list(args.ArgumentList or []),
                              input_items=self.items if self.got_input else None,
                              init=args.InitializationScript, throttle_limit=args.ThrottleLimit,
-                             variables=svc.copied_variables(block.body, frame))
+                             variables=svc.copied_variables(block.body, frame, interp))
         self.ctx.write_output(job)
 
 

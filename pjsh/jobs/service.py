@@ -177,17 +177,24 @@ class JobService:
         return True
 
     # ---- starting jobs ------------------------------------------------------------------------
-    def copied_variables(self, root: object, frame: Frame) -> dict[str, object]:
-        """The caller's variables a backgrounded pipeline refers to, copied by value."""
+    def copied_variables(self, root: object, frame: Frame,
+                         interp: Interpreter | None = None) -> dict[str, object]:
+        """The caller's variables a job's script refers to, copied by value: ``$using:`` ones,
+        and (for ``&``) plain ones that exist in the caller."""
         out: dict[str, object] = {}
         for node in iter_nodes(root):
             if isinstance(node, ast.Variable) and (node.scope in (None, "using")):
                 low = node.name.lower()
-                if low in _NOT_COPIED or low in out:
+                # The exception list is for the implicit copy of `&`; an explicit $using:
+                # (even $using:PID) always sends the caller's value.
+                if low in out or (node.scope is None and low in _NOT_COPIED):
                     continue
                 found, value = frame.scope.lookup(node.name)
                 if found:
                     out[node.name] = value
+                elif node.scope == "using" and interp is not None:
+                    # Automatic variables ($PID, $PWD, $HOME…) live in the interpreter.
+                    out[node.name] = interp.get_variable(frame, node.name, None)
         return out
 
     def start_script_job(self, block: ScriptBlock, interp: Interpreter, frame: Frame, *,
@@ -205,7 +212,7 @@ class JobService:
                 return backend.start_job(native, name=name, command=text)
         from pjsh.jobs.workers import WorkerRequest
 
-        variables = self.copied_variables(block.body, frame)
+        variables = self.copied_variables(block.body, frame, interp)
         request = WorkerRequest(script=block.text, cwd=cwd, env=dict(self.session.env),
                                 args=list(args),
                                 input=list(input_items) if input_items is not None else None,

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import pytest
 
@@ -43,10 +44,9 @@ class Shell:
                                             daemon=True)
         self._err_reader.start()
 
-    def _drain_stderr(self, stream: object) -> None:
-        read = getattr(stream, "read1")
+    def _drain_stderr(self, stream: BinaryIO) -> None:
         while True:
-            chunk = read(65536)
+            chunk = stream.read1(65536)  # type: ignore[attr-defined]
             if not chunk:
                 return
             self._err.append(chunk)
