@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import importlib
 import os
 import pickle
@@ -60,6 +61,10 @@ class Record:
 
 # Spill file frame: stream code, kind, payload length; then the payload.
 _FRAME = struct.Struct("<BBI")
+# splice(2) moves pipe pages into the spill file inside the kernel (Linux only).
+_splice = getattr(os, "splice", None)
+_SPLICE_FLAGS = getattr(os, "SPLICE_F_MOVE", 0) | getattr(os, "SPLICE_F_NONBLOCK", 0)
+_pwritev = getattr(os, "pwritev", None)
 _KIND_RAW = 0
 _KIND_SERIALIZED = 1  # pjsh.runtime.serialize text, UTF-8
 _KIND_PICKLE = 2
@@ -227,6 +232,54 @@ class OutputStore:
             self._next_seq = seq + 1
             self._last_seq[stream] = seq
 
+    @property
+    def spilling(self) -> bool:
+        """True while new records go to the spill file: once one record is on disk, every
+        later one follows it there (until a full consumption resets the file)."""
+        return self._disk_end > 0
+
+    @staticmethod
+    def can_splice() -> bool:
+        """True where :meth:`splice_from` is available (Linux with ``os.splice``)."""
+        return _splice is not None
+
+    def splice_from(self, stream: Stream, fd: int, count: int = MAX_CHUNK) -> int:
+        """Move up to ``count`` bytes of native output from the pipe ``fd`` straight into the
+        spill file as one record of ``stream``, without the bytes passing through Python.
+
+        Returns the number of bytes moved; 0 means end of file. A non-blocking pipe with
+        nothing in it raises BlockingIOError; where splice cannot be used (no ``os.splice``,
+        EINVAL from a file system without splice support) OSError is raised and nothing is
+        stored, so the caller can fall back to reading. After close() the bytes are read and
+        dropped, as appends are.
+        """
+        count = min(count, MAX_CHUNK)
+        with self._lock:
+            if self._closed:
+                return len(os.read(fd, count))
+            if _splice is None:
+                raise OSError(errno.EINVAL, "splice is not available")
+            if self._fd is None:
+                self._open_spill_file()
+            assert self._fd is not None
+            start = self._disk_end
+            # The payload goes in first, after room for its header, because its length is
+            # only known afterwards. Readers never look past _disk_end, so no reader can see
+            # the frame before its header is written.
+            moved: int = _splice(fd, self._fd, count, offset_dst=start + _FRAME.size,
+                                 flags=_SPLICE_FLAGS)
+            if moved == 0:
+                return 0
+            os.pwrite(self._fd, _FRAME.pack(_STREAM_CODE[stream], _KIND_RAW, moved), start)
+            seq = self._next_seq
+            if start == 0:
+                self._disk_head_seq = seq
+                self._disk_head_off = 0
+            self._disk_end = start + _FRAME.size + moved
+            self._next_seq = seq + 1
+            self._last_seq[stream] = seq
+            return moved
+
     def _spill(self, stream: Stream, kind: int, payload: bytes | memoryview) -> None:
         if self._fd is None:
             self._open_spill_file()
@@ -235,7 +288,7 @@ class OutputStore:
             self._disk_head_seq = self._next_seq
             self._disk_head_off = 0
         header = _FRAME.pack(_STREAM_CODE[stream], kind, len(payload))
-        _write_all(self._fd, header, payload)
+        _write_all(self._fd, header, payload, self._disk_end)
         self._disk_end += _FRAME.size + len(payload)
 
     def _encode(self, value: object) -> tuple[int, bytes]:
@@ -270,7 +323,9 @@ class OutputStore:
     def _open_spill_file(self) -> None:
         directory = ensure_private_dir(self._spill_dir) if self._spill_dir else default_spill_dir()
         path = os.path.join(directory, f"job-{os.getpid()}-{uuid.uuid4().hex}.out")
-        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND
+        # No O_APPEND: frames are written at explicit offsets, which splice(2) requires (it
+        # refuses an O_APPEND target) and which lets a frame's header follow its payload.
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
         flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(path, flags, 0o600)
         # The umask can only remove bits; make sure the mode is exactly 0600 anyway.
@@ -466,15 +521,23 @@ class OutputStore:
                 self.close()
 
 
-def _write_all(fd: int, header: bytes, payload: bytes | memoryview) -> None:
-    """Write a frame with one ``writev`` in the common case, finishing any partial write."""
+def _write_all(fd: int, header: bytes, payload: bytes | memoryview, offset: int) -> None:
+    """Write a frame at ``offset`` with one ``pwritev`` in the common case, finishing any
+    partial write."""
     total = len(header) + len(payload)
-    written = os.writev(fd, [header, payload])
+    if _pwritev is None:  # pragma: no cover - platforms without pwritev (old macOS)
+        os.lseek(fd, offset, os.SEEK_SET)
+        written = os.writev(fd, [header, payload])
+        while written < total:
+            written += os.write(fd, memoryview(header + bytes(payload))[written:])
+        return
+    written = _pwritev(fd, [header, payload], offset)
     while written < total:
         if written < len(header):
-            written += os.writev(fd, [header[written:], payload])
+            written += _pwritev(fd, [header[written:], payload], offset + written)
         else:
-            written += os.write(fd, memoryview(payload)[written - len(header):])
+            written += os.pwrite(fd, memoryview(payload)[written - len(header):],
+                                 offset + written)
 
 
 def _pread_all(fd: int, size: int, offset: int) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import select
 import stat
 import threading
 from pathlib import Path
@@ -313,3 +314,123 @@ def test_an_existing_directory_is_tightened_and_a_symlink_refused(tmp_path: Path
     link.symlink_to(loose)
     with pytest.raises(PermissionError):
         ensure_private_dir(str(link))
+
+
+# ---- splice: pipe to spill file without passing through Python ---------------------------------
+
+needs_splice = pytest.mark.skipif(not OutputStore.can_splice(), reason="needs os.splice (Linux)")
+
+
+def pipe_with(data: bytes) -> int:
+    """The read end of a non-blocking pipe holding ``data``, its write end closed."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    os.close(write_fd)
+    os.set_blocking(read_fd, False)
+    return read_fd
+
+
+@needs_splice
+def test_splice_moves_pipe_bytes_into_the_spill_file_in_record_order(spill_dir: str) -> None:
+    store = OutputStore(limit=60, spill_dir=spill_dir)
+    store.append_object(Stream.Output, "first")  # memory
+    assert not store.spilling
+    store.append_bytes(Stream.Error, b"e" * 20)  # over the bound: disk from here on
+    assert store.spilling
+    fd = pipe_with(b"\xff\xfe spliced bytes")
+    try:
+        assert store.splice_from(Stream.Output, fd) == 16
+        assert store.splice_from(Stream.Output, fd) == 0  # end of file
+    finally:
+        os.close(fd)
+    store.append_object(Stream.Warning, "after")
+    assert [(r.stream, r.value) for r in store.read(consume=False)] == [
+        (Stream.Output, "first"), (Stream.Error, b"e" * 20),
+        (Stream.Output, b"\xff\xfe spliced bytes"), (Stream.Warning, "after"),
+    ]
+    assert b"".join(store.iter_bytes(Stream.Output)) == b"first\n\xff\xfe spliced bytes"
+
+
+@needs_splice
+def test_splice_of_an_empty_pipe_raises_blocking_and_stores_nothing(spill_dir: str) -> None:
+    store = OutputStore(limit=0, spill_dir=spill_dir)
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    try:
+        with pytest.raises(BlockingIOError):
+            store.splice_from(Stream.Output, read_fd)
+        assert store.read() == [] and not store.has_more
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+@needs_splice
+def test_spliced_chunks_are_bounded_and_byte_exact(spill_dir: str) -> None:
+    data = random.Random(7).randbytes(3 * MAX_CHUNK + 12345)
+    store = OutputStore(limit=0, spill_dir=spill_dir)
+    read_fd, write_fd = os.pipe()
+    received = 0
+
+    def writer() -> None:
+        with open(write_fd, "wb") as f:
+            f.write(data)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while True:
+            select.select([read_fd], [], [], 10)
+            try:
+                moved = store.splice_from(Stream.Output, read_fd, count=10 * MAX_CHUNK)
+            except BlockingIOError:
+                continue  # readable, but the writer had not refilled the pipe yet
+            assert moved <= MAX_CHUNK  # a spliced frame is never bigger than a chunk
+            if moved == 0:
+                break
+            received += moved
+    finally:
+        thread.join()
+        os.close(read_fd)
+    assert received == len(data)
+    assert hashlib.sha256(b"".join(store.iter_bytes())).digest() == hashlib.sha256(data).digest()
+
+
+@needs_splice
+def test_splice_after_close_drains_and_drops(spill_dir: str) -> None:
+    store = OutputStore(limit=0, spill_dir=spill_dir)
+    store.close()
+    fd = pipe_with(b"late")
+    try:
+        assert store.splice_from(Stream.Output, fd) == 4
+    finally:
+        os.close(fd)
+    assert store.read() == [] and store.spill_path is None
+
+
+def test_splice_unavailable_raises_and_stores_nothing(
+    spill_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "_splice", None)
+    store = OutputStore(limit=0, spill_dir=spill_dir)
+    fd = pipe_with(b"data")
+    try:
+        with pytest.raises(OSError):
+            store.splice_from(Stream.Output, fd)
+        assert os.read(fd, 10) == b"data"  # left in the pipe for a plain read
+    finally:
+        os.close(fd)
+    assert store.read() == []
+
+
+def test_frames_written_at_offsets_survive_a_reset_of_the_file(spill_dir: str) -> None:
+    # Frames go to explicit offsets (the file is not O_APPEND): after a full consumption
+    # truncates the file, new frames start at offset 0 again.
+    store = OutputStore(limit=0, spill_dir=spill_dir)
+    store.append_bytes(Stream.Output, b"one")
+    assert b"".join(store.iter_bytes()) == b"one"
+    assert store.disk_bytes == 0
+    store.append_bytes(Stream.Output, b"two")
+    assert store.spill_path is not None
+    assert os.path.getsize(store.spill_path) == store.disk_bytes
+    assert b"".join(store.iter_bytes()) == b"two"
