@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
@@ -576,11 +577,23 @@ class ReceiveJob(Cmdlet):
         from pjsh.jobs.storage import Stream
 
         write_output = self.ctx.write_output
+        write_bytes = self._byte_sink()
         skip = cursor.seen if cursor is not None else 0
         count = 0
         for rec in src.store.iter_records(consume=consume):
             count += 1
             if count <= skip:
+                continue
+            if write_bytes is not None and rec.raw and rec.stream is Stream.Output:
+                # The output goes to a sink that takes bytes (a redirection to a file): native
+                # output is copied as it is, no lines, no decoding.
+                assert isinstance(rec.value, (bytes, bytearray, memoryview))
+                if carry.data and carry.stream is Stream.Output:
+                    data, carry.data = carry.data, b""
+                    write_bytes(data)
+                elif carry.data:
+                    self._flush_carry(carry, src)
+                write_bytes(bytes(rec.value))
                 continue
             if not rec.raw:
                 if carry.data:
@@ -610,6 +623,15 @@ class ReceiveJob(Cmdlet):
             cursor.seen = max(skip, count)
         if ended and carry.data:
             self._flush_carry(carry, src)
+
+    def _byte_sink(self) -> Callable[[bytes], None] | None:
+        """The downstream sink's ``write_bytes`` when it takes raw bytes (and nothing else
+        needs the output as objects, such as -OutVariable)."""
+        stage = getattr(self.ctx, "stage", None)
+        if stage is None or "OutVariable" in getattr(self.ctx, "common", {}):
+            return None
+        write_bytes = getattr(stage.out, "write_bytes", None)
+        return write_bytes if callable(write_bytes) else None
 
     def _flush_carry(self, carry: _Carry, src: Job) -> None:
         data, carry.data = carry.data, b""

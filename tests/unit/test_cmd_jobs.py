@@ -972,3 +972,32 @@ def test_a_native_job_whose_program_does_not_exist_fails(rs: Runspace) -> None:
     assert j.State == "Failed"
     reason = j.ChildJobs[0].JobStateInfo.Reason or ""
     assert reason.startswith("The term 'no-such-program-xyz' is not recognized")
+
+
+class BytesSink:
+    """A downstream sink that takes raw bytes, as a redirection to a file can."""
+
+    native_fd: int | None = None
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+        self.data = bytearray()
+
+    def send(self, value: object) -> None:
+        self.items.append(value)
+
+    def write_bytes(self, data: bytes) -> None:
+        self.data += data
+
+
+def test_native_output_goes_as_bytes_to_a_sink_that_takes_bytes(rs: Runspace) -> None:
+    payload = b"a\xff\xfe\r\nb\x00c\nlast"
+    j = job(rs, "$j = Start-Job { printf 'a\\377\\376\\r\\nb\\000c\\nlast' }; Wait-Job $j")
+    sink = BytesSink()
+    result = rs.run("Receive-Job $j -Keep", out=sink)
+    assert result.ok and (bytes(sink.data), sink.items) == (payload, [])
+    # Objects are still objects; -OutVariable needs the output as lines.
+    sink = BytesSink()
+    rs.run("Receive-Job $j -OutVariable lines", out=sink)
+    assert (bytes(sink.data), strs(sink.items)) == (b"", ["a\udcff\udcfe\r", "b\x00c", "last"])
+    assert j.HasMoreData is False

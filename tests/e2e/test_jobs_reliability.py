@@ -1,0 +1,193 @@
+"""Job reliability through the installed ``pjsh``: many concurrent jobs lose no line, a job
+writing a gigabyte is received byte-exact in bounded memory, bytes that are not UTF-8 survive,
+a job killed from outside fails with a reason, and leaving pjsh in any way (``exit``, end of
+input, SIGTERM, SIGHUP) leaves no process of any job behind.
+
+The figures (time, throughput, peak RSS) are printed; run with ``-s`` to see them."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_cli import script
+from tests.e2e.test_jobs_cli import Shell, live_group_members
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")]
+
+GIB = 1 << 30
+# A fast deterministic generator of every byte value (AES-CTR over zeros), so the bytes the
+# job wrote can be produced again for the comparison.
+GENERATOR = ("openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 0 -nosalt "
+             f"-in /dev/zero 2>/dev/null | head -c {GIB}")
+
+
+def vm_hwm_kib(lines: list[str]) -> int:
+    """The VmHWM figure (KiB) from a ``(Get-Content /proc/$PID/status) -match 'VmHWM'`` line."""
+    (line,) = [x for x in lines if x.startswith("VmHWM:")]
+    return int(line.split()[1])
+
+
+def children_of(pid: int) -> list[int]:
+    """The direct children of a process (from /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def alive(pid: int) -> bool:
+    """True while a process exists and is not a zombie."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return text[text.rindex(")") + 2:].split()[0] != "Z"
+
+
+# ---------------------------------------------------------------------------- many jobs
+
+def test_200_concurrent_jobs_of_1000_lines_lose_nothing(tmp_path: Path) -> None:
+    lock = tmp_path / "gate.lock"
+    lock.touch()
+    with open(lock) as held, Shell(tmp_path) as sh:
+        # Every job waits on the lock the test holds, so all 200 really run at once.
+        fcntl.flock(held, fcntl.LOCK_EX)
+        started = time.monotonic()
+        sh.run(f"$jobs = foreach ($i in 1..200) {{ "
+               f"sh -c \"flock -s {lock} true; seq -f 'J$i-%g' 1 1000\" & }}")
+        assert sh.run("@($jobs | Where-Object State -eq Running).Count") == ["200"]
+        fcntl.flock(held, fcntl.LOCK_UN)
+        lines = sh.run("foreach ($j in $jobs) { Receive-Job $j -Wait }", timeout=120)
+        elapsed = time.monotonic() - started
+        states = sh.run("($jobs | Wait-Job).State | Sort-Object -Unique")
+    expected = [f"J{i}-{n}" for i in range(1, 201) for n in range(1, 1001)]
+    assert len(lines) == len(expected)
+    assert lines == expected  # every line, in order per job
+    assert states == ["Completed"]
+    print(f"\n200 jobs x 1000 lines: started, ran and received in {elapsed:.2f} s")
+
+
+# ---------------------------------------------------------------------------- a gigabyte
+
+def test_a_job_writing_a_gibibyte_is_received_byte_exact_in_bounded_memory(
+        tmp_path: Path) -> None:
+    started = time.monotonic()
+    with Shell(tmp_path) as sh:
+        sh.run(f"$j = Start-Job {{ sh -c '{GENERATOR}' }}")
+        assert sh.run("$j | Wait-Job | Out-Null; $j.State", timeout=120) == ["Completed"]
+        captured = time.monotonic()
+        assert sh.run("Receive-Job $j > big.bin; $j.HasMoreData", timeout=300) == ["False"]
+        received = time.monotonic()
+        hwm = vm_hwm_kib(sh.run("(Get-Content /proc/$PID/status) -match 'VmHWM'"))
+    digest = hashlib.sha256()
+    with open(tmp_path / "big.bin", "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    reference = hashlib.sha256()
+    with subprocess.Popen(["sh", "-c", GENERATOR], stdout=subprocess.PIPE) as gen:
+        assert gen.stdout is not None
+        while chunk := gen.stdout.read(1 << 20):
+            reference.update(chunk)
+    size = (tmp_path / "big.bin").stat().st_size
+    print(f"\n1 GiB job: captured in {captured - started:.1f} s "
+          f"({GIB / (captured - started) / 1e6:.0f} MB/s), received into a file in "
+          f"{received - captured:.1f} s, pjsh peak RSS {hwm / 1024:.1f} MiB, file {size} bytes")
+    assert hwm < 150 * 1024
+    assert size == GIB
+    assert digest.hexdigest() == reference.hexdigest()
+
+
+# ---------------------------------------------------------------------------- bytes
+
+def test_invalid_utf8_from_a_native_job_is_kept_byte_exact(tmp_path: Path) -> None:
+    payload = bytes(range(256)) + b"\xff\xfe\r\n\xc3(\x00mid\r\nlast-without-newline\xe2\x82"
+    (tmp_path / "payload.bin").write_bytes(payload)
+    r = script("$j = Start-Job { cat payload.bin }\n$j | Wait-Job | Out-Null\n"
+               "Receive-Job $j > out.bin\n", cwd=tmp_path)
+    assert r.stderr == ""
+    assert (tmp_path / "out.bin").read_bytes() == payload
+
+
+def test_invalid_utf8_lines_from_a_worker_job_survive(tmp_path: Path) -> None:
+    # In a worker, a native's output becomes lines (strings) as in a pipeline; the bytes of
+    # each line still survive the trip.
+    (tmp_path / "lines.bin").write_bytes(b"ok\xff\xfe\n\xc3(\n")
+    r = script("$j = Start-Job { 'first'; cat lines.bin }\n$j | Wait-Job | Out-Null\n"
+               "Receive-Job $j > out.bin\n", cwd=tmp_path)
+    assert r.stderr == ""
+    assert (tmp_path / "out.bin").read_bytes() == b"first\nok\xff\xfe\n\xc3(\n"
+
+
+# ---------------------------------------------------------------------------- killed jobs
+
+def test_kill_9_of_a_jobs_process_fails_it_with_a_reason(tmp_path: Path) -> None:
+    with Shell(tmp_path) as sh:
+        sh.run("$n = Start-Job { sleep 300 }; $w = Start-Job { Start-Sleep 300 }")
+        sh.run("kill -9 $n.ProcessId $w.ProcessId")
+        assert sh.run("Wait-Job $n, $w | Out-Null; $n.State; $w.State") == ["Failed", "Failed"]
+        assert sh.run("$n.ChildJobs[0].JobStateInfo.Reason; $n.ExitCode") == [
+            "'sleep' was terminated by signal SIGKILL", "137"]
+        assert sh.run("$w.ChildJobs[0].JobStateInfo.Reason") == [
+            "The job's process was terminated by signal SIGKILL."]
+        # The shell goes on as before, jobs included.
+        assert sh.run("'alive'; Start-Job { 'next' } | Receive-Job -Wait") == ["alive", "next"]
+    assert "SIGKILL" not in sh.stderr
+
+
+# ---------------------------------------------------------------------------- leaving pjsh
+
+def start_job_trees(sh: Shell) -> tuple[list[int], list[int]]:
+    """A native job and a worker job, each with grandchildren: their process groups, and the
+    worker processes pjsh holds (busy and spare)."""
+    (native,) = sh.run("$n = Start-Job { sh -c 'sleep 300 & sleep 301 & echo up; wait' }; "
+                       "Receive-Job $n -Wait | Select-Object -First 1 | Out-Null; $n.ProcessId")
+    (worker,) = sh.run("$w = Start-Job { 'w'; sh -c 'sleep 302 & sleep 303 & echo up; wait' }; "
+                       "Receive-Job $w -Wait | Select-Object -First 2 | Out-Null; $w.ProcessId")
+    groups = [int(native), int(worker)]
+    assert len(live_group_members(groups[0])) == 3
+    assert len(live_group_members(groups[1])) == 4
+    workers = [pid for pid in children_of(sh.pid)
+               if b"pjsh.jobs.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert int(worker) in workers and len(workers) >= 2  # the busy one and a warm spare
+    return groups, workers
+
+
+def assert_nothing_left(groups: list[int], workers: list[int]) -> None:
+    for pgid in groups:
+        assert live_group_members(pgid) == {}, pgid
+    assert [pid for pid in workers if alive(pid)] == []
+
+
+@pytest.mark.parametrize("how", ["exit", "end of input", "SIGTERM", "SIGHUP"])
+def test_leaving_pjsh_stops_its_jobs_and_their_process_trees(tmp_path: Path, how: str) -> None:
+    sh = Shell(tmp_path)
+    with sh:
+        groups, workers = start_job_trees(sh)
+        if how == "exit":
+            sh.send("exit 3")
+            code = sh.close()
+            assert code == 3
+        elif how == "end of input":
+            assert sh.close() == 0
+        else:
+            signum = signal.SIGTERM if how == "SIGTERM" else signal.SIGHUP
+            os.kill(sh.pid, signum)
+            assert sh.proc.wait(60) == 128 + signum
+    assert_nothing_left(groups, workers)
+    assert "stopping 2 running job(s) before exit: Job1, Job3" in sh.stderr
