@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import functools
 import os
@@ -22,7 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ from pjsh.jobs.model import (
     PSRemotingChildJob,
     PSRemotingJob,
 )
-from pjsh.jobs.storage import Stream
+from pjsh.jobs.storage import OutputStore, Stream
 
 if TYPE_CHECKING:
     from pjsh.jobs.manager import JobManager
@@ -51,6 +52,16 @@ WORKING_DIRECTORY_NOT_FOUND = "Cannot find the WorkingDirectory path {0}."
 # copies what it keeps in memory and writes spilled data straight from it.
 _READ_SIZE = 1024 * 1024
 _PIPE_DEFAULT = 65536
+_posix_spawn = getattr(os, "posix_spawn", None)
+_DUP2: int = getattr(os, "POSIX_SPAWN_DUP2", 0)
+# Signals a job starts with at their default action: SIGPIPE and SIGXFSZ, as Popen restores
+# them, and the job-control stops, which a console that ignores them would otherwise hand down
+# across exec (a job brought to the foreground must stop on Ctrl+Z).
+_DEFAULT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGTSTP", "SIGTTIN", "SIGTTOU")
+    if hasattr(signal, name)
+)
+_sealed = False
 
 
 @dataclass(frozen=True)
@@ -90,22 +101,42 @@ class _StartFailure(Exception):
 
 @dataclass
 class _Run:
-    """A started pipeline: its processes and the futures the supervisor waits on."""
+    """A started pipeline and what the loop still waits for before the job can end.
+
+    The job ends once every stage has exited *and* every output pipe is at EOF. The pipes are
+    watched first; exits are checked without a watcher when the last pipe closes (nearly
+    always the processes are gone by then), and pidfds are opened only for stages still
+    running at that point, or when a stop needs to know the moment the stages are gone.
+    """
 
     spec: NativePipeline
-    popens: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)
+    popens: list[subprocess.Popen[bytes]] = field(default_factory=list)  # the fallback path
     pgid: int = 0
-    exits: list[asyncio.Future[None]] = field(default_factory=list)
-    eofs: list[asyncio.Future[None]] = field(default_factory=list)
+    open_pipes: int = 0
+    exited: set[int] = field(default_factory=set)
+    exit_watchers: dict[int, int] = field(default_factory=dict)  # pid -> pidfd being watched
     stopping: bool = False
     kill_timer: asyncio.TimerHandle | None = None
     feeder: asyncio.Task[None] | None = None
-    supervisor: asyncio.Task[None] | None = None  # referenced so it is not collected
     reaped: bool = False
+
+    def all_exited(self) -> bool:
+        """True once every stage is known to have exited (they are still unreaped)."""
+        return len(self.exited) == len(self.pids)
+
+
+_Pipes = tuple[int | None, int | None, int | None]
 
 
 class ProcessBackend:
     """Runs native pipelines as jobs (the BackgroundJob of a native-only script block)."""
+
+    # posix_spawn (vfork + exec in C) where it can do all that is needed; Popen otherwise.
+    # Tests turn it off to cover the Popen path.
+    use_posix_spawn: bool = _posix_spawn is not None
+    # splice(2) a pipe into the spill file once the job's output no longer fits in memory.
+    use_splice: bool = OutputStore.can_splice()
 
     def __init__(self, manager: JobManager, stop_grace: float = 2.0) -> None:
         self.manager = manager
@@ -114,6 +145,13 @@ class ProcessBackend:
         self._runs: dict[Job, _Run] = {}
         self._lock = threading.Lock()
         self._scratch = bytearray(_READ_SIZE)
+        # Started runs waiting for the loop to watch them, and whether a drain is scheduled:
+        # a burst of `&` jobs wakes the loop once, not once per job.
+        self._incoming: list[tuple[Job, _Run, _Pipes]] = []
+        self._drain_scheduled = False
+        self._devnull: int | None = None
+        if self.use_posix_spawn:
+            _seal_inherited_fds()
 
     # ---- creating jobs -----------------------------------------------------------------------
 
@@ -157,44 +195,57 @@ class ProcessBackend:
             return [pid for child in job.children for pid in self.pids(child)]
         with self._lock:
             run = self._runs.get(job)
-            return [] if run is None or run.reaped else [p.pid for p in run.popens]
+            return [] if run is None or run.reaped else list(run.pids)
 
     # ---- JobBackend --------------------------------------------------------------------------
 
     def start(self, job: Job) -> None:
-        """Spawn the pipeline in a new process group (on the caller's thread: a fork/exec
-        costs less than a hop to the loop), then let the loop watch it."""
+        """Spawn the pipeline in a new process group (on the caller's thread: a spawn costs
+        less than a hop to the loop), then let the loop watch it."""
         with self._lock:
             spec = self._pending.pop(job, None)
         if spec is None:
             raise JobError(f"Job {job.id} has no pipeline to start.")
         run = _Run(spec)
         try:
-            pipes = self._spawn(job, run)
+            pipes = self._spawn(run)
         except _StartFailure as exc:
             job.failure = exc
             job.set_state(JobState.Failed, str(exc))
             return
         with self._lock:
             self._runs[job] = run
+            self._incoming.append((job, run, pipes))
+            wake = not self._drain_scheduled
+            self._drain_scheduled = True
         job.process_id = run.pgid
         job.set_state(JobState.Running)
-        self.manager.call_soon(self._watch, job, run, *pipes)
+        if wake:
+            self.manager.call_soon(self._drain_incoming)
 
-    def _watch(self, job: Job, run: _Run, out_r: int | None, err_r: int | None,
-               stdin_w: int | None) -> None:
-        """On the loop: watch exits, read the output pipes, feed stdin, supervise."""
+    def _drain_incoming(self) -> None:
+        """On the loop: start watching every run started since the last drain."""
+        with self._lock:
+            batch, self._incoming = self._incoming, []
+            self._drain_scheduled = False
         loop = asyncio.get_running_loop()
-        for popen in run.popens:
-            run.exits.append(self._watch_exit(loop, popen.pid))
-        if out_r is not None:
-            run.eofs.append(self._read_into(loop, out_r, job, Stream.Output))
-        if err_r is not None:
-            run.eofs.append(self._read_into(loop, err_r, job, Stream.Error))
+        for job, run, pipes in batch:
+            self._watch(loop, job, run, pipes)
+
+    def _watch(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run, pipes: _Pipes) -> None:
+        """Read the output pipes and feed stdin; with no pipe to read, watch the exits."""
+        out_r, err_r, stdin_w = pipes
+        for fd, stream in ((out_r, Stream.Output), (err_r, Stream.Error)):
+            if fd is not None:
+                run.open_pipes += 1
+                self._read_into(loop, fd, job, run, stream)
         if stdin_w is not None:
             assert run.spec.stdin is not None
             run.feeder = loop.create_task(_feed(loop, stdin_w, run.spec.stdin))
-        run.supervisor = loop.create_task(self._supervise(job, run))
+        if run.stopping:
+            self._watch_exits(loop, job, run)  # stopped before the loop got to it
+        elif run.open_pipes == 0:
+            self._check_exits(loop, job, run)
 
     async def stop(self, job: Job) -> None:
         """SIGTERM the whole group (SIGCONT too, for a suspended one); SIGKILL after a grace."""
@@ -211,6 +262,13 @@ class ProcessBackend:
         _kill_group(run.pgid, signal.SIGCONT)
         loop = asyncio.get_running_loop()
         run.kill_timer = loop.call_later(self.stop_grace, self._kill_leftovers, run)
+        # Leftovers in the group (a background grandchild holding a pipe open) are killed as
+        # soon as the stages are gone, so the exits must be watched from now on. (If they are
+        # gone already, the leftovers got SIGTERM and the timer brings SIGKILL.)
+        with self._lock:
+            waiting = any(item[1] is run for item in self._incoming)
+        if not waiting and not run.all_exited():
+            self._watch_exits(loop, job, run)
 
     async def suspend(self, job: Job) -> None:
         """SIGSTOP the group; Suspended once every process of the pipeline has stopped."""
@@ -221,8 +279,7 @@ class ProcessBackend:
             raise JobError(SUSPEND_NOT_SUPPORTED.format(job.id))
         _kill_group(run.pgid, signal.SIGSTOP)
         # SIGSTOP takes effect asynchronously; report Suspended only when it really holds.
-        pids = [p.pid for p in run.popens]
-        await asyncio.get_running_loop().run_in_executor(None, _wait_stopped, pids)
+        await asyncio.get_running_loop().run_in_executor(None, _wait_stopped, list(run.pids))
         if not job.is_finished():
             job.try_set_state(JobState.Suspended)
 
@@ -238,16 +295,20 @@ class ProcessBackend:
 
     # ---- spawning ----------------------------------------------------------------------------
 
-    def _spawn(self, job: Job, run: _Run) -> tuple[int | None, int | None, int | None]:
+    def _spawn(self, run: _Run) -> _Pipes:
         """Start every stage; return the read ends of stdout/stderr and stdin's write end."""
         spec = run.spec
         cwd = spec.cwd or os.getcwd()
-        if not os.path.isdir(cwd):
+        here = _getcwd()
+        # The shell's own directory exists (or getcwd would have failed): no stat needed.
+        if cwd != here and not os.path.isdir(cwd):
             raise _StartFailure(WORKING_DIRECTORY_NOT_FOUND.format(cwd))
         # No env given: the children inherit ours without Python re-encoding it per spawn.
         env = None if spec.env is None else dict(spec.env)
         path = (os.environ if env is None else env).get("PATH", os.defpath)
         executables = [_resolve(argv[0], cwd, path) for argv in spec.commands]
+        # posix_spawn cannot change directory: it serves jobs that start where the shell is.
+        spawn = self._posix_spawn if self.use_posix_spawn and cwd == here else self._popen
         owned: list[int] = []  # parent-side fds to close once the children have them
 
         def target(path: str | None, append: bool) -> int:
@@ -268,7 +329,7 @@ class ProcessBackend:
                 owned.append(stdin_r)
                 first_in: int = stdin_r
             else:
-                first_in = subprocess.DEVNULL
+                first_in = self._null_input()
             if spec.stdout_path is not None:
                 last_out = target(spec.stdout_path, spec.stdout_append)
             else:
@@ -287,22 +348,25 @@ class ProcessBackend:
                     owned.extend((next_r, out))
                 else:
                     next_r, out = -1, last_out
-                run.popens.append(self._popen(argv, executable, prev, out, err_w, cwd, env,
-                                              run.pgid))
+                pid = spawn(run, argv, executable, prev, out, err_w, cwd, env)
+                run.pids.append(pid)
                 if index == 0:
-                    run.pgid = run.popens[0].pid
+                    run.pgid = pid
                 prev = next_r
         except BaseException as exc:
             for fd in (out_r, err_r, stdin_w):
                 if fd is not None:
                     os.close(fd)
-            if run.popens:
+            if run.pids:
                 # A later stage could not start: take down the stages already running.
                 _kill_group(run.pgid, signal.SIGKILL)
+                for pid in run.pids:
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(pid, 0)
                 for popen in run.popens:
-                    popen.wait()
+                    popen.returncode = -signal.SIGKILL
             if isinstance(exc, OSError):
-                name = spec.commands[len(run.popens)][0]
+                name = spec.commands[len(run.pids)][0]
                 raise _StartFailure(f"Program '{name}' failed to run: {exc.strerror}") from exc
             raise
         finally:
@@ -311,101 +375,182 @@ class ProcessBackend:
                     os.close(fd)
         return out_r, err_r, stdin_w
 
+    def _null_input(self) -> int:
+        """A shared read-only /dev/null descriptor for stages without input."""
+        if self._devnull is None:
+            self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        return self._devnull
+
     @staticmethod
-    def _popen(argv: tuple[str, ...], executable: str, stdin: int, stdout: int, stderr: int,
-               cwd: str, env: dict[str, str] | None, pgid: int) -> subprocess.Popen[bytes]:
+    def _posix_spawn(run: _Run, argv: tuple[str, ...], executable: str, stdin: int, stdout: int,
+                     stderr: int, cwd: str, env: dict[str, str] | None) -> int:
+        """vfork + exec in C with the GIL held: no Python runs between fork and exec."""
+        if min(stdin, stdout, stderr) < 3:
+            # A dup2 onto itself would keep close-on-exec on some libcs: let Popen do it.
+            return ProcessBackend._popen(run, argv, executable, stdin, stdout, stderr, cwd, env)
+        assert _posix_spawn is not None
+        pid: int = _posix_spawn(
+            executable, argv, os.environ if env is None else env,
+            file_actions=[(_DUP2, stdin, 0), (_DUP2, stdout, 1), (_DUP2, stderr, 2)],
+            setpgroup=run.pgid, setsigdef=_DEFAULT_SIGNALS,
+        )
+        return pid
+
+    @staticmethod
+    def _popen(run: _Run, argv: tuple[str, ...], executable: str, stdin: int, stdout: int,
+               stderr: int, cwd: str, env: dict[str, str] | None) -> int:
+        """subprocess.Popen: changes directory and closes inherited descriptors."""
         kwargs: dict[str, Any] = {}
         if sys.version_info >= (3, 11):
-            kwargs["process_group"] = pgid  # 0: a new group led by this process
+            kwargs["process_group"] = run.pgid  # 0: a new group led by this process
         else:  # pragma: no cover - Python 3.10
-            kwargs["preexec_fn"] = functools.partial(os.setpgid, 0, pgid)
-        return subprocess.Popen(
+            kwargs["preexec_fn"] = functools.partial(os.setpgid, 0, run.pgid)
+        popen = subprocess.Popen(
             list(argv), executable=executable, stdin=stdin, stdout=stdout, stderr=stderr,
             cwd=cwd, env=env, close_fds=True, **kwargs,
         )
+        # Kept until reaped: a collected Popen would poll (and so reap) the pid by itself.
+        run.popens.append(popen)
+        return popen.pid
 
     # ---- watching ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _watch_exit(loop: asyncio.AbstractEventLoop, pid: int) -> asyncio.Future[None]:
-        """A future set when ``pid`` exits; the process is left unreaped (a zombie)."""
-        future: asyncio.Future[None] = loop.create_future()
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            def wait_in_thread() -> None:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-                loop.call_soon_threadsafe(_set_done, future)
+    def _read_into(self, loop: asyncio.AbstractEventLoop, fd: int, job: Job, run: _Run,
+                   stream: Stream) -> None:
+        """Copy a pipe into the job's store as it becomes readable, then count its EOF.
 
-            threading.Thread(target=wait_in_thread, name=f"pjsh-wait-{pid}", daemon=True).start()
-            return future
-
-        def on_exit() -> None:
-            loop.remove_reader(pidfd)
-            os.close(pidfd)
-            _set_done(future)
-
-        loop.add_reader(pidfd, on_exit)
-        return future
-
-    def _read_into(self, loop: asyncio.AbstractEventLoop, fd: int, job: Job,
-                   stream: Stream) -> asyncio.Future[None]:
-        """Copy a pipe into the job's store as it becomes readable; the future marks EOF."""
-        future: asyncio.Future[None] = loop.create_future()
+        While the store keeps records in memory, each read lands in one shared scratch buffer
+        and the store copies it. Once the store spills to disk, the pipe is spliced into the
+        spill file instead, so bulk output never enters Python at all.
+        """
         os.set_blocking(fd, False)
         scratch = self._scratch
+        store = job.store
         grown = False
+        splice = self.use_splice
 
         def on_readable() -> None:
-            nonlocal grown
-            try:
-                count = os.readv(fd, [scratch])
-            except BlockingIOError:
-                return
-            except OSError:
-                count = 0
+            nonlocal grown, splice
+            count = -1
+            if splice and store.spilling:
+                try:
+                    count = store.splice_from(stream, fd)
+                except BlockingIOError:
+                    return
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        return self._lost(job, exc)
+                    splice = False  # no splice into this file system: read instead
+                    count = -1
+            if count < 0:
+                try:
+                    count = os.readv(fd, [scratch])
+                except BlockingIOError:
+                    return
+                except OSError:
+                    count = 0
+                if count:
+                    try:
+                        job.write_bytes(stream, memoryview(scratch)[:count])
+                    except OSError as exc:
+                        self._lost(job, exc)
+            elif count:
+                job._emit_output(stream)  # the bytes went in behind write_bytes' back
             if count:
                 if not grown and count >= _PIPE_DEFAULT:
                     # A fast writer filled the pipe: a bigger buffer means far fewer wake-ups.
                     # Only then, so hundreds of small jobs do not eat the per-user pipe quota.
                     grown = True
                     _grow_pipe(fd)
-                try:
-                    job.write_bytes(stream, memoryview(scratch)[:count])
-                except OSError as exc:
-                    # The spill disk is full: keep draining so the job is not blocked, but say
-                    # why output is missing.
-                    job.status_message = f"output lost: {exc.strerror}"
                 return
             loop.remove_reader(fd)
             os.close(fd)
-            _set_done(future)
+            run.open_pipes -= 1
+            if run.open_pipes == 0:
+                self._check_exits(loop, job, run)
 
         loop.add_reader(fd, on_readable)
-        return future
 
-    async def _supervise(self, job: Job, run: _Run) -> None:
-        """Wait for every exit and for EOF, reap, and set the final state."""
-        await asyncio.gather(*run.exits)
+    @staticmethod
+    def _lost(job: Job, exc: OSError) -> None:
+        # The spill disk is full: keep draining so the job is not blocked, but say why output
+        # is missing.
+        job.status_message = f"output lost: {exc.strerror}"
+
+    def _check_exits(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
+        """The pipes are at EOF: finish if every stage has exited, else watch the rest."""
+        for pid in run.pids:
+            if pid not in run.exited and _has_exited(pid):
+                run.exited.add(pid)
+        if run.all_exited():
+            self._finish_run(job, run)
+        else:
+            self._watch_exits(loop, job, run)
+
+    def _watch_exits(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
+        """Watch each stage not yet known to have exited (pidfd, or a waitid thread)."""
+        for pid in run.pids:
+            if pid in run.exited or pid in run.exit_watchers:
+                continue
+            try:
+                pidfd = os.pidfd_open(pid)
+            except (AttributeError, OSError):
+                run.exit_watchers[pid] = -1
+                threading.Thread(target=_wait_exit_in_thread,
+                                 args=(loop, pid, self._on_exit, job, run),
+                                 name=f"pjsh-wait-{pid}", daemon=True).start()
+                continue
+            run.exit_watchers[pid] = pidfd
+            loop.add_reader(pidfd, self._on_exit, job, run, pid)
+
+    def _on_exit(self, job: Job, run: _Run, pid: int) -> None:
+        """On the loop: one stage has exited (still unreaped)."""
+        pidfd = run.exit_watchers.pop(pid, -1)
+        if pidfd >= 0:
+            asyncio.get_running_loop().remove_reader(pidfd)
+            os.close(pidfd)
+        if pid in run.exited:
+            return
+        run.exited.add(pid)
+        if run.all_exited():
+            self._on_all_exited(job, run)
+
+    def _on_all_exited(self, job: Job, run: _Run) -> None:
         if run.stopping:
             # The stages are gone; anything they left in the group goes too, while the zombie
             # leader still reserves the group id.
             _kill_group(run.pgid, signal.SIGKILL)
-        await asyncio.gather(*run.eofs)
+        if run.open_pipes == 0:
+            self._finish_run(job, run)
+
+    def _finish_run(self, job: Job, run: _Run) -> None:
+        """Reap every stage and set the final state from the last stage's status."""
+        if run.reaped:
+            return
         if run.kill_timer is not None:
             run.kill_timer.cancel()
         if run.feeder is not None:
             run.feeder.cancel()
+        loop = asyncio.get_running_loop()
+        for pidfd in run.exit_watchers.values():
+            if pidfd >= 0:
+                loop.remove_reader(pidfd)
+                os.close(pidfd)
+        run.exit_watchers.clear()
         codes = []
-        for popen in run.popens:
+        popens = {popen.pid: popen for popen in run.popens}
+        for pid in run.pids:
             try:
-                _, status = os.waitpid(popen.pid, 0)
+                _, status = os.waitpid(pid, 0)
                 code = os.waitstatus_to_exitcode(status)
             except ChildProcessError:
-                code = popen.returncode if popen.returncode is not None else 0
-            # Tell subprocess it is reaped, so Popen.__del__ never waits on a recycled pid.
-            popen.returncode = code
+                popen = popens.get(pid)
+                code = popen.returncode if popen is not None and popen.returncode is not None \
+                    else 0
+            popen = popens.get(pid)
+            if popen is not None:
+                # Tell subprocess it is reaped, so Popen.__del__ never waits on a recycled pid.
+                popen.returncode = code
             codes.append(code)
         run.reaped = True
         with self._lock:
@@ -433,6 +578,12 @@ class ProcessBackend:
     def _kill_leftovers(run: _Run) -> None:
         if not run.reaped:
             _kill_group(run.pgid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Release the shared /dev/null descriptor (after the jobs have ended)."""
+        if self._devnull is not None:
+            os.close(self._devnull)
+            self._devnull = None
 
 
 def _resolve(name: str, cwd: str, search_path: str) -> str:
@@ -467,6 +618,52 @@ def _wait_stopped(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ChildProcessError):
             os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+
+
+def _has_exited(pid: int) -> bool:
+    """True if the child ``pid`` has exited, without reaping it or blocking."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True  # reaped already: it is certainly gone
+
+
+def _wait_exit_in_thread(loop: asyncio.AbstractEventLoop, pid: int,
+                         on_exit: Callable[[Job, _Run, int], None], job: Job, run: _Run) -> None:
+    """Where pidfds are missing: block on the exit (without reaping), then tell the loop."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    loop.call_soon_threadsafe(on_exit, job, run, pid)
+
+
+def _getcwd() -> str:
+    """The shell process's directory, or "" when it was deleted under us."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
+
+
+def _seal_inherited_fds() -> None:
+    """Make descriptors inherited from our own parent close-on-exec, once per process.
+
+    posix_spawn has no close_fds: it relies on every descriptor being close-on-exec, which
+    holds for all that Python opens (PEP 446) but not for those the shell was started with.
+    """
+    global _sealed
+    if _sealed:
+        return
+    _sealed = True
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        names = os.listdir("/dev/fd") if os.path.isdir("/dev/fd") else []
+    for name in names:
+        fd = int(name)
+        if fd > 2:
+            with contextlib.suppress(OSError):
+                if os.get_inheritable(fd):
+                    os.set_inheritable(fd, False)
 
 
 def _set_done(future: asyncio.Future[None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import select
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pjsh.jobs import process as process_module
 from pjsh.jobs.manager import JobManager
 from pjsh.jobs.model import Job, JobError, JobState, PSRemotingChildJob, PSRemotingJob
 from pjsh.jobs.process import NativePipeline, ProcessBackend
@@ -308,3 +310,158 @@ def test_shutdown_leaves_no_child_processes(tmp_path: Path) -> None:
     for pgid in groups:
         assert pgid is not None
         assert all(state == "Z" for state in group_members(pgid).values())
+
+
+# ---- spawning paths, exit watching, splice -----------------------------------------------------
+
+@pytest.fixture(params=["posix_spawn", "popen"])
+def spawn_path(request: pytest.FixtureRequest, backend: ProcessBackend,
+               monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once with posix_spawn and once with the Popen fallback."""
+    if request.param == "posix_spawn" and not ProcessBackend.use_posix_spawn:
+        pytest.skip("no os.posix_spawn here")
+    monkeypatch.setattr(backend, "use_posix_spawn", request.param == "posix_spawn")
+    return str(request.param)
+
+
+def test_both_spawn_paths_capture_exactly_and_share_a_new_group(
+    backend: ProcessBackend, spawn_path: str
+) -> None:
+    job = run(backend, ["printf", "\\377ok"], ["cat"])
+    assert output(job) == b"\xffok" and job.state is S.Completed
+    job = backend.start_job(NativePipeline.of(["sleep", "100"], ["sleep", "100"]))
+    pids = backend.pids(job)
+    assert [int(proc_stat(pid)[2]) for pid in pids] == [pids[0], pids[0]] != [os.getpgrp()] * 2
+    assert backend.manager.stop(job, timeout=10) is True
+    assert job.state is S.Stopped
+
+
+def test_posix_spawn_serves_jobs_in_the_shells_directory_popen_the_rest(
+    backend: ProcessBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not ProcessBackend.use_posix_spawn:
+        pytest.skip("no os.posix_spawn here")
+    used: list[str] = []
+    real_spawn, real_popen = ProcessBackend._posix_spawn, ProcessBackend._popen
+
+    def spy(kind: str, real: object) -> object:
+        def wrapper(*args: object) -> int:
+            used.append(kind)
+            return real(*args)  # type: ignore[operator, no-any-return]
+        return staticmethod(wrapper)
+
+    monkeypatch.setattr(ProcessBackend, "_posix_spawn", spy("posix_spawn", real_spawn))
+    monkeypatch.setattr(ProcessBackend, "_popen", spy("popen", real_popen))
+    assert output(run(backend, ["pwd"], cwd=os.getcwd())) == os.getcwd().encode() + b"\n"
+    assert output(run(backend, ["pwd"], cwd=str(tmp_path))) == f"{tmp_path}\n".encode()
+    assert used == ["posix_spawn", "popen"]
+
+
+def test_posix_spawn_resets_ignored_job_control_signals(backend: ProcessBackend) -> None:
+    if not ProcessBackend.use_posix_spawn:
+        pytest.skip("no os.posix_spawn here")
+    # A console ignores SIGTSTP; a job must not inherit that across exec. Field 34 of
+    # /proc/<pid>/stat (index 31 after the name) is the mask of ignored signals.
+    old = signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+    try:
+        job = backend.start_job(NativePipeline.of(["sleep", "100"]))
+        (pid,) = backend.pids(job)
+        ignored = int(proc_stat(pid)[31])
+        assert not ignored & (1 << (signal.SIGTSTP - 1))
+        assert not ignored & (1 << (signal.SIGPIPE - 1))
+        backend.manager.stop(job, timeout=10)
+    finally:
+        signal.signal(signal.SIGTSTP, old)
+
+
+def test_inherited_descriptors_are_sealed_before_posix_spawn(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        os.set_inheritable(write_fd, True)  # as if the shell had been started with it open
+        monkeypatch.setattr(process_module, "_sealed", False)
+        process_module._seal_inherited_fds()
+        assert not os.get_inheritable(write_fd)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_a_stage_that_closes_its_output_early_is_waited_for(backend: ProcessBackend) -> None:
+    # Both pipes reach EOF while the process still runs: the exit is then watched by pidfd.
+    job = run(backend, ["sh", "-c", "echo early; exec >&- 2>&-; sleep 0.2; exit 4"])
+    assert output(job) == b"early\n"
+    assert job.state is S.Failed and job.ExitCode == 4
+    assert child_of(job).reason == "'sh' exited with code 4"
+
+
+def test_output_redirected_on_both_streams_still_ends_the_job(
+    backend: ProcessBackend, tmp_path: Path
+) -> None:
+    job = run(backend, ["sh", "-c", "echo out; echo err >&2"],
+              stdout_path=str(tmp_path / "o"), stderr_path=str(tmp_path / "e"))
+    assert job.state is S.Completed
+    assert (tmp_path / "o").read_bytes() == b"out\n" and (tmp_path / "e").read_bytes() == b"err\n"
+
+
+def test_stop_after_the_stage_exited_kills_a_grandchild_holding_the_pipe(
+    backend: ProcessBackend
+) -> None:
+    job = start_ready(backend, "sleep 100 & echo ready")
+    pgid = job.ProcessId
+    assert pgid is not None
+    members = list(group_members(pgid))
+    assert job.State == "Running"  # sh is gone, but its sleep still holds stdout open
+    assert backend.manager.stop(job, timeout=10) is True
+    assert job.state is S.Stopped
+    wait_exited(members)
+
+
+@pytest.mark.parametrize("splice", [True, False])
+def test_spilled_output_is_exact_with_and_without_splice(
+    tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if splice and not ProcessBackend.use_splice:
+        pytest.skip("no splice here")
+    manager = JobManager(spill_dir=str(tmp_path / "spill"), output_limit=64 * 1024)
+    try:
+        backend = manager.process_backend
+        monkeypatch.setattr(backend, "use_splice", splice)
+        script = ("head -c 3000000 /dev/urandom | tee out.bin; "
+                  "head -c 2000000 /dev/urandom | tee err.bin >&2")
+        job = backend.start_job(NativePipeline.of(["sh", "-c", script], cwd=str(tmp_path)))
+        assert manager.wait([job], timeout=30) == [job] and job.state is S.Completed
+        store = child_of(job).store
+        assert store.disk_bytes > 4_000_000
+        for stream, name in ((Stream.Output, "out.bin"), (Stream.Error, "err.bin")):
+            got = hashlib.sha256(b"".join(store.iter_bytes(stream, consume=False))).digest()
+            assert got == hashlib.sha256((tmp_path / name).read_bytes()).digest()
+    finally:
+        manager.shutdown()
+
+
+def test_splice_refused_by_the_file_system_falls_back_to_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pjsh.jobs import storage
+
+    def refuse(*_args: object, **_kwargs: object) -> int:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(storage, "_splice", refuse)
+    manager = JobManager(spill_dir=str(tmp_path / "spill"), output_limit=1024)
+    try:
+        job = manager.process_backend.start_job(NativePipeline.of(["seq", "200000"]))
+        assert manager.wait([job], timeout=30) == [job]
+        expected = b"".join(b"%d\n" % i for i in range(1, 200001))
+        assert b"".join(child_of(job).store.iter_bytes()) == expected
+    finally:
+        manager.shutdown()
+
+
+def test_many_jobs_started_in_a_burst_are_all_watched(backend: ProcessBackend) -> None:
+    # Starts are handed to the loop in batches; none may be lost between batches.
+    jobs = [backend.start_job(NativePipeline.of(["true"])) for _ in range(300)]
+    assert backend.manager.wait(jobs, timeout=60) == jobs
+    assert all(job.state is S.Completed and job.ExitCode == 0 for job in jobs)
