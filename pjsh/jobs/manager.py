@@ -487,6 +487,11 @@ class JobManager:
         with self._lock:
             self._closed = True
             loop, thread = self._loop, self._thread
+            process_backend, thread_backend = self._process_backend, self._thread_backend
+        if thread_backend is not None:
+            thread_backend.close()
+        if process_backend is not None:
+            process_backend.close()
         for job in tops:
             job.close()
         with self._lock:

@@ -4,10 +4,15 @@ At most ``throttle_limit`` thread jobs run at once (default 5, per manager, like
 module's session-wide setting); the rest wait in a queue as NotStarted. The callable receives a
 :class:`JobWriter` to produce output on each stream; stopping is cooperative: the writer's
 ``stopping`` flag is set and the callable (the interpreter, between statements) checks it.
+
+Jobs run on a pool of long-lived threads, at most one per running job, so starting a job is a
+queue put: creating a thread per job would make the caller wait for the new thread to get the
+GIL and say it has started, which on a busy interpreter costs milliseconds.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -95,6 +100,13 @@ class ThreadBackend:
         self._stopping: dict[Job, threading.Event] = {}
         self._queue: deque[Job] = deque()
         self._running = 0
+        # The pool: work items for its threads, how many threads exist, and how many of them
+        # are not claimed by a running job (each dispatched job claims one, or starts one).
+        self._work: queue.SimpleQueue[tuple[Job, ThreadTarget, threading.Event] | None] = \
+            queue.SimpleQueue()
+        self._threads = 0
+        self._free = 0
+        self._closed = False
 
     @property
     def throttle_limit(self) -> int:
@@ -172,18 +184,31 @@ class ThreadBackend:
         """Start queued jobs while there is room under the throttle limit."""
         while True:
             with self._lock:
-                if self._running >= self._limit or not self._queue:
+                if self._running >= self._limit or not self._queue or self._closed:
                     return
                 job = self._queue.popleft()
                 target = self._targets.pop(job)
                 stopping = self._stopping[job]
                 self._running += 1
+                if self._free:
+                    self._free -= 1
+                    grow = False
+                else:
+                    self._threads += 1
+                    grow = True
             job.set_state(JobState.Running)
-            thread = threading.Thread(
-                target=self._run, args=(job, target, stopping), name=f"pjsh-job-{job.id}",
-                daemon=True,
-            )
-            thread.start()
+            self._work.put((job, target, stopping))
+            if grow:
+                threading.Thread(target=self._serve, name=f"pjsh-thread-jobs-{self._threads}",
+                                 daemon=True).start()
+
+    def _serve(self) -> None:
+        """A pool thread: run jobs until the backend closes."""
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            self._run(*item)
 
     def _run(self, job: Job, target: ThreadTarget, stopping: threading.Event) -> None:
         error: BaseException | None = None
@@ -194,6 +219,7 @@ class ThreadBackend:
         finally:
             with self._lock:
                 self._running -= 1
+                self._free += 1  # this thread is back in the pool before the next job starts
                 self._stopping.pop(job, None)
         if stopping.is_set():
             job.try_set_state(JobState.Stopped)
@@ -203,3 +229,13 @@ class ThreadBackend:
         else:
             job.try_set_state(JobState.Completed)
         self._pump()
+
+    def close(self) -> None:
+        """Let the pool threads end once their jobs have (the manager's shutdown)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            threads = self._threads
+        for _ in range(threads):
+            self._work.put(None)

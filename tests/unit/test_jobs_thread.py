@@ -185,3 +185,45 @@ def test_a_thousand_thread_jobs(backend: ThreadBackend, manager: JobManager) -> 
     assert manager.wait(jobs, timeout=60) == jobs
     assert all(j.Output == [1] for j in jobs)
     assert len({j.Id for j in jobs}) == 1000
+
+
+def pool_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("pjsh-thread-jobs-")]
+
+
+def test_jobs_reuse_pool_threads_instead_of_one_thread_each(manager: JobManager) -> None:
+    before = set(pool_threads())
+    backend = manager.thread_backend
+    for _ in range(3):
+        jobs = [backend.start_job(lambda w: w.write_output(threading.current_thread().name))
+                for _ in range(40)]
+        assert manager.wait(jobs, timeout=30) == jobs
+    names = {str(name) for job in jobs for name in job.Output}
+    assert all(name.startswith("pjsh-thread-jobs-") for name in names)
+    assert len(set(pool_threads()) - before) <= backend.throttle_limit
+
+
+def test_starting_a_job_does_not_wait_for_a_thread_to_start(manager: JobManager) -> None:
+    # The pool's threads already exist: a start is a queue put, even while they are busy.
+    backend = manager.thread_backend
+    gate = threading.Event()
+    first = [backend.start_job(blocked_on(gate)) for _ in range(backend.throttle_limit)]
+    threads = set(pool_threads())
+    queued = [backend.start_job(lambda w: None) for _ in range(50)]
+    assert set(pool_threads()) == threads
+    assert all(job.state is S.NotStarted for job in queued)
+    gate.set()
+    assert manager.wait(first + queued, timeout=30) == first + queued
+
+
+def test_shutdown_ends_the_pool_threads() -> None:
+    manager = JobManager()
+    before = set(pool_threads())
+    jobs = [manager.thread_backend.start_job(lambda w: None) for _ in range(10)]
+    assert manager.wait(jobs, timeout=10) == jobs
+    mine = set(pool_threads()) - before
+    assert mine
+    manager.shutdown()
+    for thread in mine:
+        thread.join(10)
+        assert not thread.is_alive()
