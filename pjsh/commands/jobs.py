@@ -400,25 +400,34 @@ def _fragment(data: bytes) -> NativeLine:
     return line
 
 
-class _Carry:
-    """A source job's unfinished native line (bytes after its last newline), held back until
-    the rest arrives or the job ends, so a line is never split between two receives."""
+class _Position:
+    """Where Receive-Job stands in a job's unconsumed records: ``records`` wholly output and
+    not consumed (only -Wait -Keep has any), then ``offset`` bytes of the next native chunk.
 
-    __slots__ = ("data", "stream")
+    A chunk is consumed only once all of its bytes were output, so a line a job has only half
+    written, or lines a stopped pipeline did not take, stay in the job: the next Receive-Job
+    gets them and HasMoreData stays True meanwhile."""
 
-    def __init__(self) -> None:
+    __slots__ = ("offset", "records")
+
+    def __init__(self, records: int = 0, offset: int = 0) -> None:
+        self.records = records
+        self.offset = offset
+
+
+class _Pending:
+    """The native line being assembled from chunks: its stream, bytes, and where it starts
+    (record index, byte offset) among the records read in this pass."""
+
+    __slots__ = ("pieces", "start", "stream")
+
+    def __init__(self, start: tuple[int, int]) -> None:
         self.stream: object = None
-        self.data = b""
+        self.pieces: list[bytes] = []
+        self.start = start
 
-
-class _Cursor:
-    """Receive-Job -Wait -Keep: how many records of a source were already output."""
-
-    __slots__ = ("carry", "seen")
-
-    def __init__(self) -> None:
-        self.seen = 0
-        self.carry = _Carry()
+    def size(self) -> int:
+        return sum(len(p) for p in self.pieces)
 
 
 class _Activity:
@@ -440,6 +449,13 @@ class _Activity:
         """Remove the observers."""
         for j in self.jobs:
             j.remove_observer(self._on_event)
+
+
+def _close(iterator: object) -> None:
+    """Finish a store iterator now (it holds the store's reader count until closed)."""
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
 
 
 def _walk(job: Job) -> list[Job]:
@@ -549,80 +565,134 @@ class ReceiveJob(Cmdlet):
             out.extend(c for c in kids if any(_match(n, c.location) for n in names))
         return out
 
-    def receive(self, job: Job, args: Bound, cursors: dict[int, _Cursor] | None = None) -> None:
+    def receive(self, job: Job, args: Bound,
+                cursors: dict[int, _Position] | None = None) -> None:
         """Emit a job's unread records on their streams (then its failure, once).
 
         ``cursors`` (Receive-Job -Wait -Keep) remembers what was already output, since kept
         records are read again from the start each time."""
         sources = [job] if args.NoRecurse else _walk(job)
-        carries = service(self).carries
+        positions = service(self).positions
         for src in sources:
-            # Finished before reading means every record is already stored: the held-back
-            # fragment of a last line can be output.
+            # Finished before reading means every record is already stored: the last line
+            # can be output even without its newline.
             ended = src.is_finished()
+            saved = positions.get(src)
             if cursors is not None:
-                cursor = cursors.setdefault(src.id, _Cursor())
-                self._drain(src, False, cursor.carry, ended, cursor)
+                pos = cursors.get(src.id)
+                if pos is None:
+                    pos = cursors[src.id] = _Position(0, saved.offset if saved else 0)
+                self._drain(src, False, pos, ended)
             elif args.Keep:
-                self._drain(src, False, _Carry(), ended, None)
+                self._drain(src, False, _Position(0, saved.offset if saved else 0), ended)
             else:
-                carry = carries.get(src)
-                if carry is None:
-                    carry = carries[src] = _Carry()
-                self._drain(src, True, carry, ended, None)
+                if saved is None:
+                    saved = positions[src] = _Position()
+                self._drain(src, True, saved, ended)
         self._report_failure(job, args)
 
-    def _drain(self, src: Job, consume: bool, carry: _Carry, ended: bool,
-               cursor: _Cursor | None) -> None:
+    def _drain(self, src: Job, consume: bool, pos: _Position, ended: bool) -> None:
+        """Output the records of one job from ``pos`` on, native chunks as lines; advance
+        ``pos`` and, when consuming, consume the records that were wholly output."""
         from pjsh.jobs.storage import Stream
 
-        write_output = self.ctx.write_output
         write_bytes = self._byte_sink()
-        skip = cursor.seen if cursor is not None else 0
-        count = 0
-        for rec in src.store.iter_records(consume=consume):
-            count += 1
-            if count <= skip:
-                continue
-            if write_bytes is not None and rec.raw and rec.stream is Stream.Output:
-                # The output goes to a sink that takes bytes (a redirection to a file): native
-                # output is copied as it is, no lines, no decoding.
+        pending = _Pending((pos.records, pos.offset))
+        records = src.store.iter_records(consume=False)
+        index = -1
+        try:
+            for index, rec in enumerate(records):
+                if index < pos.records:
+                    continue
+                start = pos.offset if index == pos.records else 0
+                if not rec.raw:
+                    if pending.pieces:
+                        self._flush_pending(pending, src, (index, 0))
+                    # Set first: an object whose output raised (a stopped pipeline) was taken.
+                    pending.start = (index + 1, 0)
+                    self.emit(rec.stream, rec.value, src)
+                    continue
                 assert isinstance(rec.value, (bytes, bytearray, memoryview))
-                if carry.data and carry.stream is Stream.Output:
-                    data, carry.data = carry.data, b""
-                    write_bytes(data)
-                elif carry.data:
-                    self._flush_carry(carry, src)
-                write_bytes(bytes(rec.value))
-                continue
-            if not rec.raw:
-                if carry.data:
-                    self._flush_carry(carry, src)
-                self.emit(rec.stream, rec.value, src)
-                continue
-            if carry.data and carry.stream is not rec.stream:
-                self._flush_carry(carry, src)
-            assert isinstance(rec.value, (bytes, bytearray, memoryview))
-            data = carry.data + bytes(rec.value) if carry.data else bytes(rec.value)
-            carry.stream = rec.stream
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry.data = data
-                continue
-            carry.data = data[cut + 1:]
-            # One decode per chunk, not per line: '\n' never occurs inside a UTF-8 sequence,
-            # so this equals decoding line by line (undecodable bytes become surrogates).
-            lines = data[:cut].decode("utf-8", "surrogateescape").split("\n")
-            if rec.stream is Stream.Output:
+                data = bytes(rec.value)[start:] if start else bytes(rec.value)
+                if not data:  # wholly output before (a stop right at its end)
+                    if not pending.pieces:
+                        pending.start = (index + 1, 0)
+                    continue
+                if pending.pieces and pending.stream is not rec.stream:
+                    self._flush_pending(pending, src, (index, start))
+                if not pending.pieces:
+                    pending.start = (index, start)
+                    pending.stream = rec.stream
+                if write_bytes is not None and rec.stream is Stream.Output:
+                    # Output goes to a sink that takes bytes (a redirection to a file): native
+                    # output is copied as it is, no lines, no decoding.
+                    head = b"".join(pending.pieces)
+                    pending.pieces = []
+                    pending.start = (index + 1, 0)
+                    write_bytes(head + data if head else data)
+                    continue
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    pending.pieces.append(data)
+                    continue
+                self._emit_lines(pending, data[:cut], rec.stream, src, (index, start))
+                if cut + 1 < len(data):
+                    pending.pieces = [data[cut + 1:]]
+                    pending.start = (index, start + cut + 1)
+                else:
+                    pending.pieces = []
+                    pending.start = (index + 1, 0)
+            if ended and pending.pieces:
+                self._flush_pending(pending, src, (index + 1, 0))
+        finally:
+            _close(records)
+            # Everything before the first byte not yet output is done with.
+            done, offset = pending.start
+            if consume:
+                take = src.store.iter_records(consume=True)
+                for _ in range(done):
+                    if next(take, None) is None:
+                        break
+                _close(take)
+                pos.records, pos.offset = 0, offset
+            else:
+                pos.records, pos.offset = done, offset
+
+    def _emit_lines(self, pending: _Pending, data: bytes, stream: object, src: Job,
+                    at: tuple[int, int]) -> None:
+        """Output the complete lines ``pending + data`` (newline-separated, the last one's
+        newline just after ``data``); on a stop, ``pending.start`` points after the last
+        line taken."""
+        from pjsh.jobs.storage import Stream
+
+        head = b"".join(pending.pieces)
+        # One decode per chunk, not per line: '\n' never occurs inside a UTF-8 sequence, so
+        # this equals decoding line by line (undecodable bytes become surrogates).
+        lines = (head + data).decode("utf-8", "surrogateescape").split("\n")
+        sent = 0  # counted before each call: a line whose output raised was taken
+        try:
+            if stream is Stream.Output:
+                write_output = self.ctx.write_output
                 for line in lines:
+                    sent += 1
                     write_output(line)
             else:
                 for line in lines:
-                    self.emit(rec.stream, line, src)
-        if cursor is not None:
-            cursor.seen = max(skip, count)
-        if ended and carry.data:
-            self._flush_carry(carry, src)
+                    sent += 1
+                    self.emit(stream, line, src)
+        except BaseException:
+            taken = sum(len(x.encode("utf-8", "surrogateescape")) + 1 for x in lines[:sent])
+            pending.pieces = []
+            pending.start = (at[0], at[1] + taken - len(head))
+            raise
+
+    def _flush_pending(self, pending: _Pending, src: Job, end: tuple[int, int]) -> None:
+        """Output a line that will get no more bytes (another stream or an object follows,
+        or the job ended) as a fragment without a newline; ``end`` is where it ends."""
+        data = b"".join(pending.pieces)
+        pending.pieces = []
+        pending.start = end  # set first: a line whose output raised was taken
+        self.emit(pending.stream, _fragment(data), src)
 
     def _byte_sink(self) -> Callable[[bytes], None] | None:
         """The downstream sink's ``write_bytes`` when it takes raw bytes (and nothing else
@@ -632,10 +702,6 @@ class ReceiveJob(Cmdlet):
             return None
         write_bytes = getattr(stage.out, "write_bytes", None)
         return write_bytes if callable(write_bytes) else None
-
-    def _flush_carry(self, carry: _Carry, src: Job) -> None:
-        data, carry.data = carry.data, b""
-        self.emit(carry.stream, _fragment(data), src)
 
     def _report_failure(self, job: Job, args: Bound) -> None:
         from pjsh.jobs.jobhost import JobScriptFailed
@@ -698,7 +764,7 @@ class ReceiveJob(Cmdlet):
                 self.ctx.write_output(j)
         seen_state = {j.id: j.JobStateInfo for j in jobs}
         done = is_finished if args.Force else is_persistent
-        cursors: dict[int, _Cursor] | None = {} if args.Keep else None
+        cursors: dict[int, _Position] | None = {} if args.Keep else None
         activity = _Activity(jobs)
         try:
             while True:

@@ -65,9 +65,10 @@ class JobService:
         self._workers: WorkerBackend | None = None
         self._asjob: ThreadBackend | None = None
         self._lock = threading.Lock()
-        # Receive-Job's memory between calls: a line a job has only half written so far, and
-        # the failed jobs whose Reason was already reported.
-        self.carries: weakref.WeakKeyDictionary[Job, Any] = weakref.WeakKeyDictionary()
+        # Receive-Job's memory between calls: how far into a job's next native chunk it has
+        # output (a line the job has only half written stays in the job), and the failed jobs
+        # whose Reason was already reported.
+        self.positions: weakref.WeakKeyDictionary[Job, Any] = weakref.WeakKeyDictionary()
         self.reported_failures: weakref.WeakSet[Job] = weakref.WeakSet()
 
     @property

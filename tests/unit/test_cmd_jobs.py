@@ -1001,3 +1001,31 @@ def test_native_output_goes_as_bytes_to_a_sink_that_takes_bytes(rs: Runspace) ->
     rs.run("Receive-Job $j -OutVariable lines", out=sink)
     assert (bytes(sink.data), strs(sink.items)) == (b"", ["a\udcff\udcfe\r", "b\x00c", "last"])
     assert j.HasMoreData is False
+
+
+def test_lines_not_taken_by_a_stopped_pipeline_stay_for_the_next_receive(rs: Runspace) -> None:
+    j = job(rs, "$j = Start-Job { seq 1 10 }; Wait-Job $j")
+    assert strs(ok(rs, "Receive-Job $j | Select-Object -First 3")) == ["1", "2", "3"]
+    assert strs(ok(rs, "Receive-Job $j -Wait | Select-Object -First 2")) == ["4", "5"]
+    assert j.HasMoreData is True
+    assert strs(ok(rs, "Receive-Job $j")) == ["6", "7", "8", "9", "10"]
+    assert ok(rs, "Receive-Job $j") == []
+
+
+def test_a_stop_on_the_last_line_of_a_chunk_loses_and_repeats_nothing(rs: Runspace) -> None:
+    j = job(rs, "$j = Start-Job { printf '1\\n2\\n3\\n' }; Wait-Job $j")
+    assert strs(ok(rs, "Receive-Job $j | Select-Object -First 3")) == ["1", "2", "3"]
+    assert ok(rs, "Receive-Job $j") == []
+    assert j.HasMoreData is False
+
+
+def test_a_half_written_line_keeps_has_more_data_true(rs: Runspace, tmp_path: Path) -> None:
+    gate = fifo(tmp_path)
+    j = job(rs, f"$j = Start-Job {{ sh -c 'echo one; printf tw; cat {gate}' }}; $j")
+    wait_for_output(rs, j)
+    threading.Thread(target=release, args=(gate, "o\n"), daemon=True).start()
+    assert strs(ok(rs, "Receive-Job $j -Wait | Select-Object -First 1")) == ["one"]
+    ok(rs, "Wait-Job $j | Out-Null")
+    assert j.HasMoreData is True
+    assert strs(ok(rs, "Receive-Job $j")) == ["two"]
+    assert j.HasMoreData is False
