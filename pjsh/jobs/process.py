@@ -377,9 +377,10 @@ class ProcessBackend:
 
     def _null_input(self) -> int:
         """A shared read-only /dev/null descriptor for stages without input."""
-        if self._devnull is None:
-            self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        return self._devnull
+        with self._lock:
+            if self._devnull is None:
+                self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            return self._devnull
 
     @staticmethod
     def _posix_spawn(run: _Run, argv: tuple[str, ...], executable: str, stdin: int, stdout: int,
@@ -581,9 +582,10 @@ class ProcessBackend:
 
     def close(self) -> None:
         """Release the shared /dev/null descriptor (after the jobs have ended)."""
-        if self._devnull is not None:
-            os.close(self._devnull)
-            self._devnull = None
+        with self._lock:
+            devnull, self._devnull = self._devnull, None
+        if devnull is not None:
+            os.close(devnull)
 
 
 def _resolve(name: str, cwd: str, search_path: str) -> str:

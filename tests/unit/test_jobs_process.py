@@ -465,3 +465,13 @@ def test_many_jobs_started_in_a_burst_are_all_watched(backend: ProcessBackend) -
     jobs = [backend.start_job(NativePipeline.of(["true"])) for _ in range(300)]
     assert backend.manager.wait(jobs, timeout=60) == jobs
     assert all(job.state is S.Completed and job.ExitCode == 0 for job in jobs)
+
+
+def test_a_file_that_cannot_be_executed_fails_the_start_on_both_paths(
+    backend: ProcessBackend, spawn_path: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "not-executable"
+    script.write_text("echo hi\n")
+    job = backend.start_job(NativePipeline.of([str(script)]))
+    assert job.state is S.Failed and job.ProcessId is None
+    assert child_of(job).reason == f"Program '{script}' failed to run: Permission denied"
