@@ -78,9 +78,17 @@ class FileSink:
             return
         if isinstance(value, str):
             self._out.flush()
-            self.fh.write(value + "\n")
+            # A native line received without its newline (the last bytes of a job's output)
+            # is written as it came, so a received file is byte-exact.
+            self.fh.write(value if getattr(value, "eol", True) is False else value + "\n")
             return
         self._out.add(value)
+
+    def write_bytes(self, data: bytes) -> None:
+        """Raw native output (Receive-Job of native bytes): written exactly, no decoding."""
+        self._out.flush()
+        self.fh.flush()
+        self.fh.buffer.write(data)
 
     def close(self) -> None:
         """Flush and close the file."""
