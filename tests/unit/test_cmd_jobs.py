@@ -570,13 +570,13 @@ def test_native_bytes_that_are_not_utf8_survive(rs: Runspace) -> None:
 # ---------------------------------------------------------------------------- Wait-Job
 
 def test_wait_job_waits_for_all_and_outputs_them(rs: Runspace) -> None:
-    jobs = ok(rs, "$a = Start-Job { 'a' }; $b = Start-Job { 'b' }; Wait-Job $a, $b")
+    jobs = ok(rs, "$a = Start-Job { /bin/echo a }; $b = Start-Job { /bin/echo b }; Wait-Job $a, $b")
     assert [j.State for j in jobs] == ["Completed", "Completed"]
     assert ok(rs, "wjb $a") == [jobs[0]]
 
 
 def test_wait_job_any_returns_the_first_to_finish(rs: Runspace) -> None:
-    out = ok(rs, "$slow = Start-Job { sleep 30 }; $quick = Start-Job { 'q' }; "
+    out = ok(rs, "$slow = Start-Job { sleep 30 }; $quick = Start-Job { /bin/echo q }; "
                  "Wait-Job $slow, $quick -Any")
     assert names(out) == ["Job3"]
 
@@ -588,7 +588,7 @@ def test_wait_job_timeout_returns_nothing_and_the_job_runs_on(rs: Runspace, para
 
 
 def test_wait_job_timeout_below_minus_one_is_invalid(rs: Runspace) -> None:
-    r = run("$j = Start-Job { 1 }; Wait-Job $j -Timeout -2", rs)
+    r = run("$j = Start-Job { /bin/true }; Wait-Job $j -Timeout -2", rs)
     assert r.messages == [
         "Cannot validate argument on parameter 'Timeout'. The -2 argument is less than the "
         "minimum allowed range of -1. Supply an argument that is greater than or equal to -1 "
@@ -610,7 +610,7 @@ def test_wait_job_selectors(rs: Runspace) -> None:
 
 
 def test_wait_job_collects_piped_jobs_before_waiting(rs: Runspace) -> None:
-    jobs = ok(rs, "1..3 | ForEach-Object { Start-Job { 'x' } } | Wait-Job")
+    jobs = ok(rs, "1..3 | ForEach-Object { Start-Job { /bin/echo x } } | Wait-Job")
     assert [j.State for j in jobs] == ["Completed"] * 3
 
 
