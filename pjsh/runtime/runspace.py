@@ -30,7 +30,7 @@ def _load_commands() -> None:
     import importlib
 
     for name in ("location", "items", "process", "json", "utility", "objects", "output",
-                 "commandinfo", "variables", "jobs"):
+                 "commandinfo", "variables", "jobs", "help"):
         try:
             importlib.import_module(f"pjsh.commands.{name}")
         except ModuleNotFoundError as e:
