@@ -1005,6 +1005,11 @@ class Parser:
         else:
             return False
         start = self.pos
+        if op == "1>&2":
+            # Only merging into the success stream (n>&1) exists, as in PowerShell.
+            raise self.lx.error("RedirectionNotSupported",
+                                "The '1>&2' operator is reserved for future use.", start,
+                                start + len(op))
         self.lx.pos += len(op)
         self.lx.emit(TokenKind.REDIRECTION, start)
         stream = op[0] if op[0] in "123456*" else "1"

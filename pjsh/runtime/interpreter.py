@@ -537,9 +537,9 @@ class Interpreter:
         if low in _CONSTANTS:
             return _CONSTANTS[low]
         if low == "pwd":
-            from pjsh.runtime.values import PSObject as _P
-            return _P({"Path": self.session.cwd, "ToString": self.session.cwd},
-                      ("System.Management.Automation.PathInfo",))
+            from pjsh.commands.location import PathInfo
+
+            return PathInfo(self.session.cwd)
         if low == "pid":
             return os.getpid()
         if low == "lastexitcode":
@@ -567,6 +567,8 @@ class Interpreter:
             else:
                 self.session.env[name] = to_string(value)
             return
+        if low == "null" and scope is None:
+            return  # `$null = expr` discards the value, as in PowerShell
         if low in _CONSTANTS or low in ("pid", "home", "pwd"):
             raise PSRuntimeFailure(make_error(
                 f"Cannot overwrite variable {name} because it is read-only or constant.",

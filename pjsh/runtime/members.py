@@ -76,10 +76,9 @@ def get_member(obj: object, name: str) -> object:
             elif r is not None:
                 out.append(r)
         return out
-    if obj is None:
-        return None
-    if isinstance(obj, (int, float, bool)):
-        return None
+    if name.lower() in ("count", "length"):
+        # PowerShell's intrinsic members: $null has 0 items, any single object has 1.
+        return 0 if obj is None else 1
     return None
 
 

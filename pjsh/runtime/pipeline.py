@@ -182,6 +182,8 @@ class CmdletContext:
         self.err_var: list[object] | None = [] if "ErrorVariable" in self.common else None
         self.warn_var: list[object] | None = [] if "WarningVariable" in self.common else None
         self.info_var: list[object] | None = [] if "InformationVariable" in self.common else None
+        pv = self.common.get("PipelineVariable")
+        self.pipeline_var: str | None = to_string(pv) if pv else None
 
     def _pref(self, common_name: str, var: str, default: str) -> str:
         if common_name in self.common:
@@ -194,6 +196,9 @@ class CmdletContext:
     def write_output(self, value: object) -> None:
         if self.out_var is not None:
             self.out_var.append(value)
+        if self.pipeline_var is not None:
+            # -PipelineVariable: later commands of this pipeline see the current object.
+            self.stage.interp.set_variable(self.stage.frame, self.pipeline_var, value)
         self.stage.out.send(value)
 
     def write_error(self, record: ErrorRecord) -> None:
@@ -219,9 +224,14 @@ class CmdletContext:
         if self.warn_var is not None:
             self.warn_var.append(text)
         if action == "stop":
-            self.throw(f"The running command stopped because the preference variable "
-                       f'"WarningPreference" or common parameter is set to Stop: {text}',
-                       "ActionPreferenceStop", "OperationStopped")
+            from pjsh.runtime.interpreter import PSRuntimeFailure
+
+            raise PSRuntimeFailure(self.error(
+                f"The running command stopped because the preference variable "
+                f'"WarningPreference" or common parameter is set to Stop: {text}',
+                "ActionPreferenceStop", "OperationStopped",
+                exception_type="System.Management.Automation.ActionPreferenceStopException"),
+                script_terminating=True)
         if action != "silentlycontinue":
             self.stage.streams.write_warning(text)
 

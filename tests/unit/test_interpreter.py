@@ -847,3 +847,42 @@ def test_stop_signal_from_an_outer_pipeline_passes_through_nested_pipelines() ->
     result = run("$n = 0; 1..10 | ForEach-Object { 1..10 | ForEach-Object { $n++; $_ } } "
                  "| Select-Object -First 3; $n")
     assert result.output == [1, 2, 3, 3]
+
+
+def test_assigning_to_null_discards_the_value() -> None:
+    result = run("$null = Write-Output 5; 'after'")
+    assert result.output == ["after"]
+    assert result.errors == []
+
+
+def test_count_of_null_is_zero_and_of_a_single_object_is_one() -> None:
+    assert run("$null.Count; (7).Count; @().Count").output == [0, 1, 0]
+
+
+def test_pwd_is_a_path_info_whose_string_is_the_path(tmp_path: Path) -> None:
+    result = run("$PWD.Path; \"$PWD\"", cwd=str(tmp_path))
+    assert result.output == [str(tmp_path), str(tmp_path)]
+
+
+def test_pipeline_variable_holds_the_current_object_for_later_commands() -> None:
+    result = run("1..3 | ForEach-Object { $_ * 10 } -PipelineVariable p | "
+                 "ForEach-Object { \"$p/$_\" }")
+    assert result.output == ["10/10", "20/20", "30/30"]
+
+
+def test_warning_action_stop_ends_the_script() -> None:
+    result = run("Write-Warning w -WarningAction Stop; 'not reached'")
+    assert result.output == []
+    assert "set to Stop: w" in result.messages[0]
+
+
+def test_redirected_warnings_are_written_as_warning_records_display(tmp_path: Path) -> None:
+    # A WarningRecord formats as "WARNING: <message>", in a file as on the console.
+    target = tmp_path / "w.txt"
+    run(f"Write-Warning careful 3> '{target}'")
+    assert target.read_text() == "WARNING: careful\n"
+
+
+def test_redirecting_success_to_the_error_stream_is_a_parse_error() -> None:
+    result = run("echo a 1>&2")
+    assert "The '1>&2' operator is reserved for future use." in result.messages[0]
