@@ -463,8 +463,8 @@ class ScriptStage(Stage):
                 scope.set(d.name, self.interp.eval(d.default, self.inner))
             else:
                 scope.set(d.name, None)
-        rest = values.get("__args")
-        scope.set("args", list(rest) if isinstance(rest, list) and "__args" in explicit else [])
+        rest = values.get("__args") if "__args" in explicit else None
+        scope.set("args", [] if rest is None else (list(rest) if isinstance(rest, list) else [rest]))
 
     def _run(self, block: ast.StatementBlock | None, statements: Sequence[ast.Statement] | None,
              dollar_under: object = _MISSING) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 
 from pjsh import __version__
+from pjsh.lang import ast
 from pjsh.lang.parser import ParseResult, parse
 from pjsh.lang.record import dataclass
 from pjsh.lang.source import ParseError
@@ -114,14 +116,20 @@ class Runspace:
             self.report_parse_error(result.error, origin)
             return RunResult(False, parse_error=result.error)
         assert result.body is not None
+        body = result.body
         sink = out if out is not None else HostSink(self.session)
         frame = self.frame(text, origin, scope)
+        return self._execute(lambda: self.interp.run_body(body, frame, sink), frame, sink)
+
+    def _execute(self, work: Callable[[], None], frame: Frame, sink: Sink) -> RunResult:
+        """Run ``work`` with the top-level error policy: errors are shown, nothing escapes
+        but KeyboardInterrupt (and a stop of a nested run)."""
         if self._depth == 0:
             # A stop asked for while nothing ran (Ctrl+C at an idle prompt) is not carried over.
             self.interp.stop_event.clear()
         self._depth += 1
         try:
-            self.interp.run_body(result.body, frame, sink)
+            work()
         except ExitSignal as e:
             self._flush(sink)
             self.session.exit_code = e.code
@@ -194,11 +202,51 @@ class Runspace:
         scope.set("PSScriptRoot", os.path.dirname(os.path.abspath(path)))
         if text.startswith("#!"):
             text = "#" + text[2:]
+        parsed = parse(text)
+        if parsed.body is not None and parsed.body.params is not None:
+            return self._run_script_with_params(parsed.body, text, os.path.abspath(path), args)
         result = self.run(text, origin=os.path.abspath(path), scope=scope)
         if result.incomplete and result.parse_error is not None:
             self.report_parse_error(result.parse_error, path)
             return RunResult(False)
         return result
+
+    def _run_script_with_params(self, body: ast.ScriptBlockBody, text: str, path: str,
+                                argv: list[str]) -> RunResult:
+        """``pjsh script.ps1 -Name x 1``: the script's param() binds the command line like a
+        command's parameters (named, abbreviated, positional, switches)."""
+        from pjsh.lang.source import Span
+        from pjsh.runtime.binder import Argument
+        from pjsh.runtime.pipeline import ScriptStage
+        from pjsh.runtime.scriptblock import ScriptBlock
+
+        arguments: list[Argument] = []
+        for i, word in enumerate(argv):
+            if word == "--":
+                arguments.append(Argument(None, word, True, word, i, end_of_params=True))
+            elif len(word) > 1 and word[0] == "-" and (word[1].isalpha() or word[1] == "_"):
+                name, colon, value = word[1:].partition(":")
+                arguments.append(Argument(name, value if colon else None, bool(colon), word, i))
+            else:
+                arguments.append(Argument(None, word, True, word, i))
+        here = Span(0, 0)
+        node = ast.Command(here, ast.Constant(here, path, path), [], None)
+        frame = self.frame(text, path)
+        sink = HostSink(self.session)
+        stage = ScriptStage(self.interp.pipelines, frame, node, os.path.basename(path),
+                            ScriptBlock(body, text, text), False, arguments)
+        inner = stage.inner.scope
+        inner.is_script = True
+        inner.set("PSCommandPath", path)
+        inner.set("PSScriptRoot", os.path.dirname(path))
+        stage.out = sink
+
+        def work() -> None:
+            stage.begin()
+            stage.process_no_input()
+            stage.end()
+
+        return self._execute(work, frame, sink)
 
 
 def _safe_cwd() -> str:

@@ -266,3 +266,16 @@ def _zombie_or_gone(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except FileNotFoundError:
         return True
+
+
+def test_script_file_param_block_binds_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.ps1"
+    path.write_text('param([int]$Count = 1, [switch]$Loud, $Name)\n'
+                    '"count=$Count loud=$Loud name=$Name args=$args"\n')
+    named = pjsh(["-NoProfile", str(path), "-Count", "3", "-L", "-Name", "bob", "extra"])
+    assert named.stdout.strip() == "count=3 loud=True name=bob args=extra"
+    positional = pjsh(["-NoProfile", str(path), "7", "joe"])
+    assert positional.stdout.strip() == "count=7 loud=False name=joe args="
+    bad = pjsh(["-NoProfile", str(path), "-Count", "x"])
+    assert bad.returncode == 1
+    assert "Cannot process argument transformation on parameter 'Count'" in bad.stderr
