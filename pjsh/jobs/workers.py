@@ -86,7 +86,6 @@ class _Worker:
         self.proc = proc
         self.stopping = False
         self.kill_timer: asyncio.TimerHandle | None = None
-        self.ended: asyncio.Future[None] | None = None  # set once its whole group has ended
 
 
 class WorkerBackend:
@@ -139,13 +138,14 @@ class WorkerBackend:
             *worker_command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, env=_worker_env(), cwd="/", limit=_LINE_LIMIT,
             **kwargs)
+        self._procs.add(proc)
         worker = _Worker(proc)
         assert proc.stdout is not None
         line = await proc.stdout.readline()
         if not line.startswith(b'{"ready"'):
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+            _kill_group(proc.pid, signal.SIGKILL)
             await proc.wait()
+            self._procs.discard(proc)
             raise JobError("The pjsh worker process did not start.")
         return worker
 
@@ -301,19 +301,28 @@ class WorkerBackend:
         job.try_set_state(JobState.Running)
 
     async def close(self) -> None:
-        """Kill the spare worker and any worker still starting (shutdown)."""
+        """Kill the spare workers and any worker still starting (shutdown)."""
         self._closed = True
         spares = list(self._spares)
         self._spares.clear()
-        idle = [p for p in self._procs if p not in {w.proc for w in self._workers.values()}]
-        for proc in idle:
-            _kill_group(proc.pid, signal.SIGKILL)
+        killed = self._kill_idle()
         for task in spares:
+            # A spare still being spawned registers its process only when the spawn returns:
+            # wait for each, then kill what appeared meanwhile.
             with contextlib.suppress(Exception):
                 await task
-        for proc in idle:
+        killed += self._kill_idle()
+        for proc in killed:
             await proc.wait()
             self._procs.discard(proc)
+
+    def _kill_idle(self) -> list[asyncio.subprocess.Process]:
+        """SIGKILL every started worker process that serves no job."""
+        busy = {w.proc for w in self._workers.values()}
+        idle = [p for p in self._procs if p not in busy and p.returncode is None]
+        for proc in idle:
+            _kill_group(proc.pid, signal.SIGKILL)
+        return idle
 
 
 def _kill_group(pgid: int, sig: int) -> bool:

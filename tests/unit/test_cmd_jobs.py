@@ -1029,3 +1029,26 @@ def test_a_half_written_line_keeps_has_more_data_true(rs: Runspace, tmp_path: Pa
     assert j.HasMoreData is True
     assert strs(ok(rs, "Receive-Job $j")) == ["two"]
     assert j.HasMoreData is False
+
+
+def test_stopping_a_thread_job_ends_the_native_program_it_runs(rs: Runspace, tmp_path: Path) -> None:
+    gate = fifo(tmp_path)
+    t = job(rs, f"$t = Start-ThreadJob {{ sh -c 'echo $$; cat {gate}' }}; $t")
+    wait_for_output(rs, t)
+    (pid,) = [int(str(x)) for x in ok(rs, "Receive-Job $t")]
+    ok(rs, "Stop-Job $t")
+    assert t.State == "Stopped"
+    assert proc_state(pid) in (None, "Z")
+
+
+def test_receive_wait_stops_at_a_suspended_job(rs: Runspace) -> None:
+    j = job(rs, "$j = Start-Job { sh -c 'echo before; sleep 30' }; $j")
+    wait_for_output(rs, j)
+    ok(rs, "Suspend-Job $j")
+    assert strs(ok(rs, "Receive-Job $j -Wait")) == ["before"]  # Suspended ends the wait
+    assert j.State == "Suspended"
+
+
+def test_receive_session_on_a_thread_job_is_an_error(rs: Runspace) -> None:
+    r = run("$t = Start-ThreadJob { 1 }; Receive-Job $t -Session $null", rs)
+    assert r.messages == ["The Session parameter can be used only with PSRemotingJob objects."]
