@@ -243,7 +243,7 @@ def run_stdin(rs: object) -> int:
         parsed = rs.parse(pending)
         if parsed.incomplete:
             continue
-        result = rs.run(pending.rstrip("\n"))
+        result = rs.run(pending, parsed=parsed)
         pending = ""
         if result.exit_code is not None:
             return _exit_status(result.ok, result.exit_code)

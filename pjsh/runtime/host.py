@@ -81,15 +81,17 @@ class StreamHost:
 
     @property
     def width(self) -> int:
-        if self._width:
-            return self._width
-        env = os.environ.get("COLUMNS")
-        if env and env.isdigit():
-            return int(env)
-        try:
-            return os.get_terminal_size(self.out_fd).columns
-        except OSError:
-            return 120
+        if not self._width:
+            # Asked once: batch output rarely changes width, and asking per table is costly.
+            env = os.environ.get("COLUMNS")
+            if env and env.isdigit():
+                self._width = int(env)
+            else:
+                try:
+                    self._width = os.get_terminal_size(self.out_fd).columns
+                except OSError:
+                    self._width = 120
+        return self._width
 
     def write_format(self, blocks: Sequence[Block]) -> None:
         from pjsh.runtime.formatting import render_text

@@ -107,9 +107,10 @@ class Runspace:
         return parse(text)
 
     def run(self, text: str, origin: str = "", out: Sink | None = None,
-            scope: Scope | None = None) -> RunResult:
-        """Parse and run text. Errors are shown through the host; nothing escapes."""
-        result = parse(text)
+            scope: Scope | None = None, parsed: ParseResult | None = None) -> RunResult:
+        """Parse (unless ``parsed`` is the parse of ``text``) and run text. Errors are shown
+        through the host; nothing escapes."""
+        result = parsed if parsed is not None else parse(text)
         if result.error is not None:
             if result.incomplete:
                 return RunResult(False, incomplete=True, parse_error=result.error)
