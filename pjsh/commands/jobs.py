@@ -426,9 +426,6 @@ class _Pending:
         self.pieces: list[bytes] = []
         self.start = start
 
-    def size(self) -> int:
-        return sum(len(p) for p in self.pieces)
-
 
 class _Activity:
     """Wakes Receive-Job -Wait on any event (output, state change) of the watched jobs.

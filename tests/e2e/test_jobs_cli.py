@@ -89,7 +89,7 @@ class Shell:
         marker = f"--end of statement {self._marks}--"
         self.send(text)
         self.send(f"'{marker}'")
-        lines = []
+        lines: list[str] = []
         while True:
             line = self.read_line(timeout)
             if line == marker:

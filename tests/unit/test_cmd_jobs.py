@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -57,6 +57,13 @@ def job(rs: Runspace, text: str) -> Job:
     value = one(rs, text)
     assert isinstance(value, Job), value
     return value
+
+
+def jobs_of(rs: Runspace, text: str) -> list[Job]:
+    """The output of text, which must be jobs only."""
+    out = ok(rs, text)
+    assert all(isinstance(j, Job) for j in out), out
+    return [j for j in out if isinstance(j, Job)]
 
 
 def strs(values: list[object]) -> list[str]:
@@ -160,7 +167,7 @@ def test_initialization_script_runs_first_and_its_output_comes_first(rs: Runspac
 
 
 def test_piped_input_reaches_one_job_as_input(rs: Runspace) -> None:
-    jobs = ok(rs, "1..3 | Start-Job { $input | ForEach-Object { $_ * 2 } }")
+    jobs = jobs_of(rs, "1..3 | Start-Job { $input | ForEach-Object { $_ * 2 } }")
     assert len(jobs) == 1  # one job gets all the pipeline input
     assert ok(rs, "Get-Job | Receive-Job -Wait") == [2, 4, 6]
 
@@ -229,6 +236,7 @@ def test_native_only_blocks_run_directly_and_cmdlet_blocks_in_a_worker(rs: Runsp
     assert native_cmd[:2] == [b"sleep", b"30"]
     assert b"pjsh.jobs.worker" in worker_cmd
     # Each job is its own process group.
+    assert native.ProcessId is not None and cmdlet.ProcessId is not None
     assert os.getpgid(native.ProcessId) == native.ProcessId
     assert os.getpgid(cmdlet.ProcessId) == cmdlet.ProcessId
 
@@ -242,7 +250,7 @@ def test_thread_job_type_location_and_no_children(rs: Runspace) -> None:
 
 
 def test_thread_job_throttle_limit_queues_jobs_as_not_started(rs: Runspace) -> None:
-    jobs = ok(rs, "1..4 | ForEach-Object { Start-ThreadJob { Start-Sleep 30 } -ThrottleLimit 2 }")
+    jobs = jobs_of(rs, "1..4 | ForEach-Object { Start-ThreadJob { Start-Sleep 30 } -ThrottleLimit 2 }")
     assert [j.State for j in jobs] == ["Running", "Running", "NotStarted", "NotStarted"]
     assert [j.HasMoreData for j in jobs[2:]] == [False, False]
     # The limit is session-wide: a later call without it is queued too.
@@ -288,14 +296,14 @@ def test_a_stopped_thread_job_stops_its_script(rs: Runspace) -> None:
 def three(rs: Runspace) -> list[Job]:
     """Job1 'alpha' (completed, child Job2), Job3 'beta' (running, child Job4), Job5 'gamma'
     (completed, received, child Job6)."""
-    jobs = ok(rs, "$a = Start-Job { 'a' } -Name alpha; $a; Wait-Job $a | Out-Null; "
+    jobs = jobs_of(rs, "$a = Start-Job { 'a' } -Name alpha; $a; Wait-Job $a | Out-Null; "
                   "Start-Job { sleep 30 } -Name beta; "
                   "$g = Start-Job { 'g' } -Name gamma; $g; Receive-Job $g -Wait | Out-Null")
     assert [j.Name for j in jobs] == ["alpha", "beta", "gamma"]
     return [j for j in jobs if isinstance(j, Job)]
 
 
-def names(values: list[object]) -> list[str]:
+def names(values: Sequence[object]) -> list[str]:
     return [v.Name for v in values if isinstance(v, Job)]
 
 
@@ -360,9 +368,9 @@ def test_get_job_has_more_data(rs: Runspace, three: list[Job]) -> None:
 
 
 def test_get_job_include_child_job_and_child_job_state(rs: Runspace, three: list[Job]) -> None:
-    assert [j.Id for j in ok(rs, "Get-Job -IncludeChildJob")] == [1, 2, 3, 4, 5, 6]
-    assert [j.Id for j in ok(rs, "Get-Job -ChildJobState Running")] == [1, 3, 4, 5]
-    assert [j.Id for j in ok(rs, "Get-Job -Name alpha -IncludeChildJob")] == [1, 2]
+    assert [j.Id for j in jobs_of(rs, "Get-Job -IncludeChildJob")] == [1, 2, 3, 4, 5, 6]
+    assert [j.Id for j in jobs_of(rs, "Get-Job -ChildJobState Running")] == [1, 3, 4, 5]
+    assert [j.Id for j in jobs_of(rs, "Get-Job -Name alpha -IncludeChildJob")] == [1, 2]
 
 
 def test_get_job_newest_before_and_after(rs: Runspace, three: list[Job]) -> None:
@@ -570,13 +578,13 @@ def test_native_bytes_that_are_not_utf8_survive(rs: Runspace) -> None:
 # ---------------------------------------------------------------------------- Wait-Job
 
 def test_wait_job_waits_for_all_and_outputs_them(rs: Runspace) -> None:
-    jobs = ok(rs, "$a = Start-Job { /bin/echo a }; $b = Start-Job { /bin/echo b }; Wait-Job $a, $b")
+    jobs = jobs_of(rs, "$a = Start-Job { /bin/echo a }; $b = Start-Job { /bin/echo b }; Wait-Job $a, $b")
     assert [j.State for j in jobs] == ["Completed", "Completed"]
     assert ok(rs, "wjb $a") == [jobs[0]]
 
 
 def test_wait_job_any_returns_the_first_to_finish(rs: Runspace) -> None:
-    out = ok(rs, "$slow = Start-Job { sleep 30 }; $quick = Start-Job { /bin/echo q }; "
+    out = jobs_of(rs, "$slow = Start-Job { sleep 30 }; $quick = Start-Job { /bin/echo q }; "
                  "Wait-Job $slow, $quick -Any")
     assert names(out) == ["Job3"]
 
@@ -610,7 +618,7 @@ def test_wait_job_selectors(rs: Runspace) -> None:
 
 
 def test_wait_job_collects_piped_jobs_before_waiting(rs: Runspace) -> None:
-    jobs = ok(rs, "1..3 | ForEach-Object { Start-Job { /bin/echo x } } | Wait-Job")
+    jobs = jobs_of(rs, "1..3 | ForEach-Object { Start-Job { /bin/echo x } } | Wait-Job")
     assert [j.State for j in jobs] == ["Completed"] * 3
 
 
@@ -657,8 +665,8 @@ def test_stop_job_selectors_and_has_more_data(rs: Runspace) -> None:
     assert names(ok(rs, "Stop-Job -Name s1 -PassThru")) == ["s1"]
     assert names(ok(rs, "Stop-Job -Id 3 -PassThru")) == ["s2"]
     assert names(ok(rs, "Stop-Job -State Running -PassThru")) == ["s3"]
-    assert [j.State for j in ok(rs, "Get-Job")] == ["Stopped"] * 3
-    assert [j.HasMoreData for j in ok(rs, "Get-Job")] == [False] * 3
+    assert [j.State for j in jobs_of(rs, "Get-Job")] == ["Stopped"] * 3
+    assert [j.HasMoreData for j in jobs_of(rs, "Get-Job")] == [False] * 3
 
 
 # ---------------------------------------------------------------------------- Remove-Job
@@ -714,7 +722,7 @@ def test_remove_job_by_state_and_command(rs: Runspace) -> None:
     ok(rs, "$a = Start-Job { 'a' }; $b = Start-Job { sleep 30 }; $c = Start-Job { 'c' }; "
            "Wait-Job $a, $c | Out-Null")
     assert ok(rs, "Remove-Job -State Completed") == []
-    assert [j.Command for j in ok(rs, "Get-Job")] == [" sleep 30 "]
+    assert [j.Command for j in jobs_of(rs, "Get-Job")] == [" sleep 30 "]
     ok(rs, "Stop-Job $b; Remove-Job -Command *sleep*")
     assert ok(rs, "Get-Job") == []
 
@@ -722,7 +730,7 @@ def test_remove_job_by_state_and_command(rs: Runspace) -> None:
 def test_remove_job_completed_from_the_pipeline(rs: Runspace) -> None:
     ok(rs, "$a = Start-Job { 'a' }; $b = Start-Job { sleep 30 }; Wait-Job $a | Out-Null")
     ok(rs, "Get-Job -State Completed | Remove-Job")
-    assert [j.Id for j in ok(rs, "Get-Job")] == [3]
+    assert [j.Id for j in jobs_of(rs, "Get-Job")] == [3]
 
 
 def test_a_child_job_cannot_be_removed(rs: Runspace) -> None:
@@ -731,7 +739,7 @@ def test_a_child_job_cannot_be_removed(rs: Runspace) -> None:
     assert r.messages == ["The command cannot remove the job because it does not exist or because "
                           "it is a child job. Child jobs can be removed only by removing the "
                           "parent job."]
-    assert [j.Id for j in ok(rs, "Get-Job")] == [1]
+    assert [j.Id for j in jobs_of(rs, "Get-Job")] == [1]
 
 
 # ---------------------------------------------------------------------------- Suspend / Resume
@@ -797,7 +805,7 @@ def test_background_operator_ends_a_statement(rs: Runspace) -> None:
 
 
 def test_several_background_statements_start_several_jobs(rs: Runspace) -> None:
-    out = ok(rs, "'a' & 'b' & 'c' &")
+    out = jobs_of(rs, "'a' & 'b' & 'c' &")
     assert [j.Id for j in out] == [1, 3, 5]
     assert strs(ok(rs, "Get-Job | Receive-Job -Wait")) == ["a", "b", "c"]
 
@@ -879,7 +887,7 @@ def test_as_job_takes_pipeline_input(rs: Runspace) -> None:
 
 
 def test_as_job_jobs_are_not_held_back_by_the_thread_job_throttle(rs: Runspace) -> None:
-    jobs = ok(rs, "foreach ($i in 1..10) { Start-Sleep 30 -AsJob }")
+    jobs = jobs_of(rs, "foreach ($i in 1..10) { Start-Sleep 30 -AsJob }")
     assert [j.State for j in jobs] == ["Running"] * 10
     ok(rs, "Get-Job | Stop-Job")
     assert [j.State for j in jobs] == ["Stopped"] * 10
@@ -889,7 +897,7 @@ def test_as_job_jobs_are_not_held_back_by_the_thread_job_throttle(rs: Runspace) 
 
 def test_ids_are_unique_across_parents_children_and_job_types(rs: Runspace) -> None:
     ok(rs, "Start-Job { 1 }; 'x' &; Start-ThreadJob { 1 }; Get-Location -AsJob | Out-Null")
-    everything = ok(rs, "Get-Job -IncludeChildJob")
+    everything = jobs_of(rs, "Get-Job -IncludeChildJob")
     assert [j.Id for j in everything] == [1, 2, 3, 4, 5, 6]
     assert [j.Name for j in everything] == [f"Job{i}" for i in range(1, 7)]
     assert len({j.InstanceId for j in everything}) == 6
@@ -907,7 +915,7 @@ def test_job_properties_through_a_run(rs: Runspace, tmp_path: Path) -> None:
     assert j.Location == "localhost" and child.Location == "localhost"
     assert j.Command == f" sh -c 'echo out; read x < {gate}; exit 0' "
     assert j.PSBeginTime is not None and j.PSEndTime is None
-    assert j.HasMoreData is True and j.ExitCode is None
+    assert j.HasMoreData is True and [j.ExitCode] == [None]
     assert j.ProcessId == child.ProcessId and proc_state(j.ProcessId or 0) is not None
     release(gate)
     ok(rs, f"Wait-Job -Id {j.Id} | Out-Null")
