@@ -150,6 +150,24 @@ def test_kill_9_of_a_jobs_process_fails_it_with_a_reason(tmp_path: Path) -> None
     assert "SIGKILL" not in sh.stderr
 
 
+# ---------------------------------------------------------------------------- Stop-Job
+
+def test_stop_job_ends_a_deep_process_tree(tmp_path: Path) -> None:
+    # Two levels of shells under the job, ten sleeps, for a native job and for a worker job.
+    tree = ("sh -c 'for i in 1 2 3 4 5; do sh -c \"sleep 300 & sleep 301 & wait\" & done; "
+            "echo up; wait'")
+    with Shell(tmp_path) as sh:
+        (native,) = sh.run(f"$n = Start-Job {{ {tree} }}; "
+                           "Receive-Job $n -Wait | Select-Object -First 1 | Out-Null; $n.ProcessId")
+        (worker,) = sh.run(f"$w = Start-Job {{ 'w'; {tree} }}; "
+                           "Receive-Job $w -Wait | Select-Object -First 2 | Out-Null; $w.ProcessId")
+        assert len(live_group_members(int(native))) >= 6
+        assert len(live_group_members(int(worker))) >= 7
+        assert sh.run("$n, $w | Stop-Job; $n.State; $w.State") == ["Stopped", "Stopped"]
+        assert live_group_members(int(native)) == {}
+        assert live_group_members(int(worker)) == {}
+
+
 # ---------------------------------------------------------------------------- leaving pjsh
 
 def start_job_trees(sh: Shell) -> tuple[list[int], list[int]]:
