@@ -370,8 +370,24 @@ class JobManager:
                     and done(event.state.State):
                 wake.put(event.job)
 
-        return self._blocking_wait(unique, observer, wake, timeout, cancel,
-                                   lambda order: _wait_result(unique, order, any_, done))
+        # Waiting for many jobs: re-checking them all on every event would be quadratic, so
+        # a cursor skips the prefix already seen done (confirmed again before returning).
+        cursor = 0
+
+        def ready(order: list[Job]) -> list[Job] | None:
+            nonlocal cursor
+            if any_:
+                return _wait_result(unique, order, True, done)
+            while cursor < len(unique) and done(unique[cursor].state):
+                cursor += 1
+            if cursor < len(unique):
+                return None
+            if all(done(j.state) for j in unique):
+                return unique
+            cursor = 0  # a job left a done state (resumed): look again
+            return None
+
+        return self._blocking_wait(unique, observer, wake, timeout, cancel, ready)
 
     def wait_for_activity(
         self, jobs: Iterable[Job], timeout: float | None = None,
