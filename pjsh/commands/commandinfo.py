@@ -198,6 +198,16 @@ class CommandInfo(PSPropertyClass):
         return self.Name
 
     @property
+    def Verb(self) -> str:
+        """The verb part of Verb-Noun."""
+        return self.Name.split("-", 1)[0] if "-" in self.Name else ""
+
+    @property
+    def Noun(self) -> str:
+        """The noun part of Verb-Noun."""
+        return self.Name.split("-", 1)[1] if "-" in self.Name else ""
+
+    @property
     def ModuleName(self) -> str:
         """The module the command comes from ('' for none)."""
         return self.Source if self.CommandType in ("Cmdlet",) else ""
@@ -219,16 +229,6 @@ class CmdletInfo(CommandInfo):
     OutputType: str = ""
 
     @property
-    def Verb(self) -> str:
-        """The verb part of Verb-Noun."""
-        return self.Name.split("-", 1)[0] if "-" in self.Name else ""
-
-    @property
-    def Noun(self) -> str:
-        """The noun part of Verb-Noun."""
-        return self.Name.split("-", 1)[1] if "-" in self.Name else ""
-
-    @property
     def ParameterSets(self) -> list[str]:
         """The names of the parameter sets."""
         return self.spec.set_names() if self.spec else []
@@ -248,16 +248,6 @@ class FunctionInfo(CommandInfo):
     ps_property_names = (*_BASE_PROPERTIES, "Verb", "Noun", "ScriptBlock")
 
     syntax_text: str = ""
-
-    @property
-    def Verb(self) -> str:
-        """The verb part of Verb-Noun."""
-        return self.Name.split("-", 1)[0] if "-" in self.Name else ""
-
-    @property
-    def Noun(self) -> str:
-        """The noun part of Verb-Noun."""
-        return self.Name.split("-", 1)[1] if "-" in self.Name else ""
 
     @property
     def ScriptBlock(self) -> str:
