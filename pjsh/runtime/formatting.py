@@ -181,24 +181,23 @@ def _first_prop(*names: str) -> Callable[[object], object]:
     return get
 
 
-def _megabytes(name: str) -> Callable[[object], object]:
+def _numeric(name: str, scale: float) -> Callable[[object], object]:
+    """A column showing a number property divided by ``scale``, with two decimals."""
     def get(obj: object) -> object:
         value = lookup_property(obj, name)[1]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return f"{value / 1048576:,.2f}"
+            return f"{value / scale:,.2f}"
         return value
 
     return get
+
+
+def _megabytes(name: str) -> Callable[[object], object]:
+    return _numeric(name, 1048576)
 
 
 def _two_decimals(name: str) -> Callable[[object], object]:
-    def get(obj: object) -> object:
-        value = lookup_property(obj, name)[1]
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return f"{value:,.2f}"
-        return value
-
-    return get
+    return _numeric(name, 1)
 
 
 def _short_time(name: str) -> Callable[[object], object]:
