@@ -277,12 +277,7 @@ class Interpreter:
 
     def start_background(self, chain: ast.PipelineChain, frame: Frame, out: Sink) -> None:
         """Hand the chain to the job engine (``a &``)."""
-        starter = getattr(self.session, "start_background_job", None)
-        if starter is None:
-            raise self.fail(frame, chain,
-                            "The background operator '&' needs the job engine, which this session "
-                            "does not have.", "BackgroundJobsUnavailable", "NotImplemented")
-        job = starter(self, chain, frame)
+        job = self.session.jobs.background(self, chain, frame)
         out.send(job)
         self.set_success(True)
 

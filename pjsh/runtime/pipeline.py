@@ -895,13 +895,8 @@ class PipelineRunner:
 
                 raise PSRuntimeFailure(record) from None
             if result.common.get("AsJob"):
-                starter = getattr(self.interp.session, "start_asjob", None)
-                if starter is None:
-                    raise self.interp.fail(frame, node, "-AsJob needs the job engine, which this "
-                                           "session does not have.", "AsJobUnavailable",
-                                           "NotImplemented")
-                stage: Stage = starter(self, frame, node, cls.spec.name, cls, binder, result)
-                return stage
+                return self.interp.session.jobs.asjob_stage(self, frame, node, cls.spec.name,
+                                                            cls, binder, result)
             return CmdletStage(self, frame, node, cls.spec.name, cls, binder, result)
         assert isinstance(target, str)
         spec = NativeSpec([name, *self.native_argv(node, frame)], target, name)

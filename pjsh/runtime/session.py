@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pjsh.commands.base import BUILTINS, Registry
 from pjsh.lang.record import dataclass, field
@@ -11,9 +11,9 @@ from pjsh.runtime.host import Host
 from pjsh.runtime.scopes import Scope
 
 if TYPE_CHECKING:
-    from pjsh.jobs.model import Job
     from pjsh.jobs.service import JobService
     from pjsh.runtime.errors import ErrorRecord
+    from pjsh.runtime.interpreter import FunctionInfo
 
 
 @dataclass
@@ -46,8 +46,8 @@ class Session:
     exit_code: int | None = None
     last_exit_code: int = 0
     max_errors: int = 256
-    # User-defined functions (name -> ast.FunctionDefinition) and aliases (name -> command).
-    functions: dict[str, object] = field(default_factory=dict)
+    # Functions defined by scripts (lower-case name -> FunctionInfo) and aliases (name -> command).
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     location_stack: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
@@ -95,15 +95,6 @@ class Session:
     def has_jobs(self) -> bool:
         """True once any job machinery was used."""
         return self._job_service is not None
-
-    def start_background_job(self, interp: Any, chain: Any, frame: Any) -> Job:
-        """The background operator ``&``."""
-        return self.jobs.background(interp, chain, frame)
-
-    def start_asjob(self, runner: Any, frame: Any, node: Any, name: str, cls: Any, binder: Any,
-                    result: Any) -> Any:
-        """The pipeline stage for a cmdlet called with -AsJob."""
-        return self.jobs.asjob_stage(runner, frame, node, name, cls, binder, result)
 
     def shutdown(self) -> None:
         """Stop running jobs and their process trees (leaving the shell)."""
