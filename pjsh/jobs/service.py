@@ -301,6 +301,7 @@ def _job_runspace(writer: JobWriter | object, cwd: str, env: dict[str, str]) -> 
         rs.interp.stop_event = stopping
     rs.session.env = dict(env)
     rs.session.native_stdin = os.open(os.devnull, os.O_RDONLY)
+    rs.session.isolate_natives = True
     return rs
 
 

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from pjsh.jobs.manager import CancelEvent
 from pjsh.jobs.model import (
     RESUME_NOT_SUPPORTED,
     SUSPEND_NOT_SUPPORTED,
@@ -130,7 +131,8 @@ class ThreadBackend:
         )
         with self._lock:
             self._targets[job] = target
-            self._stopping[job] = threading.Event()
+            # A CancelEvent: a stop also runs callbacks (natives of the job get SIGTERM).
+            self._stopping[job] = CancelEvent()
         return job
 
     def start_job(

@@ -7,12 +7,15 @@ through Python; only the edges that meet cmdlets (or a capturing caller) are rea
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import selectors
 import signal
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import to_string
@@ -91,7 +94,8 @@ class NativeGroup:
                  stdin: int | None, stdout: int | None, stderr: Sequence[int | None],
                  merge_stderr: Sequence[bool] = (),
                  on_stdout: Callable[[bytes], None] | None = None,
-                 on_stderr: Callable[[bytes], None] | None = None) -> None:
+                 on_stderr: Callable[[bytes], None] | None = None,
+                 new_group: bool = False) -> None:
         self.specs = list(specs)
         self.procs: list[subprocess.Popen[bytes]] = []
         self.on_stdout = on_stdout
@@ -113,10 +117,18 @@ class NativeGroup:
                 err_target: int | None = stderr[i] if i < len(stderr) else None
                 if i < len(merge_stderr) and merge_stderr[i]:
                     err_target = subprocess.STDOUT
+                group: dict[str, Any] = {}
+                if new_group:
+                    # One process group for the whole pipeline, so it can be stopped as a unit.
+                    pgid = self.procs[0].pid if self.procs else 0
+                    if sys.version_info >= (3, 11):
+                        group["process_group"] = pgid
+                    else:  # pragma: no cover - Python 3.10
+                        group["preexec_fn"] = functools.partial(os.setpgid, 0, pgid)
                 proc = subprocess.Popen(
                     spec.argv, executable=spec.path, cwd=cwd, env=env,
                     stdin=prev_read, stdout=out_target, stderr=err_target,
-                    close_fds=True, restore_signals=True)
+                    close_fds=True, restore_signals=True, **group)
                 self.procs.append(proc)
                 if not last:
                     # The parent's copies must close so readers see EOF.

@@ -7,7 +7,10 @@ stage connected by OS pipes.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -632,7 +635,9 @@ class NativeStage(Stage):
             self.group = NativeGroup(
                 self.specs, session.cwd, session.env, pipe(stdin), pipe(stdout),
                 [pipe(e) for e in stderrs], merges, on_stdout=on_stdout,
-                on_stderr=self._err_split)
+                on_stderr=self._err_split, new_group=session.isolate_natives)
+            if session.isolate_natives:
+                self._watch_stop()
         except PermissionError as e:
             raise self.interp.fail(self.frame, self.node,
                                    f"Program '{self.specs[0].display}' failed to run: {e.strerror}.",
@@ -641,6 +646,32 @@ class NativeStage(Stage):
             raise self.interp.fail(self.frame, self.node,
                                    f"Program '{self.specs[0].display}' failed to run: {e}.",
                                    "NativeCommandFailed", "ResourceUnavailable") from None
+
+    def _watch_stop(self) -> None:
+        """In a job's runspace a stop request ends the natives too: their group gets
+        SIGTERM at once (and SIGKILL after a grace), which unblocks the reads here."""
+        add = getattr(self.interp.stop_event, "add_callback", None)
+        group = self.group
+        if add is None or group is None or not group.procs:
+            return
+        pgid = group.procs[0].pid
+
+        def stop() -> None:
+            for sig in (signal.SIGTERM, signal.SIGCONT):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, sig)
+            timer = threading.Timer(2.0, _kill_group_now, (pgid,))
+            timer.daemon = True
+            timer.start()
+
+        self._stop_token = add(stop)
+
+    def _unwatch_stop(self) -> None:
+        token = getattr(self, "_stop_token", None)
+        remove = getattr(self.interp.stop_event, "remove_callback", None)
+        if token is not None and remove is not None:
+            remove(token)
+            self._stop_token = None
 
     def _stderr_line(self, line: str) -> None:
         record = make_error(line, "NativeCommandError", "NotSpecified", target=line,
@@ -677,6 +708,7 @@ class NativeStage(Stage):
         try:
             codes = self.group.finish()
         finally:
+            self._unwatch_stop()
             for fd in self._fds:
                 os.close(fd)
             self._fds.clear()
@@ -695,6 +727,7 @@ class NativeStage(Stage):
             self.had_error = code != 0
 
     def abort(self) -> None:
+        self._unwatch_stop()
         if self.group is not None:
             # Nobody wants the rest of the output: drop it instead of splitting it into lines.
             self.group.on_stdout = None
@@ -1104,6 +1137,11 @@ def _has_stdout_redirect(node: ast.PipelineElement) -> bool:
     return any(r.stream in ("1", "*") and r.merge_to is None for r in node.redirections)
 
 __all__ = ["ListSink", "PipelineRunner"]
+
+
+def _kill_group_now(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def native_failure_reason(stage: object) -> str | None:

@@ -57,6 +57,8 @@ class Session:
     # Set after each pipeline: why its last native failed (None if it did not).
     last_native_failure: str | None = None
     previous_location: str | None = None
+    # A job's runspace: its natives get their own process group, so Stop-Job can end them.
+    isolate_natives: bool = False
 
     def resolve_path(self, path: str) -> str:
         """Make a path absolute against the session's current directory (``~`` expanded)."""
