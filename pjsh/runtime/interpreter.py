@@ -204,17 +204,21 @@ class Interpreter:
         return to_string(self.get_variable(frame, "ErrorActionPreference", None)) or "Continue"
 
     # ---------------------------------------------------------------- script bodies
-    def run_body(self, body: ast.ScriptBlockBody, frame: Frame, out: Sink) -> None:
-        """Run a script's top-level statements (named blocks run begin, process, end)."""
+    def run_body(self, body: ast.ScriptBlockBody, frame: Frame, out: Sink,
+                 top_level: bool = False) -> None:
+        """Run a script's statements (named blocks run begin, process, end). At the top level
+        each statement's output is formatted on its own, as PowerShell's Out-Default does."""
         if body.statements:
-            self.exec_statements(body.statements, frame, out)
+            self.exec_statements(body.statements, frame, out, top_level)
         for block in (body.begin, body.process, body.end):
             if block is not None:
-                self.exec_statements(block.statements, frame, out)
+                self.exec_statements(block.statements, frame, out, top_level)
 
-    def exec_statements(self, statements: Sequence[ast.Statement], frame: Frame, out: Sink) -> None:
+    def exec_statements(self, statements: Sequence[ast.Statement], frame: Frame, out: Sink,
+                        top_level: bool = False) -> None:
         """Run statements in order; statement-terminating errors are reported unless a try
-        is active, and the next statement runs."""
+        is active, and the next statement runs. ``top_level`` flushes the formatter after
+        each statement (never inside loops or functions: their output forms one table)."""
         for stmt in statements:
             self.check_stop()
             try:
@@ -225,9 +229,10 @@ class Interpreter:
                 if self.error_action(frame).lower() == "stop":
                     raise PSRuntimeFailure(e.record, script_terminating=True) from None
                 self.report(e.record, frame)
-            flush = getattr(out, "flush", None)
-            if flush is not None:
-                flush()
+            if top_level:
+                flush = getattr(out, "flush", None)
+                if flush is not None:
+                    flush()
 
     def exec_statement(self, stmt: ast.Statement, frame: Frame, out: Sink) -> None:
         """Run one statement, sending its output to ``out``."""

@@ -120,7 +120,8 @@ class Runspace:
         body = result.body
         sink = out if out is not None else HostSink(self.session)
         frame = self.frame(text, origin, scope)
-        return self._execute(lambda: self.interp.run_body(body, frame, sink), frame, sink)
+        return self._execute(lambda: self.interp.run_body(body, frame, sink, top_level=True),
+                             frame, sink)
 
     def _execute(self, work: Callable[[], None], frame: Frame, sink: Sink) -> RunResult:
         """Run ``work`` with the top-level error policy: errors are shown, nothing escapes

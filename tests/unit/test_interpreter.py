@@ -886,3 +886,11 @@ def test_redirected_warnings_are_written_as_warning_records_display(tmp_path: Pa
 def test_redirecting_success_to_the_error_stream_is_a_parse_error() -> None:
     result = run("echo a 1>&2")
     assert "The '1>&2' operator is reserved for future use." in result.messages[0]
+
+
+def test_a_loop_formats_its_objects_as_one_table() -> None:
+    from tests.harness import show
+
+    result = show("foreach ($i in 1..3) { [pscustomobject]@{N=$i} }")
+    assert result.text.count("N\n-\n") == 1
+    assert "1\n2\n3" in result.text
