@@ -24,6 +24,13 @@ _MISSING = object()
 def _intrinsic(obj: object, name: str) -> object:
     """Properties every value has in PowerShell (Count/Length) and Python-side basics."""
     low = name.lower()
+    if low == "psobject" and obj is not None:
+        from pjsh.runtime.values import ps_properties, type_names
+
+        # The extended-type-system view of a value: its type names and property names.
+        return PSObject({"TypeNames": list(type_names(obj)),
+                         "Properties": [n for n, _ in ps_properties(obj)],
+                         "BaseObject": obj}, ("System.Management.Automation.PSObject",))
     if isinstance(obj, str):
         if low == "length":
             return len(obj)
@@ -208,11 +215,37 @@ def _str_methods() -> dict[str, Callable[[str, list[object]], object]]:
 _STR_METHODS = _str_methods()
 
 
+def _date_methods() -> dict[str, Callable[[_dt.datetime, list[object]], object]]:
+    from pjsh.runtime.convert import to_double
+
+    def add(unit: str) -> Callable[[_dt.datetime, list[object]], object]:
+        return lambda d, a: d + _dt.timedelta(**{unit: to_double(_arg(a, 0, 0))})
+
+    def to_text(d: _dt.datetime, a: list[object]) -> object:
+        if a:
+            from pjsh.runtime.dotnet import format_operator
+            return format_operator("{0:" + to_string(a[0]) + "}", [d])
+        return to_string(d)
+
+    return {
+        "addseconds": add("seconds"), "addminutes": add("minutes"), "addhours": add("hours"),
+        "adddays": add("days"), "addmilliseconds": add("milliseconds"),
+        "tostring": to_text,
+        "touniversaltime": lambda d, a: d.astimezone(_dt.timezone.utc).replace(tzinfo=None),
+        "tolocaltime": lambda d, a: d,
+    }
+
+
+_DATE_METHODS = _date_methods()
+
+
 def call_method(obj: object, name: str, args: list[object]) -> object:
     """Call one of the supported methods on a value, or raise MemberError MethodNotFound."""
     low = name.lower()
     if isinstance(obj, str) and low in _STR_METHODS:
         return _STR_METHODS[low](obj, args)
+    if isinstance(obj, _dt.datetime) and low in _DATE_METHODS:
+        return _DATE_METHODS[low](obj, args)
     if low == "tostring":
         return to_string(obj)
     if low == "gettype":

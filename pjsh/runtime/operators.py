@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import fnmatch
 import functools
 import re
@@ -339,11 +340,17 @@ def add(left: object, right: object) -> object:
         if isinstance(right, list):
             return list(right)
         return right
+    if isinstance(left, (_dt.datetime, _dt.timedelta)) and isinstance(right, _dt.timedelta):
+        return left + right
     return _normalize(_num_or_raise(left) + _num_or_raise(right))
 
 
 def subtract(left: object, right: object) -> object:
-    """The - operator."""
+    """The - operator (dates subtract to a time span, as in .NET)."""
+    if isinstance(left, _dt.datetime) and isinstance(right, (_dt.datetime, _dt.timedelta)):
+        return left - right
+    if isinstance(left, _dt.timedelta) and isinstance(right, _dt.timedelta):
+        return left - right
     return _normalize(_num_or_raise(left) - _num_or_raise(right))
 
 

@@ -132,6 +132,12 @@ def type_names(value: object) -> list[str]:
         return ["System.Collections.Hashtable"]
     if isinstance(value, (list, tuple)):
         return ["System.Object[]"]
+    import datetime as _dt
+
+    if isinstance(value, _dt.datetime):
+        return ["System.DateTime"]
+    if isinstance(value, _dt.timedelta):
+        return ["System.TimeSpan"]
     return [f"Python.{type(value).__name__}"]
 
 

@@ -894,3 +894,15 @@ def test_a_loop_formats_its_objects_as_one_table() -> None:
     result = show("foreach ($i in 1..3) { [pscustomobject]@{N=$i} }")
     assert result.text.count("N\n-\n") == 1
     assert "1\n2\n3" in result.text
+
+
+def test_dates_subtract_to_time_spans_and_take_add_methods() -> None:
+    result = run('$a = Get-Date -Date "2026-01-02 03:04:05"; $a.AddDays(1).Day; '
+                 '$a.ToString("yyyy-MM-dd"); ($a.AddHours(2) - $a).TotalMinutes; '
+                 '$a.GetType().FullName')
+    assert result.output == [3, "2026-01-02", 120.0, "System.DateTime"]
+
+
+def test_psobject_view_lists_type_names_and_properties() -> None:
+    result = run("(1).PSObject.TypeNames; ([pscustomobject]@{a=1; b=2}).PSObject.Properties")
+    assert result.output == ["System.Int32", "a", "b"]
