@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pjsh.runtime.binder import BindResult, CommandBinder
     from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.pipeline import PipelineRunner, Stage
+    from pjsh.runtime.scopes import Scope
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.session import Session
 
@@ -178,24 +179,31 @@ class JobService:
         return True
 
     # ---- starting jobs ------------------------------------------------------------------------
-    def copied_variables(self, root: object, frame: Frame,
-                         interp: Interpreter | None = None) -> dict[str, object]:
-        """The caller's variables a job's script refers to, copied by value: ``$using:`` ones,
-        and (for ``&``) plain ones that exist in the caller."""
+    def copied_variables(self, root: object, frame: Frame, interp: Interpreter | None = None,
+                         implicit: bool = False) -> dict[str, object]:
+        """The caller's variables a job's script refers to, copied by value.
+
+        ``$using:x`` references arrive as ``using:x`` (only ``$using:x`` sees them, as in
+        PowerShell); with ``implicit`` (the ``&`` operator) plain ``$x`` references that exist
+        in the caller arrive as ``x`` and serve both spellings."""
         out: dict[str, object] = {}
         for node in iter_nodes(root):
-            if isinstance(node, ast.Variable) and (node.scope in (None, "using")):
-                low = node.name.lower()
-                # The exception list is for the implicit copy of `&`; an explicit $using:
-                # (even $using:PID) always sends the caller's value.
-                if low in out or (node.scope is None and low in _NOT_COPIED):
-                    continue
-                found, value = frame.scope.lookup(node.name)
-                if found:
-                    out[node.name] = value
-                elif node.scope == "using" and interp is not None:
-                    # Automatic variables ($PID, $PWD, $HOME…) live in the interpreter.
-                    out[node.name] = interp.get_variable(frame, node.name, None)
+            if not isinstance(node, ast.Variable) or node.scope not in (None, "using"):
+                continue
+            if node.scope is None and not implicit:
+                continue
+            low = node.name.lower()
+            key = node.name if node.scope is None else "using:" + node.name
+            # The exception list is for the implicit copy of `&`; an explicit $using:
+            # (even $using:PID) always sends the caller's value.
+            if key in out or (node.scope is None and low in _NOT_COPIED):
+                continue
+            found, value = frame.scope.lookup(node.name)
+            if found:
+                out[key] = value
+            elif node.scope == "using" and interp is not None:
+                # Automatic variables ($PID, $PWD, $HOME…) live in the interpreter.
+                out[key] = interp.get_variable(frame, node.name, None)
         return out
 
     def start_script_job(self, block: ScriptBlock, interp: Interpreter, frame: Frame, *,
@@ -213,7 +221,7 @@ class JobService:
                 return backend.start_job(native, name=name, command=text)
         from pjsh.jobs.workers import WorkerRequest
 
-        variables = self.copied_variables(block.body, frame, interp)
+        variables = self.copied_variables(block.body, frame, interp, implicit=copy_caller_vars)
         request = WorkerRequest(script=block.text, cwd=cwd, env=dict(self.session.env),
                                 args=list(args),
                                 input=list(input_items) if input_items is not None else None,
@@ -317,9 +325,7 @@ def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str
     rs = _job_runspace(writer, cwd, env)
     assert isinstance(rs, Runspace)
     g = rs.session.global_scope
-    for k, v in variables.items():
-        g.set(k, v)
-        g.set("using:" + k, v)
+    install_copied_variables(g, variables)
     out = CallbackSink(writer.write_output)
     frame = rs.frame(block.source)
     try:
@@ -364,4 +370,12 @@ def run_cmdlet_in_new_runspace(cls: type[Cmdlet], binder: CommandBinder, result:
         raise JobScriptFailed(e.record.message, e.record, in_stream=True) from None
 
 
-__all__ = ["JobScriptFailed", "JobService", "Stream", "iter_nodes"]
+def install_copied_variables(scope: Scope, variables: dict[str, object]) -> None:
+    """Put copied caller variables into a job's global scope (see copied_variables)."""
+    for name, value in variables.items():
+        scope.set(name, value)
+        if not name.lower().startswith("using:"):
+            scope.set("using:" + name, value)
+
+
+__all__ = ["JobScriptFailed", "JobService", "Stream", "install_copied_variables", "iter_nodes"]

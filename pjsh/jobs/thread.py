@@ -169,8 +169,10 @@ class ThreadBackend:
             job.try_set_state(JobState.Stopped)
             return
         if stopping is not None and not job.is_finished():
-            stopping.set()
+            # Stopping first: setting the flag may end the job at once (its natives are
+            # killed by the flag's callbacks), and Stopped only follows Stopping.
             job.try_set_state(JobState.Stopping)
+            stopping.set()
 
     async def suspend(self, job: Job) -> None:
         """Thread jobs cannot be suspended."""
@@ -224,6 +226,7 @@ class ThreadBackend:
                 self._free += 1  # this thread is back in the pool before the next job starts
                 self._stopping.pop(job, None)
         if stopping.is_set():
+            job.try_set_state(JobState.Stopping)
             job.try_set_state(JobState.Stopped)
         elif error is not None:
             job.failure = error

@@ -84,11 +84,17 @@ def run_request(request: dict[str, object], writer: PipeWriter) -> None:
         rs.session.env = {str(k): str(v) for k, v in env.items()}
     rs.session.native_stdin = os.open(os.devnull, os.O_RDONLY)
     g = rs.session.global_scope
-    variables = decode(request["vars"]) if request.get("vars") is not None else None
+    def make_scriptblock(text: str) -> object:
+        # A copied script block variable (`$sb = {...}; & $sb &`) must stay runnable code.
+        parsed = parse(text)
+        return ScriptBlock(parsed.body, text, text) if parsed.body is not None else text
+
+    variables = (decode(request["vars"], make_scriptblock=make_scriptblock)
+                 if request.get("vars") is not None else None)
     if variables is not None:
-        for name, value in variables.items():  # type: ignore[attr-defined]
-            g.set(str(name), value)
-            g.set("using:" + str(name), value)
+        from pjsh.jobs.service import install_copied_variables
+
+        install_copied_variables(g, {str(k): v for k, v in variables.items()})  # type: ignore[attr-defined]
     out = CallbackSink(writer.write_output)
     init = request.get("init")
     if isinstance(init, str) and init.strip():
@@ -101,7 +107,8 @@ def run_request(request: dict[str, object], writer: PipeWriter) -> None:
         writer.done(False, reason)
         return
     block = ScriptBlock(parsed.body, script, script)
-    args = decode(request["args"]) if request.get("args") is not None else []
+    args = (decode(request["args"], make_scriptblock=make_scriptblock)
+            if request.get("args") is not None else [])
     input_items = decode(request["input"]) if request.get("input") is not None else None
     interp = rs.interp
     frame = Frame(g, rs.streams, script)

@@ -272,8 +272,22 @@ def test_thread_job_parameters(rs: Runspace, tmp_path: Path) -> None:
 
 
 def test_thread_jobs_share_nothing_mutable(rs: Runspace) -> None:
-    assert ok(rs, "$x = 1; Start-ThreadJob { $x; $x = 2; $using:x } | Receive-Job -Wait; $x") == [
-        1, 1, 1]
+    # As in PowerShell: the caller's $x reaches the job only as $using:x, by value.
+    assert ok(rs, "$x = 1; Start-ThreadJob { \"[$x]\"; $x = 2; $using:x } | Receive-Job -Wait; "
+                  "$x") == ["[]", 1, 1]
+
+
+def test_start_job_sees_caller_variables_only_through_using(rs: Runspace) -> None:
+    assert ok(rs, '$x = 5; Start-Job { "x=$x using=$using:x" } | Receive-Job -Wait') == [
+        "x= using=5"]
+
+
+def test_background_operator_copies_the_caller_variables_it_names(rs: Runspace) -> None:
+    assert ok(rs, '$x = 5; $j = "x=$x" &; Receive-Job $j -Wait') == ["x=5"]
+
+
+def test_a_copied_script_block_variable_stays_runnable(rs: Runspace) -> None:
+    assert ok(rs, '$sb = { "ran " + (1+1) }; $j = & $sb &; Receive-Job $j -Wait') == ["ran 2"]
 
 
 def test_thread_job_failure_carries_its_own_reason(rs: Runspace) -> None:
