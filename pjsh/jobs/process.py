@@ -3,10 +3,15 @@
 Every process of the pipeline joins ONE new process group, so Stop-Job, Suspend-Job and
 shutdown act on the whole tree with one ``killpg``. Processes are chained with OS pipes (bytes
 never pass through Python between stages); the last stage's stdout and every stage's stderr are
-read by the manager's asyncio loop straight into the job's output store. Exits are watched with
-pidfds (a thread per process where pidfds are missing) *without reaping*: the zombie group leader
-keeps the process-group id reserved until we have killed any leftovers, so a recycled id can
-never be hit.
+read by the manager's asyncio loop straight into the job's output store.
+
+On Linux the processes are started by a spawn server (``pjsh/jobs/spawner.py``): pjsh sends
+the request and goes on, never waiting for an exec; the server reports pids and exit codes
+over its socket and keeps each group leader unreaped until pjsh releases the job. Elsewhere
+(or with ``PJSH_SPAWNER=0``) they are started directly with ``posix_spawn`` or ``Popen`` and
+their exits watched with pidfds (a thread per process where pidfds are missing) *without
+reaping*. On both paths the zombie group leader keeps the process-group id reserved until we
+have killed any leftovers, so a recycled id can never be hit.
 """
 
 from __future__ import annotations
@@ -16,13 +21,17 @@ import contextlib
 import errno
 import fcntl
 import functools
+import itertools
+import json
 import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -61,7 +70,28 @@ _DEFAULT_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGTSTP", "SIGTTIN", "SIGTTOU")
     if hasattr(signal, name)
 )
+# Signals whose being ignored by pjsh a job inherits (exec keeps SIG_IGN), as on the direct
+# path; the fork server's children start from defaults and then ignore these the same way.
+_INHERITED_IGNORES = tuple(
+    getattr(signal, name) for name in
+    ("SIGINT", "SIGQUIT", "SIGHUP", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    if hasattr(signal, name)
+)
+# signal.getsignal wraps the answer in an enum member, which costs more than the lookup.
+_getsignal: Callable[[int], object] = getattr(signal, "_signal", signal).getsignal
+# How long a caller asking for a job's pids waits for the fork server's reply at most.
+_PID_WAIT = 30.0
 _sealed = False
+
+
+def spawner_available() -> bool:
+    """True where the fork server can run (Linux: pidfds, SCM_RIGHTS, SEQPACKET), unless the
+    ``PJSH_SPAWNER=0`` switch turns it off."""
+    if os.environ.get("PJSH_SPAWNER", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    return all(hasattr(m, a) for m, a in (
+        (os, "pidfd_open"), (socket, "send_fds"), (socket, "SOCK_SEQPACKET"), (os, "fork"),
+        (socket, "MSG_CMSG_CLOEXEC")))
 
 
 @dataclass(frozen=True)
@@ -99,6 +129,32 @@ class _StartFailure(Exception):
     """The pipeline could not be started; the message is the job's failure reason."""
 
 
+class _SpawnerGone(Exception):
+    """The fork server could not take a request: start this job on the direct path."""
+
+
+class NativeChildJob(PSRemotingChildJob):
+    """The child job of a native pipeline; reading ``process_id`` waits for the fork server
+    to have forked the pipeline (it replies asynchronously)."""
+
+    _pid: int | None = None
+    _ready: threading.Event | None = None
+
+    @property
+    def process_id(self) -> int | None:
+        """The group leader's pid, once known."""
+        ready = self._ready
+        if ready is not None and not ready.is_set():
+            backend = self.backend
+            if not (isinstance(backend, ProcessBackend) and backend.manager.in_loop_thread()):
+                ready.wait(_PID_WAIT)
+        return self._pid
+
+    @process_id.setter
+    def process_id(self, value: int | None) -> None:
+        self._pid = value
+
+
 @dataclass
 class _Run:
     """A started pipeline and what the loop still waits for before the job can end.
@@ -120,10 +176,18 @@ class _Run:
     kill_timer: asyncio.TimerHandle | None = None
     feeder: asyncio.Task[None] | None = None
     reaped: bool = False
+    watching: bool = False  # the loop watches its pipes (set by _watch)
+    # The fork-server path: the pids arrive asynchronously (``known``, ``ready``), and so do
+    # the exit codes (``codes``); an exec or fork failure becomes the job's failure reason.
+    served: bool = False
+    known: bool = True
+    ready: threading.Event | None = None
+    codes: dict[int, int] = field(default_factory=dict)
+    start_error: str | None = None
 
     def all_exited(self) -> bool:
         """True once every stage is known to have exited (they are still unreaped)."""
-        return len(self.exited) == len(self.pids)
+        return self.known and len(self.exited) == len(self.pids)
 
 
 _Pipes = tuple[int | None, int | None, int | None]
@@ -137,6 +201,9 @@ class ProcessBackend:
     use_posix_spawn: bool = _posix_spawn is not None
     # splice(2) a pipe into the spill file once the job's output no longer fits in memory.
     use_splice: bool = OutputStore.can_splice()
+    # The fork server (pjsh/jobs/spawner.py): pjsh never waits for an exec. Off with
+    # PJSH_SPAWNER=0, and where it cannot run; the direct paths above are the fallback.
+    use_spawner: bool = spawner_available()
 
     def __init__(self, manager: JobManager, stop_grace: float = 2.0) -> None:
         self.manager = manager
@@ -150,6 +217,13 @@ class ProcessBackend:
         self._incoming: list[tuple[Job, _Run, _Pipes]] = []
         self._drain_scheduled = False
         self._devnull: int | None = None
+        self._spawner: _SpawnerClient | None = None
+        self._spawner_failed = False
+        self._cwd_seen: str | None = None
+        self._releases: list[int] = []  # pgids to release, sent once per loop iteration
+        self._requests: dict[int, tuple[Job, _Run]] = {}  # request id -> run awaiting pids
+        self._by_pid: dict[int, tuple[Job, _Run]] = {}  # served pid -> its run, until exit
+        self._releasing: dict[int, tuple[Job, _Run]] = {}  # pgid -> run, until its leader is reaped
         if self.use_posix_spawn:
             _seal_inherited_fds()
 
@@ -172,7 +246,7 @@ class ProcessBackend:
         """A leaf job driven by this backend (for composing other job shapes)."""
         if not pipeline.commands or not all(pipeline.commands):
             raise ValueError("a native pipeline needs at least one non-empty command")
-        job = PSRemotingChildJob(
+        job = NativeChildJob(
             self.manager.next_id(), command=pipeline.text() if command is None else command,
             location=location, backend=self, store=self.manager.new_store(),
         )
@@ -195,6 +269,10 @@ class ProcessBackend:
             return [pid for child in job.children for pid in self.pids(child)]
         with self._lock:
             run = self._runs.get(job)
+        if run is not None and run.ready is not None and not run.ready.is_set() \
+                and not self.manager.in_loop_thread():
+            run.ready.wait(_PID_WAIT)
+        with self._lock:
             return [] if run is None or run.reaped else list(run.pids)
 
     # ---- JobBackend --------------------------------------------------------------------------
@@ -207,19 +285,28 @@ class ProcessBackend:
         if spec is None:
             raise JobError(f"Job {job.id} has no pipeline to start.")
         run = _Run(spec)
+        spawner = self._get_spawner() if self.use_spawner else None
         try:
-            pipes = self._spawn(run)
+            try:
+                pipes = self._spawn(run, job, spawner)
+            except _SpawnerGone:
+                run = _Run(spec)
+                pipes = self._spawn(run, job, None)
         except _StartFailure as exc:
             job.failure = exc
             job.set_state(JobState.Failed, str(exc))
             return
         with self._lock:
             self._runs[job] = run
+        if not run.served:
+            job.process_id = run.pgid
+        elif isinstance(job, NativeChildJob):
+            job._ready = run.ready  # process_id waits for the fork server's reply
+        job.set_state(JobState.Running)
+        with self._lock:
             self._incoming.append((job, run, pipes))
             wake = not self._drain_scheduled
             self._drain_scheduled = True
-        job.process_id = run.pgid
-        job.set_state(JobState.Running)
         if wake:
             self.manager.call_soon(self._drain_incoming)
 
@@ -242,10 +329,11 @@ class ProcessBackend:
         if stdin_w is not None:
             assert run.spec.stdin is not None
             run.feeder = loop.create_task(_feed(loop, stdin_w, run.spec.stdin))
-        if run.stopping:
-            self._watch_exits(loop, job, run)  # stopped before the loop got to it
-        elif run.open_pipes == 0:
+        run.watching = True
+        if run.open_pipes == 0:
             self._check_exits(loop, job, run)
+        elif run.stopping:
+            self._watch_exits(loop, job, run)  # stopped before the loop got to it
 
     async def stop(self, job: Job) -> None:
         """SIGTERM the whole group (SIGCONT too, for a suspended one); SIGKILL after a grace."""
@@ -258,10 +346,10 @@ class ProcessBackend:
             return
         run.stopping = True
         job.try_set_state(JobState.Stopping)
-        _kill_group(run.pgid, signal.SIGTERM)
-        _kill_group(run.pgid, signal.SIGCONT)
         loop = asyncio.get_running_loop()
-        run.kill_timer = loop.call_later(self.stop_grace, self._kill_leftovers, run)
+        if not run.known:
+            return  # the pids are not back from the fork server yet: they get the signals then
+        self._signal_stop(loop, run)
         # Leftovers in the group (a background grandchild holding a pipe open) are killed as
         # soon as the stages are gone, so the exits must be watched from now on. (If they are
         # gone already, the leftovers got SIGTERM and the timer brings SIGKILL.)
@@ -270,6 +358,11 @@ class ProcessBackend:
         if not waiting and not run.all_exited():
             self._watch_exits(loop, job, run)
 
+    def _signal_stop(self, loop: asyncio.AbstractEventLoop, run: _Run) -> None:
+        _kill_group(run.pgid, signal.SIGTERM)
+        _kill_group(run.pgid, signal.SIGCONT)
+        run.kill_timer = loop.call_later(self.stop_grace, self._kill_leftovers, run)
+
     async def suspend(self, job: Job) -> None:
         """SIGSTOP the group; Suspended once every process of the pipeline has stopped."""
         run = self._runs.get(job)
@@ -277,9 +370,16 @@ class ProcessBackend:
             if job.state is JobState.Suspended:
                 return
             raise JobError(SUSPEND_NOT_SUPPORTED.format(job.id))
+        loop = asyncio.get_running_loop()
+        if run.ready is not None and not run.ready.is_set():
+            await loop.run_in_executor(None, run.ready.wait, _PID_WAIT)
+        if run.reaped or job.state is not JobState.Running:
+            return
         _kill_group(run.pgid, signal.SIGSTOP)
         # SIGSTOP takes effect asynchronously; report Suspended only when it really holds.
-        await asyncio.get_running_loop().run_in_executor(None, _wait_stopped, list(run.pids))
+        # The fork server's children are not ours to waitid on: their state is read instead.
+        confirm = _wait_stopped_proc if run.served else _wait_stopped
+        await loop.run_in_executor(None, confirm, list(run.pids))
         if not job.is_finished():
             job.try_set_state(JobState.Suspended)
 
@@ -295,18 +395,27 @@ class ProcessBackend:
 
     # ---- spawning ----------------------------------------------------------------------------
 
-    def _spawn(self, run: _Run) -> _Pipes:
-        """Start every stage; return the read ends of stdout/stderr and stdin's write end."""
+    def _spawn(self, run: _Run, job: Job, spawner: _SpawnerClient | None) -> _Pipes:
+        """Start every stage (or have the fork server start them: ``spawner``); return the
+        read ends of stdout/stderr and stdin's write end."""
         spec = run.spec
-        cwd = spec.cwd or os.getcwd()
-        here = _getcwd()
-        # The shell's own directory exists (or getcwd would have failed): no stat needed.
-        if cwd != here and not os.path.isdir(cwd):
-            raise _StartFailure(WORKING_DIRECTORY_NOT_FOUND.format(cwd))
+        if spawner is not None and spec.cwd is not None and spec.cwd == self._cwd_seen:
+            # Checked when last used; should it have gone since, the server's chdir fails and
+            # the job fails with the same reason. (Saves two system calls per `&` job.)
+            cwd = here = spec.cwd
+        else:
+            cwd = spec.cwd or os.getcwd()
+            here = _getcwd()
+            # The shell's own directory exists (or getcwd would have failed): no stat needed.
+            if cwd != here and not os.path.isdir(cwd):
+                raise _StartFailure(WORKING_DIRECTORY_NOT_FOUND.format(cwd))
+            self._cwd_seen = cwd
         # No env given: the children inherit ours without Python re-encoding it per spawn.
         env = None if spec.env is None else dict(spec.env)
         path = (os.environ if env is None else env).get("PATH", os.defpath)
         executables = [_resolve(argv[0], cwd, path) for argv in spec.commands]
+        if spawner is not None and len(spec.commands) * 3 > _MAX_SERVED_FDS:
+            spawner = None  # more descriptors than one message can carry
         # posix_spawn cannot change directory: it serves jobs that start where the shell is.
         spawn = self._posix_spawn if self.use_posix_spawn and cwd == here else self._popen
         owned: list[int] = []  # parent-side fds to close once the children have them
@@ -340,6 +449,10 @@ class ProcessBackend:
             else:
                 err_r, err_w = os.pipe()
                 owned.append(err_w)
+            if spawner is not None:
+                self._request(spawner, job, run, cwd, env, executables, first_in, last_out,
+                              err_w, owned)
+                return out_r, err_r, stdin_w
             prev = first_in
             for index, (argv, executable) in enumerate(zip(spec.commands, executables,
                                                           strict=True)):
@@ -374,6 +487,162 @@ class ProcessBackend:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         return out_r, err_r, stdin_w
+
+    def _request(self, spawner: _SpawnerClient, job: Job, run: _Run, cwd: str,
+                 env: dict[str, str] | None, executables: list[str], first_in: int,
+                 last_out: int, err_w: int, owned: list[int]) -> None:
+        """Send the pipeline to the fork server; its pids and exits come back on the loop."""
+        fds: list[int] = []
+        index: dict[int, int] = {}
+
+        def slot(fd: int) -> int:
+            if fd not in index:
+                index[fd] = len(fds)
+                fds.append(fd)
+            return index[fd]
+
+        stages: list[list[object]] = []
+        prev = first_in
+        count = len(run.spec.commands)
+        for number, (argv, executable) in enumerate(zip(run.spec.commands, executables,
+                                                       strict=True)):
+            if number < count - 1:
+                next_r, out = os.pipe()
+                owned.extend((next_r, out))
+            else:
+                next_r, out = -1, last_out
+            stages.append([executable, argv, slot(prev), slot(out), slot(err_w)])
+            prev = next_r
+        run.served = True
+        run.known = False
+        run.ready = threading.Event()
+        request_id = next(spawner.ids)
+        with self._lock:
+            self._requests[request_id] = (job, run)
+        message: dict[str, object] = {
+            "i": request_id, "c": cwd, "e": env, "s": stages,
+            "g": [s for s in _INHERITED_IGNORES if _getsignal(s) == signal.SIG_IGN],
+        }
+        try:
+            spawner.send(message, fds, with_environ=env is None)
+        except OSError as exc:
+            with self._lock:
+                self._requests.pop(request_id, None)
+            self._spawner_lost()
+            raise _SpawnerGone from exc
+
+    # ---- the fork server ---------------------------------------------------------------------
+
+    def _get_spawner(self) -> _SpawnerClient | None:
+        """The fork server, started on first use; None where it failed to start."""
+        with self._lock:
+            if self._spawner is not None or self._spawner_failed:
+                return self._spawner
+            try:
+                spawner = _SpawnerClient()
+            except OSError:
+                self._spawner_failed = True
+                return None
+            self._spawner = spawner
+        self.manager.call_soon(self._attach_spawner, spawner)
+        return spawner
+
+    def _attach_spawner(self, spawner: _SpawnerClient) -> None:
+        asyncio.get_running_loop().add_reader(spawner.sock.fileno(), self._on_spawner, spawner)
+
+    def _on_spawner(self, spawner: _SpawnerClient) -> None:
+        """On the loop: every reply the fork server has sent (pids, exits)."""
+        while True:
+            try:
+                data = spawner.sock.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                asyncio.get_running_loop().remove_reader(spawner.sock.fileno())
+                spawner.sock.close()
+                self._spawner_lost()
+                return
+            for line in data.split(b"\n"):
+                reply = json.loads(line)
+                if "x" in reply:
+                    self._on_served_exit(reply["x"], reply["c"])
+                elif "R" in reply:
+                    with self._lock:
+                        entry = self._releasing.pop(reply["R"], None)
+                    if entry is not None:
+                        self._settle_served(*entry)
+                else:
+                    self._on_served_pids(reply["i"], reply["p"], reply.get("f"))
+
+    def _on_served_pids(self, request_id: int, pids: list[int], failure: str | None) -> None:
+        with self._lock:
+            job, run = self._requests.pop(request_id)
+            run.pids = pids
+            run.pgid = pids[0] if pids else 0
+            for pid in pids:
+                self._by_pid[pid] = (job, run)
+        if failure is not None:
+            run.start_error = WORKING_DIRECTORY_NOT_FOUND.format(failure[1:]) \
+                if failure.startswith("\0") else self._failed_to_run(run, len(pids), failure)
+        run.known = True
+        job.process_id = run.pgid or None
+        assert run.ready is not None
+        run.ready.set()
+        if run.stopping and not run.reaped:
+            self._signal_stop(asyncio.get_running_loop(), run)
+        if run.all_exited():
+            self._on_all_exited(job, run)
+
+    def _on_served_exit(self, pid: int, code: int) -> None:
+        with self._lock:
+            entry = self._by_pid.pop(pid, None)
+        if entry is None:
+            return
+        job, run = entry
+        run.exited.add(pid)
+        run.codes[pid] = code
+        if run.all_exited():
+            self._on_all_exited(job, run)
+
+    @staticmethod
+    def _failed_to_run(run: _Run, stage: int, message: str) -> str:
+        return f"Program '{run.spec.commands[stage][0]}' failed to run: {message}"
+
+    def _spawner_lost(self) -> None:
+        """The fork server is gone: later jobs start directly; runs it served end now (it
+        killed their groups as it went)."""
+        with self._lock:
+            spawner, self._spawner = self._spawner, None
+            self._spawner_failed = True
+            requests, self._requests = self._requests, {}
+            by_pid, self._by_pid = self._by_pid, {}
+            releasing, self._releasing = self._releasing, {}
+        loop = self.manager.loop
+        for job, run in releasing.values():
+            loop.call_soon_threadsafe(self._settle_served, job, run)
+        if spawner is None or spawner.closing:
+            return
+        lost = "the process spawner exited"
+        for _job, run in requests.values():
+            run.start_error = self._failed_to_run(run, 0, lost)
+            run.known = True
+            assert run.ready is not None
+            run.ready.set()
+        for pid, (_job, run) in by_pid.items():
+            # Killed by the server had it ended normally; if it was killed itself, its jobs
+            # must not outlive it either.
+            _kill_group(run.pgid, signal.SIGKILL)
+            run.exited.add(pid)
+            run.codes[pid] = -signal.SIGKILL
+        for job, run in {id(r): (j, r) for j, r in [*requests.values(), *by_pid.values()]
+                         }.values():
+            loop.call_soon_threadsafe(self._after_loss, job, run)
+
+    def _after_loss(self, job: Job, run: _Run) -> None:
+        if run.all_exited():
+            self._on_all_exited(job, run)
 
     def _null_input(self) -> int:
         """A shared read-only /dev/null descriptor for stages without input."""
@@ -480,6 +749,10 @@ class ProcessBackend:
 
     def _check_exits(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
         """The pipes are at EOF: finish if every stage has exited, else watch the rest."""
+        if run.served:  # the fork server reports every exit
+            if run.all_exited():
+                self._finish_run(job, run)
+            return
         for pid in run.pids:
             if pid not in run.exited and _has_exited(pid):
                 run.exited.add(pid)
@@ -490,6 +763,8 @@ class ProcessBackend:
 
     def _watch_exits(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
         """Watch each stage not yet known to have exited (pidfd, or a waitid thread)."""
+        if run.served:
+            return  # the fork server reports every exit
         for pid in run.pids:
             if pid in run.exited or pid in run.exit_watchers:
                 continue
@@ -521,7 +796,7 @@ class ProcessBackend:
             # The stages are gone; anything they left in the group goes too, while the zombie
             # leader still reserves the group id.
             _kill_group(run.pgid, signal.SIGKILL)
-        if run.open_pipes == 0:
+        if run.open_pipes == 0 and run.watching:
             self._finish_run(job, run)
 
     def _finish_run(self, job: Job, run: _Run) -> None:
@@ -538,6 +813,9 @@ class ProcessBackend:
                 loop.remove_reader(pidfd)
                 os.close(pidfd)
         run.exit_watchers.clear()
+        if run.served:
+            self._finish_served(job, run)
+            return
         codes = []
         popens = {popen.pid: popen for popen in run.popens}
         for pid in run.pids:
@@ -557,6 +835,54 @@ class ProcessBackend:
         with self._lock:
             self._runs.pop(job, None)
         self._finish(job, run, codes[-1])
+
+    def _finish_served(self, job: Job, run: _Run) -> None:
+        """The fork server's run has ended: have it reap the group leader; the job's state is
+        set once it has (``_settle_served``), so a finished job's group is gone, as on the
+        direct path."""
+        run.reaped = True
+        # A stopped job's group must be gone when it reports Stopped: wait for the server to
+        # say so. A job that ended by itself needs no such wait (its leader is a zombie).
+        acknowledge = run.stopping
+        with self._lock:
+            self._runs.pop(job, None)
+            spawner = self._spawner
+            if spawner is not None and run.pgid and acknowledge:
+                self._releasing[run.pgid] = (job, run)
+        if spawner is not None and run.pgid:
+            if not acknowledge:
+                # Batched: a burst of ending jobs costs the server one message.
+                if not self._releases:
+                    asyncio.get_running_loop().call_soon(self._send_releases)
+                self._releases.append(run.pgid)
+            else:
+                try:
+                    spawner.send({"r": [run.pgid], "a": 1}, [])
+                    return
+                except OSError:
+                    with self._lock:
+                        self._releasing.pop(run.pgid, None)
+        self._settle_served(job, run)
+
+    def _send_releases(self) -> None:
+        releases, self._releases = self._releases, []
+        with self._lock:
+            spawner = self._spawner
+        if spawner is not None and releases:
+            with contextlib.suppress(OSError):
+                spawner.send({"r": releases}, [])
+
+    def _settle_served(self, job: Job, run: _Run) -> None:
+        """Set a served run's final state from its exit codes or its start failure."""
+        if run.start_error is not None:
+            failure = _StartFailure(run.start_error)
+            job.failure = failure
+            if run.stopping:
+                job.try_set_state(JobState.Stopped)
+            else:
+                job.try_set_state(JobState.Failed, str(failure))
+            return
+        self._finish(job, run, run.codes.get(run.pids[-1], 0))
 
     @staticmethod
     def _finish(job: Job, run: _Run, code: int) -> None:
@@ -581,11 +907,15 @@ class ProcessBackend:
             _kill_group(run.pgid, signal.SIGKILL)
 
     def close(self) -> None:
-        """Release the shared /dev/null descriptor (after the jobs have ended)."""
+        """Release the shared /dev/null descriptor and end the fork server (after the jobs
+        have ended)."""
         with self._lock:
             devnull, self._devnull = self._devnull, None
+            spawner = self._spawner
         if devnull is not None:
             os.close(devnull)
+        if spawner is not None:
+            spawner.close()
 
 
 def _resolve(name: str, cwd: str, search_path: str) -> str:
@@ -593,6 +923,11 @@ def _resolve(name: str, cwd: str, search_path: str) -> str:
     if os.sep in name:
         candidate = os.path.join(cwd, name)
         if os.path.isfile(candidate):
+            # Checked here so the start fails at once on every path (the fork server would
+            # only learn it from the exec, after the job is Running).
+            if not os.access(candidate, os.X_OK):
+                raise _StartFailure(
+                    f"Program '{name}' failed to run: {os.strerror(errno.EACCES)}")
             return candidate
         raise _StartFailure(COMMAND_NOT_FOUND.format(name))
     found = shutil.which(name, path=search_path)
@@ -620,6 +955,22 @@ def _wait_stopped(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ChildProcessError):
             os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+
+
+def _wait_stopped_proc(pids: list[int]) -> None:
+    """Like _wait_stopped for processes that are not our children: read their state from
+    /proc until each is stopped or gone (SIGSTOP lands within a scheduler tick)."""
+    deadline = time.monotonic() + 10
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    text = f.read()
+            except OSError:
+                break
+            if text[text.rindex(b")") + 2:][:1] in (b"T", b"t", b"Z", b"X"):
+                break
+            time.sleep(0.001)
 
 
 def _has_exited(pid: int) -> bool:
@@ -694,3 +1045,62 @@ async def _feed(loop: asyncio.AbstractEventLoop, fd: int, data: bytes) -> None:
             view = view[written:]
     finally:
         os.close(fd)
+
+
+_MAX_SERVED_FDS = 240  # SCM_RIGHTS carries at most 253 descriptors per message
+
+
+class _SpawnerClient:
+    """pjsh's end of the fork server: the helper process and the socket to it."""
+
+    def __init__(self) -> None:
+        from pjsh.jobs import spawner as server
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        kwargs: dict[str, Any] = {}
+        if sys.version_info >= (3, 11):
+            kwargs["process_group"] = 0  # Ctrl+C and Ctrl+Z at the terminal are not for it
+        else:  # pragma: no cover - Python 3.10
+            kwargs["preexec_fn"] = functools.partial(os.setpgid, 0, 0)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-S", os.path.abspath(server.__file__),
+                 str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, close_fds=True, **kwargs,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.ids = itertools.count(1)
+        self.closing = False
+        self._send_lock = threading.Lock()
+        self._environ: object = None  # the environment last sent as the default
+
+    def send(self, message: dict[str, object], fds: list[int], *,
+             with_environ: bool = False) -> None:
+        """Send one request (blocking: the server never blocks on us, so it drains)."""
+        with self._send_lock:
+            if with_environ:
+                # The server execs with the default environment pjsh last sent; resend it
+                # only when pjsh's has changed since.
+                current = getattr(os.environ, "_data", None)
+                if current is None or current != self._environ:
+                    message["E"] = dict(os.environ)
+                    self._environ = None if current is None else dict(current)
+            data = json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
+            socket.send_fds(self.sock, [data], fds)
+
+    def close(self) -> None:
+        """Close our end (the server then ends every group still running) and reap it."""
+        self.closing = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -22,6 +22,24 @@ S = JobState
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test runs on the fork-server path and on the direct one, except those that pick
+    their spawn path themselves (``spawn_path``)."""
+    if "spawn_path" not in metafunc.fixturenames:
+        metafunc.parametrize("path", ["spawner", "direct"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Select the fork server (pjsh/jobs/spawner.py) or the direct posix_spawn/Popen path."""
+    param = getattr(request, "param", None)
+    if param is not None:
+        if param == "spawner" and not process_module.spawner_available():
+            pytest.skip("no fork server here")
+        monkeypatch.setattr(ProcessBackend, "use_spawner", param == "spawner")
+    return param
+
+
 @pytest.fixture
 def manager(tmp_path: Path) -> Iterator[JobManager]:
     m = JobManager(spill_dir=str(tmp_path / "spill"), stop_grace=0.5)
@@ -198,7 +216,7 @@ def test_all_stages_share_one_new_process_group(backend: ProcessBackend) -> None
 def test_stop_ends_the_whole_group(backend: ProcessBackend) -> None:
     job = backend.start_job(NativePipeline.of(["sleep", "100"]))
     pgid = job.ProcessId
-    assert pgid is not None and job.state is S.Running
+    assert pgid is not None and job.State == "Running"
     assert backend.manager.stop(job, timeout=10) is True
     child = child_of(job)
     assert job.state is S.Stopped and child.state is S.Stopped
@@ -244,11 +262,11 @@ def test_suspend_and_resume_with_sigstop_and_sigcont(backend: ProcessBackend) ->
     job = backend.start_job(NativePipeline.of(["sleep", "100"], ["cat"]))
     pids = backend.pids(job)
     backend.manager.suspend(job)
-    assert job.state is S.Suspended and child_of(job).state is S.Suspended
+    assert job.State == "Suspended" and child_of(job).State == "Suspended"
     assert [proc_stat(pid)[0] for pid in pids] == ["T", "T"]
     assert backend.manager.wait([job], timeout=5) == [job]  # Suspended ends a plain wait
     backend.manager.resume(job)
-    assert job.state is S.Running
+    assert job.State == "Running"
     assert all(proc_stat(pid)[0] in ("S", "R") for pid in pids)
     backend.manager.suspend(job)
     assert backend.manager.stop(job, timeout=10) is True  # a suspended job can be stopped
@@ -314,12 +332,15 @@ def test_shutdown_leaves_no_child_processes(tmp_path: Path) -> None:
 
 # ---- spawning paths, exit watching, splice -----------------------------------------------------
 
-@pytest.fixture(params=["posix_spawn", "popen"])
+@pytest.fixture(params=["spawner", "posix_spawn", "popen"])
 def spawn_path(request: pytest.FixtureRequest, backend: ProcessBackend,
                monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test once with posix_spawn and once with the Popen fallback."""
+    """Run a test with the fork server, with posix_spawn and with the Popen fallback."""
     if request.param == "posix_spawn" and not ProcessBackend.use_posix_spawn:
         pytest.skip("no os.posix_spawn here")
+    if request.param == "spawner" and not process_module.spawner_available():
+        pytest.skip("no fork server here")
+    monkeypatch.setattr(backend, "use_spawner", request.param == "spawner")
     monkeypatch.setattr(backend, "use_posix_spawn", request.param == "posix_spawn")
     return str(request.param)
 
@@ -337,10 +358,11 @@ def test_both_spawn_paths_capture_exactly_and_share_a_new_group(
 
 
 def test_posix_spawn_serves_jobs_in_the_shells_directory_popen_the_rest(
-    backend: ProcessBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: ProcessBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     if not ProcessBackend.use_posix_spawn:
         pytest.skip("no os.posix_spawn here")
+    monkeypatch.setattr(backend, "use_spawner", False)  # the direct path's own choice
     used: list[str] = []
     real_spawn, real_popen = ProcessBackend._posix_spawn, ProcessBackend._popen
 
@@ -475,3 +497,10 @@ def test_a_file_that_cannot_be_executed_fails_the_start_on_both_paths(
     job = backend.start_job(NativePipeline.of([str(script)]))
     assert job.state is S.Failed and job.ProcessId is None
     assert child_of(job).reason == f"Program '{script}' failed to run: Permission denied"
+
+
+def test_a_stage_inherits_only_its_three_standard_descriptors(backend: ProcessBackend) -> None:
+    # Nothing of the shell's (nor of the fork server's socket) leaks into a job; the fourth
+    # entry is ls's own handle on the directory it lists.
+    job = run(backend, ["ls", "/proc/self/fd"], ["cat"])
+    assert output(job) == b"0\n1\n2\n3\n"

@@ -1,0 +1,300 @@
+"""A spawn server for native jobs: a tiny helper process that starts them on pjsh's behalf.
+
+Why: with ``posix_spawn`` (vfork) pjsh waits, GIL held, until each child has exec'd (0.5-1.4 ms
+per job on a small VM); forking pjsh itself copies a 30 MB image. This helper is a bare
+``python -I -S`` that does the ``posix_spawn`` and its wait, while pjsh only sends a request and
+goes on (on two cores, pjsh's next job overlaps this one's exec, as with bash).
+
+The helper runs this file as a script and imports only os, socket, signal, select, struct, json, errno.
+It talks to pjsh over one ``AF_UNIX``/``SOCK_SEQPACKET`` socket (one message per request or
+reply, descriptors passed with ``SCM_RIGHTS``). Messages are JSON objects:
+
+pjsh -> helper
+  ``{"i": id, "c": cwd, "e": env|null, "E": env|absent, "g": [ignored signals],
+  "s": [[executable, argv, stdin, stdout, stderr], ...]}``: start a pipeline; the three numbers
+  of each stage index the descriptors sent with the message. ``e`` is this job's own
+  environment; null means the default one, which ``E`` replaces when pjsh's changed.
+  ``{"r": [pgid, ...], "a": 1|absent}``: the jobs have ended; reap their zombie group leaders (until then
+  the leader stays unreaped, so the group id stays reserved and pjsh may ``killpg`` it
+  safely); with ``a``, say when it is done.
+helper -> pjsh (several replies may share one datagram, one per line)
+  ``{"i": id, "p": [pid, ...]}``: the stages were forked (the first pid is the group id);
+  ``"f": message`` is added when a stage failed to start (the stages started are killed);
+  a message starting with NUL names a working directory that could not be entered.
+  ``{"x": pid, "c": code, "e": message|absent}``: a stage exited (``code`` as
+  ``os.waitstatus_to_exitcode``; ``e`` when its exec failed).
+  ``{"R": pgid}``: the group leader is reaped (asked for by a stop, so a stopped job's group
+  is gone, as on the direct path, before pjsh reports the job Stopped).
+
+If pjsh's end closes (pjsh exited, or was killed), the helper SIGKILLs every process group
+whose job pjsh had not yet seen end, reaps its children and exits: no orphans.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+
+# Signals a stage starts with at their default action unless pjsh ignores them too (this
+# process ignores the terminal's and the common kill signals, Python ignores SIGPIPE and
+# SIGXFSZ; the job-control stops must work in a job brought to the foreground).
+_IGNORED_HERE = tuple(
+    getattr(signal, name) for name in
+    ("SIGINT", "SIGQUIT", "SIGHUP", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGTSTP",
+     "SIGTTIN", "SIGTTOU")
+    if hasattr(signal, name)
+)
+_DEFAULTS = (*_IGNORED_HERE, signal.SIGPIPE, signal.SIGXFSZ)
+_MAX_MESSAGE = 1 << 20
+_MAX_FDS = 250  # below the kernel's SCM_MAX_FD (253)
+_REQUESTS_PER_ROUND = 16  # then replies go out and exits are looked at (epoll is level-triggered)
+_BATCH = 64  # replies per datagram
+_BATCH_BYTES = 32768
+
+
+class Server:
+    """The helper's state: its socket, its children and their groups."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.sock.setblocking(False)
+        self.poll = select.epoll()
+        self.poll.register(sock.fileno(), select.EPOLLIN)
+        self.env: dict[bytes, bytes] = dict(os.environb)
+        self.outbox: list[bytes] = []
+        self.pidfds: dict[int, int] = {}  # pidfd -> pid
+        self.leaders: set[int] = set()  # group leaders not yet released by pjsh
+        self.held: set[int] = set()  # leaders that exited and are kept as zombies
+        self.closed = False
+
+    # ---- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until pjsh's end of the socket closes."""
+        sock_fd = self.sock.fileno()
+        while not self.closed:
+            if self.outbox:
+                self.flush()
+            for fd, events in self.poll.poll():
+                if fd == sock_fd:
+                    if events & select.EPOLLOUT:
+                        self.flush()
+                    if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
+                        self.read_requests()
+                else:
+                    self.on_exit(fd)
+        self.shut_down()
+
+    def read_requests(self) -> None:
+        """Handle the requests waiting on the socket (a bounded number: during a long burst
+        the replies and exits must not wait for its end)."""
+        for _ in range(_REQUESTS_PER_ROUND):
+            try:
+                data, fds = receive(self.sock)
+            except BlockingIOError:
+                return
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                for fd in fds:
+                    os.close(fd)
+                self.closed = True
+                return
+            try:
+                self.handle(json.loads(data), fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+
+    def handle(self, request: dict[str, object], fds: list[int]) -> None:
+        """One request: start a pipeline, or release a finished job's group leader."""
+        if "r" in request:
+            pgids = request["r"]
+            assert isinstance(pgids, list)
+            for pgid in pgids:
+                self.leaders.discard(pgid)
+                if pgid in self.held:
+                    self.held.discard(pgid)
+                    reap(pgid)
+                if request.get("a"):
+                    self.send({"R": pgid})
+            return
+        if "E" in request:
+            self.env = encode_env(request["E"])
+        env = self.env if request.get("e") is None else encode_env(request["e"])
+        stages = request["s"]
+        ignored = request.get("g") or []
+        cwd = request["c"]
+        assert isinstance(stages, list) and isinstance(ignored, list) and isinstance(cwd, str)
+        pids: list[int] = []
+        reply: dict[str, object] = {"i": request["i"], "p": pids}
+        for executable, argv, stdin, stdout, stderr in stages:
+            try:
+                if not pids:
+                    # posix_spawn cannot change directory; this process has nothing else
+                    # that depends on its own, so it moves to the job's (every time: the
+                    # directory may have been replaced since).
+                    try:
+                        os.chdir(cwd)
+                    except OSError:
+                        reply["f"] = "\0" + cwd  # pjsh words it: the directory is missing
+                        break
+                pid = self.fork_stage(executable, argv, (fds[stdin], fds[stdout], fds[stderr]),
+                                      env, ignored, pids[0] if pids else 0)
+            except OSError as exc:
+                reply["f"] = exc.strerror or str(exc)
+                if pids:
+                    kill_group(pids[0], signal.SIGKILL)
+                break
+            pids.append(pid)
+        if pids:
+            self.leaders.add(pids[0])
+        self.send(reply)
+
+    def fork_stage(self, executable: str, argv: list[str], stdio: tuple[int, int, int],
+                   env: dict[bytes, bytes], ignored: list[int], pgid: int) -> int:
+        """Start one stage in group ``pgid`` (0: a new group it leads).
+
+        ``posix_spawn`` (vfork + exec) waits here for the exec, which is the point: this small
+        process waits, pjsh does not. A plain fork of even this small image copies page
+        tables and takes copy-on-write faults on both sides, which measured slower.
+        """
+        pid: int = os.posix_spawn(
+            executable, argv, env,
+            file_actions=[(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(stdio)],
+            setpgroup=pgid,
+            setsigdef=[signum for signum in _DEFAULTS if signum not in ignored],
+        )
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            # Without a pidfd its exit would go unreported: treat it as a failed start.
+            os.kill(pid, signal.SIGKILL)
+            reap(pid)
+            raise
+        self.pidfds[pidfd] = pid
+        self.poll.register(pidfd, select.EPOLLIN)
+        return pid
+
+    def on_exit(self, pidfd: int) -> None:
+        """A stage exited: report its status; reap it unless it leads an unreleased group."""
+        pid = self.pidfds.pop(pidfd)
+        self.poll.unregister(pidfd)
+        os.close(pidfd)
+        try:
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            info = None
+        if info is None:
+            code = 0
+        elif info.si_code == os.CLD_EXITED:
+            code = info.si_status
+        else:
+            code = -info.si_status
+        message: dict[str, object] = {"x": pid, "c": code}
+        if pid in self.leaders:
+            self.held.add(pid)
+        else:
+            reap(pid)
+        self.send(message)
+
+    # ---- replies -----------------------------------------------------------------------------
+
+    def send(self, message: dict[str, object]) -> None:
+        """Queue a reply; never block on pjsh (it may be busy sending us requests). Replies
+        queued while requests are being read go out together after them."""
+        self.outbox.append(json.dumps(message, separators=(",", ":")).encode())
+
+    def flush(self) -> None:
+        """Send what the socket takes, several replies per datagram (one line each, so pjsh
+        wakes once for a burst); wait for EPOLLOUT for the rest."""
+        while self.outbox:
+            batch: list[bytes] = []
+            size = 0
+            for data in self.outbox[:_BATCH]:
+                if batch and size + len(data) > _BATCH_BYTES:
+                    break  # pjsh reads datagrams of up to 64 KiB
+                batch.append(data)
+                size += len(data) + 1
+            try:
+                self.sock.send(b"\n".join(batch))
+            except BlockingIOError:
+                break
+            except OSError:
+                self.closed = True
+                break
+            del self.outbox[:len(batch)]
+        mask = select.EPOLLIN | (select.EPOLLOUT if self.outbox else 0)
+        self.poll.modify(self.sock.fileno(), mask)
+
+    def shut_down(self) -> None:
+        """pjsh is gone: kill every group whose job had not ended, reap everything, exit."""
+        for pgid in self.leaders:
+            kill_group(pgid, signal.SIGKILL)
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+
+
+def receive(sock: socket.socket) -> tuple[bytes, list[int]]:
+    """One message and its descriptors, received close-on-exec (socket.recv_fds drops its
+    flags argument), so a stage inherits only its own three."""
+    data, ancillary, _flags, _addr = sock.recvmsg(
+        _MAX_MESSAGE, socket.CMSG_SPACE(_MAX_FDS * 4), socket.MSG_CMSG_CLOEXEC)
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            usable = len(payload) - len(payload) % 4
+            fds.extend(struct.unpack(f"{usable // 4}i", payload[:usable]))
+    return data, fds
+
+
+def encode_env(env: object) -> dict[bytes, bytes]:
+    """JSON's str mapping (surrogate-escaped like os.environ) back to bytes."""
+    assert isinstance(env, dict)
+    return {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
+
+
+def reap(pid: int) -> None:
+    """Collect one child's exit status."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def kill_group(pgid: int, sig: int) -> None:
+    """killpg that never targets our own group (0) or everything (-1)."""
+    if pgid > 0:
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def main(argv: list[str]) -> int:
+    """Serve on the socket whose descriptor number is ``argv[1]``."""
+    # Terminal signals are not ours to act on (we are in our own group anyway); pjsh's end of
+    # the socket closing is what ends us.
+    # Ignoring them here also lets a stage inherit an ignored disposition pjsh asks for (the
+    # signals it does not ask for are reset with setsigdef).
+    for signum in _IGNORED_HERE:
+        signal.signal(signum, signal.SIG_IGN)
+    fd = int(argv[1])
+    os.set_inheritable(fd, False)  # passed to us inheritable; the jobs must not hold it
+    sock = socket.socket(fileno=fd)
+    Server(sock).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

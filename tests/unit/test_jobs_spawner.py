@@ -1,0 +1,253 @@
+"""The fork server (pjsh/jobs/spawner.py) seen through the process backend: no orphans when
+pjsh dies, stops and pid look-ups before the server has answered, failures, environment."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pjsh.jobs import process as process_module
+from pjsh.jobs.manager import JobManager
+from pjsh.jobs.model import Job, JobState, PSRemotingJob
+from pjsh.jobs.process import NativePipeline, ProcessBackend
+from pjsh.jobs.storage import Stream
+
+S = JobState
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not process_module.spawner_available(),
+                                reason="no fork server on this platform")
+
+
+@pytest.fixture
+def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobManager]:
+    monkeypatch.setattr(ProcessBackend, "use_spawner", True)
+    m = JobManager(spill_dir=str(tmp_path / "spill"), stop_grace=0.5)
+    yield m
+    m.shutdown()
+
+
+@pytest.fixture
+def backend(manager: JobManager) -> ProcessBackend:
+    return manager.process_backend
+
+
+def child_of(job: Job) -> Job:
+    (child,) = job.ChildJobs
+    return child
+
+
+def run(backend: ProcessBackend, *commands: list[str], **options: object) -> PSRemotingJob:
+    job = backend.start_job(NativePipeline.of(*commands, **options))
+    assert backend.manager.wait([job], timeout=30) == [job]
+    return job
+
+
+def output(job: Job) -> bytes:
+    return b"".join(child_of(job).store.iter_bytes(Stream.Output, consume=False))
+
+
+def spawner_pid(backend: ProcessBackend) -> int:
+    run(backend, ["true"])  # the server starts on first use
+    assert backend._spawner is not None
+    return backend._spawner.process.pid
+
+
+def wait_exited(pids: list[int], timeout: float = 10) -> None:
+    """Block until every pid (not necessarily our child) has exited, via pidfds."""
+    fds = []
+    for pid in pids:
+        try:
+            fds.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue
+    try:
+        pending = list(fds)
+        while pending:
+            ready, _, _ = select.select(pending, [], [], timeout)
+            assert ready, f"processes still alive: {pids}"
+            pending = [fd for fd in pending if fd not in ready]
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def group_members(pgid: int) -> dict[int, str]:
+    """pid -> state of every process in a process group."""
+    members = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                text = Path(f"/proc/{entry}/stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            fields = text[text.rindex(")") + 2:].split()
+            if int(fields[2]) == pgid:
+                members[int(entry)] = fields[0]
+    return members
+
+
+def ignored_mask(pid: int) -> int:
+    """The process's ignored-signal mask (SigIgn in /proc/<pid>/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return int(line.split()[1], 16)
+    raise AssertionError("no SigIgn line")
+
+
+def test_jobs_are_children_of_the_server_in_their_own_group(backend: ProcessBackend) -> None:
+    server = spawner_pid(backend)
+    job = backend.start_job(NativePipeline.of(["sleep", "100"], ["sleep", "100"]))
+    pids = backend.pids(job)
+    assert job.ProcessId == pids[0]
+    for pid in pids:
+        text = Path(f"/proc/{pid}/stat").read_text()
+        ppid, pgrp = (int(f) for f in text[text.rindex(")") + 2:].split()[1:3])
+        assert (ppid, pgrp) == (server, pids[0])
+    assert os.getpgid(server) == server != os.getpgrp()  # Ctrl+C at the terminal is not for it
+    assert backend.manager.stop(job, timeout=10) is True
+    assert child_of(job).reason == "'sleep' was terminated by signal SIGTERM"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pids[0], 0)
+
+
+def test_sigkill_of_pjsh_makes_the_server_kill_every_job(tmp_path: Path) -> None:
+    program = (
+        "import sys\n"
+        "from pjsh.jobs.manager import JobManager\n"
+        "from pjsh.jobs.process import NativePipeline\n"
+        "b = JobManager().process_backend\n"
+        "jobs = [b.start_job(NativePipeline.of(['sleep', '100'], ['sleep', '100'])),\n"
+        "        b.start_job(NativePipeline.of(['sh', '-c', 'sleep 100 & wait']))]\n"
+        "pids = [pid for job in jobs for pid in b.pids(job)]\n"
+        "print(b._spawner.process.pid, *pids, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    env = {**os.environ, "PJSH_SPAWNER": "1", "PYTHONPATH": str(ROOT)}
+    shell = subprocess.Popen([sys.executable, "-c", program], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        assert shell.stdout is not None
+        server, *pids = (int(word) for word in shell.stdout.readline().split())
+        assert len(pids) == 3
+        groups = [os.getpgid(pid) for pid in pids]
+        shell.kill()
+        shell.wait()
+        wait_exited([server, *pids])  # the server saw EOF, killed the groups and left
+        for pgid in groups:  # the backgrounded grandchild went with its group
+            assert all(state == "Z" for state in group_members(pgid).values())
+    finally:
+        shell.kill()
+        shell.wait()
+        if shell.stdin is not None:
+            shell.stdin.close()
+        if shell.stdout is not None:
+            shell.stdout.close()
+
+
+def test_stop_and_pid_lookups_before_the_server_has_answered(backend: ProcessBackend) -> None:
+    server = spawner_pid(backend)
+    os.kill(server, signal.SIGSTOP)  # requests queue up unanswered
+    try:
+        job = backend.start_job(NativePipeline.of(["sleep", "100"]))
+        child = child_of(job)
+        assert job.State == "Running"
+        seen: list[int | None] = []
+        reader = threading.Thread(target=lambda: seen.append(job.ProcessId))
+        reader.start()
+        backend.manager.stop(job, wait=False)
+        assert child.state is S.Stopping
+        assert seen == []  # still waiting for the reply
+    finally:
+        os.kill(server, signal.SIGCONT)
+    reader.join(10)
+    assert backend.manager.wait([job], timeout=10) == [job]
+    assert job.state is S.Stopped
+    assert child.reason == "'sleep' was terminated by signal SIGTERM"
+    assert seen and seen[0] is not None and seen[0] > 0
+    with pytest.raises(ProcessLookupError):
+        os.killpg(seen[0], 0)
+
+
+def test_an_exec_failure_fails_the_job_with_the_system_message(
+    backend: ProcessBackend, tmp_path: Path
+) -> None:
+    bogus = tmp_path / "bogus"
+    bogus.write_bytes(b"\x7fELF not really")
+    bogus.chmod(0o755)
+    job = run(backend, ["seq", "3"], [str(bogus)])
+    assert job.state is S.Failed
+    assert child_of(job).reason == f"Program '{bogus}' failed to run: Exec format error"
+
+
+def test_a_directory_removed_after_use_fails_the_next_job(
+    backend: ProcessBackend, tmp_path: Path
+) -> None:
+    place = tmp_path / "place"
+    place.mkdir()
+    assert output(run(backend, ["pwd"], cwd=str(place))) == f"{place}\n".encode()
+    place.rmdir()
+    job = run(backend, ["pwd"], cwd=str(place))
+    assert job.state is S.Failed
+    assert child_of(job).reason == f"Cannot find the WorkingDirectory path {place}."
+    place.mkdir()  # a new directory of the same name is entered, not the deleted one
+    assert output(run(backend, ["pwd"], cwd=str(place))) == f"{place}\n".encode()
+
+
+def test_changes_to_the_environment_reach_later_jobs(
+    backend: ProcessBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PJSH_SPAWNER_TEST", "one")
+    assert output(run(backend, ["printenv", "PJSH_SPAWNER_TEST"])) == b"one\n"
+    monkeypatch.setenv("PJSH_SPAWNER_TEST", "two \udcff")
+    assert output(run(backend, ["printenv", "PJSH_SPAWNER_TEST"])) == b"two \xff\n"
+    monkeypatch.delenv("PJSH_SPAWNER_TEST")
+    assert run(backend, ["printenv", "PJSH_SPAWNER_TEST"]).ExitCode == 1
+    job = run(backend, ["printenv", "ONLY"], env={"ONLY": "mine"})
+    assert output(job) == b"mine\n"
+
+
+def test_signals_ignored_by_pjsh_stay_ignored_the_rest_are_reset(
+    backend: ProcessBackend
+) -> None:
+    old = signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    try:
+        job = backend.start_job(NativePipeline.of(["sleep", "100"]))
+        (pid,) = backend.pids(job)
+        mask = ignored_mask(pid)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+    assert mask & (1 << (signal.SIGUSR1 - 1))
+    for reset in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGTSTP, signal.SIGHUP):
+        assert not mask & (1 << (reset - 1)), signal.Signals(reset).name
+    backend.manager.stop(job, timeout=10)
+
+
+def test_a_lost_server_ends_its_jobs_and_later_jobs_start_directly(
+    backend: ProcessBackend
+) -> None:
+    server = spawner_pid(backend)
+    job = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    pids = backend.pids(job)
+    os.kill(server, signal.SIGKILL)
+    assert backend.manager.wait([job], timeout=10) == [job]
+    assert job.state is S.Failed
+    assert child_of(job).reason == "'sleep' was terminated by signal SIGKILL"
+    wait_exited(pids)
+    later = run(backend, ["printf", "still here"])
+    assert output(later) == b"still here" and later.state is S.Completed
+    assert backend._spawner is None
+
+
+def test_the_environment_switch_turns_the_server_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PJSH_SPAWNER", "0")
+    assert not process_module.spawner_available()
+    monkeypatch.setenv("PJSH_SPAWNER", "1")
+    assert process_module.spawner_available()
