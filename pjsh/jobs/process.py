@@ -524,7 +524,7 @@ class ProcessBackend:
             "g": [s for s in _INHERITED_IGNORES if _getsignal(s) == signal.SIG_IGN],
         }
         try:
-            spawner.send(message, fds, with_environ=env is None)
+            spawner.send(message, fds, env=env)
         except OSError as exc:
             with self._lock:
                 self._requests.pop(request_id, None)
@@ -1078,19 +1078,26 @@ class _SpawnerClient:
         self.ids = itertools.count(1)
         self.closing = False
         self._send_lock = threading.Lock()
-        self._environ: object = None  # the environment last sent as the default
+        # The environment the server uses for a request without one ("e": null), as last sent
+        # ("E"): os.environ's raw bytes when it came from there, else the job's own mapping.
+        self._default: object = None
 
     def send(self, message: dict[str, object], fds: list[int], *,
-             with_environ: bool = False) -> None:
-        """Send one request (blocking: the server never blocks on us, so it drains)."""
+             env: Mapping[str, str] | None = None) -> None:
+        """Send one request (blocking: the server never blocks on us, so it drains). A
+        request's environment (``env``, or pjsh's own when None) travels only when it differs
+        from the last one sent: every `&` job passes the session's, nearly always the same."""
         with self._send_lock:
-            if with_environ:
-                # The server execs with the default environment pjsh last sent; resend it
-                # only when pjsh's has changed since.
-                current = getattr(os.environ, "_data", None)
-                if current is None or current != self._environ:
-                    message["E"] = dict(os.environ)
-                    self._environ = None if current is None else dict(current)
+            if "s" in message:
+                if env is None:
+                    raw = getattr(os.environ, "_data", None)
+                    if raw is None or raw != self._default:
+                        message["E"] = dict(os.environ)
+                        self._default = None if raw is None else dict(raw)
+                elif env != self._default:
+                    message["E"] = dict(env)
+                    self._default = dict(env)
+                message["e"] = None
             data = json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
             socket.send_fds(self.sock, [data], fds)
 

@@ -212,6 +212,11 @@ def test_changes_to_the_environment_reach_later_jobs(
     assert run(backend, ["printenv", "PJSH_SPAWNER_TEST"]).ExitCode == 1
     job = run(backend, ["printenv", "ONLY"], env={"ONLY": "mine"})
     assert output(job) == b"mine\n"
+    # The environment travels only when it changes: a job's own, then pjsh's again.
+    assert run(backend, ["printenv", "PJSH_SPAWNER_TEST"], env={"ONLY": "mine"}).ExitCode == 1
+    monkeypatch.setenv("PJSH_SPAWNER_TEST", "three")
+    assert output(run(backend, ["printenv", "PJSH_SPAWNER_TEST"])) == b"three\n"
+    assert output(run(backend, ["printenv", "ONLY"], env={"ONLY": "again"})) == b"again\n"
 
 
 def test_signals_ignored_by_pjsh_stay_ignored_the_rest_are_reset(
