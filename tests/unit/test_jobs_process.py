@@ -382,13 +382,14 @@ def test_posix_spawn_serves_jobs_in_the_shells_directory_popen_the_rest(
 def test_posix_spawn_resets_ignored_job_control_signals(backend: ProcessBackend) -> None:
     if not ProcessBackend.use_posix_spawn:
         pytest.skip("no os.posix_spawn here")
-    # A console ignores SIGTSTP; a job must not inherit that across exec. Field 34 of
-    # /proc/<pid>/stat (index 31 after the name) is the mask of ignored signals.
+    # A console ignores SIGTSTP; a job must not inherit that across exec. SigIgn in
+    # /proc/<pid>/status is the mask of ignored signals.
     old = signal.signal(signal.SIGTSTP, signal.SIG_IGN)
     try:
         job = backend.start_job(NativePipeline.of(["sleep", "100"]))
         (pid,) = backend.pids(job)
-        ignored = int(proc_stat(pid)[31])
+        status = Path(f"/proc/{pid}/status").read_text()
+        ignored = int(status.split("SigIgn:")[1].split()[0], 16)
         assert not ignored & (1 << (signal.SIGTSTP - 1))
         assert not ignored & (1 << (signal.SIGPIPE - 1))
         backend.manager.stop(job, timeout=10)
