@@ -271,7 +271,7 @@ class Job(PSPropertyClass):
         store: OutputStore | None = None,
     ) -> None:
         self.id = job_id
-        self.instance_id = uuid.uuid4()
+        self._instance_id: uuid.UUID | None = None  # made on first use: uuid4 reads urandom
         self.name = name if name else f"Job{job_id}"
         self.command = command
         self.location = location
@@ -295,6 +295,17 @@ class Job(PSPropertyClass):
         for child in self._children:
             child.parent = self
             child.add_observer(self._on_child_event)
+
+    @property
+    def instance_id(self) -> uuid.UUID:
+        """The job's globally unique id (fixed on first read)."""
+        iid = self._instance_id
+        if iid is None:
+            with self._lock:
+                if self._instance_id is None:
+                    self._instance_id = uuid.uuid4()
+                iid = self._instance_id
+        return iid
 
     # ---- state machine ---------------------------------------------------------------------
 

@@ -106,6 +106,10 @@ class NativePipeline:
     stdout_append: bool = False
     stderr_path: str | None = None
     stderr_append: bool = False
+    # The absolute executable of each command when the caller has already found them on
+    # ``env``'s PATH from ``cwd`` (the shell resolves a name before choosing this path):
+    # saves a second search per job. None: searched at start.
+    executables: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, *commands: Sequence[str], **options: Any) -> NativePipeline:
@@ -181,6 +185,7 @@ class _Run:
     # the exit codes (``codes``); an exec or fork failure becomes the job's failure reason.
     served: bool = False
     known: bool = True
+    replied: bool = False  # the fork server's pid reply has been handled (under the lock)
     ready: threading.Event | None = None
     codes: dict[int, int] = field(default_factory=dict)
     start_error: str | None = None
@@ -305,8 +310,12 @@ class ProcessBackend:
         job.set_state(JobState.Running)
         with self._lock:
             self._incoming.append((job, run, pipes))
-            wake = not self._drain_scheduled
-            self._drain_scheduled = True
+            # A served run whose pids are still to come needs no wake-up: the loop drains
+            # when the fork server's reply arrives (which saves waking the loop per `&` job).
+            later = run.served and not run.replied and self._spawner is not None
+            wake = not later and not self._drain_scheduled
+            if wake:
+                self._drain_scheduled = True
         if wake:
             self.manager.call_soon(self._drain_incoming)
 
@@ -413,7 +422,11 @@ class ProcessBackend:
         # No env given: the children inherit ours without Python re-encoding it per spawn.
         env = None if spec.env is None else dict(spec.env)
         path = (os.environ if env is None else env).get("PATH", os.defpath)
-        executables = [_resolve(argv[0], cwd, path) for argv in spec.commands]
+        if spec.executables is not None and cwd == spec.cwd \
+                and len(spec.executables) == len(spec.commands):
+            executables = list(spec.executables)
+        else:
+            executables = [_resolve(argv[0], cwd, path) for argv in spec.commands]
         if spawner is not None and len(spec.commands) * 3 > _MAX_SERVED_FDS:
             spawner = None  # more descriptors than one message can carry
         # posix_spawn cannot change directory: it serves jobs that start where the shell is.
@@ -575,10 +588,13 @@ class ProcessBackend:
                         self._settle_served(*entry)
                 else:
                     self._on_served_pids(reply["i"], reply["p"], reply.get("f"))
+            if self._incoming:
+                self._drain_incoming()  # runs that waited for their pids (see start)
 
     def _on_served_pids(self, request_id: int, pids: list[int], failure: str | None) -> None:
         with self._lock:
             job, run = self._requests.pop(request_id)
+            run.replied = True
             run.pids = pids
             run.pgid = pids[0] if pids else 0
             for pid in pids:
@@ -620,6 +636,9 @@ class ProcessBackend:
             by_pid, self._by_pid = self._by_pid, {}
             releasing, self._releasing = self._releasing, {}
         loop = self.manager.loop
+        # Served runs queued to wait for their pids will never hear them: watch them now.
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to watch
+            loop.call_soon_threadsafe(self._drain_incoming)
         for job, run in releasing.values():
             loop.call_soon_threadsafe(self._settle_served, job, run)
         if spawner is None or spawner.closing:

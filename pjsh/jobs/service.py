@@ -125,12 +125,16 @@ class JobService:
         stderr_path: str | None = None
         stderr_append = False
         runner = interp.pipelines
+        session = self.session
+        # Executables found while choosing this path, handed on when the start would search
+        # the same PATH from the same directory and find the same file.
+        found: list[str] | None = [] if cwd == session.cwd else None
         for i, el in enumerate(pipeline.elements):
             if not isinstance(el, ast.Command) or el.invocation is not None:
                 return None
             if not isinstance(el.name, ast.Constant) or not isinstance(el.name.value, str):
                 return None
-            kind, _target = runner.resolve(el.name.value)
+            kind, target = runner.resolve(el.name.value)
             # A name that is nothing at all runs as a native too: the job then fails at once
             # with PowerShell's "is not recognized" reason instead of starting a worker.
             if kind not in ("native", "missing"):
@@ -154,12 +158,22 @@ class JobService:
                 if value is not None and not self._simple(value, copy_caller_vars):
                     return None
             argv = runner.native_argv(el, frame)
-            commands.append((el.name.value, *argv))
+            name = el.name.value
+            commands.append((name, *argv))
+            if found is not None:
+                low = name.lower()
+                if kind == "native" and isinstance(target, str) and os.path.isabs(target) \
+                        and not name.startswith("~") and low not in session.aliases \
+                        and low not in session.registry.aliases:
+                    found.append(target)
+                else:
+                    found = None
         if not commands:
             return None
-        return NativePipeline(tuple(commands), cwd=cwd, env=dict(self.session.env),
+        return NativePipeline(tuple(commands), cwd=cwd, env=dict(session.env),
                               stdout_path=stdout_path, stdout_append=stdout_append,
-                              stderr_path=stderr_path, stderr_append=stderr_append)
+                              stderr_path=stderr_path, stderr_append=stderr_append,
+                              executables=tuple(found) if found is not None else None)
 
     @staticmethod
     def _simple(expr: ast.Expr, copy_caller_vars: bool) -> bool:

@@ -520,15 +520,48 @@ def _all_specs(obj: object) -> list[_Spec]:
     return [_Spec(name, _prop(name)) for name, _ in ps_properties(obj)]
 
 
+# Per-view memos, by id() with the view kept alongside (so an id is never reused while its
+# entry lives): views are few and long-lived, and rebuilding their specs and columns for every
+# object (the job row of every `&`) was a fair share of printing it.
+_SPECS_CACHE: dict[int, tuple[object, list[_Spec]]] = {}
+_COLUMNS_CACHE: dict[tuple[int, bool], tuple[object, tuple[Column, ...]]] = {}
+_MEMO_MAX = 256
+
+
 def _view_specs(view: TableView | ListView) -> list[_Spec]:
+    cached = _SPECS_CACHE.get(id(view))
+    if cached is not None and cached[0] is view:
+        return cached[1]
     if isinstance(view, TableView):
-        return [
+        specs = [
             _Spec(label, _prop(src) if isinstance(src, str) else src, width, align)
             for label, src, width, align in view.columns
         ]
-    return [
-        _Spec(label, _prop(src) if isinstance(src, str) else src) for label, src in view.entries
-    ]
+    else:
+        specs = [
+            _Spec(label, _prop(src) if isinstance(src, str) else src)
+            for label, src in view.entries
+        ]
+    if len(_SPECS_CACHE) >= _MEMO_MAX:
+        _SPECS_CACHE.clear()
+    _SPECS_CACHE[id(view)] = (view, specs)
+    return specs
+
+
+def _view_columns(view: TableView, specs: list[_Spec], auto_size: bool) -> tuple[Column, ...]:
+    """A table view's columns: with a view, no alignment depends on the values."""
+    key = (id(view), auto_size)
+    cached = _COLUMNS_CACHE.get(key)
+    if cached is not None and cached[0] is view:
+        return cached[1]
+    columns = tuple(
+        Column(spec.label, None if auto_size else spec.width, spec.align or "left")
+        for spec in specs
+    )
+    if len(_COLUMNS_CACHE) >= _MEMO_MAX:
+        _COLUMNS_CACHE.clear()
+    _COLUMNS_CACHE[key] = (view, columns)
+    return columns
 
 
 def _dictionary_entry(key: object, value: object) -> PSObject:
@@ -591,14 +624,17 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
         return
 
     table_view = view if isinstance(view, TableView) else None
-    columns = tuple(
-        Column(
-            spec.label,
-            None if opts.auto_size else spec.width,
-            spec.align or ("right" if table_view is None and _is_number(value) else "left"),
+    if table_view is not None and opts.properties is None:
+        columns = _view_columns(table_view, specs, opts.auto_size)
+    else:
+        columns = tuple(
+            Column(
+                spec.label,
+                None if opts.auto_size else spec.width,
+                spec.align or ("right" if table_view is None and _is_number(value) else "left"),
+            )
+            for spec, value in zip(specs, values, strict=True)
         )
-        for spec, value in zip(specs, values, strict=True)
-    )
     row = tuple(format_value(v) for v in values)
     labels = tuple(spec.label.lower() for spec in specs)
     if table_view is not None:
@@ -901,10 +937,18 @@ def _plain(text: str) -> StyledLine:
     return ((text, ROLE_TEXT),)
 
 
+# Header and rule lines of tables whose columns all have fixed widths, by the identity of the
+# columns (a view's, see _view_columns; kept alongside) and the width: a streamed table (the
+# job row of every `&`) repeats the same header once per statement.
+_HEADER_CACHE: dict[tuple[int, int], tuple[object, list[StyledLine]]] = {}
+
+
 def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
     columns = block.columns
     if not columns:
         return []
+    if not block.rows and block.hide_header and not block.title:
+        return []  # a streamed table's closing block: only its framing blank line shows
     cells = [
         [_cell_lines(row[i] if i < len(row) else "", block.wrap) for i in range(len(columns))]
         for row in block.rows
@@ -934,7 +978,11 @@ def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
     lines: list[StyledLine] = []
     if block.title:
         lines += [_plain(block.title), ()]
-    if not block.hide_header:
+    fixed = all(column.width is not None for column in block.columns)
+    cached = _HEADER_CACHE.get((id(block.columns), width)) if fixed else None
+    if cached is not None and cached[0] is block.columns and not block.hide_header:
+        lines += cached[1]
+    elif not block.hide_header:
         shown = list(zip(columns, widths, strict=True))
         labels = [_cut(c.label, w, c.align) for c, w in shown]
         header = " ".join(_pad(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True))
@@ -942,8 +990,12 @@ def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
             _pad("-" * display_width(t), w, c.align)
             for t, (c, w) in zip(labels, shown, strict=True)
         )
-        lines.append(((header.rstrip(), ROLE_HEADER),))
-        lines.append(((rule.rstrip(), ROLE_HEADER),))
+        head: list[StyledLine] = [((header.rstrip(), ROLE_HEADER),), ((rule.rstrip(), ROLE_HEADER),)]
+        lines += head
+        if fixed:
+            if len(_HEADER_CACHE) >= _MEMO_MAX:
+                _HEADER_CACHE.clear()
+            _HEADER_CACHE[(id(block.columns), width)] = (block.columns, head)
     for row in cells:
         if block.wrap:
             parts = [
