@@ -189,6 +189,10 @@ class _Run:
     ready: threading.Event | None = None
     codes: dict[int, int] = field(default_factory=dict)
     start_error: str | None = None
+    server: _SpawnerClient | None = None  # the fork server that started it
+    # Capture pipes the fork server made and still holds (it hands one over when it has
+    # data, or says it ended empty); each is also counted in open_pipes.
+    held: int = 0
 
     def all_exited(self) -> bool:
         """True once every stage is known to have exited (they are still unreaped)."""
@@ -222,13 +226,11 @@ class ProcessBackend:
         self._incoming: list[tuple[Job, _Run, _Pipes]] = []
         self._drain_scheduled = False
         self._devnull: int | None = None
-        self._spawner: _SpawnerClient | None = None
+        # The fork servers, started as needed (see _get_spawner); each keeps its own runs.
+        self._servers: list[_SpawnerClient] = []
         self._spawner_failed = False
+        self._request_ids = itertools.count(1)
         self._cwd_seen: str | None = None
-        self._releases: list[int] = []  # pgids to release, sent once per loop iteration
-        self._requests: dict[int, tuple[Job, _Run]] = {}  # request id -> run awaiting pids
-        self._by_pid: dict[int, tuple[Job, _Run]] = {}  # served pid -> its run, until exit
-        self._releasing: dict[int, tuple[Job, _Run]] = {}  # pgid -> run, until its leader is reaped
         if self.use_posix_spawn:
             _seal_inherited_fds()
 
@@ -312,7 +314,8 @@ class ProcessBackend:
             self._incoming.append((job, run, pipes))
             # A served run whose pids are still to come needs no wake-up: the loop drains
             # when the fork server's reply arrives (which saves waking the loop per `&` job).
-            later = run.served and not run.replied and self._spawner is not None
+            later = run.served and not run.replied and run.server is not None \
+                and not run.server.lost
             wake = not later and not self._drain_scheduled
             if wake:
                 self._drain_scheduled = True
@@ -445,24 +448,34 @@ class ProcessBackend:
             return fd
 
         out_r = err_r = stdin_w = None
+        # The fork server makes the capture pipes and /dev/null itself (see spawner.py):
+        # a job that writes nothing then costs pjsh no pipe at all.
+        served = spawner is not None
         try:
             if spec.stdin is not None:
                 stdin_r, stdin_w = os.pipe()
                 owned.append(stdin_r)
                 first_in: int = stdin_r
             else:
-                first_in = self._null_input()
+                first_in = _SERVER_NULL if served else self._null_input()
             if spec.stdout_path is not None:
                 last_out = target(spec.stdout_path, spec.stdout_append)
+            elif served:
+                last_out = _SERVER_OUT
+                run.held += 1
             else:
                 out_r, last_out = os.pipe()
                 owned.append(last_out)
             if spec.stderr_path is not None:
                 err_w = target(spec.stderr_path, spec.stderr_append)
+            elif served:
+                err_w = _SERVER_ERR
+                run.held += 1
             else:
                 err_r, err_w = os.pipe()
                 owned.append(err_w)
             if spawner is not None:
+                run.open_pipes = run.held  # before the request: the replies may come at once
                 self._request(spawner, job, run, cwd, env, executables, first_in, last_out,
                               err_w, owned)
                 return out_r, err_r, stdin_w
@@ -509,6 +522,8 @@ class ProcessBackend:
         index: dict[int, int] = {}
 
         def slot(fd: int) -> int:
+            if fd < 0:
+                return fd  # one the server makes
             if fd not in index:
                 index[fd] = len(fds)
                 fds.append(fd)
@@ -529,9 +544,10 @@ class ProcessBackend:
         run.served = True
         run.known = False
         run.ready = threading.Event()
-        request_id = next(spawner.ids)
+        run.server = spawner
+        request_id = next(self._request_ids)
         with self._lock:
-            self._requests[request_id] = (job, run)
+            spawner.requests[request_id] = (job, run)
         message: dict[str, object] = {
             "i": request_id, "c": cwd, "e": env, "s": stages,
             "g": [s for s in _INHERITED_IGNORES if _getsignal(s) == signal.SIG_IGN],
@@ -540,23 +556,41 @@ class ProcessBackend:
             spawner.send(message, fds, env=env)
         except OSError as exc:
             with self._lock:
-                self._requests.pop(request_id, None)
-            self._spawner_lost()
+                spawner.requests.pop(request_id, None)
+            self._spawner_lost(spawner)
             raise _SpawnerGone from exc
 
     # ---- the fork server ---------------------------------------------------------------------
 
+    @property
+    def _spawner(self) -> _SpawnerClient | None:
+        """The first fork server, if one runs (the one a lone job goes to)."""
+        servers = self._servers
+        return servers[0] if servers else None
+
     def _get_spawner(self) -> _SpawnerClient | None:
-        """The fork server, started on first use; None where it failed to start."""
+        """The fork server for the next job; None where none can run.
+
+        A server starts jobs one at a time, each ``posix_spawn`` waiting for its exec; during
+        a burst of jobs a second one (up to one per CPU, at most _MAX_SERVERS) lets those
+        waits overlap, as bash's forks overlap its children's execs. A job goes to the server
+        with the fewest requests still unanswered; another server starts only when every
+        running one has a request outstanding, so a lone job never pays for it.
+        """
         with self._lock:
-            if self._spawner is not None or self._spawner_failed:
-                return self._spawner
+            if self._spawner_failed:
+                return None
+            servers = self._servers
+            best = min(servers, key=_backlog) if servers else None
+            if best is not None and (not best.requests or len(servers) >= _server_limit()):
+                return best
             try:
                 spawner = _SpawnerClient()
             except OSError:
-                self._spawner_failed = True
-                return None
-            self._spawner = spawner
+                if best is None:
+                    self._spawner_failed = True
+                return best
+            servers.append(spawner)
         self.manager.call_soon(self._attach_spawner, spawner)
         return spawner
 
@@ -564,45 +598,63 @@ class ProcessBackend:
         asyncio.get_running_loop().add_reader(spawner.sock.fileno(), self._on_spawner, spawner)
 
     def _on_spawner(self, spawner: _SpawnerClient) -> None:
-        """On the loop: every reply the fork server has sent (pids, exits)."""
+        """On the loop: every reply the fork server has sent (pids, exits, capture pipes)."""
         while True:
+            fds: list[int] = []
             try:
-                data = spawner.sock.recv(65536, socket.MSG_DONTWAIT)
+                data, ancillary, _flags, _addr = spawner.sock.recvmsg(
+                    65536, _SERVED_FDS_SPACE, socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC)
+                fds = _received_fds(ancillary)
             except BlockingIOError:
                 return
             except OSError:
                 data = b""
             if not data:
+                for fd in fds:
+                    os.close(fd)
                 asyncio.get_running_loop().remove_reader(spawner.sock.fileno())
                 spawner.sock.close()
-                self._spawner_lost()
+                self._spawner_lost(spawner)
                 return
+            fds.reverse()  # handed over in the order of their lines; popped from the end
             for line in data.split(b"\n"):
                 reply = json.loads(line)
                 if "x" in reply:
-                    self._on_served_exit(reply["x"], reply["c"])
+                    self._on_served_exit(spawner, reply["x"], reply["c"])
+                elif "q" in reply:
+                    self._on_quiet_capture(spawner, reply["q"], reply["s"])
+                elif "h" in reply:
+                    self._on_handed_capture(spawner, reply["h"], reply["s"], fds.pop())
                 elif "R" in reply:
                     with self._lock:
-                        entry = self._releasing.pop(reply["R"], None)
+                        entry = spawner.releasing.pop(reply["R"], None)
                     if entry is not None:
                         self._settle_served(*entry)
                 else:
-                    self._on_served_pids(reply["i"], reply["p"], reply.get("f"))
+                    self._on_served_pids(spawner, reply["i"], reply["p"], reply.get("f"))
             if self._incoming:
                 self._drain_incoming()  # runs that waited for their pids (see start)
 
-    def _on_served_pids(self, request_id: int, pids: list[int], failure: str | None) -> None:
+    def _on_served_pids(self, spawner: _SpawnerClient, request_id: int, pids: list[int],
+                        failure: str | None) -> None:
         with self._lock:
-            job, run = self._requests.pop(request_id)
+            job, run = spawner.requests.pop(request_id)
             run.replied = True
             run.pids = pids
             run.pgid = pids[0] if pids else 0
             for pid in pids:
-                self._by_pid[pid] = (job, run)
+                spawner.by_pid[pid] = (job, run)
         if failure is not None:
             run.start_error = WORKING_DIRECTORY_NOT_FOUND.format(failure[1:]) \
                 if failure.startswith("\0") else self._failed_to_run(run, len(pids), failure)
         run.known = True
+        if run.held:
+            if failure is None and pids:
+                with self._lock:
+                    spawner.captures[run.pgid] = (job, run)
+            else:  # a failed start: the server closed the capture pipes
+                run.open_pipes -= run.held
+                run.held = 0
         job.process_id = run.pgid or None
         assert run.ready is not None
         run.ready.set()
@@ -611,9 +663,9 @@ class ProcessBackend:
         if run.all_exited():
             self._on_all_exited(job, run)
 
-    def _on_served_exit(self, pid: int, code: int) -> None:
+    def _on_served_exit(self, spawner: _SpawnerClient, pid: int, code: int) -> None:
         with self._lock:
-            entry = self._by_pid.pop(pid, None)
+            entry = spawner.by_pid.pop(pid, None)
         if entry is None:
             return
         job, run = entry
@@ -622,26 +674,65 @@ class ProcessBackend:
         if run.all_exited():
             self._on_all_exited(job, run)
 
+    def _on_quiet_capture(self, spawner: _SpawnerClient, pgid: int, mask: int) -> None:
+        """Capture pipes (a mask of output 1, error 2) ended without a byte."""
+        entry = self._held_capture(spawner, pgid, 2 if mask == 3 else 1)
+        if entry is None:
+            return
+        job, run = entry
+        run.open_pipes -= 2 if mask == 3 else 1
+        if run.open_pipes == 0 and run.watching:
+            self._check_exits(asyncio.get_running_loop(), job, run)
+
+    def _on_handed_capture(self, spawner: _SpawnerClient, pgid: int, stream: int,
+                           fd: int) -> None:
+        """A capture pipe has data: read it from now on (it stays counted in open_pipes)."""
+        entry = self._held_capture(spawner, pgid, 1)
+        if entry is None:
+            os.close(fd)
+            return
+        job, run = entry
+        self._read_into(asyncio.get_running_loop(), fd, job, run,
+                        Stream.Output if stream == 1 else Stream.Error)
+
+    def _held_capture(self, spawner: _SpawnerClient, pgid: int,
+                      count: int) -> tuple[Job, _Run] | None:
+        """The run whose ``count`` capture pipes the server no longer holds."""
+        with self._lock:
+            entry = spawner.captures.get(pgid)
+            if entry is None:
+                return None
+            run = entry[1]
+            run.held -= count
+            if run.held <= 0:
+                del spawner.captures[pgid]
+        return entry
+
     @staticmethod
     def _failed_to_run(run: _Run, stage: int, message: str) -> str:
         return f"Program '{run.spec.commands[stage][0]}' failed to run: {message}"
 
-    def _spawner_lost(self) -> None:
-        """The fork server is gone: later jobs start directly; runs it served end now (it
-        killed their groups as it went)."""
+    def _spawner_lost(self, spawner: _SpawnerClient) -> None:
+        """A fork server is gone: later jobs start directly (one that died unasked says
+        something is wrong); runs it served end now (it killed their groups as it went)."""
         with self._lock:
-            spawner, self._spawner = self._spawner, None
+            if spawner.lost:
+                return
+            spawner.lost = True
+            if spawner in self._servers:
+                self._servers.remove(spawner)
             self._spawner_failed = True
-            requests, self._requests = self._requests, {}
-            by_pid, self._by_pid = self._by_pid, {}
-            releasing, self._releasing = self._releasing, {}
+            requests, spawner.requests = spawner.requests, {}
+            by_pid, spawner.by_pid = spawner.by_pid, {}
+            releasing, spawner.releasing = spawner.releasing, {}
+            captures, spawner.captures = spawner.captures, {}
         loop = self.manager.loop
         # Served runs queued to wait for their pids will never hear them: watch them now.
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to watch
             loop.call_soon_threadsafe(self._drain_incoming)
         for job, run in releasing.values():
             loop.call_soon_threadsafe(self._settle_served, job, run)
-        if spawner is None or spawner.closing:
+        if spawner.closing:
             return
         lost = "the process spawner exited"
         for _job, run in requests.values():
@@ -655,11 +746,14 @@ class ProcessBackend:
             _kill_group(run.pgid, signal.SIGKILL)
             run.exited.add(pid)
             run.codes[pid] = -signal.SIGKILL
-        for job, run in {id(r): (j, r) for j, r in [*requests.values(), *by_pid.values()]
-                         }.values():
+        for job, run in {id(r): (j, r) for j, r in [
+                *requests.values(), *by_pid.values(), *captures.values()]}.values():
             loop.call_soon_threadsafe(self._after_loss, job, run)
 
     def _after_loss(self, job: Job, run: _Run) -> None:
+        # The capture pipes it still held went with it: nothing more will come from them.
+        run.open_pipes -= run.held
+        run.held = 0
         if run.all_exited():
             self._on_all_exited(job, run)
 
@@ -863,31 +957,32 @@ class ProcessBackend:
         # A stopped job's group must be gone when it reports Stopped: wait for the server to
         # say so. A job that ended by itself needs no such wait (its leader is a zombie).
         acknowledge = run.stopping
+        spawner = run.server
         with self._lock:
             self._runs.pop(job, None)
-            spawner = self._spawner
+            if spawner is not None and spawner.lost:
+                spawner = None
             if spawner is not None and run.pgid and acknowledge:
-                self._releasing[run.pgid] = (job, run)
+                spawner.releasing[run.pgid] = (job, run)
         if spawner is not None and run.pgid:
             if not acknowledge:
                 # Batched: a burst of ending jobs costs the server one message.
-                if not self._releases:
-                    asyncio.get_running_loop().call_soon(self._send_releases)
-                self._releases.append(run.pgid)
+                if not spawner.releases:
+                    asyncio.get_running_loop().call_soon(self._send_releases, spawner)
+                spawner.releases.append(run.pgid)
             else:
                 try:
                     spawner.send({"r": [run.pgid], "a": 1}, [])
                     return
                 except OSError:
                     with self._lock:
-                        self._releasing.pop(run.pgid, None)
+                        spawner.releasing.pop(run.pgid, None)
         self._settle_served(job, run)
 
-    def _send_releases(self) -> None:
-        releases, self._releases = self._releases, []
-        with self._lock:
-            spawner = self._spawner
-        if spawner is not None and releases:
+    @staticmethod
+    def _send_releases(spawner: _SpawnerClient) -> None:
+        releases, spawner.releases = spawner.releases, []
+        if not spawner.lost and releases:
             with contextlib.suppress(OSError):
                 spawner.send({"r": releases}, [])
 
@@ -930,10 +1025,10 @@ class ProcessBackend:
         have ended)."""
         with self._lock:
             devnull, self._devnull = self._devnull, None
-            spawner = self._spawner
+            servers, self._servers = self._servers, []
         if devnull is not None:
             os.close(devnull)
-        if spawner is not None:
+        for spawner in servers:
             spawner.close()
 
 
@@ -1067,6 +1162,37 @@ async def _feed(loop: asyncio.AbstractEventLoop, fd: int, data: bytes) -> None:
 
 
 _MAX_SERVED_FDS = 240  # SCM_RIGHTS carries at most 253 descriptors per message
+_MAX_SERVERS = 4  # fork servers at most (each is a small Python process)
+# Stage descriptors the fork server makes itself (see spawner.py): the capture pipes of the
+# job's output and errors, and /dev/null.
+_SERVER_OUT, _SERVER_ERR, _SERVER_NULL = -1, -2, -3
+_SERVED_FDS_SPACE = socket.CMSG_SPACE(253 * 4) if hasattr(socket, "CMSG_SPACE") else 0
+
+
+def _received_fds(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
+    """The descriptors passed with a message (SCM_RIGHTS)."""
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            usable = len(payload) - len(payload) % 4
+            fds.extend(int.from_bytes(payload[i:i + 4], sys.byteorder, signed=True)
+                       for i in range(0, usable, 4))
+    return fds
+
+
+@functools.cache
+def _server_limit() -> int:
+    """How many fork servers may run: one per CPU this process may use, up to _MAX_SERVERS."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, _MAX_SERVERS))
+
+
+def _backlog(spawner: _SpawnerClient) -> int:
+    """The requests a fork server has not answered yet."""
+    return len(spawner.requests)
 
 
 class _SpawnerClient:
@@ -1094,8 +1220,16 @@ class _SpawnerClient:
         finally:
             theirs.close()
         self.sock = ours
-        self.ids = itertools.count(1)
         self.closing = False
+        self.lost = False  # its end closed; set under the backend's lock
+        # Its runs, guarded by the backend's lock: request id -> run awaiting pids, served
+        # pid -> run until exit, pgid -> run until the leader is reaped; and the pgids to
+        # release, sent once per loop iteration.
+        self.requests: dict[int, tuple[Job, _Run]] = {}
+        self.by_pid: dict[int, tuple[Job, _Run]] = {}
+        self.releasing: dict[int, tuple[Job, _Run]] = {}
+        self.releases: list[int] = []
+        self.captures: dict[int, tuple[Job, _Run]] = {}  # pgid -> run, while pipes are held
         self._send_lock = threading.Lock()
         # The environment the server uses for a request without one ("e": null), as last sent
         # ("E"): os.environ's raw bytes when it came from there, else the job's own mapping.

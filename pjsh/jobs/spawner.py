@@ -12,8 +12,10 @@ reply, descriptors passed with ``SCM_RIGHTS``). Messages are JSON objects:
 pjsh -> helper
   ``{"i": id, "c": cwd, "e": env|null, "E": env|absent, "g": [ignored signals],
   "s": [[executable, argv, stdin, stdout, stderr], ...]}``: start a pipeline; the three numbers
-  of each stage index the descriptors sent with the message. ``e`` is this job's own
-  environment; null means the default one, which ``E`` replaces when pjsh's changed.
+  of each stage index the descriptors sent with the message, or name one this helper makes:
+  -1 the capture pipe of the job's output, -2 that of its errors, -3 ``/dev/null``. ``e`` is
+  this job's own environment; null means the default one, which ``E`` replaces when pjsh's
+  changed.
   ``{"r": [pgid, ...], "a": 1|absent}``: the jobs have ended; reap their zombie group leaders (until then
   the leader stays unreaped, so the group id stays reserved and pjsh may ``killpg`` it
   safely); with ``a``, say when it is done.
@@ -25,6 +27,14 @@ helper -> pjsh (several replies may share one datagram, one per line)
   ``os.waitstatus_to_exitcode``; ``e`` when its exec failed).
   ``{"R": pgid}``: the group leader is reaped (asked for by a stop, so a stopped job's group
   is gone, as on the direct path, before pjsh reports the job Stopped).
+  ``{"h": pgid, "s": 1|2}`` with one descriptor: the job's output (1) or error (2) capture
+  pipe, handed over the moment it has data; pjsh reads it from then on.
+  ``{"q": pgid, "s": mask}``: those capture pipes (1, 2, or 3 for both) reached EOF without
+  a byte: nothing to read, and pjsh never touched them.
+
+Capture pipes are made here, not in pjsh, and held until they have data: most `&` jobs write
+nothing, and then pjsh spends no system call and no loop wake-up on their pipes. The bytes
+themselves never pass through this helper (a pipe with data is handed over unread).
 
 If pjsh's end closes (pjsh exited, or was killed), the helper SIGKILLs every process group
 whose job pjsh had not yet seen end, reaps its children and exits: no orphans.
@@ -55,6 +65,7 @@ _MAX_FDS = 250  # below the kernel's SCM_MAX_FD (253)
 _REQUESTS_PER_ROUND = 16  # then replies go out and exits are looked at (epoll is level-triggered)
 _BATCH = 64  # replies per datagram
 _BATCH_BYTES = 32768
+_CAPTURE_OUT, _CAPTURE_ERR, _NULL = -1, -2, -3  # stage descriptors this helper makes
 
 
 class Server:
@@ -66,8 +77,11 @@ class Server:
         self.poll = select.epoll()
         self.poll.register(sock.fileno(), select.EPOLLIN)
         self.env: dict[bytes, bytes] = dict(os.environb)
-        self.outbox: list[bytes] = []
+        self.outbox: list[tuple[bytes, int]] = []  # (reply, descriptor to pass or -1)
         self.pidfds: dict[int, int] = {}  # pidfd -> pid
+        self.captures: dict[int, tuple[int, int]] = {}  # capture pipe -> (pgid, 1 or 2)
+        self.quiet: dict[int, int] = {}  # pgid -> capture pipes at EOF this round (mask)
+        self.null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self.leaders: set[int] = set()  # group leaders not yet released by pjsh
         self.held: set[int] = set()  # leaders that exited and are kept as zombies
         self.closed = False
@@ -86,8 +100,14 @@ class Server:
                         self.flush()
                     if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
                         self.read_requests()
+                elif fd in self.captures:
+                    self.on_capture(fd, events)
                 else:
                     self.on_exit(fd)
+            if self.quiet:
+                for pgid, mask in self.quiet.items():
+                    self.send({"q": pgid, "s": mask})
+                self.quiet.clear()
         self.shut_down()
 
     def read_requests(self) -> None:
@@ -133,8 +153,20 @@ class Server:
         assert isinstance(stages, list) and isinstance(ignored, list) and isinstance(cwd, str)
         pids: list[int] = []
         reply: dict[str, object] = {"i": request["i"], "p": pids}
-        for executable, argv, stdin, stdout, stderr in stages:
-            try:
+        # This helper's own descriptors by their negative numbers: capture pipes (read end,
+        # write end) and /dev/null.
+        pipes: dict[int, tuple[int, int]] = {}
+        own = {_NULL: self.null}
+        try:
+            for stage in stages:
+                for number in stage[2:]:
+                    if number in (_CAPTURE_OUT, _CAPTURE_ERR) and number not in pipes:
+                        pipes[number] = os.pipe()
+                        own[number] = pipes[number][1]
+            for executable, argv, stdin, stdout, stderr in stages:
+                stdio = (own[stdin] if stdin < 0 else fds[stdin],
+                         own[stdout] if stdout < 0 else fds[stdout],
+                         own[stderr] if stderr < 0 else fds[stderr])
                 if not pids:
                     # posix_spawn cannot change directory; this process has nothing else
                     # that depends on its own, so it moves to the job's (every time: the
@@ -144,17 +176,23 @@ class Server:
                     except OSError:
                         reply["f"] = "\0" + cwd  # pjsh words it: the directory is missing
                         break
-                pid = self.fork_stage(executable, argv, (fds[stdin], fds[stdout], fds[stderr]),
-                                      env, ignored, pids[0] if pids else 0)
-            except OSError as exc:
-                reply["f"] = exc.strerror or str(exc)
-                if pids:
-                    kill_group(pids[0], signal.SIGKILL)
-                break
-            pids.append(pid)
+                pid = self.fork_stage(executable, argv, stdio, env, ignored,
+                                      pids[0] if pids else 0)
+                pids.append(pid)
+        except OSError as exc:
+            reply["f"] = exc.strerror or str(exc)
+            if pids:
+                kill_group(pids[0], signal.SIGKILL)
         if pids:
             self.leaders.add(pids[0])
         self.send(reply)
+        for number, (read_end, write_end) in pipes.items():
+            os.close(write_end)
+            if pids and "f" not in reply:
+                self.captures[read_end] = (pids[0], 1 if number == _CAPTURE_OUT else 2)
+                self.poll.register(read_end, select.EPOLLIN)
+            else:
+                os.close(read_end)  # a failed start's output goes, as on the direct path
 
     def fork_stage(self, executable: str, argv: list[str], stdio: tuple[int, int, int],
                    env: dict[bytes, bytes], ignored: list[int], pgid: int) -> int:
@@ -181,6 +219,16 @@ class Server:
         self.poll.register(pidfd, select.EPOLLIN)
         return pid
 
+    def on_capture(self, fd: int, events: int) -> None:
+        """A capture pipe has data (hand it to pjsh, unread) or is at EOF without any."""
+        pgid, stream = self.captures.pop(fd)
+        self.poll.unregister(fd)
+        if events & select.EPOLLIN:
+            self.send({"h": pgid, "s": stream}, fd)
+        else:
+            self.quiet[pgid] = self.quiet.get(pgid, 0) | stream
+            os.close(fd)
+
     def on_exit(self, pidfd: int) -> None:
         """A stage exited: report its status; reap it unless it leads an unreleased group."""
         pid = self.pidfds.pop(pidfd)
@@ -205,29 +253,39 @@ class Server:
 
     # ---- replies -----------------------------------------------------------------------------
 
-    def send(self, message: dict[str, object]) -> None:
-        """Queue a reply; never block on pjsh (it may be busy sending us requests). Replies
-        queued while requests are being read go out together after them."""
-        self.outbox.append(json.dumps(message, separators=(",", ":")).encode())
+    def send(self, message: dict[str, object], fd: int = -1) -> None:
+        """Queue a reply (with a descriptor to pass, closed here once sent); never block on
+        pjsh (it may be busy sending us requests). Replies queued while requests are being
+        read go out together after them."""
+        self.outbox.append((json.dumps(message, separators=(",", ":")).encode(), fd))
 
     def flush(self) -> None:
         """Send what the socket takes, several replies per datagram (one line each, so pjsh
-        wakes once for a burst); wait for EPOLLOUT for the rest."""
+        wakes once for a burst; passed descriptors in the order of their lines); wait for
+        EPOLLOUT for the rest."""
         while self.outbox:
             batch: list[bytes] = []
+            passed: list[int] = []
             size = 0
-            for data in self.outbox[:_BATCH]:
+            for data, fd in self.outbox[:_BATCH]:
                 if batch and size + len(data) > _BATCH_BYTES:
                     break  # pjsh reads datagrams of up to 64 KiB
                 batch.append(data)
                 size += len(data) + 1
+                if fd >= 0:
+                    passed.append(fd)
             try:
-                self.sock.send(b"\n".join(batch))
+                if passed:
+                    socket.send_fds(self.sock, [b"\n".join(batch)], passed)
+                else:
+                    self.sock.send(b"\n".join(batch))
             except BlockingIOError:
                 break
             except OSError:
                 self.closed = True
                 break
+            for fd in passed:
+                os.close(fd)
             del self.outbox[:len(batch)]
         mask = select.EPOLLIN | (select.EPOLLOUT if self.outbox else 0)
         self.poll.modify(self.sock.fileno(), mask)
@@ -236,6 +294,8 @@ class Server:
         """pjsh is gone: kill every group whose job had not ended, reap everything, exit."""
         for pgid in self.leaders:
             kill_group(pgid, signal.SIGKILL)
+        for fd in self.captures:
+            os.close(fd)
         while True:
             try:
                 os.waitpid(-1, 0)

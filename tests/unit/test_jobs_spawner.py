@@ -248,7 +248,7 @@ def test_a_lost_server_ends_its_jobs_and_later_jobs_start_directly(
     wait_exited(pids)
     later = run(backend, ["printf", "still here"])
     assert output(later) == b"still here" and later.state is S.Completed
-    assert backend._spawner is None
+    assert not backend._servers
 
 
 def test_the_environment_switch_turns_the_server_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -256,3 +256,86 @@ def test_the_environment_switch_turns_the_server_off(monkeypatch: pytest.MonkeyP
     assert not process_module.spawner_available()
     monkeypatch.setenv("PJSH_SPAWNER", "1")
     assert process_module.spawner_available()
+
+
+def pipe_inodes(pid: int) -> set[str]:
+    """The pipes a process holds open ("pipe:[inode]")."""
+    found = set()
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("pipe:"):
+            found.add(target)
+    return found
+
+
+def test_the_server_holds_a_silent_jobs_capture_pipes_and_hands_them_over_with_data(
+    backend: ProcessBackend, tmp_path: Path
+) -> None:
+    server = spawner_pid(backend)
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    job = backend.start_job(NativePipeline.of(
+        ["sh", "-c", f"read x < '{gate}'; printf 'late out'; printf 'late err' >&2"]))
+    (pid,) = backend.pids(job)
+    out = os.readlink(f"/proc/{pid}/fd/1")
+    err = os.readlink(f"/proc/{pid}/fd/2")
+    assert out.startswith("pipe:") and err.startswith("pipe:") and out != err
+    # While the job is silent, its pipes are the server's, not pjsh's.
+    assert {out, err} <= pipe_inodes(server)
+    assert not {out, err} & pipe_inodes(os.getpid())
+    with open(gate, "w") as f:
+        f.write("go\n")
+    assert backend.manager.wait([job], timeout=30) == [job]
+    assert job.state is S.Completed
+    assert output(job) == b"late out"
+    assert b"".join(child_of(job).store.iter_bytes(Stream.Error, consume=False)) == b"late err"
+    # Handed over and read to EOF: nobody holds them any more.
+    assert not {out, err} & (pipe_inodes(server) | pipe_inodes(os.getpid()))
+
+
+def test_output_larger_than_a_pipe_arrives_whole_after_the_hand_over(
+    backend: ProcessBackend
+) -> None:
+    job = run(backend, ["head", "-c", "3000000", "/dev/urandom"], ["od", "-An", "-tx1", "-v"])
+    data = output(job)
+    assert job.state is S.Completed
+    assert len(data) == 3000000 // 16 * 49  # 16 bytes a line: " xx" x 16 + newline
+
+
+def test_a_silent_job_and_one_writing_only_errors(backend: ProcessBackend) -> None:
+    quiet = run(backend, ["true"])
+    assert quiet.state is S.Completed and output(quiet) == b""
+    errors = run(backend, ["sh", "-c", "echo oops >&2; exit 3"])
+    assert errors.state is S.Failed and output(errors) == b""
+    assert b"".join(child_of(errors).store.iter_bytes(Stream.Error, consume=False)) == b"oops\n"
+    assert child_of(errors).reason == "'sh' exited with code 3"
+
+
+def test_a_burst_spreads_over_a_second_server_a_lone_job_does_not_start_one(
+    backend: ProcessBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process_module, "_server_limit", lambda: 2)
+    first = spawner_pid(backend)
+    assert len(backend._servers) == 1  # one job at a time: one server
+    run(backend, ["true"])
+    assert len(backend._servers) == 1
+    os.kill(first, signal.SIGSTOP)  # its next request stays unanswered: a backlog
+    try:
+        waiting = backend.start_job(NativePipeline.of(["printf", "one"]))
+        second = backend.start_job(NativePipeline.of(["printf", "two"]))
+        assert backend.manager.wait([second], timeout=30) == [second]
+        assert len(backend._servers) == 2
+        assert output(second) == b"two"
+        assert waiting.state is S.Running  # still queued at the stopped server
+    finally:
+        os.kill(first, signal.SIGCONT)
+    assert backend.manager.wait([waiting], timeout=30) == [waiting]
+    assert output(waiting) == b"one"
+    servers = {s.process.pid for s in backend._servers}
+    assert first in servers and len(servers) == 2
+    # No backlog anywhere: the next job goes to a running server, no third one starts.
+    run(backend, ["true"])
+    assert {s.process.pid for s in backend._servers} == servers
