@@ -41,6 +41,9 @@ class JobState(Enum):
     Stopping = 9
     AtBreakpoint = 10
 
+    # Identity hash in C, as for Stream (storage.py): states key the transition table.
+    __hash__ = object.__hash__
+
     def __str__(self) -> str:
         return self.name
 
@@ -285,7 +288,7 @@ class Job(PSPropertyClass):
         # The exception (or error record carrier) behind a Failed state, for Receive-Job.
         self.failure: BaseException | None = None
         self.stop_requested = False
-        self.finished = FinishedHandle()
+        self._finished: FinishedHandle | None = None  # made on first use (see finished)
         self._info = JobStateInfo(_S.NotStarted)
         self._begin: datetime.datetime | None = None
         self._end: datetime.datetime | None = None
@@ -348,9 +351,9 @@ class Job(PSPropertyClass):
             if started:
                 self._emit(JobEvent(JobEventKind.STARTED, self, info, old))
             self._emit(JobEvent(JobEventKind.STATE_CHANGED, self, info, old))
-            if is_finished(new):
+            if is_finished(new) and self._finished is not None:
                 # As PowerShell: StateChanged first, then Finished is signalled.
-                self.finished.set()
+                self._finished.set()
             return True
 
     def try_set_state(self, new: JobState, reason: str | None = None) -> bool:
@@ -486,6 +489,20 @@ class Job(PSPropertyClass):
     def JobStateInfo(self) -> JobStateInfo:
         """State and failure reason."""
         return self._info
+
+    @property
+    def finished(self) -> FinishedHandle:
+        """The event set once the job is finished; made when first asked for (most jobs
+        are never waited on through it, and an Event is a lock and a condition)."""
+        handle = self._finished
+        if handle is None:
+            with self._lock:
+                handle = self._finished
+                if handle is None:
+                    handle = self._finished = FinishedHandle()
+                    if is_finished(self._info.State):
+                        handle.set()
+        return handle
 
     @property
     def Finished(self) -> FinishedHandle:

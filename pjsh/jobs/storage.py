@@ -45,6 +45,10 @@ class Stream(Enum):
     Information = "Information"
     Progress = "Progress"
 
+    # Members are singletons compared by identity: hash them by identity too, in C (Enum's
+    # own __hash__ is Python code, and stores key dictionaries by stream on every record).
+    __hash__ = object.__hash__
+
 
 _STREAMS = tuple(Stream)
 _STREAM_CODE = {s: i for i, s in enumerate(_STREAMS)}

@@ -937,32 +937,18 @@ def _plain(text: str) -> StyledLine:
     return ((text, ROLE_TEXT),)
 
 
-# Header and rule lines of tables whose columns all have fixed widths, by the identity of the
-# columns (a view's, see _view_columns; kept alongside) and the width: a streamed table (the
-# job row of every `&`) repeats the same header once per statement.
-_HEADER_CACHE: dict[tuple[int, int], tuple[object, list[StyledLine]]] = {}
+# The fitted columns, widths and header lines of tables whose columns all have fixed widths,
+# by the identity of the columns (a view's, see _view_columns; kept alongside) and the display
+# width: a streamed table (the job row of every `&`) lays out the same columns once per
+# statement.
+_FIXED_LAYOUTS: dict[tuple[int, int], tuple[object, tuple[Column, ...], list[int],
+                                             list[StyledLine]]] = {}
 
 
-def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
-    columns = block.columns
-    if not columns:
-        return []
-    if not block.rows and block.hide_header and not block.title:
-        return []  # a streamed table's closing block: only its framing blank line shows
-    cells = [
-        [_cell_lines(row[i] if i < len(row) else "", block.wrap) for i in range(len(columns))]
-        for row in block.rows
-    ]
-    widths: list[int] = []
-    for i, column in enumerate(columns):
-        if column.width is not None:
-            widths.append(max(1, column.width))
-        else:
-            content = [display_width(line) for row in cells for line in row[i]]
-            widths.append(max([1, display_width(column.label), *content]))
-
-    # Keep the columns that start on the line with room for (part of) their label; the last
-    # one kept is bounded by what remains of the line.
+def _fit(columns: tuple[Column, ...], widths: list[int],
+         width: int) -> tuple[tuple[Column, ...], list[int], list[StyledLine]]:
+    """Keep the columns that start on the line with room for (part of) their label, the last
+    one bounded by what remains of the line; return them, their widths and the header lines."""
     width = max(1, width)
     starts: list[int] = []
     position = 0
@@ -974,40 +960,76 @@ def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
     columns = columns[: len(starts)]
     widths = widths[: len(starts)]
     widths[-1] = max(1, min(widths[-1], width - starts[-1]))
+    shown = list(zip(columns, widths, strict=True))
+    labels = [_cut(c.label, w, c.align) for c, w in shown]
+    header = " ".join(_pad(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True))
+    rule = " ".join(
+        _pad("-" * display_width(t), w, c.align) for t, (c, w) in zip(labels, shown, strict=True)
+    )
+    head: list[StyledLine] = [((header.rstrip(), ROLE_HEADER),), ((rule.rstrip(), ROLE_HEADER),)]
+    return columns, widths, head
 
+
+def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
+    columns = block.columns
+    if not columns:
+        return []
+    if not block.rows and block.hide_header and not block.title:
+        return []  # a streamed table's closing block: only its framing blank line shows
     lines: list[StyledLine] = []
     if block.title:
         lines += [_plain(block.title), ()]
-    fixed = all(column.width is not None for column in block.columns)
-    cached = _HEADER_CACHE.get((id(block.columns), width)) if fixed else None
-    if cached is not None and cached[0] is block.columns and not block.hide_header:
-        lines += cached[1]
-    elif not block.hide_header:
-        shown = list(zip(columns, widths, strict=True))
-        labels = [_cut(c.label, w, c.align) for c, w in shown]
-        header = " ".join(_pad(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True))
-        rule = " ".join(
-            _pad("-" * display_width(t), w, c.align)
-            for t, (c, w) in zip(labels, shown, strict=True)
-        )
-        head: list[StyledLine] = [((header.rstrip(), ROLE_HEADER),), ((rule.rstrip(), ROLE_HEADER),)]
-        lines += head
-        if fixed:
-            if len(_HEADER_CACHE) >= _MEMO_MAX:
-                _HEADER_CACHE.clear()
-            _HEADER_CACHE[(id(block.columns), width)] = (block.columns, head)
-    for row in cells:
+    if all(column.width is not None for column in columns):
+        # Fixed widths: the layout does not depend on the rows, so it is made once.
+        layout = _FIXED_LAYOUTS.get((id(columns), width))
+        if layout is None or layout[0] is not columns:
+            fitted = _fit(columns, [max(1, c.width or 1) for c in columns], width)
+            if len(_FIXED_LAYOUTS) >= _MEMO_MAX:
+                _FIXED_LAYOUTS.clear()
+            layout = _FIXED_LAYOUTS[(id(columns), width)] = (columns, *fitted)
+        _, shown, widths, head = layout
+        if not block.hide_header:
+            lines += head
+        if not block.wrap:
+            for row in block.rows:
+                text = " ".join(
+                    _pad(_cut(_cell_lines(row[i] if i < len(row) else "", False)[0], w,
+                              c.align), w, c.align)
+                    for i, (c, w) in enumerate(zip(shown, widths, strict=True))
+                )
+                lines.append(_plain(text.rstrip()))
+            return lines
+        cells = [
+            [_cell_lines(row[i] if i < len(row) else "", True) for i in range(len(columns))]
+            for row in block.rows
+        ]
+    else:
+        cells = [
+            [_cell_lines(row[i] if i < len(row) else "", block.wrap)
+             for i in range(len(columns))]
+            for row in block.rows
+        ]
+        content_widths = [
+            max(1, column.width) if column.width is not None
+            else max([1, display_width(column.label),
+                      *(display_width(line) for row in cells for line in row[i])])
+            for i, column in enumerate(columns)
+        ]
+        shown, widths, head = _fit(columns, content_widths, width)
+        if not block.hide_header:
+            lines += head
+    for cell_row in cells:
         if block.wrap:
             parts = [
-                [chunk for line in row[i] for chunk in _chunks(line, w)]
+                [chunk for line in cell_row[i] for chunk in _chunks(line, w)]
                 for i, w in enumerate(widths)
             ]
         else:
-            parts = [[_cut(row[i][0], w, columns[i].align)] for i, w in enumerate(widths)]
+            parts = [[_cut(cell_row[i][0], w, shown[i].align)] for i, w in enumerate(widths)]
         for k in range(max(len(p) for p in parts)):
             text = " ".join(
                 _pad(p[k] if k < len(p) else "", w, c.align)
-                for p, c, w in zip(parts, columns, widths, strict=True)
+                for p, c, w in zip(parts, shown, widths, strict=True)
             )
             lines.append(_plain(text.rstrip()))
     return lines

@@ -170,8 +170,19 @@ def lookup_property(value: object, name: str) -> tuple[bool, Any]:
         return False, None
     names = getattr(value, "ps_property_names", None)
     if names is not None:
-        low = name.lower()
-        for n in names:
-            if n.lower() == low:
-                return True, getattr(value, n, None)
+        # A lower-case index per class (checked against the names it was built from, which
+        # an instance may override): formatting looks up every column of every row.
+        cls = type(value)
+        entry = _NAME_INDEX.get(cls)
+        if entry is None or entry[0] is not names:
+            index: dict[str, str] = {}
+            for n in names:
+                index.setdefault(n.lower(), n)
+            entry = _NAME_INDEX[cls] = (names, index)
+        attr = entry[1].get(name.lower())
+        if attr is not None:
+            return True, getattr(value, attr, None)
     return False, None
+
+
+_NAME_INDEX: dict[type, tuple[object, dict[str, str]]] = {}
