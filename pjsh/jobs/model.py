@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import datetime
 import threading
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pjsh.jobs.storage import OutputStore, Record, Stream, decode_lines
+from pjsh.lang.record import dataclass
 from pjsh.runtime.values import PSPropertyClass
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Collection
 
 
@@ -306,6 +306,8 @@ class Job(PSPropertyClass):
         if iid is None:
             with self._lock:
                 if self._instance_id is None:
+                    import uuid  # here, not at start-up: it imports platform
+
                     self._instance_id = uuid.uuid4()
                 iid = self._instance_id
         return iid

@@ -25,7 +25,6 @@ import itertools
 import json
 import os
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -33,7 +32,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pjsh.jobs.model import (
@@ -45,7 +43,9 @@ from pjsh.jobs.model import (
     PSRemotingChildJob,
     PSRemotingJob,
 )
+from pjsh.jobs.spawnclient import SpawnerClient, spawner_available, take_prestarted
 from pjsh.jobs.storage import OutputStore, Stream
+from pjsh.lang.record import dataclass, field
 
 if TYPE_CHECKING:
     from pjsh.jobs.manager import JobManager
@@ -82,16 +82,6 @@ _getsignal: Callable[[int], object] = getattr(signal, "_signal", signal).getsign
 # How long a caller asking for a job's pids waits for the fork server's reply at most.
 _PID_WAIT = 30.0
 _sealed = False
-
-
-def spawner_available() -> bool:
-    """True where the fork server can run (Linux: pidfds, SCM_RIGHTS, SEQPACKET), unless the
-    ``PJSH_SPAWNER=0`` switch turns it off."""
-    if os.environ.get("PJSH_SPAWNER", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    return all(hasattr(m, a) for m, a in (
-        (os, "pidfd_open"), (socket, "send_fds"), (socket, "SOCK_SEQPACKET"), (os, "fork"),
-        (socket, "MSG_CMSG_CLOEXEC")))
 
 
 @dataclass(frozen=True)
@@ -189,7 +179,7 @@ class _Run:
     ready: threading.Event | None = None
     codes: dict[int, int] = field(default_factory=dict)
     start_error: str | None = None
-    server: _SpawnerClient | None = None  # the fork server that started it
+    server: SpawnerClient | None = None  # the fork server that started it
     # Capture pipes the fork server made and still holds (it hands one over when it has
     # data, or says it ended empty); each is also counted in open_pipes.
     held: int = 0
@@ -227,7 +217,7 @@ class ProcessBackend:
         self._drain_scheduled = False
         self._devnull: int | None = None
         # The fork servers, started as needed (see _get_spawner); each keeps its own runs.
-        self._servers: list[_SpawnerClient] = []
+        self._servers: list[SpawnerClient] = []
         self._spawner_failed = False
         self._request_ids = itertools.count(1)
         self._cwd_seen: str | None = None
@@ -407,7 +397,7 @@ class ProcessBackend:
 
     # ---- spawning ----------------------------------------------------------------------------
 
-    def _spawn(self, run: _Run, job: Job, spawner: _SpawnerClient | None) -> _Pipes:
+    def _spawn(self, run: _Run, job: Job, spawner: SpawnerClient | None) -> _Pipes:
         """Start every stage (or have the fork server start them: ``spawner``); return the
         read ends of stdout/stderr and stdin's write end."""
         spec = run.spec
@@ -514,7 +504,7 @@ class ProcessBackend:
                     os.close(fd)
         return out_r, err_r, stdin_w
 
-    def _request(self, spawner: _SpawnerClient, job: Job, run: _Run, cwd: str,
+    def _request(self, spawner: SpawnerClient, job: Job, run: _Run, cwd: str,
                  env: dict[str, str] | None, executables: list[str], first_in: int,
                  last_out: int, err_w: int, owned: list[int]) -> None:
         """Send the pipeline to the fork server; its pids and exits come back on the loop."""
@@ -563,12 +553,12 @@ class ProcessBackend:
     # ---- the fork server ---------------------------------------------------------------------
 
     @property
-    def _spawner(self) -> _SpawnerClient | None:
+    def _spawner(self) -> SpawnerClient | None:
         """The first fork server, if one runs (the one a lone job goes to)."""
         servers = self._servers
         return servers[0] if servers else None
 
-    def _get_spawner(self) -> _SpawnerClient | None:
+    def _get_spawner(self) -> SpawnerClient | None:
         """The fork server for the next job; None where none can run.
 
         A server starts jobs one at a time, each ``posix_spawn`` waiting for its exec; during
@@ -585,7 +575,8 @@ class ProcessBackend:
             if best is not None and (not best.requests or len(servers) >= _server_limit()):
                 return best
             try:
-                spawner = _SpawnerClient()
+                # The first may have been started already, while the job engine loaded.
+                spawner = (take_prestarted() if best is None else None) or SpawnerClient()
             except OSError:
                 if best is None:
                     self._spawner_failed = True
@@ -594,10 +585,10 @@ class ProcessBackend:
         self.manager.call_soon(self._attach_spawner, spawner)
         return spawner
 
-    def _attach_spawner(self, spawner: _SpawnerClient) -> None:
+    def _attach_spawner(self, spawner: SpawnerClient) -> None:
         asyncio.get_running_loop().add_reader(spawner.sock.fileno(), self._on_spawner, spawner)
 
-    def _on_spawner(self, spawner: _SpawnerClient) -> None:
+    def _on_spawner(self, spawner: SpawnerClient) -> None:
         """On the loop: every reply the fork server has sent (pids, exits, capture pipes)."""
         while True:
             fds: list[int] = []
@@ -635,7 +626,7 @@ class ProcessBackend:
             if self._incoming:
                 self._drain_incoming()  # runs that waited for their pids (see start)
 
-    def _on_served_pids(self, spawner: _SpawnerClient, request_id: int, pids: list[int],
+    def _on_served_pids(self, spawner: SpawnerClient, request_id: int, pids: list[int],
                         failure: str | None) -> None:
         with self._lock:
             job, run = spawner.requests.pop(request_id)
@@ -663,7 +654,7 @@ class ProcessBackend:
         if run.all_exited():
             self._on_all_exited(job, run)
 
-    def _on_served_exit(self, spawner: _SpawnerClient, pid: int, code: int) -> None:
+    def _on_served_exit(self, spawner: SpawnerClient, pid: int, code: int) -> None:
         with self._lock:
             entry = spawner.by_pid.pop(pid, None)
         if entry is None:
@@ -674,7 +665,7 @@ class ProcessBackend:
         if run.all_exited():
             self._on_all_exited(job, run)
 
-    def _on_quiet_capture(self, spawner: _SpawnerClient, pgid: int, mask: int) -> None:
+    def _on_quiet_capture(self, spawner: SpawnerClient, pgid: int, mask: int) -> None:
         """Capture pipes (a mask of output 1, error 2) ended without a byte."""
         entry = self._held_capture(spawner, pgid, 2 if mask == 3 else 1)
         if entry is None:
@@ -684,7 +675,7 @@ class ProcessBackend:
         if run.open_pipes == 0 and run.watching:
             self._check_exits(asyncio.get_running_loop(), job, run)
 
-    def _on_handed_capture(self, spawner: _SpawnerClient, pgid: int, stream: int,
+    def _on_handed_capture(self, spawner: SpawnerClient, pgid: int, stream: int,
                            fd: int) -> None:
         """A capture pipe has data: read it from now on (it stays counted in open_pipes)."""
         entry = self._held_capture(spawner, pgid, 1)
@@ -695,7 +686,7 @@ class ProcessBackend:
         self._read_into(asyncio.get_running_loop(), fd, job, run,
                         Stream.Output if stream == 1 else Stream.Error)
 
-    def _held_capture(self, spawner: _SpawnerClient, pgid: int,
+    def _held_capture(self, spawner: SpawnerClient, pgid: int,
                       count: int) -> tuple[Job, _Run] | None:
         """The run whose ``count`` capture pipes the server no longer holds."""
         with self._lock:
@@ -712,7 +703,7 @@ class ProcessBackend:
     def _failed_to_run(run: _Run, stage: int, message: str) -> str:
         return f"Program '{run.spec.commands[stage][0]}' failed to run: {message}"
 
-    def _spawner_lost(self, spawner: _SpawnerClient) -> None:
+    def _spawner_lost(self, spawner: SpawnerClient) -> None:
         """A fork server is gone: later jobs start directly (one that died unasked says
         something is wrong); runs it served end now (it killed their groups as it went)."""
         with self._lock:
@@ -980,7 +971,7 @@ class ProcessBackend:
         self._settle_served(job, run)
 
     @staticmethod
-    def _send_releases(spawner: _SpawnerClient) -> None:
+    def _send_releases(spawner: SpawnerClient) -> None:
         releases, spawner.releases = spawner.releases, []
         if not spawner.lost and releases:
             with contextlib.suppress(OSError):
@@ -1044,6 +1035,8 @@ def _resolve(name: str, cwd: str, search_path: str) -> str:
                     f"Program '{name}' failed to run: {os.strerror(errno.EACCES)}")
             return candidate
         raise _StartFailure(COMMAND_NOT_FOUND.format(name))
+    import shutil  # not at start-up: it imports the compression modules
+
     found = shutil.which(name, path=search_path)
     if found is None:
         raise _StartFailure(COMMAND_NOT_FOUND.format(name))
@@ -1190,77 +1183,6 @@ def _server_limit() -> int:
     return max(1, min(cpus, _MAX_SERVERS))
 
 
-def _backlog(spawner: _SpawnerClient) -> int:
+def _backlog(spawner: SpawnerClient) -> int:
     """The requests a fork server has not answered yet."""
     return len(spawner.requests)
-
-
-class _SpawnerClient:
-    """pjsh's end of the fork server: the helper process and the socket to it."""
-
-    def __init__(self) -> None:
-        from pjsh.jobs import spawner as server
-
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        kwargs: dict[str, Any] = {}
-        if sys.version_info >= (3, 11):
-            kwargs["process_group"] = 0  # Ctrl+C and Ctrl+Z at the terminal are not for it
-        else:  # pragma: no cover - Python 3.10
-            kwargs["preexec_fn"] = functools.partial(os.setpgid, 0, 0)
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-I", "-S", os.path.abspath(server.__file__),
-                 str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, close_fds=True, **kwargs,
-            )
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        self.sock = ours
-        self.closing = False
-        self.lost = False  # its end closed; set under the backend's lock
-        # Its runs, guarded by the backend's lock: request id -> run awaiting pids, served
-        # pid -> run until exit, pgid -> run until the leader is reaped; and the pgids to
-        # release, sent once per loop iteration.
-        self.requests: dict[int, tuple[Job, _Run]] = {}
-        self.by_pid: dict[int, tuple[Job, _Run]] = {}
-        self.releasing: dict[int, tuple[Job, _Run]] = {}
-        self.releases: list[int] = []
-        self.captures: dict[int, tuple[Job, _Run]] = {}  # pgid -> run, while pipes are held
-        self._send_lock = threading.Lock()
-        # The environment the server uses for a request without one ("e": null), as last sent
-        # ("E"): os.environ's raw bytes when it came from there, else the job's own mapping.
-        self._default: object = None
-
-    def send(self, message: dict[str, object], fds: list[int], *,
-             env: Mapping[str, str] | None = None) -> None:
-        """Send one request (blocking: the server never blocks on us, so it drains). A
-        request's environment (``env``, or pjsh's own when None) travels only when it differs
-        from the last one sent: every `&` job passes the session's, nearly always the same."""
-        with self._send_lock:
-            if "s" in message:
-                if env is None:
-                    raw = getattr(os.environ, "_data", None)
-                    if raw is None or raw != self._default:
-                        message["E"] = dict(os.environ)
-                        self._default = None if raw is None else dict(raw)
-                elif env != self._default:
-                    message["E"] = dict(env)
-                    self._default = dict(env)
-                message["e"] = None
-            data = json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
-            socket.send_fds(self.sock, [data], fds)
-
-    def close(self) -> None:
-        """Close our end (the server then ends every group still running) and reap it."""
-        self.closing = True
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()

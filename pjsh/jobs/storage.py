@@ -15,18 +15,16 @@ import contextlib
 import errno
 import importlib
 import os
-import pickle
 import stat
 import struct
 import sys
-import tempfile
 import threading
-import uuid
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
 from enum import Enum
 from types import ModuleType
+
+from pjsh.lang.record import dataclass
 
 DEFAULT_LIMIT = 4 * 1024 * 1024
 # Large native chunks are cut so that a spilled frame is read back with bounded memory.
@@ -108,6 +106,8 @@ def default_spill_dir() -> str:
             pass
     with _fallback_lock:
         if _fallback_dir is None or not os.path.isdir(_fallback_dir):
+            import tempfile  # only when no private directory can be made (slow import)
+
             _fallback_dir = tempfile.mkdtemp(prefix="pjsh-")  # mkdtemp makes it 0700
             atexit.register(_remove_empty_dir, _fallback_dir)
         return _fallback_dir
@@ -305,6 +305,8 @@ class OutputStore:
             except Exception:
                 pass  # fall back to pickle below
         try:
+            import pickle  # only for spilled objects without a simpler encoding
+
             return _KIND_PICKLE, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
             # Not encodable (a live lock, a generator…): keep it in memory, in sequence.
@@ -319,6 +321,8 @@ class OutputStore:
             assert codec is not None
             return codec.loads(payload.decode("utf-8", "surrogatepass"))
         if kind == _KIND_PICKLE:
+            import pickle
+
             return pickle.loads(payload)
         if kind == _KIND_PINNED:
             return self._pinned.get(_PIN.unpack(payload)[0])
@@ -326,7 +330,7 @@ class OutputStore:
 
     def _open_spill_file(self) -> None:
         directory = ensure_private_dir(self._spill_dir) if self._spill_dir else default_spill_dir()
-        path = os.path.join(directory, f"job-{os.getpid()}-{uuid.uuid4().hex}.out")
+        path = os.path.join(directory, f"job-{os.getpid()}-{os.urandom(16).hex()}.out")
         # No O_APPEND: frames are written at explicit offsets, which splice(2) requires (it
         # refuses an O_APPEND target) and which lets a frame's header follow its payload.
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL

@@ -9,6 +9,7 @@ spelling. Type checkers see it as a dataclass through :pep:`681` (``dataclass_tr
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -135,15 +136,20 @@ def _build(cls: type, frozen: bool, eq: bool, add_repr: bool) -> type:
 
         cls.__repr__ = __repr__  # type: ignore[assignment]
     if eq:
+        # One C-level attrgetter builds the compared values (a tuple for several fields):
+        # no getattr per field in Python, and nothing to compile at import.
+        key: Callable[[Any], object] = (
+            operator.attrgetter(*compared) if compared else (lambda _self: ()))
+
         def __eq__(self: Any, other: object) -> bool:
             if other.__class__ is not self.__class__:
                 return NotImplemented
-            return all(getattr(self, n) == getattr(other, n) for n in compared)
+            return self is other or key(self) == key(other)
 
         cls.__eq__ = __eq__  # type: ignore[assignment]
         if frozen:
             def __hash__(self: Any) -> int:
-                return hash(tuple(getattr(self, n) for n in compared))
+                return hash(key(self))
 
             cls.__hash__ = __hash__  # type: ignore[assignment]
         else:

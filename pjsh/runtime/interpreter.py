@@ -282,6 +282,12 @@ class Interpreter:
 
     def start_background(self, chain: ast.PipelineChain, frame: Frame, out: Sink) -> None:
         """Hand the chain to the job engine (``a &``)."""
+        if not self.session.has_jobs and self.natives_enabled:
+            # The first `&` of the session: most run native commands, so the fork server
+            # starts now and boots while the job engine (asyncio and all) is imported.
+            from pjsh.jobs.spawnclient import prestart
+
+            prestart()
         job = self.session.jobs.background(self, chain, frame)
         out.send(job)
         self.set_success(True)

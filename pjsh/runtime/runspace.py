@@ -126,8 +126,9 @@ class Runspace:
     def _execute(self, work: Callable[[], None], frame: Frame, sink: Sink) -> RunResult:
         """Run ``work`` with the top-level error policy: errors are shown, nothing escapes
         but KeyboardInterrupt (and a stop of a nested run)."""
-        if self._depth == 0:
-            # A stop asked for while nothing ran (Ctrl+C at an idle prompt) is not carried over.
+        # A stop asked for while nothing ran (Ctrl+C at an idle prompt) is not carried over.
+        # (Checked first: clearing takes the event's lock, on every statement of a script.)
+        if self._depth == 0 and self.interp.stop_event.is_set():
             self.interp.stop_event.clear()
         self._depth += 1
         try:

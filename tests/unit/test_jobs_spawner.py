@@ -339,3 +339,56 @@ def test_a_burst_spreads_over_a_second_server_a_lone_job_does_not_start_one(
     # No backlog anywhere: the next job goes to a running server, no third one starts.
     run(backend, ["true"])
     assert {s.process.pid for s in backend._servers} == servers
+
+
+def test_a_prestarted_server_is_taken_by_the_first_native_job(tmp_path: Path) -> None:
+    from pjsh.jobs import spawnclient
+
+    spawnclient.prestart()
+    waiting = spawnclient._prestarted
+    assert waiting is not None
+    manager = JobManager(spill_dir=str(tmp_path / "spill"))
+    try:
+        job = run(manager.process_backend, ["printf", "first"])
+        assert output(job) == b"first"
+        assert manager.process_backend._servers == [waiting]
+        assert spawnclient._prestarted is None
+    finally:
+        manager.shutdown()
+    assert waiting.process.poll() is not None  # closed with its backend
+
+
+def test_a_prestarted_server_that_died_is_not_used(backend: ProcessBackend) -> None:
+    from pjsh.jobs import spawnclient
+
+    spawnclient.prestart()
+    dead = spawnclient._prestarted
+    assert dead is not None
+    dead.process.kill()
+    dead.process.wait()
+    job = run(backend, ["printf", "fine"])
+    assert output(job) == b"fine" and job.state is S.Completed
+    assert dead not in backend._servers and backend._servers
+
+
+def test_the_first_background_job_starts_the_server_before_the_job_engine_loads() -> None:
+    program = (
+        "import sys\n"
+        "from pjsh.jobs import spawnclient\n"
+        "seen = []\n"
+        "init = spawnclient.SpawnerClient.__init__\n"
+        "def spy(self):\n"
+        "    seen.append('asyncio' in sys.modules)\n"
+        "    init(self)\n"
+        "spawnclient.SpawnerClient.__init__ = spy\n"
+        "from pjsh.runtime.host import MemoryHost\n"
+        "from pjsh.runtime.runspace import Runspace\n"
+        "rs = Runspace(MemoryHost())\n"
+        "rs.run('$j = printf ok &; $null = Wait-Job $j; Receive-Job $j')\n"
+        "print(seen, ''.join(rs.session.host.text).strip())\n"
+    )
+    env = {**os.environ, "PJSH_SPAWNER": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "[False] ok"

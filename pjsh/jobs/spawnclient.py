@@ -1,0 +1,131 @@
+"""pjsh's end of the fork server (``pjsh/jobs/spawner.py``), kept light: the first `&` starts
+the server through here *before* the job engine (asyncio and all) is imported, so the server's
+own start-up overlaps that import instead of following it.
+
+The process backend (``pjsh/jobs/process.py``) owns the servers and their runs; this module only
+knows how to start one, talk to it, and hand a pre-started one over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pjsh.jobs.model import Job
+    from pjsh.jobs.process import _Run
+
+# The server runs this file as a script (never imported into pjsh).
+_SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spawner.py")
+_prestarted: SpawnerClient | None = None
+_prestart_lock = threading.Lock()
+
+
+def spawner_available() -> bool:
+    """True where the fork server can run (Linux: pidfds, SCM_RIGHTS, SEQPACKET), unless the
+    ``PJSH_SPAWNER=0`` switch turns it off."""
+    if os.environ.get("PJSH_SPAWNER", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    return all(hasattr(m, a) for m, a in (
+        (os, "pidfd_open"), (socket, "send_fds"), (socket, "SOCK_SEQPACKET"), (os, "fork"),
+        (socket, "MSG_CMSG_CLOEXEC")))
+
+
+def prestart() -> None:
+    """Start a fork server now, for the first native job to take (see take_prestarted);
+    nothing where none can run or one is already waiting."""
+    global _prestarted
+    if not spawner_available():
+        return
+    with _prestart_lock:
+        if _prestarted is None:
+            with contextlib.suppress(OSError):
+                _prestarted = SpawnerClient()
+
+
+def take_prestarted() -> SpawnerClient | None:
+    """The server prestart() started, if it is still there; the caller owns it from now on."""
+    global _prestarted
+    with _prestart_lock:
+        client, _prestarted = _prestarted, None
+    if client is not None and client.process.poll() is not None:
+        client.sock.close()
+        return None
+    return client
+
+
+class SpawnerClient:
+    """pjsh's end of the fork server: the helper process and the socket to it."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        kwargs: dict[str, Any] = {}
+        if sys.version_info >= (3, 11):
+            kwargs["process_group"] = 0  # Ctrl+C and Ctrl+Z at the terminal are not for it
+        else:  # pragma: no cover - Python 3.10
+            kwargs["preexec_fn"] = functools.partial(os.setpgid, 0, 0)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-S", _SERVER_SCRIPT,
+                 str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, close_fds=True, **kwargs,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.closing = False
+        self.lost = False  # its end closed; set under the backend's lock
+        # Its runs, guarded by the backend's lock: request id -> run awaiting pids, served
+        # pid -> run until exit, pgid -> run until the leader is reaped; and the pgids to
+        # release, sent once per loop iteration.
+        self.requests: dict[int, tuple[Job, _Run]] = {}
+        self.by_pid: dict[int, tuple[Job, _Run]] = {}
+        self.releasing: dict[int, tuple[Job, _Run]] = {}
+        self.releases: list[int] = []
+        self.captures: dict[int, tuple[Job, _Run]] = {}  # pgid -> run, while pipes are held
+        self._send_lock = threading.Lock()
+        # The environment the server uses for a request without one ("e": null), as last sent
+        # ("E"): os.environ's raw bytes when it came from there, else the job's own mapping.
+        self._default: object = None
+
+    def send(self, message: dict[str, object], fds: list[int], *,
+             env: Mapping[str, str] | None = None) -> None:
+        """Send one request (blocking: the server never blocks on us, so it drains). A
+        request's environment (``env``, or pjsh's own when None) travels only when it differs
+        from the last one sent: every `&` job passes the session's, nearly always the same."""
+        with self._send_lock:
+            if "s" in message:
+                if env is None:
+                    raw = getattr(os.environ, "_data", None)
+                    if raw is None or raw != self._default:
+                        message["E"] = dict(os.environ)
+                        self._default = None if raw is None else dict(raw)
+                elif env != self._default:
+                    message["E"] = dict(env)
+                    self._default = dict(env)
+                message["e"] = None
+            data = json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
+            socket.send_fds(self.sock, [data], fds)
+
+    def close(self) -> None:
+        """Close our end (the server then ends every group still running) and reap it."""
+        self.closing = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
