@@ -1,5 +1,5 @@
 """Allow ``python -m pjsh``."""
 
-from pjsh.cli import main
+from pjsh.cli import entry
 
-raise SystemExit(main())
+entry()

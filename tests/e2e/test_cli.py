@@ -279,3 +279,21 @@ def test_script_file_param_block_binds_the_command_line(tmp_path: Path) -> None:
     bad = pjsh(["-NoProfile", str(path), "-Count", "x"])
     assert bad.returncode == 1
     assert "Cannot process argument transformation on parameter 'Count'" in bad.stderr
+
+
+def test_leaving_runs_exit_handlers_flushes_output_and_keeps_the_status() -> None:
+    program = ("import atexit, sys\n"
+               "from pjsh.cli import leave\n"
+               "atexit.register(lambda: sys.stdout.write(' and bye'))\n"
+               "sys.stdout.write('unflushed')\n"
+               "leave(3)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=30)
+    assert (done.returncode, done.stdout) == (3, "unflushed and bye")
+
+
+def test_the_exit_status_of_a_script_reaches_the_caller_with_all_its_output() -> None:
+    done = subprocess.run([*pjsh_command(), "-NoProfile", "-c", "1..3; /bin/true &; exit 7"],
+                          capture_output=True, text=True, timeout=60, env=pjsh_env())
+    assert done.returncode == 7
+    assert done.stdout.startswith("1\n2\n3\n") and "BackgroundJob" in done.stdout
