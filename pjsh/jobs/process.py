@@ -543,7 +543,10 @@ class ProcessBackend:
             "g": [s for s in _INHERITED_IGNORES if _getsignal(s) == signal.SIG_IGN],
         }
         try:
-            spawner.send(message, fds, env=env)
+            if fds:
+                spawner.send(message, fds, env=env)
+            else:
+                spawner.submit(message, env=env)  # held while the server owes a reply
         except OSError as exc:
             with self._lock:
                 spawner.requests.pop(request_id, None)
@@ -622,7 +625,12 @@ class ProcessBackend:
                     if entry is not None:
                         self._settle_served(*entry)
                 else:
+                    spawner.answered()
                     self._on_served_pids(spawner, reply["i"], reply["p"], reply.get("f"))
+            try:
+                spawner.release_held()  # requests held back while these replies were owed
+            except OSError:
+                pass  # the server is gone: the next read says so
             if self._incoming:
                 self._drain_incoming()  # runs that waited for their pids (see start)
 
@@ -717,6 +725,7 @@ class ProcessBackend:
             by_pid, spawner.by_pid = spawner.by_pid, {}
             releasing, spawner.releasing = spawner.releasing, {}
             captures, spawner.captures = spawner.captures, {}
+            spawner.drop_held()  # never sent: their runs are among the requests
         loop = self.manager.loop
         # Served runs queued to wait for their pids will never hear them: watch them now.
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to watch

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # The server runs this file as a script (never imported into pjsh).
 _SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spawner.py")
 _prestarted: SpawnerClient | None = None
+_HELD_PER_MESSAGE = 64  # start requests sent together at most
 _prestart_lock = threading.Lock()
 
 
@@ -99,25 +100,73 @@ class SpawnerClient:
         # The environment the server uses for a request without one ("e": null), as last sent
         # ("E"): os.environ's raw bytes when it came from there, else the job's own mapping.
         self._default: object = None
+        # Start requests sent and not yet answered with their pids, and those held back
+        # meanwhile (see submit); both guarded by the send lock.
+        self.in_flight = 0
+        self._held: list[bytes] = []
+
+    def _encode(self, message: dict[str, object], env: Mapping[str, str] | None) -> bytes:
+        """A request's bytes. Its environment (``env``, or pjsh's own when None) travels only
+        when it differs from the last one encoded: every `&` job passes the session's, nearly
+        always the same. (Called under the send lock, in the order the server sees.)"""
+        if "s" in message:
+            if env is None:
+                raw = getattr(os.environ, "_data", None)
+                if raw is None or raw != self._default:
+                    message["E"] = dict(os.environ)
+                    self._default = None if raw is None else dict(raw)
+            elif env != self._default:
+                message["E"] = dict(env)
+                self._default = dict(env)
+            message["e"] = None
+        return json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
     def send(self, message: dict[str, object], fds: list[int], *,
              env: Mapping[str, str] | None = None) -> None:
-        """Send one request (blocking: the server never blocks on us, so it drains). A
-        request's environment (``env``, or pjsh's own when None) travels only when it differs
-        from the last one sent: every `&` job passes the session's, nearly always the same."""
+        """Send one message now (blocking: the server never blocks on us, so it drains),
+        after any held start requests, which must reach the server first."""
         with self._send_lock:
-            if "s" in message:
-                if env is None:
-                    raw = getattr(os.environ, "_data", None)
-                    if raw is None or raw != self._default:
-                        message["E"] = dict(os.environ)
-                        self._default = None if raw is None else dict(raw)
-                elif env != self._default:
-                    message["E"] = dict(env)
-                    self._default = dict(env)
-                message["e"] = None
-            data = json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
+            data = self._encode(message, env)
+            self._send_held()
             socket.send_fds(self.sock, [data], fds)
+            if "s" in message:
+                self.in_flight += 1
+
+    def submit(self, message: dict[str, object], *, env: Mapping[str, str] | None = None) -> None:
+        """Send a start request that passes no descriptors, or hold it while the server
+        still owes the reply to an earlier one: the loop thread sends what is held, in one
+        message, when that reply comes (release_held). A burst of `&` jobs then costs pjsh's
+        main thread no system call per job, and the server one read per burst of them."""
+        with self._send_lock:
+            data = self._encode(message, env)
+            if self.in_flight:
+                self._held.append(data)
+                return
+            socket.send_fds(self.sock, [data], [])
+            self.in_flight += 1
+
+    def answered(self) -> None:
+        """The server replied to a start request (on the loop thread, per reply)."""
+        with self._send_lock:
+            self.in_flight -= 1
+
+    def release_held(self) -> None:
+        """Send the held start requests (on the loop thread, after a batch of replies)."""
+        with self._send_lock:
+            self._send_held()
+
+    def drop_held(self) -> None:
+        """Forget the held requests (the server is gone)."""
+        with self._send_lock:
+            self._held.clear()
+
+    def _send_held(self) -> None:
+        held = self._held
+        while held:
+            batch = held[:_HELD_PER_MESSAGE]
+            socket.send_fds(self.sock, [b"\n".join(batch)], [])
+            del held[:len(batch)]
+            self.in_flight += len(batch)
 
     def close(self) -> None:
         """Close our end (the server then ends every group still running) and reap it."""

@@ -9,7 +9,8 @@ The helper runs this file as a script and imports only os, socket, signal, selec
 It talks to pjsh over one ``AF_UNIX``/``SOCK_SEQPACKET`` socket (one message per request or
 reply, descriptors passed with ``SCM_RIGHTS``). Messages are JSON objects:
 
-pjsh -> helper
+pjsh -> helper (one request per message, or several start requests without descriptors, one
+per line)
   ``{"i": id, "c": cwd, "e": env|null, "E": env|absent, "g": [ignored signals],
   "s": [[executable, argv, stdin, stdout, stderr], ...]}``: start a pipeline; the three numbers
   of each stage index the descriptors sent with the message, or name one this helper makes:
@@ -126,7 +127,12 @@ class Server:
                 self.closed = True
                 return
             try:
-                self.handle(json.loads(data), fds)
+                # Several start requests may share a message (one per line, none of them
+                # passing descriptors): replies go out as they are made, every few.
+                for number, line in enumerate(data.split(b"\n"), 1):
+                    self.handle(json.loads(line), fds)
+                    if number % _REQUESTS_PER_ROUND == 0:
+                        self.flush()
             finally:
                 for fd in fds:
                     os.close(fd)

@@ -108,6 +108,7 @@ class CommandBinder:
             self.by_name.setdefault(p.name, []).append(p)
         self.common: dict[str, Param] = {p.name: p for p in COMMON_PARAMS}
         self.script_params = False  # binding a function's param() rather than a cmdlet
+        self._sets_of: dict[str, frozenset[str]] = {}  # sets_of, per name (asked per item)
         if spec.supports_as_job and "AsJob" not in self.by_name:
             self.common["AsJob"] = AS_JOB
 
@@ -158,12 +159,15 @@ class CommandBinder:
                 return d
         return decls[0]
 
-    def sets_of(self, name: str) -> set[str]:
+    def sets_of(self, name: str) -> frozenset[str]:
         """Every set a parameter belongs to."""
-        out: set[str] = set()
-        for d in self.by_name[name]:
-            out.update(_param_sets(d, self.spec))
-        return out
+        found = self._sets_of.get(name)
+        if found is None:
+            out: set[str] = set()
+            for d in self.by_name[name]:
+                out.update(_param_sets(d, self.spec))
+            found = self._sets_of[name] = frozenset(out)
+        return found
 
     # ---------------------------------------------------------------- conversion
     def convert(self, p: Param, value: object) -> object:

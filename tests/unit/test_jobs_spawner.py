@@ -392,3 +392,37 @@ def test_the_first_background_job_starts_the_server_before_the_job_engine_loads(
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[0] == "[False] ok"
+
+
+def test_start_requests_are_held_while_the_server_owes_a_reply_then_sent_together(
+    backend: ProcessBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process_module, "_server_limit", lambda: 1)
+    server = spawner_pid(backend)
+    (client,) = backend._servers
+    os.kill(server, signal.SIGSTOP)
+    try:
+        first = backend.start_job(NativePipeline.of(["printf", "1"]))
+        later = [backend.start_job(NativePipeline.of(["printf", str(n)])) for n in (2, 3, 4)]
+        assert client.in_flight == 1 and len(client._held) == 3  # only the first was sent
+    finally:
+        os.kill(server, signal.SIGCONT)
+    jobs = [first, *later]
+    assert backend.manager.wait(jobs, timeout=30) == jobs
+    assert [output(job) for job in jobs] == [b"1", b"2", b"3", b"4"]
+    assert client.in_flight == 0 and not client._held
+
+
+def test_held_requests_fail_with_a_reason_when_their_server_dies(
+    backend: ProcessBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process_module, "_server_limit", lambda: 1)
+    server = spawner_pid(backend)
+    os.kill(server, signal.SIGSTOP)
+    first = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    held = backend.start_job(NativePipeline.of(["printf", "never"]))
+    os.kill(server, signal.SIGKILL)
+    assert backend.manager.wait([first, held], timeout=30) == [first, held]
+    assert held.state is S.Failed
+    assert child_of(held).reason == "Program 'printf' failed to run: the process spawner exited"
+    assert not backend._servers
