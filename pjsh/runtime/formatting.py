@@ -334,6 +334,8 @@ def format_value(value: object) -> str:
     Collections show as ``{a, b, c}`` (at most four items, then ``…``), hashtables as
     ``{[k, v]}``, nested objects through their string conversion.
     """
+    if type(value) in (str, int):  # most cells: what to_string would return, without its checks
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
@@ -636,7 +638,6 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
             for spec, value in zip(specs, values, strict=True)
         )
     row = tuple(format_value(v) for v in values)
-    labels = tuple(spec.label.lower() for spec in specs)
     if table_view is not None:
         title = ""
         if table_view.group_by:
@@ -655,6 +656,7 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
             streamable=table_view.fixed_width and not opts.auto_size,
         )
         return
+    labels = tuple(spec.label.lower() for spec in specs)
     if opts.properties is not None:
         key: tuple[object, ...] = ("props", labels)
     else:
@@ -922,6 +924,8 @@ def _chunks(text: str, width: int) -> list[str]:
 
 
 def _value_lines(value: str) -> list[str]:
+    if "\n" not in value and "\r" not in value:
+        return [value]
     return [line.rstrip("\r") for line in value.rstrip("\r\n").split("\n")]
 
 
