@@ -555,12 +555,6 @@ class ProcessBackend:
 
     # ---- the fork server ---------------------------------------------------------------------
 
-    @property
-    def _spawner(self) -> SpawnerClient | None:
-        """The first fork server, if one runs (the one a lone job goes to)."""
-        servers = self._servers
-        return servers[0] if servers else None
-
     def _get_spawner(self) -> SpawnerClient | None:
         """The fork server for the next job; None where none can run.
 

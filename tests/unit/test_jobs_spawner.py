@@ -56,8 +56,8 @@ def output(job: Job) -> bytes:
 
 def spawner_pid(backend: ProcessBackend) -> int:
     run(backend, ["true"])  # the server starts on first use
-    assert backend._spawner is not None
-    return backend._spawner.process.pid
+    assert backend._servers
+    return backend._servers[0].process.pid
 
 
 def wait_exited(pids: list[int], timeout: float = 10) -> None:
@@ -127,7 +127,7 @@ def test_sigkill_of_pjsh_makes_the_server_kill_every_job(tmp_path: Path) -> None
         "jobs = [b.start_job(NativePipeline.of(['sleep', '100'], ['sleep', '100'])),\n"
         "        b.start_job(NativePipeline.of(['sh', '-c', 'sleep 100 & wait']))]\n"
         "pids = [pid for job in jobs for pid in b.pids(job)]\n"
-        "print(b._spawner.process.pid, *pids, flush=True)\n"
+        "print(b._servers[0].process.pid, *pids, flush=True)\n"
         "sys.stdin.read()\n"
     )
     env = {**os.environ, "PJSH_SPAWNER": "1", "PYTHONPATH": str(ROOT)}
