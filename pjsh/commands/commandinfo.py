@@ -526,16 +526,18 @@ class GetCommand(Cmdlet):
         name="Get-Command",
         aliases=("gcm",),
         params=(
+            # PowerShell's two sets: names and kinds (AllCommandSet), or verbs and nouns of
+            # cmdlets and functions (CmdletSet, the default); -Name with -Verb is an error.
             Param("Name", STRINGS, position=0, pipeline=True, pipeline_by_name=True,
-                  completer="command",
+                  completer="command", sets=("AllCommandSet",),
                   help="Command names to look up (wildcards allowed)."),
-            Param("CommandType", COMMAND_TYPES_SPEC, aliases=("Type",),
+            Param("CommandType", COMMAND_TYPES_SPEC, aliases=("Type",), sets=("AllCommandSet",),
                   help="Only commands of these kinds: Alias, Function, Cmdlet, Application, "
                        "ExternalScript or All."),
-            Param("Verb", STRINGS, help="Only cmdlets and functions with these verbs "
-                                        "(wildcards allowed)."),
-            Param("Noun", STRINGS, help="Only cmdlets and functions with these nouns "
-                                        "(wildcards allowed)."),
+            Param("Verb", STRINGS, sets=("CmdletSet",),
+                  help="Only cmdlets and functions with these verbs (wildcards allowed)."),
+            Param("Noun", STRINGS, sets=("CmdletSet",),
+                  help="Only cmdlets and functions with these nouns (wildcards allowed)."),
             Param("ParameterName", STRINGS,
                   help="Only commands that have these parameters (wildcards allowed)."),
             Param("TotalCount", INT, help="Output at most this many commands."),
@@ -543,6 +545,7 @@ class GetCommand(Cmdlet):
             Param("All", SWITCH,
                   help="Include every command of a name, not just the one that runs."),
         ),
+        default_set="CmdletSet",
         summary="Gets all commands.",
         description=(
             "Get-Command lists cmdlets, aliases and functions, and with a name or "

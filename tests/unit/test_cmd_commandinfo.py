@@ -111,7 +111,9 @@ def test_get_command_cmdlet_info() -> None:
     assert info.Name == "Get-Command" and info.CommandType == "Cmdlet"
     assert (info.Verb, info.Noun, info.Source) == ("Get", "Command", "pjsh")
     assert "Name" in info.Parameters and "ErrorAction" in info.Parameters
-    assert info.Definition.startswith("Get-Command [[-Name] <string[]>]")
+    # Two parameter sets, the default (verbs and nouns) first, as in PowerShell.
+    assert info.Definition.startswith("Get-Command [-Verb <string[]>] [-Noun <string[]>]")
+    assert "Get-Command [[-Name] <string[]>] [-CommandType" in info.Definition
     assert type_names(info)[:2] == ["System.Management.Automation.CmdletInfo",
                                     "System.Management.Automation.CommandInfo"]
 
@@ -242,3 +244,13 @@ def test_engine_get_command_unknown_name_error_display() -> None:
     (error,) = run("Get-Command nope-nope").errors
     assert error.describe().startswith(
         "Get-Command: The term 'nope-nope' is not recognized as a name of a cmdlet")
+
+
+def test_engine_get_command_names_and_verbs_are_different_parameter_sets() -> None:
+    mixed = run("Get-Command -Name Get-Job -Verb Get")
+    assert mixed.output == []
+    (error,) = mixed.errors
+    assert "Parameter set cannot be resolved" in str(error)
+    by_verb = run("Get-Command -Verb Receive -Noun Job")
+    assert [c.Name for c in by_verb.output] == ["Receive-Job"]
+    assert [c.Name for c in run("Get-Command Receive-Job").output] == ["Receive-Job"]
