@@ -505,3 +505,44 @@ def test_a_stage_inherits_only_its_three_standard_descriptors(backend: ProcessBa
     # entry is ls's own handle on the directory it lists.
     job = run(backend, ["ls", "/proc/self/fd"], ["cat"])
     assert output(job) == b"0\n1\n2\n3\n"
+
+
+def test_a_mixed_burst_every_job_ends_with_its_own_output_state_and_reason(
+    backend: ProcessBackend, tmp_path: Path
+) -> None:
+    """Three hundred jobs of every shape at once (silent, output only, errors only, both,
+    output after a pause, failing, a pipeline, stopped mid-way): each ends in its own state
+    with exactly its own bytes, whichever server or path started it."""
+    kinds: list[tuple[str, list[list[str]]]] = [
+        ("silent", [["true"]]),
+        ("out", [["printf", "out-{n}"]]),
+        ("err", [["sh", "-c", "printf err-{n} >&2"]]),
+        ("both", [["sh", "-c", "printf out-{n}; printf err-{n} >&2"]]),
+        ("late", [["sh", "-c", "sleep 0.05; printf out-{n}"]]),
+        ("fail", [["sh", "-c", "printf err-{n} >&2; exit 3"]]),
+        ("pipe", [["printf", "out-{n}"], ["cat"]]),
+        ("stop", [["sleep", "100"]]),
+    ]
+    started = []
+    for n in range(300):
+        kind, commands = kinds[n % len(kinds)]
+        argvs = [[arg.format(n=n) for arg in argv] for argv in commands]
+        started.append((n, kind, backend.start_job(NativePipeline.of(*argvs))))
+    stopped = [job for _n, kind, job in started if kind == "stop"]
+    for job in stopped:
+        backend.manager.stop(job, wait=False)
+    jobs = [job for _n, _kind, job in started]
+    assert backend.manager.wait(jobs, timeout=120) == jobs
+    for n, kind, job in started:
+        child = child_of(job)
+        out = b"".join(child.store.iter_bytes(Stream.Output, consume=False))
+        err = b"".join(child.store.iter_bytes(Stream.Error, consume=False))
+        expect_out = f"out-{n}".encode() if kind in ("out", "both", "late", "pipe") else b""
+        expect_err = f"err-{n}".encode() if kind in ("err", "both", "fail") else b""
+        assert (out, err) == (expect_out, expect_err), (n, kind)
+        if kind == "fail":
+            assert job.state is S.Failed and child.reason == "'sh' exited with code 3"
+        elif kind == "stop":
+            assert job.state is S.Stopped
+        else:
+            assert job.state is S.Completed, (n, kind, child.reason)
