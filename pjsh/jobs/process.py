@@ -43,7 +43,12 @@ from pjsh.jobs.model import (
     PSRemotingChildJob,
     PSRemotingJob,
 )
-from pjsh.jobs.spawnclient import SpawnerClient, spawner_available, take_prestarted
+from pjsh.jobs.spawnclient import (
+    RequestTooLarge,
+    SpawnerClient,
+    spawner_available,
+    take_prestarted,
+)
 from pjsh.jobs.storage import OutputStore, Stream
 from pjsh.lang.record import dataclass, field
 
@@ -547,6 +552,11 @@ class ProcessBackend:
                 spawner.send(message, fds, env=env)
             else:
                 spawner.submit(message, env=env)  # held while the server owes a reply
+        except RequestTooLarge as exc:
+            with self._lock:
+                spawner.requests.pop(request_id, None)
+            run.server = None
+            raise _SpawnerGone from exc  # this job starts directly; the server stays
         except OSError as exc:
             with self._lock:
                 spawner.requests.pop(request_id, None)

@@ -9,6 +9,7 @@ knows how to start one, talk to it, and hand a pre-started one over.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 # The server runs this file as a script (never imported into pjsh).
 _SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spawner.py")
 _prestarted: SpawnerClient | None = None
-_HELD_PER_MESSAGE = 64  # start requests sent together at most
+_HELD_PER_MESSAGE = 64  # start requests sent together at most…
+_HELD_BYTES = 65536  # …and their bytes (the server reads messages of up to 1 MiB)
 _prestart_lock = threading.Lock()
 
 
@@ -61,6 +63,10 @@ def take_prestarted() -> SpawnerClient | None:
         client.sock.close()
         return None
     return client
+
+
+class RequestTooLarge(OSError):
+    """A request the socket cannot carry in one message (the job starts without a server)."""
 
 
 class SpawnerClient:
@@ -105,30 +111,46 @@ class SpawnerClient:
         self.in_flight = 0
         self._held: list[bytes] = []
 
-    def _encode(self, message: dict[str, object], env: Mapping[str, str] | None) -> bytes:
-        """A request's bytes. Its environment (``env``, or pjsh's own when None) travels only
-        when it differs from the last one encoded: every `&` job passes the session's, nearly
-        always the same. (Called under the send lock, in the order the server sees.)"""
+    def _encode(self, message: dict[str, object],
+                env: Mapping[str, str] | None) -> tuple[bytes, object]:
+        """A request's bytes, and the server's default environment once it has them. The
+        environment (``env``, or pjsh's own when None) travels only when it differs from
+        the last one sent: every `&` job passes the session's, nearly always the same. The
+        caller records the new default only once the request is sent (or queued in order)."""
+        default = self._default
         if "s" in message:
             if env is None:
                 raw = getattr(os.environ, "_data", None)
-                if raw is None or raw != self._default:
+                if raw is None or raw != default:
                     message["E"] = dict(os.environ)
-                    self._default = None if raw is None else dict(raw)
-            elif env != self._default:
+                    default = None if raw is None else dict(raw)
+            elif env != default:
                 message["E"] = dict(env)
-                self._default = dict(env)
+                default = dict(env)
             message["e"] = None
-        return json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        data = json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        return data, default
+
+    def _send_now(self, data: bytes, fds: list[int]) -> None:
+        try:
+            socket.send_fds(self.sock, [data], fds)
+        except OSError as exc:
+            if exc.errno in (errno.EMSGSIZE, errno.ENOBUFS):
+                # Larger than the socket takes (a huge argv): the server is fine, this one
+                # job is not for it.
+                raise RequestTooLarge(str(exc)) from exc
+            raise
 
     def send(self, message: dict[str, object], fds: list[int], *,
              env: Mapping[str, str] | None = None) -> None:
         """Send one message now (blocking: the server never blocks on us, so it drains),
-        after any held start requests, which must reach the server first."""
+        after any held start requests, which must reach the server first. RequestTooLarge
+        if the socket cannot carry it; other OSErrors mean the server is gone."""
         with self._send_lock:
-            data = self._encode(message, env)
+            data, default = self._encode(message, env)
             self._send_held()
-            socket.send_fds(self.sock, [data], fds)
+            self._send_now(data, fds)
+            self._default = default
             if "s" in message:
                 self.in_flight += 1
 
@@ -136,13 +158,17 @@ class SpawnerClient:
         """Send a start request that passes no descriptors, or hold it while the server
         still owes the reply to an earlier one: the loop thread sends what is held, in one
         message, when that reply comes (release_held). A burst of `&` jobs then costs pjsh's
-        main thread no system call per job, and the server one read per burst of them."""
+        main thread no system call per job, and the server one read per burst of them.
+        Raises like send."""
         with self._send_lock:
-            data = self._encode(message, env)
-            if self.in_flight:
+            data, default = self._encode(message, env)
+            if self.in_flight and len(data) <= _HELD_BYTES:
                 self._held.append(data)
+                self._default = default  # held requests go out in this order
                 return
-            socket.send_fds(self.sock, [data], [])
+            self._send_held()
+            self._send_now(data, [])
+            self._default = default
             self.in_flight += 1
 
     def answered(self) -> None:
@@ -163,10 +189,16 @@ class SpawnerClient:
     def _send_held(self) -> None:
         held = self._held
         while held:
-            batch = held[:_HELD_PER_MESSAGE]
-            socket.send_fds(self.sock, [b"\n".join(batch)], [])
-            del held[:len(batch)]
-            self.in_flight += len(batch)
+            # Bounded in count and size (one large request still goes, alone).
+            count, size = 0, 0
+            for data in held[:_HELD_PER_MESSAGE]:
+                if count and size + len(data) > _HELD_BYTES:
+                    break
+                count += 1
+                size += len(data) + 1
+            socket.send_fds(self.sock, [b"\n".join(held[:count])], [])
+            del held[:count]
+            self.in_flight += count
 
     def close(self) -> None:
         """Close our end (the server then ends every group still running) and reap it."""

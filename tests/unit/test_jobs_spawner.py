@@ -426,3 +426,25 @@ def test_held_requests_fail_with_a_reason_when_their_server_dies(
     assert held.state is S.Failed
     assert child_of(held).reason == "Program 'printf' failed to run: the process spawner exited"
     assert not backend._servers
+
+
+def test_a_request_too_large_for_the_socket_starts_directly_and_harms_no_other_job(
+    backend: ProcessBackend
+) -> None:
+    server = spawner_pid(backend)
+    sleeper = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    backend.pids(sleeper)
+    # 600 KB of arguments: fine for exec (ARG_MAX is 2 MB), too much for one socket message.
+    words = ["w" * 3000] * 200
+    big = backend.start_job(NativePipeline.of(["sh", "-c", 'echo "$#"; exec sleep 100', "sh",
+                                               *words]))
+    (pid,) = backend.pids(big)
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    assert int(stat[stat.rindex(")") + 2:].split()[1]) == os.getpid()  # started by pjsh itself
+    assert sleeper.state is S.Running  # the server and its jobs are untouched
+    later = run(backend, ["printf", "served"])
+    assert output(later) == b"served"
+    assert server in {s.process.pid for s in backend._servers}
+    for job in (big, sleeper):
+        assert backend.manager.stop(job, timeout=10) is True
+    assert b"".join(child_of(big).store.iter_bytes(Stream.Output, consume=False)) == b"200\n"
