@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 _SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spawner.py")
 _prestarted: SpawnerClient | None = None
 _HELD_PER_MESSAGE = 64  # start requests sent together at most…
-_HELD_BYTES = 65536  # …and their bytes (the server reads messages of up to 1 MiB)
+_HELD_BYTES = 16384  # …and their bytes (far below any socket's message limit)
+_HOLD_AT_MOST = 4096  # a larger request is never held: it goes at once, alone
 _prestart_lock = threading.Lock()
 
 
@@ -110,6 +111,7 @@ class SpawnerClient:
         # meanwhile (see submit); both guarded by the send lock.
         self.in_flight = 0
         self._held: list[bytes] = []
+        self._held_bytes = _HELD_BYTES  # smaller should the socket refuse a batch
 
     def _encode(self, message: dict[str, object],
                 env: Mapping[str, str] | None) -> tuple[bytes, object]:
@@ -162,7 +164,7 @@ class SpawnerClient:
         Raises like send."""
         with self._send_lock:
             data, default = self._encode(message, env)
-            if self.in_flight and len(data) <= _HELD_BYTES:
+            if self.in_flight and len(data) <= _HOLD_AT_MOST:
                 self._held.append(data)
                 self._default = default  # held requests go out in this order
                 return
@@ -192,11 +194,18 @@ class SpawnerClient:
             # Bounded in count and size (one large request still goes, alone).
             count, size = 0, 0
             for data in held[:_HELD_PER_MESSAGE]:
-                if count and size + len(data) > _HELD_BYTES:
+                if count and size + len(data) > self._held_bytes:
                     break
                 count += 1
                 size += len(data) + 1
-            socket.send_fds(self.sock, [b"\n".join(held[:count])], [])
+            try:
+                self._send_now(b"\n".join(held[:count]), [])
+            except RequestTooLarge:
+                if count == 1:
+                    raise  # not with held requests of at most _HOLD_AT_MOST bytes
+                # A socket with tiny buffers: smaller batches from now on, down to one.
+                self._held_bytes = max(len(held[0]), size // 2)
+                continue
             del held[:count]
             self.in_flight += count
 

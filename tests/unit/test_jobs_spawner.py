@@ -448,3 +448,24 @@ def test_a_request_too_large_for_the_socket_starts_directly_and_harms_no_other_j
     for job in (big, sleeper):
         assert backend.manager.stop(job, timeout=10) is True
     assert b"".join(child_of(big).store.iter_bytes(Stream.Output, consume=False)) == b"200\n"
+
+
+def test_held_requests_go_in_smaller_messages_when_the_socket_refuses_a_batch(
+    backend: ProcessBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setattr(process_module, "_server_limit", lambda: 1)
+    server = spawner_pid(backend)
+    (client,) = backend._servers
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # the kernel's minimum
+    os.kill(server, signal.SIGSTOP)
+    try:
+        jobs = [backend.start_job(NativePipeline.of(["printf", f"{n:03d}" + "x" * 300]))
+                for n in range(60)]
+        assert len(client._held) == 59  # ~20 KB held: more than one message can now carry
+    finally:
+        os.kill(server, signal.SIGCONT)
+    assert backend.manager.wait(jobs, timeout=60) == jobs
+    assert [output(job)[:3] for job in jobs] == [f"{n:03d}".encode() for n in range(60)]
+    assert client._held_bytes < 16384 and not client._held
