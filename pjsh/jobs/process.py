@@ -45,6 +45,7 @@ from pjsh.jobs.model import (
 )
 from pjsh.jobs.spawnclient import (
     RequestTooLarge,
+    SpawnerBusy,
     SpawnerClient,
     spawner_available,
     take_prestarted,
@@ -550,9 +551,9 @@ class ProcessBackend:
         try:
             if fds:
                 spawner.send(message, fds, env=env)
-            else:
-                spawner.submit(message, env=env)  # held while the server owes a reply
-        except RequestTooLarge as exc:
+            elif spawner.submit(message, env=env):  # held while the server owes a reply
+                self.manager.call_soon(self._await_room, spawner)
+        except (RequestTooLarge, SpawnerBusy) as exc:
             with self._lock:
                 spawner.requests.pop(request_id, None)
             run.server = None
@@ -610,12 +611,34 @@ class ProcessBackend:
             if not data:
                 for fd in fds:
                     os.close(fd)
-                asyncio.get_running_loop().remove_reader(spawner.sock.fileno())
+                loop = asyncio.get_running_loop()
+                loop.remove_reader(spawner.sock.fileno())
+                if spawner.awaiting_room:
+                    loop.remove_writer(spawner.sock.fileno())
                 spawner.sock.close()
                 self._spawner_lost(spawner)
                 return
             fds.reverse()  # handed over in the order of their lines; popped from the end
-            for line in data.split(b"\n"):
+            try:
+                self._on_replies(spawner, data, fds)
+            finally:
+                # Requests held back while these replies were owed go now, whatever happened
+                # above: nothing else would send them.
+                try:
+                    if spawner.flush():
+                        self._await_room(spawner)
+                except OSError:
+                    pass  # the server is gone: the next read says so
+                for fd in fds:
+                    os.close(fd)  # handed over for lines that could not be handled
+            if self._incoming:
+                self._drain_incoming()  # runs that waited for their pids (see start)
+
+    def _on_replies(self, spawner: SpawnerClient, data: bytes, fds: list[int]) -> None:
+        """One datagram of replies, a line each; ``fds`` holds the descriptors handed over,
+        the next one last."""
+        for line in data.split(b"\n"):
+            try:
                 reply = json.loads(line)
                 if "x" in reply:
                     self._on_served_exit(spawner, reply["x"], reply["c"])
@@ -631,12 +654,10 @@ class ProcessBackend:
                 else:
                     spawner.answered()
                     self._on_served_pids(spawner, reply["i"], reply["p"], reply.get("f"))
-            try:
-                spawner.release_held()  # requests held back while these replies were owed
-            except OSError:
-                pass  # the server is gone: the next read says so
-            if self._incoming:
-                self._drain_incoming()  # runs that waited for their pids (see start)
+            except Exception:
+                # A bug handling one reply must not lose the others in the message (their
+                # jobs would wait for ever): report it and go on.
+                _report_reply_failure(line)
 
     def _on_served_pids(self, spawner: SpawnerClient, request_id: int, pids: list[int],
                         failure: str | None) -> None:
@@ -729,7 +750,7 @@ class ProcessBackend:
             by_pid, spawner.by_pid = spawner.by_pid, {}
             releasing, spawner.releasing = spawner.releasing, {}
             captures, spawner.captures = spawner.captures, {}
-            spawner.drop_held()  # never sent: their runs are among the requests
+            spawner.drop_queue()  # never sent: their runs are among the requests
         loop = self.manager.loop
         # Served runs queued to wait for their pids will never hear them: watch them now.
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to watch
@@ -976,19 +997,35 @@ class ProcessBackend:
                 spawner.releases.append(run.pgid)
             else:
                 try:
-                    spawner.send({"r": [run.pgid], "a": 1}, [])
+                    if spawner.post({"r": [run.pgid], "a": 1}):
+                        self._await_room(spawner)
                     return
                 except OSError:
                     with self._lock:
                         spawner.releasing.pop(run.pgid, None)
         self._settle_served(job, run)
 
-    @staticmethod
-    def _send_releases(spawner: SpawnerClient) -> None:
+    def _send_releases(self, spawner: SpawnerClient) -> None:
         releases, spawner.releases = spawner.releases, []
         if not spawner.lost and releases:
             with contextlib.suppress(OSError):
-                spawner.send({"r": releases}, [])
+                if spawner.post({"r": releases}):
+                    self._await_room(spawner)
+
+    def _await_room(self, spawner: SpawnerClient) -> None:
+        """On the loop: send the server's queue once its socket has room again."""
+        if not spawner.lost and not spawner.awaiting_room:
+            spawner.awaiting_room = True
+            asyncio.get_running_loop().add_writer(spawner.sock.fileno(), self._on_room, spawner)
+
+    def _on_room(self, spawner: SpawnerClient) -> None:
+        try:
+            left = not spawner.lost and spawner.flush()
+        except OSError:
+            left = False  # the server is gone: the reader sees the end
+        if not left:
+            spawner.awaiting_room = False
+            asyncio.get_running_loop().remove_writer(spawner.sock.fileno())
 
     def _settle_served(self, job: Job, run: _Run) -> None:
         """Set a served run's final state from its exit codes or its start failure."""
@@ -1054,6 +1091,12 @@ def _resolve(name: str, cwd: str, search_path: str) -> str:
     if found is None:
         raise _StartFailure(COMMAND_NOT_FOUND.format(name))
     return found if os.path.isabs(found) else os.path.join(cwd, found)
+
+
+def _report_reply_failure(line: bytes) -> None:
+    import logging  # lazy: only on this rare path
+
+    logging.getLogger("pjsh.jobs").exception("fork server reply not handled: %r", line[:200])
 
 
 def _grow_pipe(fd: int) -> None:

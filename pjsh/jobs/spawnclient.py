@@ -8,6 +8,7 @@ knows how to start one, talk to it, and hand a pre-started one over.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import errno
 import functools
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
 # The server runs this file as a script (never imported into pjsh).
 _SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spawner.py")
 _prestarted: SpawnerClient | None = None
-_HELD_PER_MESSAGE = 64  # start requests sent together at most…
-_HELD_BYTES = 16384  # …and their bytes (far below any socket's message limit)
-_HOLD_AT_MOST = 4096  # a larger request is never held: it goes at once, alone
+_BATCH_COUNT = 64  # queued messages sent together at most…
+_BATCH_BYTES = 16384  # …and their bytes (far below any socket's message limit)
+_HOLD_AT_MOST = 4096  # a larger request is never queued: it goes at once, alone
 _prestart_lock = threading.Lock()
 
 
@@ -70,6 +71,10 @@ class RequestTooLarge(OSError):
     """A request the socket cannot carry in one message (the job starts without a server)."""
 
 
+class SpawnerBusy(OSError):
+    """The server's socket has no room now (the job starts without a server)."""
+
+
 class SpawnerClient:
     """pjsh's end of the fork server: the helper process and the socket to it."""
 
@@ -95,6 +100,7 @@ class SpawnerClient:
         self.sock = ours
         self.closing = False
         self.lost = False  # its end closed; set under the backend's lock
+        self.awaiting_room = False  # the loop waits for its socket to be writable (loop only)
         # Its runs, guarded by the backend's lock: request id -> run awaiting pids, served
         # pid -> run until exit, pgid -> run until the leader is reaped; and the pgids to
         # release, sent once per loop iteration.
@@ -107,11 +113,13 @@ class SpawnerClient:
         # The environment the server uses for a request without one ("e": null), as last sent
         # ("E"): os.environ's raw bytes when it came from there, else the job's own mapping.
         self._default: object = None
-        # Start requests sent and not yet answered with their pids, and those held back
-        # meanwhile (see submit); both guarded by the send lock.
+        # Start requests sent and not yet answered with their pids; and the messages without
+        # descriptors not yet sent, in order, each marked whether it is a start request:
+        # held while the server owes a reply (see submit), or waiting for room in the socket.
+        # All guarded by the send lock.
         self.in_flight = 0
-        self._held: list[bytes] = []
-        self._held_bytes = _HELD_BYTES  # smaller should the socket refuse a batch
+        self._queue: list[tuple[bytes, bool]] = []
+        self._batch_bytes = _BATCH_BYTES  # smaller should the socket refuse a batch
 
     def _encode(self, message: dict[str, object],
                 env: Mapping[str, str] | None) -> tuple[bytes, object]:
@@ -133,81 +141,111 @@ class SpawnerClient:
         data = json.dumps(message, separators=(",", ":")).encode("utf-8", "surrogatepass")
         return data, default
 
-    def _send_now(self, data: bytes, fds: list[int]) -> None:
+    def _send_now(self, data: bytes, fds: list[int]) -> bool:
+        """Send one message without blocking; False when the socket has no room for it.
+
+        pjsh never waits on a server: one blocked in an exec (a hung network file system)
+        must not stall the job engine's loop, nor the shell."""
+        # sendmsg itself: socket.send_fds drops its flags argument (Python 3.11), so it
+        # would block.
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
         try:
-            socket.send_fds(self.sock, [data], fds)
+            self.sock.sendmsg([data], ancillary, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
         except OSError as exc:
             if exc.errno in (errno.EMSGSIZE, errno.ENOBUFS):
                 # Larger than the socket takes (a huge argv): the server is fine, this one
                 # job is not for it.
                 raise RequestTooLarge(str(exc)) from exc
             raise
+        return True
 
     def send(self, message: dict[str, object], fds: list[int], *,
              env: Mapping[str, str] | None = None) -> None:
-        """Send one message now (blocking: the server never blocks on us, so it drains),
-        after any held start requests, which must reach the server first. RequestTooLarge
-        if the socket cannot carry it; other OSErrors mean the server is gone."""
+        """Send one message now, after everything queued before it (which must reach the
+        server first). SpawnerBusy if the socket has no room for them now, RequestTooLarge
+        if it cannot carry this one at all: either way the job starts without a server.
+        Other OSErrors mean the server is gone."""
         with self._send_lock:
             data, default = self._encode(message, env)
-            self._send_held()
-            self._send_now(data, fds)
+            if not self._flush() or not self._send_now(data, fds):
+                raise SpawnerBusy("the process spawner is busy")
             self._default = default
             if "s" in message:
                 self.in_flight += 1
 
-    def submit(self, message: dict[str, object], *, env: Mapping[str, str] | None = None) -> None:
+    def submit(self, message: dict[str, object], *,
+               env: Mapping[str, str] | None = None) -> bool:
         """Send a start request that passes no descriptors, or hold it while the server
         still owes the reply to an earlier one: the loop thread sends what is held, in one
-        message, when that reply comes (release_held). A burst of `&` jobs then costs pjsh's
-        main thread no system call per job, and the server one read per burst of them.
-        Raises like send."""
+        message, when that reply comes (flush). A burst of `&` jobs then costs pjsh's main
+        thread no system call per job, and the server one read per burst of them. A large
+        request goes at once, as with send (and raises like it). True when what is queued
+        must be sent once the socket has room (the caller arranges for flush then)."""
         with self._send_lock:
             data, default = self._encode(message, env)
-            if self.in_flight and len(data) <= _HOLD_AT_MOST:
-                self._held.append(data)
-                self._default = default  # held requests go out in this order
-                return
-            self._send_held()
-            self._send_now(data, [])
+            if len(data) > _HOLD_AT_MOST:
+                if not self._flush() or not self._send_now(data, []):
+                    raise SpawnerBusy("the process spawner is busy")
+                self._default = default
+                self.in_flight += 1
+                return False
+            held = bool(self.in_flight or self._queue)
+            if held or not self._send_now(data, []):
+                self._queue.append((data, True))
+                self._default = default  # queued requests go out in this order
+                return not self.in_flight  # no reply is coming to trigger the flush
             self._default = default
             self.in_flight += 1
+            return False
+
+    def post(self, message: dict[str, object]) -> bool:
+        """Queue a message that is not a start request (a release) behind the others and
+        send what the socket takes; True when some must wait for room (see submit)."""
+        data = json.dumps(message, separators=(",", ":")).encode()
+        with self._send_lock:
+            self._queue.append((data, False))
+            return not self._flush()
 
     def answered(self) -> None:
         """The server replied to a start request (on the loop thread, per reply)."""
         with self._send_lock:
             self.in_flight -= 1
 
-    def release_held(self) -> None:
-        """Send the held start requests (on the loop thread, after a batch of replies)."""
+    def flush(self) -> bool:
+        """Send what is queued, as far as the socket takes it without waiting; True when
+        something is left (then call again once the socket is writable)."""
         with self._send_lock:
-            self._send_held()
+            return not self._flush()
 
-    def drop_held(self) -> None:
-        """Forget the held requests (the server is gone)."""
+    def drop_queue(self) -> None:
+        """Forget what is queued (the server is gone)."""
         with self._send_lock:
-            self._held.clear()
+            self._queue.clear()
 
-    def _send_held(self) -> None:
-        held = self._held
-        while held:
-            # Bounded in count and size (one large request still goes, alone).
+    def _flush(self) -> bool:
+        """Send the queue in messages of several lines; True once it is empty."""
+        queue = self._queue
+        while queue:
             count, size = 0, 0
-            for data in held[:_HELD_PER_MESSAGE]:
-                if count and size + len(data) > self._held_bytes:
+            for data, _start in queue[:_BATCH_COUNT]:
+                if count and size + len(data) > self._batch_bytes:
                     break
                 count += 1
                 size += len(data) + 1
             try:
-                self._send_now(b"\n".join(held[:count]), [])
+                if not self._send_now(b"\n".join(data for data, _ in queue[:count]), []):
+                    return False
             except RequestTooLarge:
                 if count == 1:
-                    raise  # not with held requests of at most _HOLD_AT_MOST bytes
+                    raise  # not with queued messages of at most _HOLD_AT_MOST bytes
                 # A socket with tiny buffers: smaller batches from now on, down to one.
-                self._held_bytes = max(len(held[0]), size // 2)
+                self._batch_bytes = max(len(queue[0][0]), size // 2)
                 continue
-            del held[:count]
-            self.in_flight += count
+            self.in_flight += sum(1 for _data, start in queue[:count] if start)
+            del queue[:count]
+        return True
 
     def close(self) -> None:
         """Close our end (the server then ends every group still running) and reap it."""

@@ -60,6 +60,14 @@ def spawner_pid(backend: ProcessBackend) -> int:
     return backend._servers[0].process.pid
 
 
+def settle(backend: ProcessBackend) -> None:
+    """Return once the job loop has run every callback scheduled so far (the release of a
+    finished job among them), so nothing more is sent to the server unasked."""
+    done = threading.Event()
+    backend.manager.call_soon(done.set)
+    assert done.wait(10)
+
+
 def wait_exited(pids: list[int], timeout: float = 10) -> None:
     """Block until every pid (not necessarily our child) has exited, via pidfds."""
     fds = []
@@ -292,8 +300,11 @@ def test_the_server_holds_a_silent_jobs_capture_pipes_and_hands_them_over_with_d
     assert job.state is S.Completed
     assert output(job) == b"late out"
     assert b"".join(child_of(job).store.iter_bytes(Stream.Error, consume=False)) == b"late err"
-    # Handed over and read to EOF: nobody holds them any more.
-    assert not {out, err} & (pipe_inodes(server) | pipe_inodes(os.getpid()))
+    # Handed over and read to EOF: pjsh closed them; the server closed its copies right after
+    # handing them over, before it read any later request (so certainly once one is answered).
+    assert not {out, err} & pipe_inodes(os.getpid())
+    run(backend, ["true"])
+    assert not {out, err} & pipe_inodes(server)
 
 
 def test_output_larger_than_a_pipe_arrives_whole_after_the_hand_over(
@@ -400,17 +411,19 @@ def test_start_requests_are_held_while_the_server_owes_a_reply_then_sent_togethe
     monkeypatch.setattr(process_module, "_server_limit", lambda: 1)
     server = spawner_pid(backend)
     (client,) = backend._servers
+    settle(backend)
     os.kill(server, signal.SIGSTOP)
     try:
         first = backend.start_job(NativePipeline.of(["printf", "1"]))
         later = [backend.start_job(NativePipeline.of(["printf", str(n)])) for n in (2, 3, 4)]
-        assert client.in_flight == 1 and len(client._held) == 3  # only the first was sent
+        assert client.in_flight == 1 and len(client._queue) == 3  # only the first was sent
     finally:
         os.kill(server, signal.SIGCONT)
     jobs = [first, *later]
     assert backend.manager.wait(jobs, timeout=30) == jobs
     assert [output(job) for job in jobs] == [b"1", b"2", b"3", b"4"]
-    assert client.in_flight == 0 and not client._held
+    # Every start request was sent and answered (a release may still be on its way).
+    assert client.in_flight == 0 and not any(start for _data, start in client._queue)
 
 
 def test_held_requests_fail_with_a_reason_when_their_server_dies(
@@ -445,12 +458,13 @@ def test_a_request_too_large_for_the_socket_starts_directly_and_harms_no_other_j
     later = run(backend, ["printf", "served"])
     assert output(later) == b"served"
     assert server in {s.process.pid for s in backend._servers}
+    assert backend.manager.wait_for_activity([big], timeout=30)  # its line is there to read
+    assert output(big) == b"200\n"
     for job in (big, sleeper):
         assert backend.manager.stop(job, timeout=10) is True
-    assert b"".join(child_of(big).store.iter_bytes(Stream.Output, consume=False)) == b"200\n"
 
 
-def test_held_requests_go_in_smaller_messages_when_the_socket_refuses_a_batch(
+def test_a_stopped_server_never_blocks_pjsh_and_its_queue_goes_when_it_runs_again(
     backend: ProcessBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import socket
@@ -459,13 +473,21 @@ def test_held_requests_go_in_smaller_messages_when_the_socket_refuses_a_batch(
     server = spawner_pid(backend)
     (client,) = backend._servers
     client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # the kernel's minimum
+    settle(backend)
     os.kill(server, signal.SIGSTOP)
     try:
         jobs = [backend.start_job(NativePipeline.of(["printf", f"{n:03d}" + "x" * 300]))
                 for n in range(60)]
-        assert len(client._held) == 59  # ~20 KB held: more than one message can now carry
+        assert len(client._queue) == 59  # ~20 KB held back: more than the socket takes
+        # A job that passes a descriptor (its input) must go now, after the queue: the
+        # socket has no room, so it starts without the server, at once.
+        fed = backend.start_job(NativePipeline.of(["cat"], stdin=b"fed"))
+        assert backend.manager.wait([fed], timeout=30) == [fed]
+        assert output(fed) == b"fed"
+        assert all(job.state is S.Running for job in jobs)
     finally:
         os.kill(server, signal.SIGCONT)
     assert backend.manager.wait(jobs, timeout=60) == jobs
     assert [output(job)[:3] for job in jobs] == [f"{n:03d}".encode() for n in range(60)]
-    assert client._held_bytes < 16384 and not client._held
+    assert client._batch_bytes < 16384  # the socket refused a full batch: smaller ones went
+    assert client.in_flight == 0 and not any(start for _data, start in client._queue)
