@@ -169,11 +169,16 @@ class SpawnerClient:
         Other OSErrors mean the server is gone."""
         with self._send_lock:
             data, default = self._encode(message, env)
-            if not self._flush() or not self._send_now(data, fds):
-                raise SpawnerBusy("the process spawner is busy")
-            self._default = default
-            if "s" in message:
-                self.in_flight += 1
+            self._send_in_order(data, fds, default, "s" in message)
+
+    def _send_in_order(self, data: bytes, fds: list[int], default: object,
+                       start: bool) -> None:
+        """Send the queue, then this message, now (SpawnerBusy if they do not all fit)."""
+        if not self._flush() or not self._send_now(data, fds):
+            raise SpawnerBusy("the process spawner is busy")
+        self._default = default
+        if start:
+            self.in_flight += 1
 
     def submit(self, message: dict[str, object], *,
                env: Mapping[str, str] | None = None) -> bool:
@@ -186,10 +191,7 @@ class SpawnerClient:
         with self._send_lock:
             data, default = self._encode(message, env)
             if len(data) > _HOLD_AT_MOST:
-                if not self._flush() or not self._send_now(data, []):
-                    raise SpawnerBusy("the process spawner is busy")
-                self._default = default
-                self.in_flight += 1
+                self._send_in_order(data, [], default, True)
                 return False
             held = bool(self.in_flight or self._queue)
             if held or not self._send_now(data, []):
