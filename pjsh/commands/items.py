@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, ClassVar
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.lang.record import dataclass
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     DATETIME,
     INT,
@@ -39,14 +39,13 @@ from pjsh.runtime.convert import (
     to_string,
 )
 from pjsh.runtime.operators import has_wildcard, wildcard_regex
-from pjsh.runtime.values import PSPropertyClass
+from pjsh.runtime.values import PROVIDER_NAME, PSPropertyClass
 
 if TYPE_CHECKING:
-    from pjsh.commands.base import CommandContext
+    from pjsh.runtime.cmdlet import CommandContext
     from pjsh.runtime.errors import ErrorRecord
     from pjsh.runtime.session import Session
 
-PROVIDER_NAME = "Microsoft.PowerShell.Core\\FileSystem"
 _PROVIDER_PREFIXES = (PROVIDER_NAME + "::", "FileSystem::")
 
 # Linux file systems are case-sensitive and pwsh globs them so; macOS's default one is not.

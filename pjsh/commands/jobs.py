@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     BOOL,
     DATETIME,
@@ -103,8 +103,15 @@ def selector_params(with_job: bool = True, with_command: bool = False,
 
 
 def service(cmd: Cmdlet) -> JobService:
-    """The session's job service."""
-    return cmd.ctx.session.jobs
+    """The session's job service (the job cmdlets need the local job engine's own API)."""
+    from pjsh.jobs.service import JobService
+
+    jobs = cmd.ctx.session.jobs
+    if not isinstance(jobs, JobService):
+        cmd.ctx.throw(f"The {cmd.spec.name} command cannot manage the jobs of this runspace.",
+                      "JobServiceNotSupported", "NotImplemented")
+    assert isinstance(jobs, JobService)
+    return jobs
 
 
 def _wild(pattern: str) -> bool:
@@ -259,7 +266,7 @@ class StartJob(Cmdlet):
             block = _script_from_file(self, args.FilePath or args.LiteralPath)
         assert isinstance(block, ScriptBlock)
         interp, frame = _caller(self)
-        job = session.jobs.start_script_job(
+        job = service(self).start_script_job(
             block, interp, frame, name=args.Name, args=list(args.ArgumentList or []),
             input_items=self.items if self.got_input else None, cwd=cwd,
             init=args.InitializationScript)
@@ -318,7 +325,7 @@ class StartThreadJob(Cmdlet):
         block = args.ScriptBlock if args.parameter_set == "ScriptBlock" else _script_from_file(
             self, args.FilePath)
         assert isinstance(block, ScriptBlock)
-        svc = self.ctx.session.jobs
+        svc = service(self)
         interp, frame = _caller(self)
         job = svc.thread_job(block, name=args.Name, args=list(args.ArgumentList or []),
                              input_items=self.items if self.got_input else None,

@@ -9,8 +9,8 @@ import re
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from pjsh.commands.base import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     INT,
     INTS,

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.commands.objects import PSOBJECT
 from pjsh.lang import record as dataclasses
 from pjsh.lang.record import dataclass
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     INT,
     OBJECT,

@@ -6,7 +6,7 @@ import datetime as _dt
 import time
 from collections.abc import Callable
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     DATETIME,
     DOUBLE,

@@ -23,13 +23,14 @@ from pjsh.lang.record import fields as record_fields
 from pjsh.runtime.convert import to_string
 
 if TYPE_CHECKING:
-    from pjsh.commands.base import Cmdlet
     from pjsh.jobs.process import NativePipeline
     from pjsh.jobs.thread import JobWriter, ThreadBackend
     from pjsh.jobs.workers import WorkerBackend
     from pjsh.runtime.binder import BindResult, CommandBinder
+    from pjsh.runtime.cmdlet import Cmdlet
     from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.pipeline import PipelineRunner, Stage
+    from pjsh.runtime.runspace import Runspace, RunspaceOptions
     from pjsh.runtime.scopes import Scope
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.session import Session
@@ -79,7 +80,8 @@ class JobService:
             if self._workers is None:
                 from pjsh.jobs.workers import WorkerBackend
 
-                self._workers = WorkerBackend(self.manager)
+                self._workers = WorkerBackend(
+                    self.manager, command_modules=self.session.registry.modules)
                 self.manager.add_shutdown_hook(self._workers.close)
                 self._workers.warm()
             return self._workers
@@ -96,6 +98,17 @@ class JobService:
                 if close is not None:
                     self.manager.add_shutdown_hook(close)
             return self._asjob
+
+    def job_options(self) -> RunspaceOptions:
+        """Options for an in-process job's runspace: the caller's, at its current directory
+        and environment (the host, stop token and stdin are the job's own)."""
+        from pjsh.runtime.runspace import RunspaceOptions
+
+        base = self.session.options
+        if base is None:  # a session built without the factory (unit tests of a session)
+            base = RunspaceOptions(host=self.session.host, registry=self.session.registry)
+        return base.derive(cwd=self.session.cwd, env=dict(self.session.env),
+                           registry=self.session.registry)
 
     def prewarm(self) -> None:
         """Start the spare worker now (the console does this at start-up)."""
@@ -263,11 +276,10 @@ class JobService:
                    input_items: Sequence[object] | None, init: ScriptBlock | None,
                    throttle_limit: int | None, variables: dict[str, object]) -> Job:
         """Start-ThreadJob: run in a fresh runspace on a thread of this process."""
-        cwd = self.session.cwd
-        env = dict(self.session.env)
+        options = self.job_options()
 
         def target(writer: JobWriter) -> None:
-            run_block_in_new_runspace(block, writer, cwd=cwd, env=env, args=args,
+            run_block_in_new_runspace(block, writer, options, args=args,
                                       input_items=input_items, init=init, variables=variables)
 
         return self.manager.thread_backend.start_job(target, name=name, command=block.text,
@@ -295,10 +307,10 @@ class JobService:
 
             def end(self) -> None:
                 items = list(self.items) if self.has_input else None
-                cwd, env = service.session.cwd, dict(service.session.env)
+                options = service.job_options()
 
                 def target(writer: JobWriter) -> None:
-                    run_cmdlet_in_new_runspace(cls, binder, result, node, name, writer, cwd, env,
+                    run_cmdlet_in_new_runspace(cls, binder, result, node, name, writer, options,
                                                items)
 
                 job = service.asjob_backend.start_job(target, name=None, command=text)
@@ -311,33 +323,34 @@ class JobService:
         self.manager.shutdown()
 
 
-def _job_runspace(writer: JobWriter | object, cwd: str, env: dict[str, str]) -> object:
+def _job_runspace(writer: JobWriter, options: RunspaceOptions) -> Runspace:
+    """The runspace of an in-process job: its host writes to the job, Stop-Job's flag is its
+    stop token (the interpreter checks it between statements, per loop iteration and per
+    pipeline object), natives read /dev/null and get their own process group."""
     from pjsh.jobs.jobhost import JobHost
-    from pjsh.runtime.runspace import Runspace
+    from pjsh.runtime.runspace import DEVNULL, create_runspace
 
-    rs = Runspace(JobHost(writer), cwd=cwd)  # type: ignore[arg-type]
-    stopping = getattr(writer, "stopping", None)
-    if isinstance(stopping, threading.Event):
-        # Stop-Job sets the writer's flag; the interpreter checks its own stop event between
-        # statements, per loop iteration and per pipeline object: make them one event.
-        rs.interp.stop_event = stopping
-    rs.session.env = dict(env)
-    rs.session.native_stdin = os.open(os.devnull, os.O_RDONLY)
-    rs.session.isolate_natives = True
-    return rs
+    return create_runspace(options.derive(
+        host=JobHost(writer), interactive=False, stop_event=writer.stopping,
+        native_stdin=DEVNULL, isolate_natives=True, script_args=()))
 
 
-def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str,
-                              env: dict[str, str], args: Sequence[object],
+def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, options: RunspaceOptions,
+                              *, args: Sequence[object],
                               input_items: Sequence[object] | None, init: ScriptBlock | None,
                               variables: dict[str, object]) -> None:
     """Run a script block as a thread job; a terminating error raises (the job fails)."""
+
+    with _job_runspace(writer, options) as rs:
+        _run_block(rs, block, writer, args, input_items, init, variables)
+
+
+def _run_block(rs: Runspace, block: ScriptBlock, writer: JobWriter, args: Sequence[object],
+               input_items: Sequence[object] | None, init: ScriptBlock | None,
+               variables: dict[str, object]) -> None:
     from pjsh.runtime.errors import PSRuntimeError
-    from pjsh.runtime.runspace import Runspace
     from pjsh.runtime.streams import CallbackSink
 
-    rs = _job_runspace(writer, cwd, env)
-    assert isinstance(rs, Runspace)
     g = rs.session.global_scope
     install_copied_variables(g, variables)
     out = CallbackSink(writer.write_output)
@@ -350,24 +363,25 @@ def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str
     except PSRuntimeError as e:
         writer.write_error(e.record)
         raise JobScriptFailed(e.record.message, e.record, in_stream=True) from None
-    finally:
-        if rs.session.native_stdin is not None:
-            os.close(rs.session.native_stdin)
     if rs.session.last_native_failure:
         raise JobScriptFailed(rs.session.last_native_failure)
 
 
 def run_cmdlet_in_new_runspace(cls: type[Cmdlet], binder: CommandBinder, result: BindResult,
-                               node: ast.Command, name: str, writer: JobWriter, cwd: str,
-                               env: dict[str, str], items: list[object] | None) -> None:
+                               node: ast.Command, name: str, writer: JobWriter,
+                               options: RunspaceOptions, items: list[object] | None) -> None:
     """Run one bound cmdlet as a thread job (``-AsJob``)."""
+    with _job_runspace(writer, options) as rs:
+        _run_cmdlet(rs, cls, binder, result, node, name, writer, items)
+
+
+def _run_cmdlet(rs: Runspace, cls: type[Cmdlet], binder: CommandBinder, result: BindResult,
+                node: ast.Command, name: str, writer: JobWriter,
+                items: list[object] | None) -> None:
     from pjsh.runtime.errors import PSRuntimeError
     from pjsh.runtime.pipeline import CmdletStage
-    from pjsh.runtime.runspace import Runspace
     from pjsh.runtime.streams import CallbackSink
 
-    rs = _job_runspace(writer, cwd, env)
-    assert isinstance(rs, Runspace)
     frame = rs.frame("")
     stage = CmdletStage(rs.interp.pipelines, frame, node, name, cls, binder, result)
     stage.out = CallbackSink(writer.write_output)

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +67,9 @@ class WorkerRequest:
         return (json.dumps(payload, ensure_ascii=True) + "\n").encode()
 
 
-def worker_command() -> list[str]:
-    """How to start a worker with this interpreter."""
-    return [sys.executable, "-m", "pjsh.jobs.worker"]
+def worker_command(command_modules: Sequence[str] = ()) -> list[str]:
+    """How to start a worker with this interpreter, loading these command modules."""
+    return [sys.executable, "-m", "pjsh.jobs.worker", "--commands", ",".join(command_modules)]
 
 
 def _worker_env() -> dict[str, str]:
@@ -91,9 +92,12 @@ class _Worker:
 class WorkerBackend:
     """Runs script blocks in pjsh worker processes (BackgroundJob children)."""
 
-    def __init__(self, manager: JobManager, stop_grace: float = 2.0) -> None:
+    def __init__(self, manager: JobManager, stop_grace: float = 2.0,
+                 command_modules: Sequence[str] = ()) -> None:
         self.manager = manager
         self.stop_grace = stop_grace
+        # The caller's registry, rebuilt in each worker from its module names.
+        self.command_modules = tuple(command_modules)
         self._pending: dict[Job, WorkerRequest] = {}
         self._workers: dict[Job, _Worker] = {}
         # Warm spares, oldest first. One is kept normally; a burst of Start-Jobs that finds
@@ -135,9 +139,9 @@ class WorkerBackend:
         else:  # pragma: no cover - Python 3.10
             kwargs["preexec_fn"] = os.setpgrp
         proc = await asyncio.create_subprocess_exec(
-            *worker_command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, env=_worker_env(), cwd="/", limit=_LINE_LIMIT,
-            **kwargs)
+            *worker_command(self.command_modules), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=_worker_env(),
+            cwd="/", limit=_LINE_LIMIT, **kwargs)
         self._procs.add(proc)
         worker = _Worker(proc)
         assert proc.stdout is not None

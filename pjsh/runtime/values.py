@@ -186,3 +186,47 @@ def lookup_property(value: object, name: str) -> tuple[bool, Any]:
 
 
 _NAME_INDEX: dict[type, tuple[object, dict[str, str]]] = {}
+
+
+# The file system provider, as PowerShell names it.
+PROVIDER_NAME = "Microsoft.PowerShell.Core\\FileSystem"
+
+
+class PathInfo(PSPropertyClass):
+    """A location (``System.Management.Automation.PathInfo``); its string form is the path."""
+
+    ps_type_names = ("System.Management.Automation.PathInfo", "System.Object")
+    # Only Path is listed, so a PathInfo shows as pwsh shows it: a one-column table.
+    ps_property_names = ("Path",)
+
+    __slots__ = ("Path",)
+
+    def __init__(self, path: str) -> None:
+        self.Path = path
+
+    @property
+    def ProviderPath(self) -> str:
+        """The path as the file system knows it (the same on Unix)."""
+        return self.Path
+
+    @property
+    def Provider(self) -> str:
+        """The provider's name."""
+        return PROVIDER_NAME
+
+    @property
+    def Drive(self) -> str:
+        """The drive: ``/`` on Unix."""
+        return "/"
+
+    def __str__(self) -> str:
+        return self.Path
+
+    def __repr__(self) -> str:
+        return f"PathInfo({self.Path!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PathInfo) and other.Path == self.Path
+
+    def __hash__(self) -> int:
+        return hash(self.Path)

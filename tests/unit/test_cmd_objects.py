@@ -8,7 +8,6 @@ import math
 
 import pytest
 
-from pjsh.commands.base import Bound, Cmdlet
 from pjsh.commands.objects import (
     ForEachObject,
     GenericMeasureInfo,
@@ -23,11 +22,11 @@ from pjsh.commands.objects import (
     is_type,
     property_value,
 )
+from pjsh.runtime.cmdlet import Bound, Cmdlet
 from pjsh.runtime.errors import PSRuntimeError, StopUpstreamSignal
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.session import Session
 from pjsh.runtime.values import Hashtable, PSObject, type_names
-from tests.fakes import FakeContext, run_cmdlet
+from tests.fakes import FakeContext, fake_session, run_cmdlet
 from tests.harness import run, show
 
 
@@ -47,7 +46,7 @@ def piped(cls: type[Cmdlet], items: list[object], **params: object) -> FakeConte
 def drive(cls: type[Cmdlet], items: list[object], **params: object) -> tuple[FakeContext, int]:
     """Pipe items like the engine does, honouring StopUpstreamSignal: returns the context and
     how many input objects were consumed before upstream was stopped."""
-    ctx = FakeContext(cls.spec.name, Session(host=MemoryHost()))
+    ctx = FakeContext(cls.spec.name, fake_session(host=MemoryHost()))
     values = {p.name: p.default for p in cls.spec.params}
     values.update(params)
     cmd = cls(ctx)  # type: ignore[arg-type]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from pjsh.commands.base import Bound, Cmdlet
 from pjsh.commands.output import (
     FormatList,
     FormatOutput,
@@ -26,12 +25,12 @@ from pjsh.commands.output import (
     WriteWarning,
     render_objects,
 )
+from pjsh.runtime.cmdlet import Bound, Cmdlet
 from pjsh.runtime.errors import ExceptionInfo, PSRuntimeError, make_error
 from pjsh.runtime.formatting import ListBlock, TableBlock, TextBlock
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.session import Session
 from pjsh.runtime.values import Hashtable, PSObject
-from tests.fakes import FakeContext, run_cmdlet
+from tests.fakes import FakeContext, fake_session, run_cmdlet
 from tests.harness import run, show
 
 ROWS = [PSObject({"Name": "a", "N": 1}), PSObject({"Name": "bb", "N": 22})]
@@ -123,7 +122,7 @@ class ColourContext(FakeContext):
     """A fake context that also records the colours given to write_host."""
 
     def __init__(self) -> None:
-        super().__init__("Write-Host", Session(host=MemoryHost()))
+        super().__init__("Write-Host", fake_session(host=MemoryHost()))
         self.colours: list[tuple[str | None, str | None]] = []
 
     def write_host(self, text: str, newline: bool = True, fg: str | None = None,
@@ -202,7 +201,7 @@ def test_out_string_no_newline() -> None:
 def test_out_host_shows_formatted_output_on_the_host() -> None:
     host = MemoryHost()
     ctx = run_cmdlet(OutHost, pipeline=["hi", *ROWS], pipeline_param="InputObject",
-                     session=Session(host=host))
+                     session=fake_session(host=host))
     assert ctx.output == []
     assert host.output == "hi\n\nName  N\n----  -\na     1\nbb   22\n\n"
 

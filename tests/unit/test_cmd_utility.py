@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pjsh.commands.base import BUILTINS
+from pjsh.commands import builtin_registry
 from pjsh.commands.utility import (
     ClearHost,
     DateFormatError,
@@ -20,7 +20,7 @@ from pjsh.commands.utility import (
 from pjsh.runtime.errors import PSRuntimeError
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import HistoryEntry, Session
-from tests.fakes import FakeContext, run_cmdlet
+from tests.fakes import FakeContext, fake_session, run_cmdlet
 
 # A Tuesday afternoon with milliseconds, in a fixed +02:00 zone.
 WHEN = dt.datetime(2019, 6, 25, 16, 7, 9, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
@@ -28,7 +28,7 @@ WHEN = dt.datetime(2019, 6, 25, 16, 7, 9, 123456, tzinfo=dt.timezone(dt.timedelt
 
 @pytest.fixture()
 def session() -> Session:
-    return Session(host=MemoryHost())
+    return fake_session(host=MemoryHost())
 
 
 # --- Start-Sleep -----------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_start_sleep_ends_early_when_the_pipeline_stops(session: Session) -> Non
 
     ctx = Stopped("Start-Sleep", session)
     cmd = StartSleep(ctx)  # type: ignore[arg-type]
-    from pjsh.commands.base import Bound
+    from pjsh.runtime.cmdlet import Bound
 
     start = time.monotonic()
     cmd.process(Bound({"Seconds": 30.0, "Milliseconds": None}, "Seconds"))
@@ -188,7 +188,7 @@ def test_get_date_unix_time_and_as_utc(session: Session) -> None:
 def test_utility_aliases_follow_pwsh_on_linux() -> None:
     for alias, name in (("cls", "Clear-Host"), ("h", "Get-History"),
                         ("history", "Get-History"), ("ghy", "Get-History")):
-        assert BUILTINS.aliases[alias] == name
+        assert builtin_registry().aliases[alias] == name
     assert "sleep" not in StartSleep.spec.aliases and "clear" not in ClearHost.spec.aliases
 
 

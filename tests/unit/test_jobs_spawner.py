@@ -393,8 +393,9 @@ def test_the_first_background_job_starts_the_server_before_the_job_engine_loads(
         "    init(self)\n"
         "spawnclient.SpawnerClient.__init__ = spy\n"
         "from pjsh.runtime.host import MemoryHost\n"
-        "from pjsh.runtime.runspace import Runspace\n"
-        "rs = Runspace(MemoryHost())\n"
+        "from pjsh.engine import local_options\n"
+        "from pjsh.runtime.runspace import create_runspace\n"
+        "rs = create_runspace(local_options(MemoryHost()))\n"
         "rs.run('$j = printf ok &; $null = Wait-Job $j; Receive-Job $j')\n"
         "print(seen, ''.join(rs.session.host.text).strip())\n"
     )

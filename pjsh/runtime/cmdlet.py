@@ -1,12 +1,18 @@
-"""How a cmdlet is declared: one parameter table per command, read by the binder, help,
-completion and the generated docs; and the context a running cmdlet writes to."""
+"""The cmdlet model: how a cmdlet is declared (one parameter table per command, read by the
+binder, help, completion and the generated docs), the context a running cmdlet writes to, and
+the command registry a runspace owns.
+
+A leaf module: the runtime (binder, pipeline) and the command modules both import it, and it
+imports nothing above the runtime.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pjsh.lang.record import dataclass, field
+from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import OBJECT, TypeSpec
 from pjsh.runtime.errors import ErrorRecord
 
@@ -164,6 +170,7 @@ class Cmdlet:
     pipeline parameters rebound), or once if the command has no pipeline input."""
 
     spec: ClassVar[CommandSpec]
+    _builtin_command: ClassVar[bool] = False  # set by @command
 
     def __init__(self, ctx: CommandContext) -> None:
         self.ctx = ctx
@@ -178,12 +185,20 @@ class Cmdlet:
         """Run once after the last input."""
 
 
-@dataclass
 class Registry:
-    """The built-in command table: canonical name → cmdlet class, plus command aliases."""
+    """A command table: canonical name → cmdlet class, plus command aliases.
 
-    commands: dict[str, type[Cmdlet]] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)
+    Built explicitly from a list of command modules (:meth:`from_modules`), never filled by
+    import side effects; each runspace owns a copy, so one runspace (a thread job, a remote
+    session) cannot change another's commands.
+    """
+
+    def __init__(self, commands: dict[str, type[Cmdlet]] | None = None,
+                 aliases: dict[str, str] | None = None, modules: tuple[str, ...] = ()) -> None:
+        self.commands: dict[str, type[Cmdlet]] = dict(commands or {})
+        self.aliases: dict[str, str] = dict(aliases or {})
+        # The modules the table was built from: a worker process rebuilds the same table.
+        self.modules = modules
 
     def add(self, cls: type[Cmdlet]) -> type[Cmdlet]:
         """Register a cmdlet class under its name and aliases."""
@@ -192,10 +207,28 @@ class Registry:
             self.aliases[alias.lower()] = cls.spec.name
         return cls
 
+    def copy(self) -> Registry:
+        """An independent copy (the cmdlet classes themselves are shared: they are immutable)."""
+        return Registry(self.commands, self.aliases, self.modules)
 
-BUILTINS = Registry()
+    @classmethod
+    def from_modules(cls, names: Iterable[str]) -> Registry:
+        """Import the named command modules and register the cmdlets each one marks with
+        :func:`command`, in module order. An import error propagates: a missing command
+        module is a broken installation, not something to skip."""
+        names = tuple(names)
+        registry = cls(modules=names)
+        for name in names:
+            module = importlib.import_module(name)
+            for value in vars(module).values():
+                if isinstance(value, type) and value.__dict__.get("_builtin_command") \
+                        and value.__module__ == module.__name__:
+                    registry.add(value)
+        return registry
 
 
 def command(cls: type[Cmdlet]) -> type[Cmdlet]:
-    """Class decorator: register a cmdlet in the built-in table."""
-    return BUILTINS.add(cls)
+    """Class decorator: mark a cmdlet class as one its module provides (see
+    :meth:`Registry.from_modules`). It registers nothing by itself."""
+    cls._builtin_command = True
+    return cls
