@@ -74,6 +74,9 @@ class FakeContext:
                          dollar_under: object = ...) -> None:
         raise NotImplementedError("script blocks need the interpreter: use tests.harness.run")
 
+    def byte_writer(self) -> None:
+        return None
+
     @property
     def stopping(self) -> bool:
         return False

@@ -1343,7 +1343,9 @@ class OutFile(Cmdlet):
         from pjsh.runtime.formatting import build_blocks, render_text
 
         width = to_int(args.Width) if args.Width is not None else self.ctx.session.host.width
-        text = render_text(build_blocks(self._objects), max(width, 1)) if self._objects else ""
+        views = self.ctx.session.registry.views
+        text = (render_text(build_blocks(self._objects, views=views), max(width, 1))
+                if self._objects else "")
         if args.NoNewline:
             text = text.replace("\n", "")
         encoding = args.Encoding or UTF8_NO_BOM

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
@@ -600,7 +599,7 @@ class ReceiveJob(Cmdlet):
         ``pos`` and, when consuming, consume the records that were wholly output."""
         from pjsh.jobs.storage import Stream
 
-        write_bytes = self._byte_sink()
+        write_bytes = self.ctx.byte_writer()
         pending = _Pending((pos.records, pos.offset))
         records = src.store.iter_records(consume=False)
         index = -1
@@ -697,15 +696,6 @@ class ReceiveJob(Cmdlet):
         pending.pieces = []
         pending.start = end  # set first: a line whose output raised was taken
         self.emit(pending.stream, _fragment(data), src)
-
-    def _byte_sink(self) -> Callable[[bytes], None] | None:
-        """The downstream sink's ``write_bytes`` when it takes raw bytes (and nothing else
-        needs the output as objects, such as -OutVariable)."""
-        stage = getattr(self.ctx, "stage", None)
-        if stage is None or "OutVariable" in getattr(self.ctx, "common", {}):
-            return None
-        write_bytes = getattr(stage.out, "write_bytes", None)
-        return write_bytes if callable(write_bytes) else None
 
     def _report_failure(self, job: Job, args: Bound) -> None:
         from pjsh.jobs.jobhost import JobScriptFailed

@@ -8,6 +8,7 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pjsh.lang.record import dataclass, field
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
@@ -41,6 +42,9 @@ from pjsh.runtime.values import (
     ps_properties,
     type_names,
 )
+
+if TYPE_CHECKING:
+    from pjsh.runtime.formatting import ViewTable
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
@@ -1120,26 +1124,17 @@ class GroupInfoNoElement(PSPropertyClass):
     Values: list[object]
 
 
-_GROUP_VIEWS_REGISTERED = False
-
-
-def _register_group_views() -> None:
-    """Give GroupInfo pwsh's table (Count, Name, Group — Values is not shown).
-
-    Done on first use rather than at import: the formatter is not loaded at start-up.
-    """
-    global _GROUP_VIEWS_REGISTERED
-    if _GROUP_VIEWS_REGISTERED:
-        return
-    from pjsh.runtime.formatting import TableView, register_view
+def format_views(table: ViewTable) -> None:
+    """This module's default views: GroupInfo shows as pwsh's table (Count, Name, Group —
+    Values is not shown)."""
+    from pjsh.runtime.formatting import TableView
 
     count = ("Count", "Count", None, "right")
-    register_view("Microsoft.PowerShell.Commands.GroupInfoNoElement",
-                  TableView((count, ("Name", "Name", None, "left"))))
-    register_view("Microsoft.PowerShell.Commands.GroupInfo",
-                  TableView((count, ("Name", "Name", None, "left"),
-                             ("Group", "Group", None, "left"))))
-    _GROUP_VIEWS_REGISTERED = True
+    table.register("Microsoft.PowerShell.Commands.GroupInfoNoElement",
+                   TableView((count, ("Name", "Name", None, "left"))))
+    table.register("Microsoft.PowerShell.Commands.GroupInfo",
+                   TableView((count, ("Name", "Name", None, "left"),
+                              ("Group", "Group", None, "left"))))
 
 
 def _group_key(values: list[object], case_sensitive: bool) -> tuple[str, ...]:
@@ -1236,7 +1231,6 @@ class GroupObject(_Evaluating):
             return cmp(a[0], b[0])
 
         groups = sorted(self._groups.values(), key=functools.cmp_to_key(cmp_groups))
-        _register_group_views()
         if args.get("AsHashTable"):
             table = Hashtable()
             for values, members in groups:

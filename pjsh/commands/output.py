@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pjsh.commands.objects import PSOBJECT
@@ -24,10 +24,10 @@ from pjsh.runtime.convert import (
 )
 from pjsh.runtime.errors import ErrorRecord, ExceptionInfo
 from pjsh.runtime.scriptblock import ScriptBlock
-from pjsh.runtime.values import PSPropertyClass, lookup_property
+from pjsh.runtime.values import FormatOutput, PSPropertyClass, lookup_property
 
 if TYPE_CHECKING:
-    from pjsh.runtime.formatting import Block, OutDefault
+    from pjsh.runtime.formatting import Block, OutDefault, ViewTable
 
 
 ERROR_CATEGORIES = (
@@ -55,30 +55,6 @@ WRITE_ERROR_ID = "Microsoft.PowerShell.Commands.WriteErrorException"
 # ---------------------------------------------------------------------------------------------
 
 
-class FormatOutput(list["Block"], PSPropertyClass):
-    """What Format-Table / Format-List output: already formatted blocks.
-
-    It is a list of blocks so that anything that formats output (the host, Out-String,
-    Out-File, ``>`` redirection) enumerates it and passes the blocks through unchanged instead
-    of formatting the object again.
-    """
-
-    ps_type_names = ("Microsoft.PowerShell.Commands.Internal.Format.FormatEntryData",)
-    ps_property_names = ()
-
-    def __init__(self, blocks: Iterable[Block] = ()) -> None:
-        """Hold ``blocks``."""
-        super().__init__(blocks)
-
-    @property
-    def blocks(self) -> list[Block]:
-        """The formatted blocks."""
-        return list(self)
-
-    def __repr__(self) -> str:
-        return f"FormatOutput({list.__repr__(self)})"
-
-
 def expand_format_output(items: Sequence[object]) -> list[object]:
     """Replace each FormatOutput in ``items`` by its blocks (build_blocks passes blocks on)."""
     out: list[object] = []
@@ -97,13 +73,13 @@ class TextCollector:
     the shape changes so their table can be sized.
     """
 
-    def __init__(self, width: int) -> None:
-        """Render at ``width`` columns."""
+    def __init__(self, width: int, views: ViewTable | None = None) -> None:
+        """Render at ``width`` columns with ``views`` (the runspace's default views)."""
         from pjsh.runtime.formatting import OutDefault
 
         self.width = width
         self.chunks: list[str] = []
-        self._out: OutDefault = OutDefault(self._emit)
+        self._out: OutDefault = OutDefault(self._emit, views)
 
     def _emit(self, blocks: list[Block]) -> None:
         from pjsh.runtime.formatting import render_text
@@ -126,9 +102,9 @@ class TextCollector:
         return text
 
 
-def render_objects(items: Sequence[object], width: int) -> str:
+def render_objects(items: Sequence[object], width: int, views: ViewTable | None = None) -> str:
     """Render objects as Out-String (and Out-File) does: the host's text, one "\\n" per line."""
-    collector = TextCollector(width)
+    collector = TextCollector(width, views)
     for item in items:
         collector.add(item)
     collector.flush()
@@ -510,7 +486,8 @@ class OutHost(Cmdlet):
         """Start the formatter."""
         from pjsh.runtime.formatting import OutDefault
 
-        self._out = OutDefault(self.ctx.session.host.write_format)
+        self._out = OutDefault(self.ctx.session.host.write_format,
+                               self.ctx.session.registry.views)
 
     def process(self, args: Bound) -> None:
         """Format one object (shown as soon as its block is ready)."""
@@ -557,7 +534,7 @@ class OutString(Cmdlet):
     def begin(self, args: Bound) -> None:
         """Start the formatter at the requested width."""
         width = to_int(args.Width) if args.get("Width") else self.ctx.session.host.width
-        self._collector = TextCollector(max(1, width))
+        self._collector = TextCollector(max(1, width), self.ctx.session.registry.views)
 
     def process(self, args: Bound) -> None:
         """Format one object; with -Stream, write the lines that are ready."""
@@ -625,6 +602,7 @@ class _Format(Cmdlet):
                 wrap=bool(args.get("Wrap")),
                 hide_header=bool(args.get("HideTableHeaders")),
                 evaluate=evaluate,
+                views=self.ctx.session.registry.views,
             )
         except FormatError as e:
             self.ctx.throw(str(e), "DictionaryKeyIllegal", "InvalidArgument")

@@ -17,6 +17,7 @@ from pjsh.runtime.convert import OBJECT, TypeSpec
 from pjsh.runtime.errors import ErrorRecord
 
 if TYPE_CHECKING:
+    from pjsh.runtime.formatting import ViewTable
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.session import Session
 
@@ -160,6 +161,10 @@ class CommandContext(Protocol):
                          dollar_under: object = ...) -> None:
         """Run a script block, streaming its output down this command's pipeline."""
 
+    def byte_writer(self) -> Callable[[bytes], None] | None:
+        """Where raw bytes (a job's native output) may go downstream without decoding, or
+        None when the next consumer needs objects."""
+
     @property
     def stopping(self) -> bool:
         """True once the pipeline is being stopped (Ctrl+C, Select-Object -First)."""
@@ -194,11 +199,29 @@ class Registry:
     """
 
     def __init__(self, commands: dict[str, type[Cmdlet]] | None = None,
-                 aliases: dict[str, str] | None = None, modules: tuple[str, ...] = ()) -> None:
+                 aliases: dict[str, str] | None = None, modules: tuple[str, ...] = (),
+                 views: ViewTable | None = None) -> None:
         self.commands: dict[str, type[Cmdlet]] = dict(commands or {})
         self.aliases: dict[str, str] = dict(aliases or {})
         # The modules the table was built from: a worker process rebuilds the same table.
         self.modules = modules
+        self._views = views
+
+    @property
+    def views(self) -> ViewTable:
+        """The default format views: the runtime's own plus those each command module adds
+        through its ``format_views(table)`` function. Built on first use (formatting is not
+        loaded at start-up)."""
+        if self._views is None:
+            from pjsh.runtime.formatting import builtin_views
+
+            table = builtin_views()
+            for name in self.modules:
+                add_views = getattr(importlib.import_module(name), "format_views", None)
+                if add_views is not None:
+                    add_views(table)
+            self._views = table
+        return self._views
 
     def add(self, cls: type[Cmdlet]) -> type[Cmdlet]:
         """Register a cmdlet class under its name and aliases."""
@@ -209,7 +232,8 @@ class Registry:
 
     def copy(self) -> Registry:
         """An independent copy (the cmdlet classes themselves are shared: they are immutable)."""
-        return Registry(self.commands, self.aliases, self.modules)
+        views = self._views.copy() if self._views is not None else None
+        return Registry(self.commands, self.aliases, self.modules, views)
 
     @classmethod
     def from_modules(cls, names: Iterable[str]) -> Registry:

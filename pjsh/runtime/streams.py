@@ -60,7 +60,8 @@ class HostSink:
         from pjsh.runtime.formatting import OutDefault
 
         self.session = session
-        self._out = OutDefault(lambda blocks: session.host.write_format(blocks))
+        self._out = OutDefault(lambda blocks: session.host.write_format(blocks),
+                               session.registry.views)
         self.native_fd = session.host.native_stdio()[0]
 
     def send(self, value: object) -> None:

@@ -9,7 +9,10 @@ and file entries); :func:`ps_properties` reads both the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from pjsh.runtime.formatting import Block
 
 
 class PSObject:
@@ -230,3 +233,27 @@ class PathInfo(PSPropertyClass):
 
     def __hash__(self) -> int:
         return hash(self.Path)
+
+
+class FormatOutput(list["Block"], PSPropertyClass):
+    """What Format-Table / Format-List output: already formatted blocks.
+
+    It is a list of blocks so that anything that formats output (the host, Out-String,
+    Out-File, ``>`` redirection) enumerates it and passes the blocks through unchanged instead
+    of formatting the object again.
+    """
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.Internal.Format.FormatEntryData",)
+    ps_property_names = ()
+
+    def __init__(self, blocks: Iterable[Block] = ()) -> None:
+        """Hold ``blocks``."""
+        super().__init__(blocks)
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The formatted blocks."""
+        return list(self)
+
+    def __repr__(self) -> str:
+        return f"FormatOutput({list.__repr__(self)})"
