@@ -113,13 +113,15 @@ class TableView:
     """A default table view: columns as (label, property name or getter, width, align).
 
     ``group_by`` names a property whose change starts a new table under the title
-    ``    <group_label>: <value>``; ``wrap`` wraps long cells instead of cutting them.
+    ``    <group_label>: <value>`` (indented by ``group_indent``); ``wrap`` wraps long cells
+    instead of cutting them.
     """
 
     columns: tuple[tuple[str, ColumnSource, int | None, str], ...]
     group_by: str | None = None
     group_label: str = ""
     wrap: bool = False
+    group_indent: int = 4
 
     @property
     def fixed_width(self) -> bool:
@@ -597,6 +599,11 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
         yield _Text(_text_lines(_scalar_text(obj)))
         return
 
+    if opts.view == "auto" and opts.properties is None and getattr(obj, "ps_shows_as_text",
+                                                                    False):
+        # Objects whose default view is their string form (MatchInfo), as pwsh's custom views.
+        yield _Text(_text_lines(to_string(obj)))
+        return
     view = None if opts.properties is not None else find_view(obj)
     kind = opts.view
     if opts.properties is not None:
@@ -645,7 +652,7 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
             group_text = format_value(group) if found else ""
             if group_text:
                 label = f"{table_view.group_label}: " if table_view.group_label else ""
-                title = f"    {label}{group_text}"
+                title = " " * table_view.group_indent + f"{label}{group_text}"
         yield _Rows(
             key=("view", id(table_view), title, opts.auto_size),
             columns=columns,
