@@ -576,6 +576,10 @@ def _text_lines(text: str) -> list[str]:
     return text.split("\n")
 
 
+# The one column of objects shown as lines of text: as wide as the screen, wrapping.
+_LINES_COLUMNS = (Column("", 100_000),)
+
+
 def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
     """Turn one output object into the pieces (text, table rows, list entries) it shows as."""
     if obj is None:
@@ -599,10 +603,12 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
         yield _Text(_text_lines(_scalar_text(obj)))
         return
 
-    if opts.view == "auto" and opts.properties is None and getattr(obj, "ps_shows_as_text",
-                                                                    False):
-        # Objects whose default view is their string form (MatchInfo), as pwsh's custom views.
-        yield _Text(_text_lines(to_string(obj)))
+    display = getattr(obj, "ps_display_lines", None)
+    if opts.view == "auto" and opts.properties is None and callable(display):
+        # Objects whose default view is lines of text (MatchInfo), like pwsh's custom controls:
+        # framed by blank lines, shown as they come.
+        yield _Rows(key=("lines",), columns=_LINES_COLUMNS, rows=[(line,) for line in display()],
+                    hide_header=True, wrap=True, streamable=True)
         return
     view = None if opts.properties is not None else find_view(obj)
     kind = opts.view
