@@ -9,6 +9,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import ClassVar
 
 from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.commands.items import (
@@ -534,8 +535,10 @@ _INPUT_STREAM = "InputStream"
 class RegexGroup(PSPropertyClass):
     """One group of a regex match (``System.Text.RegularExpressions.Group``)."""
 
-    ps_type_names = ("System.Text.RegularExpressions.Group", "System.Object")
-    ps_property_names = ("Success", "Name", "Captures", "Index", "Length", "Value")
+    ps_type_names: ClassVar[tuple[str, ...]] = ("System.Text.RegularExpressions.Group",
+                                                "System.Object")
+    ps_property_names: ClassVar[tuple[str, ...]] = (
+        "Success", "Name", "Captures", "Index", "Length", "Value")
 
     def __init__(self, name: str, index: int, value: str | None) -> None:
         """A group that matched ``value`` at ``index`` (None: it did not take part)."""
@@ -601,16 +604,12 @@ class MatchInfo(PSPropertyClass):
         self._cwd = cwd
 
     def _lines(self, relative_to: str | None) -> list[str]:
-        if self.Path == _INPUT_STREAM:
-            def shown(text: str, _n: int) -> str:
-                return text
-        else:
-            path = self.Path
-            if relative_to and path.startswith(relative_to.rstrip("/") + "/"):
-                path = path[len(relative_to.rstrip("/")) + 1:]
+        path = self.Path
+        if relative_to and path.startswith(relative_to.rstrip("/") + "/"):
+            path = path[len(relative_to.rstrip("/")) + 1:]
 
-            def shown(text: str, n: int) -> str:
-                return f"{path}:{n}:{text}"
+        def shown(text: str, n: int) -> str:
+            return text if self.Path == _INPUT_STREAM else f"{path}:{n}:{text}"
         if self.Context is None:
             return [shown(self.Line, self.LineNumber)]
         pre = self.Context.DisplayPreContext

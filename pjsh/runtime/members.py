@@ -261,8 +261,8 @@ def call_method(obj: object, name: str, args: list[object]) -> object:
             return type(obj) is type(other) and obj == other
         return obj is other
     if low == "gethashcode":
-        key = obj if isinstance(obj, (bool, int, float, str)) else id(obj)
-        return hash(key) & 0x7FFFFFFF
+        hashed: object = obj if isinstance(obj, (bool, int, float, str)) else id(obj)
+        return hash(hashed) & 0x7FFFFFFF
     if isinstance(obj, list):
         if low == "contains":
             from pjsh.runtime.operators import equals
