@@ -77,6 +77,9 @@ class FakeContext:
     def byte_writer(self) -> None:
         return None
 
+    def caller(self) -> Any:
+        raise NotImplementedError("the caller's scope needs the interpreter: use tests.harness.run")
+
     @property
     def stopping(self) -> bool:
         return False

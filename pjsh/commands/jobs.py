@@ -274,12 +274,7 @@ class StartJob(Cmdlet):
 
 def _caller(cmd: Cmdlet) -> tuple[Interpreter, Frame]:
     """The interpreter and frame running this cmdlet (jobs copy variables from them)."""
-    stage = getattr(cmd.ctx, "stage", None)
-    if stage is None:
-        cmd.ctx.throw(f"{cmd.ctx.command_name} needs the interpreter's pipeline context.",
-                      "NoPipelineContext", "InvalidOperation")
-        raise AssertionError("unreachable")
-    return stage.interp, stage.frame
+    return cmd.ctx.caller()
 
 
 @command

@@ -1,5 +1,5 @@
 """Output and stream cmdlets: Write-Output/-Error/-Host/-Warning/-Verbose/-Debug/-Information/
--Progress, Out-Null, Out-Host, Out-String, and the Format-Table / Format-List cmdlets."""
+-Progress, Out-Null, Out-Host, Out-String, Tee-Object, and the Format-Table / Format-List cmdlets."""
 
 from __future__ import annotations
 
@@ -680,6 +680,94 @@ class FormatList(_Format):
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Tee-Object
+# ---------------------------------------------------------------------------------------------
+
+
+@command
+class TeeObject(Cmdlet):
+    """Tee-Object: pass objects on and also save them to a file or a variable."""
+
+    spec = CommandSpec(
+        name="Tee-Object",
+        default_set="File",
+        summary="Saves command output in a file or variable and also sends it down the pipeline.",
+        description=(
+            "Outputs each input object unchanged and also writes it to a file, formatted the "
+            "way Out-File writes it (-Append adds to the file), or collects the objects in the "
+            "variable -Variable names. (`tee` is the native program on Unix and is not an "
+            "alias of Tee-Object.)"
+        ),
+        examples=(
+            ("Get-Process | Tee-Object procs.txt | Sort-Object CPU", "Save and keep going."),
+            ("Get-ChildItem | Tee-Object -Variable files | Measure-Object", "$files keeps them."),
+            ("'line' | Tee-Object log.txt -Append", "Add to a log and show it."),
+        ),
+        params=(
+            Param("InputObject", OBJECT, pipeline=True, help="The objects to save and pass on."),
+            Param("FilePath", STRING, position=0, mandatory=True, aliases=("Path",),
+                  sets=("File",), completer="path", help="The file to write."),
+            Param("LiteralPath", STRING, mandatory=True, aliases=("PSPath", "LP"),
+                  sets=("LiteralFile",), completer="path",
+                  help="The file to write, taken exactly as written."),
+            Param("Append", SWITCH, sets=("File", "LiteralFile"),
+                  help="Add to the end of the file instead of replacing it."),
+            Param("Variable", STRING, mandatory=True, sets=("Variable",), completer="variable",
+                  help="The variable (name without $) that receives the objects."),
+        ),
+    )
+
+    def begin(self, args: Bound) -> None:
+        """Create (or truncate) the file before any input, as Out-File does."""
+        from pjsh.commands.items import resolve_literal
+
+        self._objects: list[object] = []
+        self._path: str | None = None
+        if args.parameter_set == "Variable":
+            return
+        raw = args.LiteralPath if args.parameter_set == "LiteralFile" else args.FilePath
+        self._path = resolve_literal(self.ctx.session, to_string(raw))
+        self._collector = TextCollector(max(self.ctx.session.host.width, 1))
+        self._write("", "ab" if args.Append else "wb")
+
+    def process(self, args: Bound) -> None:
+        """Save the object and pass it on."""
+        if "InputObject" not in args:
+            return
+        value = args.InputObject
+        if self._path is not None:
+            self._collector.add(value)
+            self._write(self._collector.take(), "ab")
+        else:
+            self._objects.append(value)
+        self.ctx.write_output(value)
+
+    def end(self, args: Bound) -> None:
+        """Finish the file's text, or set the variable."""
+        if self._path is not None:
+            self._collector.flush()
+            self._write(self._collector.take(), "ab")
+            return
+        from pjsh.commands.variables import caller
+
+        interp, frame = caller(self)
+        interp.set_variable(frame, to_string(args.Variable), list(self._objects))
+
+    def _write(self, text: str, mode: str) -> None:
+        assert self._path is not None
+        try:
+            with open(self._path, mode) as fh:
+                fh.write(text.encode("utf-8", "surrogateescape"))
+        except OSError as exc:
+            reason = ("Access to the path '{}' is denied." if isinstance(
+                exc, (PermissionError, IsADirectoryError)) else
+                "Could not find a part of the path '{}'.")
+            self.ctx.throw(reason.format(self._path),
+                           "FileOpenFailure,Microsoft.PowerShell.Commands.TeeObjectCommand",
+                           "OpenError", self._path, "System.IO.IOException")
+
+
 __all__ = [
     "CONSOLE_COLORS",
     "ERROR_CATEGORIES",
@@ -691,6 +779,7 @@ __all__ = [
     "OutNull",
     "OutString",
     "ProgressRecord",
+    "TeeObject",
     "TextCollector",
     "WriteDebug",
     "WriteError",

@@ -18,6 +18,7 @@ from pjsh.runtime.errors import ErrorRecord
 
 if TYPE_CHECKING:
     from pjsh.runtime.formatting import ViewTable
+    from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.session import Session
 
@@ -160,6 +161,10 @@ class CommandContext(Protocol):
     def invoke_to_output(self, block: ScriptBlock, args: Sequence[object] = (),
                          dollar_under: object = ...) -> None:
         """Run a script block, streaming its output down this command's pipeline."""
+
+    def caller(self) -> tuple[Interpreter, Frame]:
+        """The interpreter and frame running this command, for cmdlets that read or set the
+        caller's variables (Get-Variable, jobs copying ``$using:`` values)."""
 
     def byte_writer(self) -> Callable[[bytes], None] | None:
         """Where raw bytes (a job's native output) may go downstream without decoding, or

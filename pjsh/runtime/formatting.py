@@ -114,13 +114,15 @@ class TableView:
     """A default table view: columns as (label, property name or getter, width, align).
 
     ``group_by`` names a property whose change starts a new table under the title
-    ``    <group_label>: <value>``; ``wrap`` wraps long cells instead of cutting them.
+    ``    <group_label>: <value>`` (indented by ``group_indent``); ``wrap`` wraps long cells
+    instead of cutting them.
     """
 
     columns: tuple[tuple[str, ColumnSource, int | None, str], ...]
     group_by: str | None = None
     group_label: str = ""
     wrap: bool = False
+    group_indent: int = 4
 
     @property
     def fixed_width(self) -> bool:
@@ -605,6 +607,10 @@ def _text_lines(text: str) -> list[str]:
     return text.split("\n")
 
 
+# The one column of objects shown as lines of text: as wide as the screen, wrapping.
+_LINES_COLUMNS = (Column("", 100_000),)
+
+
 def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
     """Turn one output object into the pieces (text, table rows, list entries) it shows as."""
     if obj is None:
@@ -628,6 +634,13 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
         yield _Text(_text_lines(_scalar_text(obj)))
         return
 
+    display = getattr(obj, "ps_display_lines", None)
+    if opts.view == "auto" and opts.properties is None and callable(display):
+        # Objects whose default view is lines of text (MatchInfo), like pwsh's custom controls:
+        # framed by blank lines, shown as they come.
+        yield _Rows(key=("lines",), columns=_LINES_COLUMNS, rows=[(line,) for line in display()],
+                    hide_header=True, wrap=True, streamable=True)
+        return
     view = None if opts.properties is not None else opts.views.find(obj)
     kind = opts.view
     if opts.properties is not None:
@@ -676,7 +689,7 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
             group_text = format_value(group) if found else ""
             if group_text:
                 label = f"{table_view.group_label}: " if table_view.group_label else ""
-                title = f"    {label}{group_text}"
+                title = " " * table_view.group_indent + f"{label}{group_text}"
         yield _Rows(
             key=("view", id(table_view), title, opts.auto_size),
             columns=columns,

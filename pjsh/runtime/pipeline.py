@@ -189,6 +189,10 @@ class CmdletContext:
         pv = self.common.get("PipelineVariable")
         self.pipeline_var: str | None = to_string(pv) if pv else None
 
+    def caller(self) -> tuple[Interpreter, Frame]:
+        """The interpreter and frame running this cmdlet."""
+        return self.stage.interp, self.stage.frame
+
     def byte_writer(self) -> Callable[[bytes], None] | None:
         """Where raw bytes may go straight downstream: a file redirection's writer, unless
         something needs the output as objects (-OutVariable)."""
