@@ -29,7 +29,7 @@ from pjsh.runtime.native import (
     signal_name,
 )
 from pjsh.runtime.scriptblock import ScriptBlock
-from pjsh.runtime.streams import ListSink, NullSink, Sink, Streams
+from pjsh.runtime.streams import ByteSink, ListSink, NullSink, Sink, Streams
 from pjsh.runtime.values import is_scalar
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ class CmdletContext:
         """Where raw bytes may go straight downstream: a file redirection's writer, unless
         something needs the output as objects (-OutVariable)."""
         sink = self.stage.out
-        if self.out_var is not None or not isinstance(sink, FileSink):
+        if self.out_var is not None or not isinstance(sink, ByteSink):
             return None
         return sink.write_bytes
 
