@@ -176,6 +176,11 @@ JobObserver = Callable[[JobEvent], None]
 class JobBackend(Protocol):
     """What drives a leaf job: stop/suspend/resume are awaited on the manager's event loop.
 
+    The manager calls these methods only; whoever builds the manager registers the backends
+    (:meth:`JobManager.register_backend`). A backend moves its jobs with ``set_state``; the
+    races it can meet (a stop crossing the job's own end) go through ``begin_stopping``,
+    ``finish_if_unfinished`` or ``compare_and_set``, and any other illegal move raises.
+
     ``start`` may be synchronous, called on the caller's thread (the process backend: Start-Job
     must return a Running job, and a hop to the loop and back costs more than the fork/exec),
     or return an awaitable that the manager runs to completion on its loop (backends whose
@@ -193,6 +198,10 @@ class JobBackend(Protocol):
 
     async def resume(self, job: Job) -> None:
         """Continue a suspended job (Running) or raise JobError if the job type cannot."""
+
+    def close(self) -> Awaitable[None] | None:
+        """Release the backend's resources at the manager's shutdown, after its jobs ended;
+        an awaitable returned is run on the manager's loop."""
 
 
 class FinishedHandle(threading.Event):
@@ -358,12 +367,45 @@ class Job(PSPropertyClass):
                 self._finished.set()
             return True
 
-    def try_set_state(self, new: JobState, reason: str | None = None) -> bool:
-        """Like set_state, but an illegal transition is ignored (returns False)."""
+    # The races a backend legitimately meets are handled by the three methods below, each
+    # deciding under the job's lock; any other illegal transition is a bug and raises.
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock state changes take: hold it to check a state and act on it atomically."""
+        return self._lock
+
+    def compare_and_set(self, expected: JobState, new: JobState,
+                        reason: str | None = None) -> bool:
+        """Move to ``new`` only if the job is still ``expected`` (False otherwise): for a
+        change decided before an await, which another change may have overtaken."""
         with self._lock:
-            if not can_transition(self._info.State, new):
+            if self._info.State is not expected:
                 return False
             return self.set_state(new, reason)
+
+    def begin_stopping(self) -> bool:
+        """Enter Stopping unless the job has already finished (False then): a stop request
+        racing the job's own end. Every unfinished state may go to Stopping."""
+        with self._lock:
+            if self.is_finished():
+                return False
+            self.set_state(_S.Stopping)
+            return True
+
+    def finish_if_unfinished(self, state: JobState, reason: str | None = None) -> bool:
+        """Enter the finished ``state`` unless the job already finished (False then): the
+        backend's end of work racing a stop or a failure the manager recorded first. Stopped
+        is reached through Stopping, as always; the move must otherwise be legal (a Stopping
+        job cannot complete: its backend must report Stopped or Failed)."""
+        if not is_finished(state):
+            raise ValueError(f"{state.name} is not a finished state")
+        with self._lock:
+            if self.is_finished():
+                return False
+            if state is _S.Stopped and not can_transition(self._info.State, _S.Stopped):
+                self.set_state(_S.Stopping)
+            return self.set_state(state, reason)
 
     def _on_child_event(self, event: JobEvent) -> None:
         if event.kind is not JobEventKind.STATE_CHANGED:
@@ -373,7 +415,7 @@ class Job(PSPropertyClass):
                 self._info.State, [c.state for c in self._children], self.stop_requested
             )
             if target is not None:
-                self.try_set_state(target)
+                self.set_state(target)
 
     # ---- events ------------------------------------------------------------------------------
 
