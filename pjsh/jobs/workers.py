@@ -195,6 +195,9 @@ class WorkerBackend:
         job.process_id = proc.pid
         job.set_state(JobState.Running)
         asyncio.get_running_loop().create_task(self._pump(job, worker))
+        if job.stop_requested:
+            # A stop that arrived while a worker was being taken found nothing to signal.
+            await self.stop(job)
 
     async def _pump(self, job: Job, worker: _Worker) -> None:
         from pjsh.jobs.jobhost import JobScriptFailed
