@@ -137,6 +137,53 @@ CANNOT_REMOVE_CHILD = (
 )
 
 
+class JobFailureReason(str):
+    """``$job.JobStateInfo.Reason``: an exception in PowerShell, so scripts read
+    ``.Reason.Message``; a str here, so it still reads, prints and compares as its message."""
+
+    ps_type_names = ("System.Exception", "System.Object")
+    ps_property_names = ("Message",)
+
+    @property
+    def Message(self) -> str:
+        """The failure's message."""
+        return str.__str__(self)
+
+
+_STREAM_ITEM_TYPES = {
+    Stream.Output: "System.Management.Automation.PSObject",
+    Stream.Error: "System.Management.Automation.ErrorRecord",
+    Stream.Progress: "System.Management.Automation.ProgressRecord",
+    Stream.Verbose: "System.Management.Automation.VerboseRecord",
+    Stream.Debug: "System.Management.Automation.DebugRecord",
+    Stream.Warning: "System.Management.Automation.WarningRecord",
+    Stream.Information: "System.Management.Automation.InformationRecord",
+}
+
+
+class PSDataCollection(list[object]):
+    """A job's stream as scripts see it (``$job.Output``, ``.Error``, ``.Verbose``…), like
+    PowerShell's PSDataCollection: Count, indexing, enumeration and ``ReadAll()``.
+
+    It is a snapshot of the stream's unreceived records when the property was read:
+    ``ReadAll()`` empties this collection, while the job's stored output stays for
+    Receive-Job (whose bookkeeping of partly output native lines must not be bypassed).
+    """
+
+    ps_method_names = ("ReadAll",)
+
+    def __init__(self, items: Iterable[object], item_type: str) -> None:
+        super().__init__(items)
+        self.ps_type_names = (
+            f"System.Management.Automation.PSDataCollection`1[[{item_type}]]", "System.Object")
+
+    def ReadAll(self) -> list[object]:
+        """Every item, removed from the collection."""
+        items = list(self)
+        self.clear()
+        return items
+
+
 @dataclass(frozen=True)
 class JobStateInfo(PSPropertyClass):
     """A job's state and, for a failure, why (``$job.JobStateInfo``)."""
@@ -350,7 +397,7 @@ class Job(PSPropertyClass):
                 return False
             if not can_transition(old.State, new):
                 raise InvalidJobStateTransition(self.id, old.State, new)
-            info = JobStateInfo(new, reason)
+            info = JobStateInfo(new, None if reason is None else JobFailureReason(reason))
             self._info = info
             now = datetime.datetime.now()
             started = new is _S.Running and self._begin is None
@@ -479,9 +526,9 @@ class Job(PSPropertyClass):
         for child in self._children:
             child.close()
 
-    def _stream_values(self, stream: Stream) -> list[object]:
+    def _stream_values(self, stream: Stream) -> PSDataCollection:
         records = self.store.iter_records(consume=False, streams=(stream,))
-        values: list[object] = []
+        values = PSDataCollection((), _STREAM_ITEM_TYPES[stream])
         pending: list[bytes] = []
         for record in records:
             if record.raw:
@@ -589,37 +636,37 @@ class Job(PSPropertyClass):
         return self.type_name
 
     @property
-    def Output(self) -> list[object]:
+    def Output(self) -> PSDataCollection:
         """Unreceived success output (native bytes decoded to lines)."""
         return self._stream_values(Stream.Output)
 
     @property
-    def Error(self) -> list[object]:
+    def Error(self) -> PSDataCollection:
         """Unreceived error records (native stderr decoded to lines)."""
         return self._stream_values(Stream.Error)
 
     @property
-    def Progress(self) -> list[object]:
+    def Progress(self) -> PSDataCollection:
         """Unreceived progress records."""
         return self._stream_values(Stream.Progress)
 
     @property
-    def Verbose(self) -> list[object]:
+    def Verbose(self) -> PSDataCollection:
         """Unreceived verbose messages."""
         return self._stream_values(Stream.Verbose)
 
     @property
-    def Debug(self) -> list[object]:
+    def Debug(self) -> PSDataCollection:
         """Unreceived debug messages."""
         return self._stream_values(Stream.Debug)
 
     @property
-    def Warning(self) -> list[object]:
+    def Warning(self) -> PSDataCollection:
         """Unreceived warnings."""
         return self._stream_values(Stream.Warning)
 
     @property
-    def Information(self) -> list[object]:
+    def Information(self) -> PSDataCollection:
         """Unreceived information records."""
         return self._stream_values(Stream.Information)
 
