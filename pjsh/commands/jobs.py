@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
@@ -361,6 +362,8 @@ class GetJob(Cmdlet):
     def process(self, args: Bound) -> None:
         if args.parameter_set == ID_SET and not args.Id:
             jobs = service(self).manager.jobs()
+        elif args.parameter_set == JOB_SET:
+            jobs = self._registered(list(args.Job or []))
         else:
             jobs = select_jobs(self, args)
         if "IncludeChildJob" in args or "ChildJobState" in args:
@@ -384,6 +387,21 @@ class GetJob(Cmdlet):
             jobs = ordered[: max(0, args.Newest)]
         for j in sorted(jobs, key=lambda j: j.id):
             self.ctx.write_output(j)
+
+    def _registered(self, given: list[Job]) -> list[Job]:
+        """The given job objects still in the session; a removed one is not found, with the
+        error PowerShell gives (it looks a job object up by its name)."""
+        manager = service(self).manager
+        found = []
+        for job in given:
+            if manager.get(job.id) is job:
+                found.append(job)
+            else:
+                _not_found(self, "JobWithSpecifiedNameNotFound",
+                           f"The command cannot find the job because the job name {job.name} was "
+                           "not found. Verify the value of the Name parameter, and then try the "
+                           "command again.", job.name)
+        return found
 
 
 # ---- Receive-Job ------------------------------------------------------------------------------
@@ -871,6 +889,14 @@ class RemoveJob(Cmdlet):
     def process(self, args: Bound) -> None:
         from pjsh.jobs.model import JobError
 
+        if args.parameter_set == COMMAND_SET and not args.Command:
+            # Nothing given: the binder settles on the one set without a mandatory parameter,
+            # but PowerShell binds the default set (-Id) and then misses its value.
+            self.ctx.throw(
+                "Cannot process command because of one or more missing mandatory parameters: Id.",
+                "MissingMandatoryParameter,Microsoft.PowerShell.Commands.RemoveJobCommand",
+                "InvalidArgument",
+                exception_type="System.Management.Automation.ParameterBindingException")
         manager = service(self).manager
         suffix = {ID_SET: "SessionId", NAME_SET: "Name", INSTANCE_SET: "InstanceId",
                   JOB_SET: "Job"}.get(args.parameter_set, "Job")
@@ -928,12 +954,16 @@ class SuspendJob(Cmdlet):
         name="Suspend-Job", aliases=("sujb",), default_set=ID_SET,
         summary="Suspends jobs (SIGSTOP to their process group).",
         params=(*selector_params(),
-                Param("Force", SWITCH, aliases=("F",), help="Suspend at once."),
-                Param("Wait", SWITCH, help="Return once the job is suspended.")),
+                # PowerShell's -Force skips waiting for a workflow checkpoint; a pjsh job has
+                # none and is always suspended at once (SIGSTOP), so it changes nothing.
+                Param("Force", SWITCH, aliases=("F",),
+                      help="Suspend at once (pjsh always does: jobs have no checkpoints)."),
+                Param("Wait", SWITCH,
+                      help="Return once the job is Suspended (or has finished).")),
     )
 
     def process(self, args: Bound) -> None:
-        from pjsh.jobs.model import JobError
+        from pjsh.jobs.model import JobError, JobState
 
         manager = service(self).manager
         for job in select_jobs(self, args):
@@ -943,6 +973,8 @@ class SuspendJob(Cmdlet):
                 self.ctx.write_error(self.ctx.error(str(e), _fq(self, "SuspendJobNotSupported"),
                                                     "InvalidOperation", job))
                 continue
+            if args.Wait:
+                _wait_until(self, job, lambda s: s is JobState.Suspended or _finished(s))
             self.ctx.write_output(job)
 
 
@@ -955,11 +987,12 @@ class ResumeJob(Cmdlet):
         summary="Resumes suspended jobs in the background (SIGCONT). Without a selector, the "
                 "most recently suspended job.",
         params=(*selector_params(id_mandatory=False),
-                Param("Wait", SWITCH, help="Return once the job is running.")),
+                Param("Wait", SWITCH, help="Return once the job is running again (or has "
+                                           "finished).")),
     )
 
     def process(self, args: Bound) -> None:
-        from pjsh.jobs.model import JobError
+        from pjsh.jobs.model import JobError, JobState
 
         manager = service(self).manager
         for job in _resume_default(self, args):
@@ -969,7 +1002,41 @@ class ResumeJob(Cmdlet):
                 self.ctx.write_error(self.ctx.error(str(e), _fq(self, "ResumeJobNotSupported"),
                                                     "InvalidOperation", job))
                 continue
+            if args.Wait:
+                _wait_until(self, job, lambda s: s not in (JobState.Suspended,
+                                                           JobState.Suspending))
             self.ctx.write_output(job)
+
+
+def _finished(state: object) -> bool:
+    from pjsh.jobs.model import JobState, is_finished
+
+    return isinstance(state, JobState) and is_finished(state)
+
+
+def _wait_until(cmd: Cmdlet, job: Job, done: Callable[[object], bool]) -> None:
+    """Block until ``done(job.state)`` holds: -Wait of Suspend-Job and Resume-Job. Event
+    driven (an observer on the job); a stop of the pipeline ends the wait, never the job."""
+    wake = threading.Event()
+
+    def observer(_event: object) -> None:
+        wake.set()
+
+    # A job's runspace stops through a CancelEvent, which can wake us; at the prompt Ctrl+C
+    # interrupts the wait itself, as for Wait-Job.
+    stage = getattr(cmd.ctx, "stage", None)
+    stop_event = getattr(getattr(stage, "interp", None), "stop_event", None)
+    add = getattr(stop_event, "add_callback", None)
+    token = add(wake.set) if add is not None else None
+    job.add_observer(observer)
+    try:
+        while not done(job.state) and not cmd.ctx.stopping:
+            wake.wait()
+            wake.clear()
+    finally:
+        job.remove_observer(observer)
+        if token is not None:
+            stop_event.remove_callback(token)  # type: ignore[union-attr]
 
 
 @command

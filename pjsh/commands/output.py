@@ -209,6 +209,14 @@ class WriteError(Cmdlet):
             info.Reason = to_string(args.CategoryReason)
         if "CategoryTargetName" in args:
             info.TargetName = to_string(args.CategoryTargetName)
+        if "CategoryTargetType" in args:
+            info.TargetType = to_string(args.CategoryTargetType)
+        if args.get("RecommendedAction"):
+            # As PowerShell's Write-Error: ErrorDetails carries the message and the action.
+            from pjsh.runtime.errors import ErrorDetails
+
+            record.ErrorDetails = ErrorDetails(record.message,
+                                               to_string(args.RecommendedAction))
         self.ctx.write_error(record)
 
     def _record(self, args: Bound) -> ErrorRecord:
@@ -390,6 +398,10 @@ class ProgressRecord(PSPropertyClass):
     PercentComplete: int = -1
     SecondsRemaining: int = -1
     RecordType: str = "Processing"
+    # Write-Progress -SourceId: which source the record comes from. Not a property of
+    # PowerShell's ProgressRecord (the host gets it beside the record), so not listed above;
+    # the console keys its activities by (SourceId, ActivityId).
+    SourceId: int = 0
 
 
 @command
@@ -435,6 +447,7 @@ class WriteProgress(Cmdlet):
             PercentComplete=to_int(args.get("PercentComplete", -1)),
             SecondsRemaining=to_int(args.get("SecondsRemaining", -1)),
             RecordType="Completed" if args.get("Completed") else "Processing",
+            SourceId=to_int(args.get("SourceId") or 0),
         )
         self.ctx.write_progress(record)
 

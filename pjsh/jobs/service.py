@@ -23,7 +23,7 @@ from pjsh.lang.record import fields as record_fields
 from pjsh.runtime.convert import to_string
 
 if TYPE_CHECKING:
-    from pjsh.jobs.process import NativePipeline
+    from pjsh.jobs.process import NativePipeline, ProcessBackend
     from pjsh.jobs.thread import JobWriter, ThreadBackend
     from pjsh.jobs.workers import WorkerBackend
     from pjsh.runtime.binder import BindResult, CommandBinder
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 # jobs are not ThreadJobs either): ten `Cmd -AsJob` calls run at once, as the Azure example
 # expects. The bound only keeps a runaway loop from creating unbounded threads at once.
 _ASJOB_CONCURRENCY = 256
+# Start-ThreadJob's default -ThrottleLimit (the ThreadJob module's).
+_THREAD_THROTTLE = 5
 
 # Variables `&` never copies into a job (PowerShell's exception list, plus $?).
 _NOT_COPIED = frozenset({"pid", "psversiontable", "psedition", "pshome", "host", "true", "false",
@@ -64,8 +66,12 @@ class JobService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.manager = JobManager()
+        # The backends, each built on first use and registered with the manager then (a
+        # script that starts no job imports none of them).
         self._workers: WorkerBackend | None = None
         self._asjob: ThreadBackend | None = None
+        self._process: ProcessBackend | None = None
+        self._threads: ThreadBackend | None = None
         self._lock = threading.Lock()
         # Receive-Job's memory between calls: how far into a job's next native chunk it has
         # output (a line the job has only half written stays in the job), and the failed jobs
@@ -81,10 +87,33 @@ class JobService:
                 from pjsh.jobs.workers import WorkerBackend
 
                 self._workers = WorkerBackend(
-                    self.manager, command_modules=self.session.registry.modules)
-                self.manager.add_shutdown_hook(self._workers.close)
+                    self.manager, stop_grace=self.manager.stop_grace,
+                    command_modules=self.session.registry.modules)
+                self.manager.register_backend("worker", self._workers)
                 self._workers.warm()
             return self._workers
+
+    @property
+    def process_backend(self) -> ProcessBackend:
+        """The native-process backend (a BackgroundJob of native commands only)."""
+        with self._lock:
+            if self._process is None:
+                from pjsh.jobs.process import ProcessBackend
+
+                self._process = ProcessBackend(self.manager, stop_grace=self.manager.stop_grace)
+                self.manager.register_backend("process", self._process)
+            return self._process
+
+    @property
+    def thread_backend(self) -> ThreadBackend:
+        """The thread backend of Start-ThreadJob (session-wide throttle limit)."""
+        with self._lock:
+            if self._threads is None:
+                from pjsh.jobs.thread import ThreadBackend
+
+                self._threads = ThreadBackend(self.manager, throttle_limit=_THREAD_THROTTLE)
+                self.manager.register_backend("thread", self._threads)
+            return self._threads
 
     @property
     def asjob_backend(self) -> ThreadBackend:
@@ -94,9 +123,7 @@ class JobService:
                 from pjsh.jobs.thread import ThreadBackend
 
                 self._asjob = ThreadBackend(self.manager, throttle_limit=_ASJOB_CONCURRENCY)
-                close = getattr(self._asjob, "close", None)
-                if close is not None:
-                    self.manager.add_shutdown_hook(close)
+                self.manager.register_backend("asjob", self._asjob)
             return self._asjob
 
     def job_options(self) -> RunspaceOptions:
@@ -244,7 +271,7 @@ class JobService:
         if init is None and not args and input_items is None:
             native = self.native_pipeline(block.body, interp, frame, cwd, copy_caller_vars)
             if native is not None:
-                backend = self.manager.process_backend
+                backend = self.process_backend
                 return backend.start_job(native, name=name, command=text)
         from pjsh.jobs.workers import WorkerRequest
 
@@ -282,7 +309,7 @@ class JobService:
             run_block_in_new_runspace(block, writer, options, args=args,
                                       input_items=input_items, init=init, variables=variables)
 
-        return self.manager.thread_backend.start_job(target, name=name, command=block.text,
+        return self.thread_backend.start_job(target, name=name, command=block.text,
                                                      throttle_limit=throttle_limit)
 
     def asjob_stage(self, runner: PipelineRunner, frame: Frame, node: ast.Command, name: str,

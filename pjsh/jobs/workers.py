@@ -199,6 +199,9 @@ class WorkerBackend:
         job.process_id = proc.pid
         job.set_state(JobState.Running)
         asyncio.get_running_loop().create_task(self._pump(job, worker))
+        if job.stop_requested:
+            # A stop that arrived while a worker was being taken found nothing to signal.
+            await self.stop(job)
 
     async def _pump(self, job: Job, worker: _Worker) -> None:
         from pjsh.jobs.jobhost import JobScriptFailed
@@ -245,36 +248,37 @@ class WorkerBackend:
             job.exit_code = exit_code
         else:
             job.exit_code = code if code >= 0 else 128 - code
+        # The manager may have ended the job already (a stop that raised marks it Failed):
+        # hence finish_if_unfinished, the only race here.
         if worker.stopping or job.stop_requested:
-            job.try_set_state(JobState.Stopping)
-            job.try_set_state(JobState.Stopped)
+            job.finish_if_unfinished(JobState.Stopped)
         elif done is not None and done.get("ok"):
-            job.try_set_state(JobState.Completed)
+            job.finish_if_unfinished(JobState.Completed)
         elif done is not None:
             reason = str(done.get("reason") or "The job failed.")
             job.failure = JobScriptFailed(reason, failure_record,
                                           in_stream=failure_record is not None)
-            job.try_set_state(JobState.Failed, reason)
+            job.finish_if_unfinished(JobState.Failed, reason)
         elif code < 0:
             from pjsh.runtime.native import signal_name
 
-            job.try_set_state(JobState.Failed,
-                              f"The job's process was terminated by signal {signal_name(-code)}.")
+            job.finish_if_unfinished(
+                JobState.Failed, f"The job's process was terminated by signal {signal_name(-code)}.")
         else:
-            job.try_set_state(JobState.Failed,
-                              f"The job's process exited unexpectedly with code {code}.")
+            job.finish_if_unfinished(
+                JobState.Failed, f"The job's process exited unexpectedly with code {code}.")
 
     async def stop(self, job: Job) -> None:
         """SIGTERM the worker's group (SIGCONT too); SIGKILL after a grace period."""
         with self._lock:
             if self._pending.pop(job, None) is not None:
-                job.try_set_state(JobState.Stopped)
+                job.set_state(JobState.Stopped)  # never started: still NotStarted
                 return
         worker = self._workers.get(job)
         if worker is None or worker.stopping or job.is_finished():
             return
         worker.stopping = True
-        job.try_set_state(JobState.Stopping)
+        job.set_state(JobState.Stopping)  # on the loop, as the job's end: no race
         pgid = worker.proc.pid
         _kill_group(pgid, signal.SIGTERM)
         _kill_group(pgid, signal.SIGCONT)
@@ -291,8 +295,8 @@ class WorkerBackend:
         _kill_group(worker.proc.pid, signal.SIGSTOP)
         # SIGSTOP takes effect asynchronously: report Suspended only when it holds.
         await asyncio.get_running_loop().run_in_executor(None, _wait_stopped, worker.proc.pid)
-        if not job.is_finished():
-            job.try_set_state(JobState.Suspended)
+        # A stop (or the job's end) may have come while the SIGSTOP took hold.
+        job.compare_and_set(JobState.Running, JobState.Suspended)
 
     async def resume(self, job: Job) -> None:
         """SIGCONT the worker's process group."""
@@ -302,7 +306,7 @@ class WorkerBackend:
                 return
             raise JobError(RESUME_NOT_SUPPORTED.format(job.id))
         _kill_group(worker.proc.pid, signal.SIGCONT)
-        job.try_set_state(JobState.Running)
+        job.compare_and_set(JobState.Suspended, JobState.Running)  # unless it ended meanwhile
 
     async def close(self) -> None:
         """Kill the spare workers and any worker still starting (shutdown)."""
