@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pjsh.commands.base import Bound, Cmdlet
+from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, make_error
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
@@ -21,6 +22,7 @@ class FakeContext:
     output: list[object] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     streams: list[tuple[str, object]] = field(default_factory=list)
+    cancel: CancelToken = field(default_factory=CancelToken)
 
     def write_output(self, value: object) -> None:
         self.output.append(value)
@@ -68,7 +70,7 @@ class FakeContext:
 
     @property
     def stopping(self) -> bool:
-        return False
+        return self.cancel.is_set()
 
 
 def run_cmdlet(cls: type[Cmdlet], params: dict[str, object] | None = None,

@@ -20,6 +20,7 @@ from pjsh.jobs.model import Job
 from pjsh.jobs.storage import Stream
 from pjsh.lang import ast
 from pjsh.lang.record import fields as record_fields
+from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.convert import to_string
 
 if TYPE_CHECKING:
@@ -317,7 +318,7 @@ def _job_runspace(writer: JobWriter | object, cwd: str, env: dict[str, str]) -> 
 
     rs = Runspace(JobHost(writer), cwd=cwd)  # type: ignore[arg-type]
     stopping = getattr(writer, "stopping", None)
-    if isinstance(stopping, threading.Event):
+    if isinstance(stopping, CancelToken):
         # Stop-Job sets the writer's flag; the interpreter checks its own stop event between
         # statements, per loop iteration and per pipeline object: make them one event.
         rs.interp.stop_event = stopping

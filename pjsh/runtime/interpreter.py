@@ -8,7 +8,6 @@ on, script-terminating ones (``throw``, ``-ErrorAction Stop``) unwind to a ``try
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from pjsh.lang import ast
 from pjsh.lang.record import dataclass, field
 from pjsh.lang.source import Span
 from pjsh.runtime import operators as ops
+from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.convert import ConversionError, to_bool, to_int, to_number, to_string
 from pjsh.runtime.dotnet import (
     TypeError_,
@@ -115,7 +115,7 @@ class Interpreter:
         # Cooperative cancellation: set from another thread (a Ctrl+C handler, Stop-Job, a
         # test's time budget); checked between statements, per loop iteration and per
         # pipeline object, where it raises PipelineStoppedSignal.
-        self.stop_event = threading.Event()
+        self.stop_event = CancelToken()
         # False keeps PATH lookups from ever starting a program (sandboxed runs, fuzzing).
         self.natives_enabled = True
         # When set, redirections may only write files below this directory (sandboxed runs).
