@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,3 +103,21 @@ def run_cmdlet(cls: type[Cmdlet], params: dict[str, object] | None = None,
             cmd.process(b)
     cmd.end(bound)
     return ctx
+
+
+class WaitSpy(CancelToken):
+    """A cancel token that says (``waiting``) when a wait starts using it: tests request a
+    stop exactly while a command is blocked, without sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+    def add_callback(self, callback: Callable[[], None]) -> int:
+        key = super().add_callback(callback)
+        self.waiting.set()
+        return key
