@@ -935,7 +935,7 @@ class RemoveJob(Cmdlet):
                     "RemoveJobCommand", "InvalidOperation", job, "System.ArgumentException"))
                 continue
             try:
-                manager.remove(job, force=bool(args.Force))
+                manager.remove(job, force=bool(args.Force), cancel=self.ctx.cancel)
             except JobError as e:
                 self.ctx.write_error(self.ctx.error(str(e), _fq(self, "CannotRemoveJob"), "InvalidOperation",
                                                     job))

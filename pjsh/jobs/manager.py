@@ -188,16 +188,18 @@ class JobManager:
         with self._lock:
             return sorted(self._all.values(), key=lambda j: j.id)
 
-    def remove(self, job: Job, force: bool = False) -> None:
+    def remove(self, job: Job, force: bool = False, cancel: CancelToken | None = None) -> None:
         """Forget a top-level job and delete its stored output; a running one needs ``force``
-        (which stops it first). Raises JobError with PowerShell's message otherwise."""
+        (which stops it first; a set ``cancel`` gives up waiting for that and leaves the job
+        listed). Raises JobError with PowerShell's message otherwise."""
         with self._lock:
             if job.id not in self._top:
                 raise JobError(CANNOT_REMOVE_CHILD)
         if not job.is_finished():
             if not force:
                 raise JobError(CANNOT_REMOVE_RUNNING.format(job.id))
-            self.stop(job, wait=True)
+            if not self.stop(job, wait=True, cancel=cancel):
+                return  # the caller stopped waiting: the job stays listed until it ends
         with self._lock:
             self._top.pop(job.id, None)
             for each in _walk(job):

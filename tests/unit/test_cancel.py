@@ -34,18 +34,25 @@ def test_wait_times_out_false_on_an_unset_token() -> None:
     assert time.monotonic() - began >= 0.05
 
 
-def test_set_from_another_thread_wakes_a_wait_at_once() -> None:
-    token = CancelToken()
-    waiting = threading.Event()
-    result: list[bool] = []
+def waiting_thread(token: CancelToken, result: list[bool]) -> threading.Thread:
+    """A started thread that appends what ``token.wait(60)`` returns; returns once the
+    thread is about to wait."""
+    about_to_wait = threading.Event()
 
     def waiter() -> None:
-        waiting.set()
+        about_to_wait.set()
         result.append(token.wait(60))
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    waiting.wait()
+    about_to_wait.wait()
+    return thread
+
+
+def test_set_from_another_thread_wakes_a_wait_at_once() -> None:
+    token = CancelToken()
+    result: list[bool] = []
+    thread = waiting_thread(token, result)
     began = time.monotonic()
     token.set()
     thread.join(10)
@@ -66,18 +73,10 @@ def test_set_runs_the_callbacks_until_they_are_removed() -> None:
 
 def test_set_from_a_signal_handler_wakes_a_wait_in_another_thread() -> None:
     token = CancelToken()
-    waiting = threading.Event()
     result: list[bool] = []
-
-    def waiter() -> None:
-        waiting.set()
-        result.append(token.wait(60))
-
     previous = signal.signal(signal.SIGUSR1, lambda _s, _f: token.set())
     try:
-        thread = threading.Thread(target=waiter)
-        thread.start()
-        waiting.wait()
+        thread = waiting_thread(token, result)
         os.kill(os.getpid(), signal.SIGUSR1)
         thread.join(10)
     finally:

@@ -666,25 +666,16 @@ def blocked_outer_job(rs: Runspace, wait: str) -> tuple[Job, Job]:
 
 
 @pytest.mark.slow
-def test_stop_job_of_a_thread_job_blocked_in_wait_job_ends_it_stopped_at_once(
-        rs: Runspace) -> None:
-    outer, inner = blocked_outer_job(rs, "Wait-Job $using:k")
+@pytest.mark.parametrize("wait", ["Wait-Job $using:k", "Receive-Job $using:k -Wait"],
+                         ids=["Wait-Job", "Receive-Job-Wait"])
+def test_stop_job_of_a_thread_job_blocked_waiting_on_a_job_ends_it_stopped_at_once(
+        rs: Runspace, wait: str) -> None:
+    outer, inner = blocked_outer_job(rs, wait)
     began = time.monotonic()
     ok(rs, "Stop-Job $w")
     assert outer.state is JobState.Stopped
     assert time.monotonic() - began < 5  # was a hard-coded 15 s that left it Stopping
     assert inner.state is JobState.Running  # stopping the waiter never stops what it waits for
-
-
-@pytest.mark.slow
-def test_stop_job_of_a_thread_job_blocked_in_receive_job_wait_ends_it_stopped_at_once(
-        rs: Runspace) -> None:
-    outer, inner = blocked_outer_job(rs, "Receive-Job $using:k -Wait")
-    began = time.monotonic()
-    ok(rs, "Stop-Job $w")
-    assert outer.state is JobState.Stopped
-    assert time.monotonic() - began < 5
-    assert inner.state is JobState.Running
 
 
 def test_wait_job_cancelled_by_the_token_returns_nothing_and_leaves_the_job_running(

@@ -23,15 +23,7 @@ from pjsh.runtime.posix import (
     wait_exited,
     wait_stopped,
 )
-
-
-def proc_state(pid: int) -> str | None:
-    """The state letter in /proc/<pid>/stat (None once the process is gone)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return None
-    return text[text.rindex(")") + 2:].split()[0]
+from tests.unit.test_cmd_jobs import proc_state
 
 
 def group_leader(script: str) -> subprocess.Popen[bytes]:
