@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.cmdlet import Bound, Cmdlet
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, make_error
 from pjsh.runtime.host import MemoryHost
@@ -29,6 +31,7 @@ class FakeContext:
     output: list[object] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     streams: list[tuple[str, object]] = field(default_factory=list)
+    cancel: CancelToken = field(default_factory=CancelToken)
 
     def write_output(self, value: object) -> None:
         self.output.append(value)
@@ -82,7 +85,7 @@ class FakeContext:
 
     @property
     def stopping(self) -> bool:
-        return False
+        return self.cancel.is_set()
 
 
 def run_cmdlet(cls: type[Cmdlet], params: dict[str, object] | None = None,
@@ -114,3 +117,21 @@ def run_cmdlet(cls: type[Cmdlet], params: dict[str, object] | None = None,
             cmd.process(b)
     cmd.end(bound)
     return ctx
+
+
+class WaitSpy(CancelToken):
+    """A cancel token that says (``waiting``) when a wait starts using it: tests request a
+    stop exactly while a command is blocked, without sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+    def add_callback(self, callback: Callable[[], None]) -> int:
+        key = super().add_callback(callback)
+        self.waiting.set()
+        return key

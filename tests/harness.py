@@ -58,3 +58,26 @@ def show(text: str, runspace: Runspace | None = None, cwd: str | None = None) ->
     result = rs.run(text)
     return RunResult([], host.errors[before_err:], "".join(host.text[before_text:]), result.ok,
                      result.exit_code, host, rs)
+
+
+def stop_while_waiting(text: str, runspace: Runspace) -> tuple[RunResult, float]:
+    """Run text on a thread, request the interpreter's stop (what Ctrl+C / Stop-Job do) the
+    moment a command blocks on its cancel token, and return the result and how long the run
+    took from the stop request to its end."""
+    import threading
+    import time
+
+    from tests.fakes import WaitSpy
+
+    spy = WaitSpy()
+    runspace.interp.stop_event = spy
+    results: list[RunResult] = []
+    thread = threading.Thread(target=lambda: results.append(run(text, runspace)), daemon=True)
+    thread.start()
+    assert spy.waiting.wait(30), "the command never waited"
+    began = time.monotonic()
+    runspace.interp.request_stop()
+    thread.join(60)
+    took = time.monotonic() - began
+    assert results, "the run did not end"
+    return results[0], took

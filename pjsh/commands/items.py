@@ -16,7 +16,6 @@ import os
 import re
 import stat
 import sys
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, ClassVar
@@ -52,7 +51,10 @@ _PROVIDER_PREFIXES = (PROVIDER_NAME + "::", "FileSystem::")
 FS_CASE_SENSITIVE = sys.platform != "darwin"
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_FOLLOW_POLL = 0.1  # seconds between looks at a file followed with Get-Content -Wait
+# Seconds between looks at a file followed with Get-Content -Wait. Only new data is polled
+# for (the stdlib has no inotify, and pwsh polls too); a stop never waits for the next look,
+# because the pause is a wait on the pipeline's cancel token, which a stop wakes at once.
+_FOLLOW_POLL = 0.1
 
 
 def _fqid(error_id: str, command_class: str) -> str:
@@ -1067,9 +1069,8 @@ class GetContent(Cmdlet):
 
     def _wait_for_more(self, fh: IO[bytes]) -> bool:
         """-Wait: pause briefly at the end of the file (pwsh polls too); False once stopped."""
-        if self.ctx.stopping:
+        if self.ctx.stopping or self.ctx.cancel.wait(_FOLLOW_POLL):
             return False
-        time.sleep(_FOLLOW_POLL)
         try:
             if os.fstat(fh.fileno()).st_size < fh.tell():
                 fh.seek(0)  # truncated (a rotated log): start again from the top

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
+import queue
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,7 @@ from pjsh.runtime.errors import ErrorRecord, make_error
 if TYPE_CHECKING:
     from pjsh.jobs.model import Job
     from pjsh.jobs.service import JobService
+    from pjsh.runtime.cancel import CancelToken
     from pjsh.runtime.interpreter import Frame, Interpreter
 
 STATE_NAMES = ["NotStarted", "Running", "Completed", "Failed", "Stopped", "Blocked", "Suspended",
@@ -447,24 +448,42 @@ class _Pending:
 
 
 class _Activity:
-    """Wakes Receive-Job -Wait on any event (output, state change) of the watched jobs.
+    """Wakes Receive-Job -Wait on any event (output, state change) of the watched jobs, or
+    at once when the pipeline's cancel token is set (a stop, Stop-Job on the thread job
+    this runs in).
 
-    Observers are installed before the first receive and the flag is cleared before each
-    receive, so nothing produced between a receive and the wait can be missed."""
+    Observers are installed before the first receive and pending wake-ups are dropped
+    before each receive, so nothing produced between a receive and the wait can be missed.
+    Events and the token both put on one ``queue.SimpleQueue`` (safe from any thread and
+    from a signal handler)."""
 
-    def __init__(self, jobs: list[Job]) -> None:
-        self.flag = threading.Event()
+    def __init__(self, jobs: list[Job], cancel: CancelToken) -> None:
+        self._wake: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.cancel = cancel
         self.jobs = [each for j in jobs for each in _walk(j)]
         for j in self.jobs:
-            j.add_observer(self._on_event)
+            j.add_observer(self._wake.put)
+        self._token = cancel.wake(self._wake)
 
-    def _on_event(self, _event: object) -> None:
-        self.flag.set()
+    def clear(self) -> None:
+        """Drop the wake-ups seen so far (call before receiving)."""
+        while True:
+            try:
+                self._wake.get_nowait()
+            except queue.Empty:
+                return
+
+    def wait(self) -> bool:
+        """Block until something happened; False when the token was set (stop waiting)."""
+        if not self.cancel.is_set():
+            self._wake.get()
+        return not self.cancel.is_set()
 
     def close(self) -> None:
-        """Remove the observers."""
+        """Remove the observers and the token's wake-up."""
         for j in self.jobs:
-            j.remove_observer(self._on_event)
+            j.remove_observer(self._wake.put)
+        self.cancel.remove_callback(self._token)
 
 
 def _close(iterator: object) -> None:
@@ -772,10 +791,10 @@ class ReceiveJob(Cmdlet):
         seen_state = {j.id: j.JobStateInfo for j in jobs}
         done = is_finished if args.Force else is_persistent
         cursors: dict[int, _Position] | None = {} if args.Keep else None
-        activity = _Activity(jobs)
+        activity = _Activity(jobs, self.ctx.cancel)
         try:
             while True:
-                activity.flag.clear()
+                activity.clear()
                 # Decided before receiving: once every job was done, this pass gets the rest.
                 all_done = all(done(j.state) for j in jobs)
                 for j in jobs:
@@ -789,7 +808,8 @@ class ReceiveJob(Cmdlet):
                         seen_state[j.id] = info
                 if all_done:
                     break
-                activity.flag.wait()
+                if not activity.wait():
+                    return  # stopped: the interpreter ends the pipeline at its next check
         finally:
             activity.close()
         if args.AutoRemoveJob:
@@ -839,7 +859,9 @@ class WaitJob(Cmdlet):
         manager = service(self).manager
         timeout = None if args.Timeout is None or args.Timeout < 0 else float(args.Timeout)
         finished = manager.wait(jobs, any_=bool(args.Any), timeout=timeout,
-                                force=bool(args.Force))
+                                cancel=self.ctx.cancel, force=bool(args.Force))
+        if self.ctx.stopping:
+            return  # cancelled (Ctrl+C, Stop-Job of the job this runs in): the jobs go on
         if not args.Force and any(j.state in (JobState.Suspended, JobState.Disconnected)
                                   for j in finished):
             self.ctx.write_warning(
@@ -866,7 +888,11 @@ class StopJob(Cmdlet):
     def process(self, args: Bound) -> None:
         manager = service(self).manager
         for job in select_jobs(self, args):
-            manager.stop(job, wait=True, timeout=15)
+            # No timeout: each backend ends its jobs itself (SIGKILL after its grace for
+            # processes; thread jobs' waits all wake on their token). A stop of this
+            # pipeline stops the waiting.
+            if not manager.stop(job, wait=True, cancel=self.ctx.cancel):
+                return
             if args.PassThru:
                 self.ctx.write_output(job)
 
@@ -927,7 +953,7 @@ class RemoveJob(Cmdlet):
                     "RemoveJobCommand", "InvalidOperation", job, "System.ArgumentException"))
                 continue
             try:
-                manager.remove(job, force=bool(args.Force))
+                manager.remove(job, force=bool(args.Force), cancel=self.ctx.cancel)
             except JobError as e:
                 self.ctx.write_error(self.ctx.error(str(e), _fq(self, "CannotRemoveJob"), "InvalidOperation",
                                                     job))
@@ -944,6 +970,25 @@ def _resume_default(cmd: Cmdlet, args: Bound) -> list[Job]:
                           "ObjectNotFound")
         return jobs[-1:]
     return select_jobs(cmd, args)
+
+
+def _signal_jobs(cmd: Cmdlet, jobs: list[Job], operation: Callable[[Job], None],
+                 error_id: str, wait_for: Callable[[object], bool] | None) -> None:
+    """Suspend-Job / Resume-Job: apply ``operation`` to each job, wait (-Wait) until
+    ``wait_for(job.state)`` holds, and output it; a job that cannot be suspended or resumed
+    is a non-terminating error."""
+    from pjsh.jobs.model import JobError
+
+    for job in jobs:
+        try:
+            operation(job)
+        except JobError as e:
+            cmd.ctx.write_error(cmd.ctx.error(str(e), _fq(cmd, error_id), "InvalidOperation",
+                                              job))
+            continue
+        if wait_for is not None:
+            _wait_until(cmd, job, wait_for)
+        cmd.ctx.write_output(job)
 
 
 @command
@@ -963,19 +1008,11 @@ class SuspendJob(Cmdlet):
     )
 
     def process(self, args: Bound) -> None:
-        from pjsh.jobs.model import JobError, JobState
+        from pjsh.jobs.model import JobState
 
-        manager = service(self).manager
-        for job in select_jobs(self, args):
-            try:
-                manager.suspend(job)
-            except JobError as e:
-                self.ctx.write_error(self.ctx.error(str(e), _fq(self, "SuspendJobNotSupported"),
-                                                    "InvalidOperation", job))
-                continue
-            if args.Wait:
-                _wait_until(self, job, lambda s: s is JobState.Suspended or _finished(s))
-            self.ctx.write_output(job)
+        _signal_jobs(self, select_jobs(self, args), service(self).manager.suspend,
+                     "SuspendJobNotSupported",
+                     (lambda s: s is JobState.Suspended or _finished(s)) if args.Wait else None)
 
 
 @command
@@ -992,20 +1029,12 @@ class ResumeJob(Cmdlet):
     )
 
     def process(self, args: Bound) -> None:
-        from pjsh.jobs.model import JobError, JobState
+        from pjsh.jobs.model import JobState
 
-        manager = service(self).manager
-        for job in _resume_default(self, args):
-            try:
-                manager.resume(job)
-            except JobError as e:
-                self.ctx.write_error(self.ctx.error(str(e), _fq(self, "ResumeJobNotSupported"),
-                                                    "InvalidOperation", job))
-                continue
-            if args.Wait:
-                _wait_until(self, job, lambda s: s not in (JobState.Suspended,
-                                                           JobState.Suspending))
-            self.ctx.write_output(job)
+        _signal_jobs(self, _resume_default(self, args), service(self).manager.resume,
+                     "ResumeJobNotSupported",
+                     (lambda s: s not in (JobState.Suspended, JobState.Suspending))
+                     if args.Wait else None)
 
 
 def _finished(state: object) -> bool:
@@ -1017,26 +1046,20 @@ def _finished(state: object) -> bool:
 def _wait_until(cmd: Cmdlet, job: Job, done: Callable[[object], bool]) -> None:
     """Block until ``done(job.state)`` holds: -Wait of Suspend-Job and Resume-Job. Event
     driven (an observer on the job); a stop of the pipeline ends the wait, never the job."""
-    wake = threading.Event()
+    wake: queue.SimpleQueue[None] = queue.SimpleQueue()
 
     def observer(_event: object) -> None:
-        wake.set()
+        wake.put(None)
 
-    # A job's runspace stops through a CancelEvent, which can wake us; at the prompt Ctrl+C
-    # interrupts the wait itself, as for Wait-Job.
-    stage = getattr(cmd.ctx, "stage", None)
-    stop_event = getattr(getattr(stage, "interp", None), "stop_event", None)
-    add = getattr(stop_event, "add_callback", None)
-    token = add(wake.set) if add is not None else None
+    cancel = cmd.ctx.cancel
+    key = cancel.wake(wake)
     job.add_observer(observer)
     try:
-        while not done(job.state) and not cmd.ctx.stopping:
-            wake.wait()
-            wake.clear()
+        while not done(job.state) and not cancel.is_set():
+            wake.get()
     finally:
         job.remove_observer(observer)
-        if token is not None:
-            stop_event.remove_callback(token)  # type: ignore[union-attr]
+        cancel.remove_callback(key)
 
 
 @command

@@ -46,9 +46,6 @@ from pjsh.runtime.values import PSPropertyClass
 # ---------------------------------------------------------------------------------------------
 
 _MAX_MS = 2**31 - 1
-# Sleeping in slices lets a stopped pipeline (Stop-Job on a thread job, Select-Object -First)
-# end the sleep promptly; Ctrl+C in the main thread interrupts time.sleep anyway.
-_SLICE = 0.05
 
 
 def _range(low: float, high: float) -> Callable[[object], str | None]:
@@ -100,12 +97,14 @@ class StartSleep(Cmdlet):
             seconds = to_int(args.Milliseconds) / 1000
         else:
             seconds = to_double(args.Seconds)
+        # One wait on the pipeline's cancel token: a stop (Stop-Job on a thread job, the
+        # interpreter's stop request) wakes it at once; Ctrl+C in the main thread interrupts
+        # it with KeyboardInterrupt. (The loop only guards against a wake-up before the time.)
         deadline = time.monotonic() + max(seconds, 0.0)
         while not self.ctx.stopping:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self.ctx.cancel.wait(left):
                 return
-            time.sleep(min(left, _SLICE))
 
 
 # ---------------------------------------------------------------------------------------------

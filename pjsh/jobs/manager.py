@@ -29,45 +29,14 @@ from pjsh.jobs.model import (
     is_persistent,
 )
 from pjsh.jobs.storage import DEFAULT_LIMIT, OutputStore
+from pjsh.runtime.cancel import CancelToken
 
-__all__ = ["CancelEvent", "JobBackend", "JobManager"]
+__all__ = ["CancelToken", "JobBackend", "JobManager"]
 
 T = TypeVar("T")
 
-# How often a waiter re-checks a plain threading.Event cancel flag, which cannot wake it.
-_PLAIN_CANCEL_SLICE = 0.05
 # After asking every job to stop at shutdown, how long to wait for them to end.
 _SHUTDOWN_WAIT = 10.0
-
-
-class CancelEvent(threading.Event):
-    """A cancel flag (Ctrl+C) whose ``set()`` also wakes every waiter using it at once.
-
-    The callbacks only put a token on a ``queue.SimpleQueue``, which is safe to do from a
-    signal handler.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._callbacks: dict[int, Callable[[], None]] = {}
-        self._next_token = 0
-
-    def set(self) -> None:
-        """Set the flag and run the wake-up callbacks."""
-        super().set()
-        for callback in list(self._callbacks.values()):
-            callback()
-
-    def add_callback(self, callback: Callable[[], None]) -> int:
-        """Run ``callback`` whenever the flag is set; returns a token for remove_callback."""
-        token = self._next_token
-        self._next_token += 1
-        self._callbacks[token] = callback
-        return token
-
-    def remove_callback(self, token: int) -> None:
-        """Forget a callback added with add_callback."""
-        self._callbacks.pop(token, None)
 
 
 class JobManager:
@@ -221,16 +190,18 @@ class JobManager:
         with self._lock:
             return sorted(self._all.values(), key=lambda j: j.id)
 
-    def remove(self, job: Job, force: bool = False) -> None:
+    def remove(self, job: Job, force: bool = False, cancel: CancelToken | None = None) -> None:
         """Forget a top-level job and delete its stored output; a running one needs ``force``
-        (which stops it first). Raises JobError with PowerShell's message otherwise."""
+        (which stops it first; a set ``cancel`` gives up waiting for that and leaves the job
+        listed). Raises JobError with PowerShell's message otherwise."""
         with self._lock:
             if job.id not in self._top:
                 raise JobError(CANNOT_REMOVE_CHILD)
         if not job.is_finished():
             if not force:
                 raise JobError(CANNOT_REMOVE_RUNNING.format(job.id))
-            self.stop(job, wait=True)
+            if not self.stop(job, wait=True, cancel=cancel):
+                return  # the caller stopped waiting: the job stays listed until it ends
         with self._lock:
             self._top.pop(job.id, None)
             for each in _walk(job):
@@ -290,7 +261,7 @@ class JobManager:
         return job
 
     def stop(self, job: Job, wait: bool = True, timeout: float | None = None,
-             cancel: threading.Event | None = None) -> bool:
+             cancel: CancelToken | None = None) -> bool:
         """Stop a job and everything under it; with ``wait``, return once it is finished
         (True) or the timeout/cancel came first (False)."""
         if job.is_finished():
@@ -354,15 +325,15 @@ class JobManager:
         jobs: Iterable[Job],
         any_: bool = False,
         timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelToken | None = None,
         force: bool = False,
     ) -> list[Job]:
         """Block until all (or, with ``any_``, one) of ``jobs`` stop running; return them.
 
         Jobs count as done in a finished state, or also Suspended/Disconnected unless
         ``force`` (Wait-Job -Force). On timeout (seconds; None or negative = forever) or when
-        ``cancel`` is set, return [] and leave the jobs alone. A :class:`CancelEvent` wakes the
-        wait at once; a plain ``threading.Event`` is noticed within 50 ms.
+        ``cancel`` is set, return [] and leave the jobs alone; setting it wakes the wait at
+        once.
         """
         unique = list({id(j): j for j in jobs}.values())
         if not unique:
@@ -397,7 +368,7 @@ class JobManager:
 
     def wait_for_activity(
         self, jobs: Iterable[Job], timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelToken | None = None,
     ) -> bool:
         """Block until any of ``jobs`` (or their children) has unread data, or all of them are
         done (finished, Suspended or Disconnected): Receive-Job -Wait's heartbeat. False on
@@ -424,14 +395,14 @@ class JobManager:
         observer: JobObserver,
         wake: queue.SimpleQueue[Job | None],
         timeout: float | None,
-        cancel: threading.Event | None,
+        cancel: CancelToken | None,
         ready: Callable[[list[Job]], list[Job] | None],
     ) -> list[Job]:
         # Observers go on before the first check, so no event can slip between check and sleep.
         for job in watched:
             job.add_observer(observer)
-        token = cancel.add_callback(lambda: wake.put(None)) if isinstance(cancel, CancelEvent) \
-            else None
+        # The token puts None on the queue: a cancel wakes the wait like a job event would.
+        token = cancel.wake(wake) if cancel is not None else None
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         order: list[Job] = []
         try:
@@ -444,9 +415,6 @@ class JobManager:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return []
-                if cancel is not None and token is None:
-                    remaining = _PLAIN_CANCEL_SLICE if remaining is None \
-                        else min(remaining, _PLAIN_CANCEL_SLICE)
                 try:
                     item = wake.get(timeout=remaining)
                 except queue.Empty:
@@ -461,7 +429,7 @@ class JobManager:
         finally:
             for job in watched:
                 job.remove_observer(observer)
-            if token is not None and isinstance(cancel, CancelEvent):
+            if token is not None and cancel is not None:
                 cancel.remove_callback(token)
 
     # ---- shutdown ----------------------------------------------------------------------------

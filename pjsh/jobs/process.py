@@ -30,13 +30,11 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pjsh.jobs.groups import may_resume, may_suspend, resume_group, suspend_group
 from pjsh.jobs.model import (
-    RESUME_NOT_SUPPORTED,
-    SUSPEND_NOT_SUPPORTED,
     Job,
     JobError,
     JobState,
@@ -52,6 +50,15 @@ from pjsh.jobs.spawnclient import (
 )
 from pjsh.jobs.storage import OutputStore, Stream
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.posix import (
+    Cancellable,
+    find_executable,
+    has_exited,
+    kill_group,
+    signal_name,
+    terminate_group,
+    wait_stopped,
+)
 
 if TYPE_CHECKING:
     from pjsh.jobs.manager import JobManager
@@ -117,14 +124,6 @@ class NativePipeline:
         return " | ".join(shlex.join(argv) for argv in self.commands)
 
 
-def signal_name(signum: int) -> str:
-    """``SIGKILL`` for 9; ``signal 77`` for a number without a name."""
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
 class _StartFailure(Exception):
     """The pipeline could not be started; the message is the job's failure reason."""
 
@@ -173,7 +172,7 @@ class _Run:
     exited: set[int] = field(default_factory=set)
     exit_watchers: dict[int, int] = field(default_factory=dict)  # pid -> pidfd being watched
     stopping: bool = False
-    kill_timer: asyncio.TimerHandle | None = None
+    kill_timer: Cancellable | None = None
     feeder: asyncio.Task[None] | None = None
     reaped: bool = False
     watching: bool = False  # the loop watches its pipes (set by _watch)
@@ -368,39 +367,51 @@ class ProcessBackend:
             self._watch_exits(loop, job, run)
 
     def _signal_stop(self, loop: asyncio.AbstractEventLoop, run: _Run) -> None:
-        _kill_group(run.pgid, signal.SIGTERM)
-        _kill_group(run.pgid, signal.SIGCONT)
-        run.kill_timer = loop.call_later(self.stop_grace, self._kill_leftovers, run)
+        # No SIGKILL once the leader is reaped: the group id may belong to someone else then.
+        run.kill_timer = terminate_group(run.pgid, self.stop_grace, loop=loop,
+                                         still_ours=lambda: not run.reaped)
 
     async def suspend(self, job: Job) -> None:
         """SIGSTOP the group; Suspended once every process of the pipeline has stopped."""
         run = self._runs.get(job)
-        if run is None or job.state is not JobState.Running:
-            if job.state is JobState.Suspended:
-                return
-            raise JobError(SUSPEND_NOT_SUPPORTED.format(job.id))
+        if not may_suspend(job, run is not None):
+            return
+        assert run is not None
         loop = asyncio.get_running_loop()
         if run.ready is not None and not run.ready.is_set():
             await loop.run_in_executor(None, run.ready.wait, _PID_WAIT)
         if run.reaped or job.state is not JobState.Running:
             return
-        _kill_group(run.pgid, signal.SIGSTOP)
-        # SIGSTOP takes effect asynchronously; report Suspended only when it really holds.
-        # The fork server's children are not ours to waitid on: their state is read instead.
-        confirm = _wait_stopped_proc if run.served else _wait_stopped
-        await loop.run_in_executor(None, confirm, list(run.pids))
-        # A stop (or the job's end) may have come while the SIGSTOP took hold.
-        job.compare_and_set(JobState.Running, JobState.Suspended)
+        pids = list(run.pids)
+        server = run.server if run.served else None
+        if server is None:
+            await suspend_group(job, run.pgid,
+                                lambda: loop.run_in_executor(None, wait_stopped, pids))
+        else:
+            # The fork server's children are not ours to waitid on: their parent says when
+            # they have stopped.
+            await suspend_group(job, run.pgid, lambda: self._served_stopped(server, run, pids))
+
+    async def _served_stopped(self, server: SpawnerClient, run: _Run, pids: list[int]) -> None:
+        """Ask the fork server to say when these stages have stopped; wait for its answer
+        (or for it to be gone: then it has killed them)."""
+        future = server.stop_confirms.get(run.pgid)
+        if future is None:
+            future = server.stop_confirms[run.pgid] = asyncio.get_running_loop().create_future()
+            try:
+                if server.post({"z": run.pgid, "p": pids}):
+                    self._await_room(server)
+            except OSError:
+                server.stop_confirms.pop(run.pgid, None)
+                return
+        await future
 
     async def resume(self, job: Job) -> None:
         """SIGCONT the group; Running again."""
         run = self._runs.get(job)
-        if run is None or job.state is not JobState.Suspended:
-            if job.state is JobState.Running:
-                return
-            raise JobError(RESUME_NOT_SUPPORTED.format(job.id))
-        _kill_group(run.pgid, signal.SIGCONT)
-        job.compare_and_set(JobState.Suspended, JobState.Running)  # unless it ended meanwhile
+        if may_resume(job, run is not None):
+            assert run is not None
+            resume_group(job, run.pgid)
 
     # ---- spawning ----------------------------------------------------------------------------
 
@@ -421,7 +432,7 @@ class ProcessBackend:
             self._cwd_seen = cwd
         # No env given: the children inherit ours without Python re-encoding it per spawn.
         env = None if spec.env is None else dict(spec.env)
-        path = (os.environ if env is None else env).get("PATH", os.defpath)
+        path = (os.environ if env is None else env).get("PATH")
         if spec.executables is not None and cwd == spec.cwd \
                 and len(spec.executables) == len(spec.commands):
             executables = list(spec.executables)
@@ -495,7 +506,7 @@ class ProcessBackend:
                     os.close(fd)
             if run.pids:
                 # A later stage could not start: take down the stages already running.
-                _kill_group(run.pgid, signal.SIGKILL)
+                kill_group(run.pgid, signal.SIGKILL)
                 for pid in run.pids:
                     with contextlib.suppress(ChildProcessError):
                         os.waitpid(pid, 0)
@@ -647,6 +658,10 @@ class ProcessBackend:
                     self._on_quiet_capture(spawner, reply["q"], reply["s"])
                 elif "h" in reply:
                     self._on_handed_capture(spawner, reply["h"], reply["s"], fds.pop())
+                elif "Z" in reply:
+                    confirmed = spawner.stop_confirms.pop(reply["Z"], None)
+                    if confirmed is not None and not confirmed.done():
+                        confirmed.set_result(None)
                 elif "R" in reply:
                     with self._lock:
                         entry = spawner.releasing.pop(reply["R"], None)
@@ -758,6 +773,8 @@ class ProcessBackend:
             loop.call_soon_threadsafe(self._drain_incoming)
         for job, run in releasing.values():
             loop.call_soon_threadsafe(self._settle_served, job, run)
+        # Suspends waiting for its word: it killed their groups as it went.
+        loop.call_soon_threadsafe(_release_all, spawner.stop_confirms)
         if spawner.closing:
             return
         lost = "the process spawner exited"
@@ -769,7 +786,7 @@ class ProcessBackend:
         for pid, (_job, run) in by_pid.items():
             # Killed by the server had it ended normally; if it was killed itself, its jobs
             # must not outlive it either.
-            _kill_group(run.pgid, signal.SIGKILL)
+            kill_group(run.pgid, signal.SIGKILL)
             run.exited.add(pid)
             run.codes[pid] = -signal.SIGKILL
         for job, run in {id(r): (j, r) for j, r in [
@@ -893,7 +910,7 @@ class ProcessBackend:
                 self._finish_run(job, run)
             return
         for pid in run.pids:
-            if pid not in run.exited and _has_exited(pid):
+            if pid not in run.exited and has_exited(pid):
                 run.exited.add(pid)
         if run.all_exited():
             self._finish_run(job, run)
@@ -934,7 +951,7 @@ class ProcessBackend:
         if run.stopping:
             # The stages are gone; anything they left in the group goes too, while the zombie
             # leader still reserves the group id.
-            _kill_group(run.pgid, signal.SIGKILL)
+            kill_group(run.pgid, signal.SIGKILL)
         if run.open_pipes == 0 and run.watching:
             self._finish_run(job, run)
 
@@ -1058,11 +1075,6 @@ class ProcessBackend:
         else:
             job.finish_if_unfinished(JobState.Completed)
 
-    @staticmethod
-    def _kill_leftovers(run: _Run) -> None:
-        if not run.reaped:
-            _kill_group(run.pgid, signal.SIGKILL)
-
     def close(self) -> None:
         """Release the shared /dev/null descriptor and end the fork server (after the jobs
         have ended)."""
@@ -1075,24 +1087,17 @@ class ProcessBackend:
             spawner.close()
 
 
-def _resolve(name: str, cwd: str, search_path: str) -> str:
-    """The executable file for argv[0], searched on the job's PATH; _StartFailure if none."""
-    if os.sep in name:
-        candidate = os.path.join(cwd, name)
-        if os.path.isfile(candidate):
-            # Checked here so the start fails at once on every path (the fork server would
-            # only learn it from the exec, after the job is Running).
-            if not os.access(candidate, os.X_OK):
-                raise _StartFailure(
-                    f"Program '{name}' failed to run: {os.strerror(errno.EACCES)}")
-            return candidate
-        raise _StartFailure(COMMAND_NOT_FOUND.format(name))
-    import shutil  # not at start-up: it imports the compression modules
-
-    found = shutil.which(name, path=search_path)
-    if found is None:
-        raise _StartFailure(COMMAND_NOT_FOUND.format(name))
-    return found if os.path.isabs(found) else os.path.join(cwd, found)
+def _resolve(name: str, cwd: str, search_path: str | None) -> str:
+    """The executable file for argv[0], found with the shell's rules on the job's PATH;
+    _StartFailure (with this backend's message) if none."""
+    found = find_executable(name, search_path, cwd)
+    if found is not None:
+        return found
+    # Checked here so the start fails at once on every path (the fork server would only
+    # learn it from the exec, after the job is Running).
+    if "/" in name and os.path.isfile(os.path.join(cwd, os.path.expanduser(name))):
+        raise _StartFailure(f"Program '{name}' failed to run: {os.strerror(errno.EACCES)}")
+    raise _StartFailure(COMMAND_NOT_FOUND.format(name))
 
 
 def _report_reply_failure(line: bytes) -> None:
@@ -1108,42 +1113,12 @@ def _grow_pipe(fd: int) -> None:
             fcntl.fcntl(fd, set_size, _READ_SIZE)
 
 
-def _kill_group(pgid: int, sig: int) -> None:
-    if pgid <= 0:
-        return  # never signal our own group (0) or "every process" (-1)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _wait_stopped(pids: list[int]) -> None:
-    """Block until each process is stopped (or has exited), without consuming its status."""
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError):
-            os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
-
-
-def _wait_stopped_proc(pids: list[int]) -> None:
-    """Like _wait_stopped for processes that are not our children: read their state from
-    /proc until each is stopped or gone (SIGSTOP lands within a scheduler tick)."""
-    deadline = time.monotonic() + 10
-    for pid in pids:
-        while time.monotonic() < deadline:
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as f:
-                    text = f.read()
-            except OSError:
-                break
-            if text[text.rindex(b")") + 2:][:1] in (b"T", b"t", b"Z", b"X"):
-                break
-            time.sleep(0.001)
-
-
-def _has_exited(pid: int) -> bool:
-    """True if the child ``pid`` has exited, without reaping it or blocking."""
-    try:
-        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-    except ChildProcessError:
-        return True  # reaped already: it is certainly gone
+def _release_all(waiters: dict[int, asyncio.Future[None]]) -> None:
+    """Resolve every waiting future of the map and empty it (on the loop)."""
+    for future in waiters.values():
+        if not future.done():
+            future.set_result(None)
+    waiters.clear()
 
 
 def _wait_exit_in_thread(loop: asyncio.AbstractEventLoop, pid: int,

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import asyncio
+
     from pjsh.jobs.model import Job
     from pjsh.jobs.process import _Run
 
@@ -109,6 +111,8 @@ class SpawnerClient:
         self.releasing: dict[int, tuple[Job, _Run]] = {}
         self.releases: list[int] = []
         self.captures: dict[int, tuple[Job, _Run]] = {}  # pgid -> run, while pipes are held
+        # pgid -> the suspend waiting for the server to confirm its stages stopped (loop only)
+        self.stop_confirms: dict[int, asyncio.Future[None]] = {}
         self._send_lock = threading.Lock()
         # The environment the server uses for a request without one ("e": null), as last sent
         # ("E"): os.environ's raw bytes when it came from there, else the job's own mapping.

@@ -17,6 +17,10 @@ per line)
   -1 the capture pipe of the job's output, -2 that of its errors, -3 ``/dev/null``. ``e`` is
   this job's own environment; null means the default one, which ``E`` replaces when pjsh's
   changed.
+  ``{"z": pgid, "p": [pid, ...]}``: pjsh has sent SIGSTOP to the job's group: say when each
+  of these stages has stopped (or exited). Only the parent learns that from the kernel
+  without polling (waitid); SIGCHLD wakes this loop (through a wake-up pipe) while such a
+  question is open, and only then.
   ``{"r": [pgid, ...], "a": 1|absent}``: the jobs have ended; reap their zombie group leaders (until then
   the leader stays unreaped, so the group id stays reserved and pjsh may ``killpg`` it
   safely); with ``a``, say when it is done.
@@ -26,6 +30,7 @@ helper -> pjsh (several replies may share one datagram, one per line)
   a message starting with NUL names a working directory that could not be entered.
   ``{"x": pid, "c": code, "e": message|absent}``: a stage exited (``code`` as
   ``os.waitstatus_to_exitcode``; ``e`` when its exec failed).
+  ``{"Z": pgid}``: every stage asked about in ``z`` has stopped or exited.
   ``{"R": pgid}``: the group leader is reaped (asked for by a stop, so a stopped job's group
   is gone, as on the direct path, before pjsh reports the job Stopped).
   ``{"h": pgid, "s": 1|2}`` with one descriptor: the job's output (1) or error (2) capture
@@ -85,6 +90,8 @@ class Server:
         self.null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self.leaders: set[int] = set()  # group leaders not yet released by pjsh
         self.held: set[int] = set()  # leaders that exited and are kept as zombies
+        self.stop_waits: dict[int, set[int]] = {}  # pgid -> stages not yet seen stopped
+        self.sigchld_fd = -1  # read end of the signal wake-up pipe, made on first need
         self.closed = False
 
     # ---- the loop ----------------------------------------------------------------------------
@@ -103,6 +110,13 @@ class Server:
                         self.read_requests()
                 elif fd in self.captures:
                     self.on_capture(fd, events)
+                elif fd == self.sigchld_fd:
+                    try:
+                        while os.read(fd, 512):
+                            pass
+                    except BlockingIOError:
+                        pass  # drained
+                    self.check_stops()
                 else:
                     self.on_exit(fd)
             if self.quiet:
@@ -139,6 +153,13 @@ class Server:
 
     def handle(self, request: dict[str, object], fds: list[int]) -> None:
         """One request: start a pipeline, or release a finished job's group leader."""
+        if "z" in request:
+            pgid, stages = request["z"], request["p"]
+            assert isinstance(pgid, int) and isinstance(stages, list)
+            self.stop_waits[pgid] = set(stages)
+            self.watch_children(True)
+            self.check_stops()
+            return
         if "r" in request:
             pgids = request["r"]
             assert isinstance(pgids, list)
@@ -234,6 +255,33 @@ class Server:
         else:
             self.quiet[pgid] = self.quiet.get(pgid, 0) | stream
             os.close(fd)
+
+    def watch_children(self, on: bool) -> None:
+        """Have SIGCHLD (a child stopped or exited) wake the loop, or stop that. Off while
+        no stop is being confirmed, so an ordinary exit costs no extra wake-up."""
+        if on and self.sigchld_fd < 0:
+            read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+            self.poll.register(read_end, select.EPOLLIN)
+            self.sigchld_fd = read_end
+        signal.signal(signal.SIGCHLD, _ignore_signal if on else signal.SIG_DFL)
+
+    def check_stops(self) -> None:
+        """Answer the stop questions whose stages have all stopped (or exited)."""
+        for pgid, pids in list(self.stop_waits.items()):
+            for pid in list(pids):
+                try:
+                    done = os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOHANG
+                                     | os.WNOWAIT) is not None
+                except ChildProcessError:
+                    done = True  # reaped: gone
+                if done:
+                    pids.discard(pid)
+            if not pids:
+                del self.stop_waits[pgid]
+                self.send({"Z": pgid})
+        if not self.stop_waits:
+            self.watch_children(False)
 
     def on_exit(self, pidfd: int) -> None:
         """A stage exited: report its status; reap it unless it leads an unreleased group."""
@@ -336,6 +384,10 @@ def reap(pid: int) -> None:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
+
+
+def _ignore_signal(_signum: int, _frame: object) -> None:
+    """A Python-level handler, so the signal reaches the wake-up pipe."""
 
 
 def kill_group(pgid: int, sig: int) -> None:

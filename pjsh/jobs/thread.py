@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pjsh.jobs.manager import CancelEvent
 from pjsh.jobs.model import (
     RESUME_NOT_SUPPORTED,
     SUSPEND_NOT_SUPPORTED,
@@ -28,6 +27,7 @@ from pjsh.jobs.model import (
     ThreadJob,
 )
 from pjsh.jobs.storage import Stream
+from pjsh.runtime.cancel import CancelToken
 
 if TYPE_CHECKING:
     from pjsh.jobs.manager import JobManager
@@ -40,7 +40,7 @@ class JobStopped(Exception):
 class JobWriter:
     """What a thread job's callable writes through: one method per stream."""
 
-    def __init__(self, job: Job, stopping: threading.Event) -> None:
+    def __init__(self, job: Job, stopping: CancelToken) -> None:
         self.job = job
         self.stopping = stopping
 
@@ -98,12 +98,12 @@ class ThreadBackend:
         self._limit = max(1, throttle_limit)
         self._lock = threading.Lock()
         self._targets: dict[Job, ThreadTarget] = {}
-        self._stopping: dict[Job, threading.Event] = {}
+        self._stopping: dict[Job, CancelToken] = {}
         self._queue: deque[Job] = deque()
         self._running = 0
         # The pool: work items for its threads, how many threads exist, and how many of them
         # are not claimed by a running job (each dispatched job claims one, or starts one).
-        self._work: queue.SimpleQueue[tuple[Job, ThreadTarget, threading.Event] | None] = \
+        self._work: queue.SimpleQueue[tuple[Job, ThreadTarget, CancelToken] | None] = \
             queue.SimpleQueue()
         self._threads = 0
         self._free = 0
@@ -131,8 +131,9 @@ class ThreadBackend:
         )
         with self._lock:
             self._targets[job] = target
-            # A CancelEvent: a stop also runs callbacks (natives of the job get SIGTERM).
-            self._stopping[job] = CancelEvent()
+            # A stop also runs the token's callbacks (natives of the job get SIGTERM) and
+            # wakes every wait of the job's script at once.
+            self._stopping[job] = CancelToken()
         return job
 
     def start_job(
@@ -214,7 +215,7 @@ class ThreadBackend:
                 return
             self._run(*item)
 
-    def _run(self, job: Job, target: ThreadTarget, stopping: threading.Event) -> None:
+    def _run(self, job: Job, target: ThreadTarget, stopping: CancelToken) -> None:
         error: BaseException | None = None
         try:
             target(JobWriter(job, stopping))

@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pjsh.jobs.groups import may_resume, may_suspend, resume_group, suspend_group
 from pjsh.jobs.model import (
-    RESUME_NOT_SUPPORTED,
-    SUSPEND_NOT_SUPPORTED,
     Job,
     JobError,
     JobState,
@@ -31,6 +30,14 @@ from pjsh.jobs.model import (
     PSRemotingJob,
 )
 from pjsh.jobs.storage import Stream
+from pjsh.runtime.posix import (
+    Cancellable,
+    group_members,
+    kill_group,
+    signal_name,
+    terminate_group,
+    wait_stopped,
+)
 
 if TYPE_CHECKING:
     from pjsh.jobs.manager import JobManager
@@ -86,7 +93,7 @@ class _Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.stopping = False
-        self.kill_timer: asyncio.TimerHandle | None = None
+        self.kill_timer: Cancellable | None = None
 
 
 class WorkerBackend:
@@ -147,7 +154,7 @@ class WorkerBackend:
         assert proc.stdout is not None
         line = await proc.stdout.readline()
         if not line.startswith(b'{"ready"'):
-            _kill_group(proc.pid, signal.SIGKILL)
+            kill_group(proc.pid, signal.SIGKILL)
             await proc.wait()
             self._procs.discard(proc)
             raise JobError("The pjsh worker process did not start.")
@@ -241,7 +248,7 @@ class WorkerBackend:
             worker.kill_timer.cancel()
         # Whatever the worker started in its group must not outlive the job: kill it and wait
         # until it has really ended, so a Stopped/Completed job has no process left.
-        if _kill_group(proc.pid, signal.SIGKILL):
+        if kill_group(proc.pid, signal.SIGKILL):
             await _group_ended(proc.pid)
         exit_code = done.get("exit") if done is not None else None
         if isinstance(exit_code, int) and code >= 0:
@@ -260,8 +267,6 @@ class WorkerBackend:
                                           in_stream=failure_record is not None)
             job.finish_if_unfinished(JobState.Failed, reason)
         elif code < 0:
-            from pjsh.runtime.native import signal_name
-
             job.finish_if_unfinished(
                 JobState.Failed, f"The job's process was terminated by signal {signal_name(-code)}.")
         else:
@@ -279,34 +284,28 @@ class WorkerBackend:
             return
         worker.stopping = True
         job.set_state(JobState.Stopping)  # on the loop, as the job's end: no race
-        pgid = worker.proc.pid
-        _kill_group(pgid, signal.SIGTERM)
-        _kill_group(pgid, signal.SIGCONT)
-        worker.kill_timer = asyncio.get_running_loop().call_later(
-            self.stop_grace, _kill_group, pgid, signal.SIGKILL)
+        proc = worker.proc
+        # The SIGKILL is called off once asyncio has reaped the worker (its id is free then).
+        worker.kill_timer = terminate_group(proc.pid, self.stop_grace,
+                                            loop=asyncio.get_running_loop(),
+                                            still_ours=lambda: proc.returncode is None)
 
     async def suspend(self, job: Job) -> None:
         """SIGSTOP the worker's process group; Suspended once the worker has stopped."""
         worker = self._workers.get(job)
-        if worker is None or job.state is not JobState.Running:
-            if job.state is JobState.Suspended:
-                return
-            raise JobError(SUSPEND_NOT_SUPPORTED.format(job.id))
-        _kill_group(worker.proc.pid, signal.SIGSTOP)
-        # SIGSTOP takes effect asynchronously: report Suspended only when it holds.
-        await asyncio.get_running_loop().run_in_executor(None, _wait_stopped, worker.proc.pid)
-        # A stop (or the job's end) may have come while the SIGSTOP took hold.
-        job.compare_and_set(JobState.Running, JobState.Suspended)
+        if may_suspend(job, worker is not None):
+            assert worker is not None
+            pid = worker.proc.pid
+            loop = asyncio.get_running_loop()
+            await suspend_group(job, pid,
+                                lambda: loop.run_in_executor(None, wait_stopped, [pid]))
 
     async def resume(self, job: Job) -> None:
         """SIGCONT the worker's process group."""
         worker = self._workers.get(job)
-        if worker is None or job.state is not JobState.Suspended:
-            if job.state is JobState.Running:
-                return
-            raise JobError(RESUME_NOT_SUPPORTED.format(job.id))
-        _kill_group(worker.proc.pid, signal.SIGCONT)
-        job.compare_and_set(JobState.Suspended, JobState.Running)  # unless it ended meanwhile
+        if may_resume(job, worker is not None):
+            assert worker is not None
+            resume_group(job, worker.proc.pid)
 
     async def close(self) -> None:
         """Kill the spare workers and any worker still starting (shutdown)."""
@@ -329,41 +328,8 @@ class WorkerBackend:
         busy = {w.proc for w in self._workers.values()}
         idle = [p for p in self._procs if p not in busy and p.returncode is None]
         for proc in idle:
-            _kill_group(proc.pid, signal.SIGKILL)
+            kill_group(proc.pid, signal.SIGKILL)
         return idle
-
-
-def _kill_group(pgid: int, sig: int) -> bool:
-    """Signal a process group; False when no process of it is left."""
-    if pgid <= 0:
-        return False  # never our own group (0) or every process (-1)
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def _group_members(pgid: int) -> list[int]:
-    """The live (not zombie) processes of a group, from /proc (empty where there is none)."""
-    members: list[int] = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return members
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        # Fields after the ')' that closes the command name: state ppid pgrp ...
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
-            members.append(int(name))
-    return members
 
 
 async def _group_ended(pgid: int, limit: float = 10.0) -> None:
@@ -371,7 +337,7 @@ async def _group_ended(pgid: int, limit: float = 10.0) -> None:
     zombies count as ended (their parent or init reaps them)."""
     loop = asyncio.get_running_loop()
     waits: list[asyncio.Future[None]] = []
-    for pid in _group_members(pgid):
+    for pid in group_members(pgid):
         try:
             pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
@@ -390,9 +356,3 @@ async def _group_ended(pgid: int, limit: float = 10.0) -> None:
         # SIGKILL cannot be ignored; the limit only guards against a process stuck in the
         # kernel (uninterruptible I/O), which must not hang the job table.
         await asyncio.wait(waits, timeout=limit)
-
-
-def _wait_stopped(pid: int) -> None:
-    """Block until a child process is stopped (or has exited), leaving its status unread."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)

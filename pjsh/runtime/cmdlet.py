@@ -17,6 +17,7 @@ from pjsh.runtime.convert import OBJECT, TypeSpec
 from pjsh.runtime.errors import ErrorRecord
 
 if TYPE_CHECKING:
+    from pjsh.runtime.cancel import CancelToken
     from pjsh.runtime.formatting import ViewTable
     from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.scriptblock import ScriptBlock
@@ -173,6 +174,10 @@ class CommandContext(Protocol):
     @property
     def stopping(self) -> bool:
         """True once the pipeline is being stopped (Ctrl+C, Select-Object -First)."""
+
+    @property
+    def cancel(self) -> CancelToken:
+        """The token a stop of this pipeline sets: pass it to every blocking wait."""
 
 
 class Cmdlet:

@@ -8,7 +8,6 @@ on, script-terminating ones (``throw``, ``-ErrorAction Stop``) unwind to a ``try
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from pjsh.lang import ast
 from pjsh.lang.record import dataclass, field
 from pjsh.lang.source import Span
 from pjsh.runtime import operators as ops
+from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.convert import ConversionError, to_bool, to_int, to_number, to_string
 from pjsh.runtime.dotnet import (
     TypeError_,
@@ -108,7 +108,7 @@ def collapse(items: list[object]) -> object:
 class Interpreter:
     """Evaluates AST nodes for one session."""
 
-    def __init__(self, session: Session, stop_event: threading.Event) -> None:
+    def __init__(self, session: Session, stop_event: CancelToken) -> None:
         self.session = session
         self.try_depth = 0
         self.call_depth = 0

@@ -11,7 +11,6 @@ import functools
 import glob
 import os
 import selectors
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -19,30 +18,6 @@ from typing import Any
 
 from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import to_string
-
-_SIGNAL_NAMES = {getattr(signal, n): n for n in dir(signal)
-                 if n.startswith("SIG") and not n.startswith("SIG_")}
-
-
-def signal_name(num: int) -> str:
-    """SIGKILL for 9, and so on."""
-    return _SIGNAL_NAMES.get(num, f"signal {num}")
-
-
-def find_executable(name: str, path_env: str | None, cwd: str) -> str | None:
-    """Resolve a command name to an executable path (names with a slash are paths)."""
-    if "/" in name:
-        full = name if os.path.isabs(name) else os.path.join(cwd, name)
-        if name.startswith("~"):
-            full = os.path.expanduser(name)
-        return full if os.path.isfile(full) and os.access(full, os.X_OK) else None
-    for d in (path_env or os.defpath).split(os.pathsep):
-        if not d:
-            d = cwd
-        full = os.path.join(d, name)
-        if os.path.isfile(full) and os.access(full, os.X_OK):
-            return full
-    return None
 
 
 def expand_native_arg(value: object, bareword: bool, cwd: str) -> list[str]:

@@ -7,15 +7,13 @@ stage connected by OS pipes.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pjsh.lang import ast
 from pjsh.runtime.binder import Argument, BindingError, BindResult, CommandBinder
+from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param
 from pjsh.runtime.convert import OBJECT, SWITCH, TypeSpec, to_string
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, StopUpstreamSignal, make_error
@@ -25,9 +23,8 @@ from pjsh.runtime.native import (
     NativeSpec,
     encode_text,
     expand_native_arg,
-    find_executable,
-    signal_name,
 )
+from pjsh.runtime.posix import Cancellable, find_executable, signal_name, terminate_group
 from pjsh.runtime.scriptblock import ScriptBlock
 from pjsh.runtime.streams import ByteSink, ListSink, NullSink, Sink, Streams
 from pjsh.runtime.values import is_scalar
@@ -338,6 +335,10 @@ class CmdletContext:
     def stopping(self) -> bool:
         return self.stage.interp.stop_event.is_set()
 
+    @property
+    def cancel(self) -> CancelToken:
+        return self.stage.interp.stop_event
+
     def finish_variables(self) -> None:
         """Store -OutVariable/-ErrorVariable/... results."""
         interp, frame = self.stage.interp, self.stage.frame
@@ -591,6 +592,8 @@ class NativeStage(Stage):
         self._fds: list[int] = []
         self._formatter: object = None
         self._err_split: LineSplitter | None = None
+        self._stop_token: int | None = None  # the stop callback on the interpreter's token
+        self._stop_kill: Cancellable | None = None  # the pending SIGKILL after a stop
 
     def _open(self, path: str, append: bool) -> int:
         """Open a redirection target; the native writes to it directly (no bytes via Python)."""
@@ -663,28 +666,28 @@ class NativeStage(Stage):
     def _watch_stop(self) -> None:
         """In a job's runspace a stop request ends the natives too: their group gets
         SIGTERM at once (and SIGKILL after a grace), which unblocks the reads here."""
-        add = getattr(self.interp.stop_event, "add_callback", None)
         group = self.group
-        if add is None or group is None or not group.procs:
+        if group is None or not group.procs:
             return
-        pgid = group.procs[0].pid
+        leader = group.procs[0]
 
         def stop() -> None:
-            for sig in (signal.SIGTERM, signal.SIGCONT):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pgid, sig)
-            timer = threading.Timer(2.0, _kill_group_now, (pgid,))
-            timer.daemon = True
-            timer.start()
+            # Runs in whatever thread set the token: only signals, and a timer thread for
+            # the SIGKILL. Called off once the leader is reaped (its id may be reused then).
+            self._stop_kill = terminate_group(leader.pid, _NATIVE_STOP_GRACE,
+                                              still_ours=lambda: leader.returncode is None)
 
-        self._stop_token = add(stop)
+        self._stop_token = self.interp.stop_event.add_callback(stop)
 
     def _unwatch_stop(self) -> None:
-        token = getattr(self, "_stop_token", None)
-        remove = getattr(self.interp.stop_event, "remove_callback", None)
-        if token is not None and remove is not None:
-            remove(token)
+        token = self._stop_token
+        if token is not None:
+            self.interp.stop_event.remove_callback(token)
             self._stop_token = None
+        kill = self._stop_kill
+        if kill is not None:
+            kill.cancel()
+            self._stop_kill = None
 
     def _stderr_line(self, line: str) -> None:
         record = make_error(line, "NativeCommandError", "NotSpecified", target=line,
@@ -1151,10 +1154,8 @@ def _has_stdout_redirect(node: ast.PipelineElement) -> bool:
 
 __all__ = ["ListSink", "PipelineRunner"]
 
-
-def _kill_group_now(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+# How long a job's natives get between SIGTERM and SIGKILL when the job is stopped.
+_NATIVE_STOP_GRACE = 2.0
 
 
 def native_failure_reason(stage: object) -> str | None:

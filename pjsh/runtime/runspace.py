@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable, Mapping
 
 from pjsh import __version__
@@ -12,6 +11,7 @@ from pjsh.lang import ast
 from pjsh.lang.parser import ParseResult, parse
 from pjsh.lang.record import dataclass
 from pjsh.lang.source import ParseError
+from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.cmdlet import Registry
 from pjsh.runtime.errors import (
     ErrorRecord,
@@ -62,7 +62,7 @@ class RunspaceOptions:
     env: Mapping[str, str] | None = None  # None: the process environment
     # The stop token: setting it stops the running script at its next check (Ctrl+C,
     # Stop-Job). None: the runspace makes its own.
-    stop_event: threading.Event | None = None
+    stop_event: CancelToken | None = None
     # stdin of foreground natives: None inherits pjsh's, DEVNULL gives them /dev/null (jobs,
     # scripted stdin: a native must never swallow the script or a terminal it does not own).
     native_stdin: int | None = None
@@ -113,7 +113,7 @@ class Runspace:
             job_factory=options.jobs,
             options=options,
         )
-        self.interp = Interpreter(self.session, options.stop_event or threading.Event())
+        self.interp = Interpreter(self.session, options.stop_event or CancelToken())
         self.interp.natives_enabled = options.natives_enabled
         self.interp.write_root = options.write_root
         self._depth = 0  # nesting of run() calls (a cmdlet may run text while a script runs)

@@ -297,3 +297,39 @@ def test_the_exit_status_of_a_script_reaches_the_caller_with_all_its_output() ->
                           capture_output=True, text=True, timeout=60, env=pjsh_env())
     assert done.returncode == 7
     assert done.stdout.startswith("1\n2\n3\n") and "BackgroundJob" in done.stdout
+
+
+# ---------------------------------------------------------------- Ctrl+C ends a blocking wait
+
+def interrupt_when_ready(text: str, cwd: Path) -> tuple[int, float]:
+    """Run ``pjsh -c text`` (which prints 'ready' first), send SIGINT once that arrives;
+    return the exit status and the seconds from SIGINT to exit."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([*pjsh_command(), "-NoProfile", "-c", text], cwd=cwd,
+                            env=pjsh_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n"
+        began = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+        return proc.returncode, time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_ctrl_c_during_start_sleep_100_returns_at_once(tmp_path: Path) -> None:
+    code, took = interrupt_when_ready("'ready'; Start-Sleep 100; 'after'", tmp_path)
+    assert code == 130
+    assert took < 5
+
+
+def test_ctrl_c_during_get_content_wait_returns_at_once(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text("one\n")
+    code, took = interrupt_when_ready("'ready'; Get-Content app.log -Wait", tmp_path)
+    assert code == 130
+    assert took < 5

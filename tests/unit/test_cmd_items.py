@@ -31,6 +31,7 @@ from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import PSObject, lookup_property
 from tests.fakes import FakeContext, fake_session, run_cmdlet
+from tests.harness import new_runspace, stop_while_waiting
 
 # Imported under another name so that pytest does not take it for a test class.
 TEST_PATH = items.TestPath
@@ -385,6 +386,13 @@ def test_get_content_wait_follows_appended_lines_until_stopped(session: Session,
     cmd.begin(bound)
     cmd.process(bound)
     assert ctx.output == ["two", "three"]
+
+
+def test_a_stop_request_during_get_content_wait_returns_at_once(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text("one\n")
+    result, took = stop_while_waiting("Get-Content app.log -Wait", new_runspace(str(tmp_path)))
+    assert took < 5
+    assert result.output == ["one"]
 
 
 # --- Set-Content / Add-Content ---------------------------------------------------------------

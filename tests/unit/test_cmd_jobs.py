@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ from pjsh.runtime.errors import ErrorRecord
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.runspace import Runspace
 from pjsh.runtime.values import lookup_property, type_names
-from tests.harness import new_runspace, run, show
+from tests.harness import new_runspace, run, show, stop_while_waiting
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
 
@@ -652,6 +653,47 @@ def test_wait_job_on_a_suspended_job_warns_unless_force(rs: Runspace) -> None:
 
 
 # ---------------------------------------------------------------------------- Stop-Job
+
+def blocked_outer_job(rs: Runspace, wait: str) -> tuple[Job, Job]:
+    """A thread job ($w) blocked in ``wait`` on an inner thread job ($k) that runs on; returns
+    (outer, inner) once the outer job has said it is about to wait."""
+    outer = job(rs, "$k = Start-ThreadJob { Start-Sleep 100 }; "
+                    f"$w = Start-ThreadJob {{ 'waiting'; {wait} }}; $w")
+    rs.session.jobs.manager.wait_for_activity([outer])
+    inner = one(rs, "$k")
+    assert isinstance(inner, Job)
+    return outer, inner
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("wait", ["Wait-Job $using:k", "Receive-Job $using:k -Wait"],
+                         ids=["Wait-Job", "Receive-Job-Wait"])
+def test_stop_job_of_a_thread_job_blocked_waiting_on_a_job_ends_it_stopped_at_once(
+        rs: Runspace, wait: str) -> None:
+    outer, inner = blocked_outer_job(rs, wait)
+    began = time.monotonic()
+    ok(rs, "Stop-Job $w")
+    assert outer.state is JobState.Stopped
+    assert time.monotonic() - began < 5  # was a hard-coded 15 s that left it Stopping
+    assert inner.state is JobState.Running  # stopping the waiter never stops what it waits for
+
+
+def test_wait_job_cancelled_by_the_token_returns_nothing_and_leaves_the_job_running(
+        rs: Runspace) -> None:
+    inner = job(rs, "$k = Start-ThreadJob { Start-Sleep 100 }; $k")
+    result, took = stop_while_waiting("Wait-Job $k", rs)
+    assert result.output == []
+    assert took < 5
+    assert inner.state is JobState.Running
+
+
+def test_receive_job_wait_cancelled_by_the_token_returns(rs: Runspace) -> None:
+    inner = job(rs, "$k = Start-ThreadJob { 'one'; Start-Sleep 100 }; $k")
+    _, took = stop_while_waiting("Receive-Job $k -Wait", rs)
+    assert took < 5
+    assert inner.state is JobState.Running
+
+
 
 def test_stop_job_ends_the_whole_process_group(rs: Runspace) -> None:
     j = job(rs, "$j = Start-Job { sh -c 'sleep 30 & sleep 31 & wait' }; $j")

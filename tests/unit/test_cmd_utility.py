@@ -22,7 +22,7 @@ from pjsh.runtime.errors import PSRuntimeError
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import HistoryEntry, Session
 from tests.fakes import FakeContext, fake_session, run_cmdlet
-from tests.harness import run, show
+from tests.harness import new_runspace, run, show, stop_while_waiting
 
 # A Tuesday afternoon with milliseconds, in a fixed +02:00 zone.
 WHEN = dt.datetime(2019, 6, 25, 16, 7, 9, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
@@ -56,6 +56,12 @@ def test_start_sleep_ends_early_when_the_pipeline_stops(session: Session) -> Non
     start = time.monotonic()
     cmd.process(Bound({"Seconds": 30.0, "Milliseconds": None}, "Seconds"))
     assert time.monotonic() - start < 1
+
+
+def test_a_stop_request_during_start_sleep_100_returns_at_once() -> None:
+    result, took = stop_while_waiting("Start-Sleep 100; 'after'", new_runspace())
+    assert took < 5
+    assert result.output == []  # the stop ended the script, not just the sleep
 
 
 def test_start_sleep_validators_use_pwsh_range_messages() -> None:

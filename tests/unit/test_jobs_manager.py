@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from pjsh.jobs.fake import Emit, FakeBackend, Transition
-from pjsh.jobs.manager import CancelEvent, JobManager
+from pjsh.jobs.manager import JobManager
 from pjsh.jobs.model import Job, JobError, JobEvent, JobEventKind, JobState
 from pjsh.jobs.storage import Stream
+from pjsh.runtime.cancel import CancelToken
 
 S = JobState
 
@@ -147,9 +148,9 @@ def test_wait_stops_at_suspended_unless_forced(manager: JobManager, fake: FakeBa
     assert manager.wait([job], force=True, timeout=0.05) == []
 
 
-def test_cancel_event_interrupts_a_wait_promptly(manager: JobManager, fake: FakeBackend) -> None:
+def test_a_cancel_token_interrupts_a_wait_promptly(manager: JobManager, fake: FakeBackend) -> None:
     job = manager.start(fake.create_job())
-    cancel = CancelEvent()
+    cancel = CancelToken()
     timer = threading.Timer(0.1, cancel.set)
     timer.start()
     began = time.monotonic()
@@ -157,16 +158,6 @@ def test_cancel_event_interrupts_a_wait_promptly(manager: JobManager, fake: Fake
     assert time.monotonic() - began < 2
     assert job.state is S.Running  # Ctrl+C stops the waiting, never the job
     timer.join()
-
-
-def test_a_plain_event_also_cancels_a_wait(manager: JobManager, fake: FakeBackend) -> None:
-    job = manager.start(fake.create_job())
-    cancel = threading.Event()
-    timer = threading.Timer(0.1, cancel.set)
-    timer.start()
-    assert manager.wait([job], cancel=cancel) == []
-    timer.join()
-    assert job.state is S.Running
 
 
 def test_stop_a_parent_stops_every_child(manager: JobManager, fake: FakeBackend) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pjsh.commands import BUILTIN_MODULES
 from pjsh.jobs import model
 from pjsh.jobs.fake import FakeBackend
 from pjsh.jobs.manager import JobManager
@@ -281,7 +282,7 @@ def test_process_stop_of_a_suspended_job_and_suspend_of_a_stopping_one(
 def test_worker_stop_suspend_resume_races(
     manager: JobManager, illegal: list[tuple[int, JobState, JobState]],
 ) -> None:
-    backend = WorkerBackend(manager, stop_grace=0.5)
+    backend = WorkerBackend(manager, stop_grace=0.5, command_modules=BUILTIN_MODULES)
     manager.register_backend("worker", backend)
     cwd, env = os.getcwd(), dict(os.environ)
     quick = [backend.create_job(WorkerRequest("1", cwd, env)) for _ in range(3)]

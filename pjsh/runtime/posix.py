@@ -1,0 +1,226 @@
+"""POSIX process helpers shared by the interpreter's natives and every job backend.
+
+One place for: signal names, signalling a process group (and ending one with a grace period),
+confirming that SIGSTOP/SIGCONT took effect, and finding an executable on PATH. It lives in
+the runtime layer so both ``pjsh.runtime`` and ``pjsh.jobs`` can use it.
+
+The job engine's rule holds here: nothing reaps a child it did not start. These helpers only
+signal and observe (``waitid`` with ``WNOWAIT``, pidfds); reaping stays with the owner of the
+process, which keeps a group's zombie leader until the group has been killed, so the group id
+cannot be recycled under a pending SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import asyncio
+
+_SIGNAL_NAMES = {int(getattr(signal, n)): n for n in dir(signal)
+                 if n.startswith("SIG") and not n.startswith("SIG_")}
+# Where a name has aliases (SIGABRT/SIGIOT, SIGCHLD/SIGCLD), the canonical enum name wins.
+_SIGNAL_NAMES.update({int(s): s.name for s in signal.Signals})
+
+
+def signal_name(signum: int) -> str:
+    """``SIGKILL`` for 9; ``signal 77`` for a number without a name."""
+    return _SIGNAL_NAMES.get(signum, f"signal {signum}")
+
+
+# ---- signalling groups -----------------------------------------------------------------------
+
+def kill_group(pgid: int, sig: int) -> bool:
+    """Signal process group ``pgid``; False when no process of it is left (or it is not ours
+    to signal). Never signals our own group (0) or every process (-1)."""
+    if pgid <= 0:
+        return False
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+class Cancellable(Protocol):
+    """Something scheduled that can be called off (a timer handle)."""
+
+    def cancel(self) -> None:
+        """Call it off."""
+
+
+class _GraceTimer:
+    """SIGKILL for a group once the grace has passed, unless cancelled first.
+
+    The thread blocks on an Event with the grace as its timeout: cancel wakes it at once,
+    and nothing spins."""
+
+    def __init__(self, grace: float, fire: Callable[[], None]) -> None:
+        self._cancelled = threading.Event()
+        self._fire = fire
+        thread = threading.Thread(target=self._run, args=(grace,), name="pjsh-kill-grace",
+                                  daemon=True)
+        thread.start()
+
+    def _run(self, grace: float) -> None:
+        if not self._cancelled.wait(grace):
+            self._fire()
+
+    def cancel(self) -> None:
+        """Call the SIGKILL off."""
+        self._cancelled.set()
+
+
+def terminate_group(
+    pgid: int,
+    grace: float,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+    still_ours: Callable[[], bool] | None = None,
+) -> Cancellable:
+    """Ask a process group to end: SIGTERM and SIGCONT (a stopped process must run to act
+    on SIGTERM) now, SIGKILL once ``grace`` seconds have passed.
+
+    The SIGKILL is scheduled on ``loop`` (call from its thread) or, without one, on a
+    thread waiting on an event; cancel the returned handle when the group is known gone.
+    ``still_ours`` is asked just before the SIGKILL: the owner answers False once it has
+    reaped the group's leader (its id may then be recycled), which calls the kill off.
+    """
+    kill_group(pgid, signal.SIGTERM)
+    kill_group(pgid, signal.SIGCONT)
+
+    def fire() -> None:
+        if still_ours is None or still_ours():
+            kill_group(pgid, signal.SIGKILL)
+
+    if loop is not None:
+        return loop.call_later(grace, fire)
+    return _GraceTimer(grace, fire)
+
+
+# ---- stop / continue confirmation --------------------------------------------------------------
+
+def wait_stopped(pids: Iterable[int]) -> None:
+    """Block until each of our child processes ``pids`` is stopped (or has exited), leaving
+    its status unread: ``waitid(WSTOPPED | WEXITED | WNOWAIT)`` wakes on the state change
+    itself, and the owner's own wait still sees the exit. SIGSTOP is asynchronous; call this
+    before reporting a job Suspended."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+
+
+def wait_continued(pids: Iterable[int]) -> None:
+    """Block until each of our child processes ``pids`` has continued (or exited), status
+    left unread (``waitid(WCONTINUED | WEXITED | WNOWAIT)``)."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitid(os.P_PID, pid, os.WCONTINUED | os.WEXITED | os.WNOWAIT)
+
+
+def has_exited(pid: int) -> bool:
+    """True if our child ``pid`` has exited, without reaping it or blocking."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True  # reaped already: it is certainly gone
+
+
+def wait_exited(pids: Iterable[int], timeout: float | None = None) -> bool:
+    """Block until every process in ``pids`` has exited, ours or not, without reaping any:
+    each is watched with a pidfd (readable on exit). False if ``timeout`` passed first.
+    A zombie counts as exited. Without pidfds, our children are waited for with waitid."""
+    fds: list[int] = []
+    fallback: list[int] = []
+    try:
+        for pid in pids:
+            try:
+                fds.append(os.pidfd_open(pid))
+            except ProcessLookupError:
+                continue  # gone already
+            except (AttributeError, OSError):
+                fallback.append(pid)
+        if fallback:
+            for pid in fallback:
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        if not fds:
+            return True
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        left = set(fds)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while left:
+            wait_ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+            ready = poller.poll(wait_ms)
+            if not ready:
+                return False
+            for fd, _events in ready:
+                poller.unregister(fd)
+                left.discard(fd)
+        return True
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of a group, from /proc (empty where there is none)."""
+    members: list[int] = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return members
+    for name in names:
+        if not name.isdigit():
+            continue
+        state = _proc_stat(int(name))
+        if state is not None and state[0] != b"Z" and len(state) > 2 and int(state[2]) == pgid:
+            members.append(int(name))
+    return members
+
+
+def _proc_stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat after the command name: state ppid pgrp ...; None if
+    the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2:].split()
+
+
+# ---- finding programs --------------------------------------------------------------------------
+
+def is_executable_file(path: str) -> bool:
+    """A regular file (after links) that we may execute."""
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def find_executable(name: str, path_env: str | None, cwd: str) -> str | None:
+    """The absolute executable a command name means, or None.
+
+    One set of rules for the interpreter and the job backends: a name with a slash is a
+    path (``~`` expanded, relative to ``cwd``, never searched); otherwise each PATH entry is
+    tried in order, an empty entry meaning ``cwd`` (as POSIX execvp) and PATH unset meaning
+    the system default; only regular files we may execute count, directories and files
+    without the execute bit are passed over. ``cwd`` is the session's logical directory,
+    never the process's."""
+    if "/" in name:
+        full = os.path.expanduser(name) if name.startswith("~") else name
+        full = os.path.join(cwd, full)
+        return full if is_executable_file(full) else None
+    for entry in (os.defpath if path_env is None else path_env).split(os.pathsep):
+        full = os.path.join(cwd, entry, name)
+        if is_executable_file(full):
+            return full
+    return None
