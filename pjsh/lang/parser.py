@@ -967,7 +967,13 @@ class Parser:
                     self.lx.emit(TokenKind.COMMAND if command_name else TokenKind.GENERIC,
                                  word_start)
                 flush()
-                expr = self.parse_postfix(self.parse_primary(), arg_mode=True)
+                # pwsh: only an argument that starts with a variable takes member access and
+                # indexing (`$k.Length`); after a prefix the bareword is an expandable string,
+                # so `MyVm$k.txt` expands `$k` alone and `.txt` stays text.
+                at_start = self.pos == start
+                expr = self.parse_primary()
+                if at_start:
+                    expr = self.parse_postfix(expr, arg_mode=True)
                 parts.append(expr)
                 word_start = self.pos
                 continue

@@ -1,0 +1,20 @@
+"""Behaviours fixed after defects found against pwsh, seen through the installed ``pjsh``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.test_cli import command, script
+
+
+def test_a_bareword_with_a_variable_keeps_its_suffix() -> None:
+    r = command("$k=3; Write-Output MyVm$k.txt; /bin/echo a$k.b")
+    assert (r.stdout, r.stderr) == ("MyVm3.txt\na3.b\n", "")
+
+
+def test_the_azure_loop_writes_suffixed_file_names(tmp_path: Path) -> None:
+    r = script("for ($k = 1; $k -le 3; $k++) {\n"
+               "    Set-Content -Path MyVm$k.txt -Value \"vm $k\"\n}\n"
+               "(Get-ChildItem -Name MyVm*) -join ','\n", cwd=tmp_path)
+    assert (r.stdout, r.stderr) == ("MyVm1.txt,MyVm2.txt,MyVm3.txt\n", "")
+    assert (tmp_path / "MyVm3.txt").read_text().strip() == "vm 3"
