@@ -18,3 +18,13 @@ def test_the_azure_loop_writes_suffixed_file_names(tmp_path: Path) -> None:
                "(Get-ChildItem -Name MyVm*) -join ','\n", cwd=tmp_path)
     assert (r.stdout, r.stderr) == ("MyVm1.txt,MyVm2.txt,MyVm3.txt\n", "")
     assert (tmp_path / "MyVm3.txt").read_text().strip() == "vm 3"
+
+
+def test_a_received_location_prints_as_its_path_in_a_string(tmp_path: Path) -> None:
+    r = command('"$(Start-Job { Get-Location } | Wait-Job | Receive-Job)"', cwd=tmp_path)
+    assert (r.stdout, r.stderr) == (f"{tmp_path}\n", "")
+
+
+def test_a_job_in_a_string_is_its_type_name() -> None:
+    r = command('$j = Start-Job { 1 }; "$j"; $null = $j | Wait-Job')
+    assert (r.stdout, r.stderr) == ("System.Management.Automation.PSRemotingJob\n", "")

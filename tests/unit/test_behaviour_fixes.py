@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pjsh.commands.location import PathInfo
 from pjsh.lang import ast
 from pjsh.lang.parser import parse
-from tests.harness import run, show
+from pjsh.runtime import serialize
+from pjsh.runtime.convert import to_string
+from pjsh.runtime.values import PSObject
+from tests.harness import run
 
 
 def values(text: str) -> list[object]:
@@ -51,3 +55,33 @@ def test_set_content_in_a_loop_writes_one_file_per_suffixed_name(tmp_path: Path)
            "for ($k = 1; $k -le 3; $k++) { Set-Content -Path MyVm$k.txt -Value $k }")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["MyVm1.txt", "MyVm2.txt", "MyVm3.txt"]
     assert (tmp_path / "MyVm2.txt").read_text().strip() == "2"
+
+
+# ------------------------------------------------------------ deserialized objects' strings
+
+def test_a_deserialized_object_keeps_the_string_form_of_the_original() -> None:
+    original = PathInfo("/tmp")
+    back = serialize.loads(serialize.dumps(original), deserialized=True)
+    assert isinstance(back, PSObject)
+    assert back.type_names[0] == "Deserialized.System.Management.Automation.PathInfo"
+    assert to_string(back) == "/tmp"
+    # It crosses a second boundary with the same text.
+    assert to_string(serialize.loads(serialize.dumps(back))) == "/tmp"
+
+
+def test_a_deserialized_property_bag_still_prints_its_properties() -> None:
+    bag = PSObject({"a": 1, "b": "x"})
+    data = serialize.encode(bag)["d"]
+    assert "s" not in data
+    assert to_string(serialize.decode(serialize.encode(bag), deserialized=True)) == "@{a=1; b=x}"
+
+
+def test_a_job_result_in_a_string_is_the_original_string_form(tmp_path: Path) -> None:
+    assert values(f"Set-Location '{tmp_path}'; "
+                  '"$(Start-ThreadJob { Get-Location } | Wait-Job | Receive-Job)"') == [
+        str(tmp_path)]
+
+
+def test_an_object_without_a_string_form_converts_to_its_type_name() -> None:
+    assert values('$j = Start-ThreadJob { 1 }; "$j"; $null = $j | Wait-Job') == [
+        "ThreadJob.ThreadJob"]
