@@ -914,7 +914,7 @@ class Interpreter:
         try:
             if e.static:
                 assert isinstance(obj, TypeName)
-                result = static_call(obj.name, e.member, args)
+                result = static_call(obj.name, e.member, args, self.session.env)
                 if isinstance(result, tuple) and result and result[0] == "__console__":
                     text = "".join(to_string(a) for a in result[2])
                     frame.streams.write_host(text, result[1] == "writeline", None, None)

@@ -28,3 +28,10 @@ def test_a_received_location_prints_as_its_path_in_a_string(tmp_path: Path) -> N
 def test_a_job_in_a_string_is_its_type_name() -> None:
     r = command('$j = Start-Job { 1 }; "$j"; $null = $j | Wait-Job')
     assert (r.stdout, r.stderr) == ("System.Management.Automation.PSRemotingJob\n", "")
+
+
+def test_environment_methods_use_the_shells_environment() -> None:
+    r = command("$env:PJSH_E2E = 'from-env'; [Environment]::GetEnvironmentVariable('PJSH_E2E'); "
+                "[Environment]::SetEnvironmentVariable('PJSH_E2E', 'set'); "
+                "/bin/sh -c 'echo child sees $PJSH_E2E'")
+    assert (r.stdout, r.stderr) == ("from-env\nchild sees set\n", "")

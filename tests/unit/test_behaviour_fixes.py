@@ -4,6 +4,7 @@ widths, ForEach-Object -Parallel, Format-Table -GroupBy and comment-based help."
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pjsh.commands.location import PathInfo
@@ -85,3 +86,28 @@ def test_a_job_result_in_a_string_is_the_original_string_form(tmp_path: Path) ->
 def test_an_object_without_a_string_form_converts_to_its_type_name() -> None:
     assert values('$j = Start-ThreadJob { 1 }; "$j"; $null = $j | Wait-Job') == [
         "ThreadJob.ThreadJob"]
+
+
+# ------------------------------------------------------------ [Environment] and $env:
+
+def test_environment_get_variable_reads_the_session_environment() -> None:
+    assert values("$env:PJSH_ONLY_IN_SESSION = 'yes'; "
+                  "[Environment]::GetEnvironmentVariable('PJSH_ONLY_IN_SESSION')") == ["yes"]
+    assert "PJSH_ONLY_IN_SESSION" not in os.environ
+
+
+def test_environment_set_variable_writes_the_session_environment() -> None:
+    r = run("[Environment]::SetEnvironmentVariable('PJSH_SET_HERE', 'v1'); $env:PJSH_SET_HERE; "
+            "[Environment]::SetEnvironmentVariable('PJSH_SET_HERE', ''); $null -eq $env:PJSH_SET_HERE")
+    assert (r.output, r.messages) == (["v1", True], [])
+    assert "PJSH_SET_HERE" not in os.environ
+
+
+def test_environment_get_variables_lists_the_session_environment() -> None:
+    assert values("$env:PJSH_LISTED = 'x'; "
+                  "[Environment]::GetEnvironmentVariables()['PJSH_LISTED']") == ["x"]
+
+
+def test_environment_user_and_machine_variables_are_null_on_unix() -> None:
+    assert values("$env:PJSH_T = 'x'; $null -eq "
+                  "[Environment]::GetEnvironmentVariable('PJSH_T', 'User')") == [True]
