@@ -314,11 +314,36 @@ def _scalar_text(value: object) -> str:
     return to_string(value)
 
 
+# pwsh names an object inside a collection by its first property called like these (its
+# formatter's GetDisplayNameExpression), else by its string form: ChildJobs shows as {Job2}.
+_DISPLAY_NAMES = ("name", "id", "key")
+
+
+def _display_name(value: object) -> str | None:
+    """The text pwsh shows for an object in a collection cell, or None for its string form."""
+    names = [n for n, _ in ps_properties(value)]
+    if not names:
+        return None
+    lowered = [n.lower() for n in names]
+    for want in _DISPLAY_NAMES:
+        if want in lowered:
+            return _scalar_text(lookup_property(value, names[lowered.index(want)])[1])
+    for want in ("key", "name", "id"):  # then pwsh's *key, *name, *id
+        for i, n in enumerate(lowered):
+            if n.endswith(want):
+                return _scalar_text(lookup_property(value, names[i])[1])
+    return None
+
+
 def _element_text(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return "System.Object[]"
     if isinstance(value, (Hashtable, dict)):
         return "System.Collections.Hashtable"
+    if not is_scalar(value):
+        name = _display_name(value)
+        if name is not None:
+            return name
     return _scalar_text(value)
 
 

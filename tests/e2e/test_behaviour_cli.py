@@ -35,3 +35,12 @@ def test_environment_methods_use_the_shells_environment() -> None:
                 "[Environment]::SetEnvironmentVariable('PJSH_E2E', 'set'); "
                 "/bin/sh -c 'echo child sees $PJSH_E2E'")
     assert (r.stdout, r.stderr) == ("from-env\nchild sees set\n", "")
+
+
+def test_format_list_and_json_of_a_job_show_no_python_reprs() -> None:
+    r = command("$j = Start-Job { 1 }; $null = $j | Wait-Job; $j | Format-List ChildJobs; "
+                "$j | ConvertTo-Json -Depth 1 -WarningAction Ignore")
+    assert r.stderr == ""
+    assert "ChildJobs : {Job2}" in r.stdout
+    assert '"ChildJobs": [\n    "System.Management.Automation.PSRemotingChildJob"\n  ]' in r.stdout
+    assert "<" not in r.stdout

@@ -13,7 +13,7 @@ from pjsh.lang.parser import parse
 from pjsh.runtime import serialize
 from pjsh.runtime.convert import to_string
 from pjsh.runtime.values import PSObject
-from tests.harness import run
+from tests.harness import run, show
 
 
 def values(text: str) -> list[object]:
@@ -111,3 +111,23 @@ def test_environment_get_variables_lists_the_session_environment() -> None:
 def test_environment_user_and_machine_variables_are_null_on_unix() -> None:
     assert values("$env:PJSH_T = 'x'; $null -eq "
                   "[Environment]::GetEnvironmentVariable('PJSH_T', 'User')") == [True]
+
+
+# ------------------------------------------------------------ nested values in formatting
+
+def test_objects_in_a_collection_cell_show_their_name_property() -> None:
+    r = show("[pscustomobject]@{Kids = @([pscustomobject]@{Id = 7; Name = 'Job7'}, "
+             "[pscustomobject]@{Id = 8})} | Format-List")
+    assert r.text.strip() == "Kids : {Job7, 8}"
+
+
+def test_format_list_shows_child_jobs_by_name() -> None:
+    r = show("$j = Start-Job { 1 }; $null = $j | Wait-Job; $j | Format-List ChildJobs, Id")
+    lines = r.text.strip().splitlines()
+    assert lines[0] == "ChildJobs : {Job2}"
+
+
+def test_a_job_past_the_json_depth_is_its_type_name_not_a_python_repr() -> None:
+    out = values("$j = Start-Job { 1 }; $null = $j | Wait-Job; "
+                 "@{j = @{k = $j}} | ConvertTo-Json -Depth 1 -WarningAction Ignore")
+    assert out == ['{\n  "j": {\n    "k": "System.Management.Automation.PSRemotingJob"\n  }\n}']
