@@ -977,7 +977,8 @@ _FIXED_LAYOUTS: dict[tuple[int, int], tuple[object, tuple[Column, ...], list[int
 def _fit(columns: tuple[Column, ...], widths: list[int],
          width: int) -> tuple[tuple[Column, ...], list[int], list[StyledLine]]:
     """Keep the columns that start on the line with room for (part of) their label, the last
-    one bounded by what remains of the line; return them, their widths and the header lines."""
+    one (left-aligned) as wide as what remains of the line; return them, their widths and the
+    header lines."""
     width = max(1, width)
     starts: list[int] = []
     position = 0
@@ -988,7 +989,13 @@ def _fit(columns: tuple[Column, ...], widths: list[int],
         position += w + 1
     columns = columns[: len(starts)]
     widths = widths[: len(starts)]
-    widths[-1] = max(1, min(widths[-1], width - starts[-1]))
+    if columns[-1].align == "left":
+        # The last column takes the rest of the line (a job's Command is not cut at its
+        # view's 25 cells on a wide terminal); its cells are not padded, so a short one
+        # leaves no trailing space.
+        widths[-1] = max(1, width - starts[-1])
+    else:
+        widths[-1] = max(1, min(widths[-1], width - starts[-1]))
     shown = list(zip(columns, widths, strict=True))
     labels = [_cut(c.label, w, c.align) for c, w in shown]
     header = " ".join(_pad(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True))

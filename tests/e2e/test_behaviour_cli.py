@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from tests.e2e.test_cli import command, script
+from tests.e2e.test_cli import command, pjsh_command, pjsh_env, script
 
 
 def test_a_bareword_with_a_variable_keeps_its_suffix() -> None:
@@ -44,3 +45,13 @@ def test_format_list_and_json_of_a_job_show_no_python_reprs() -> None:
     assert "ChildJobs : {Job2}" in r.stdout
     assert '"ChildJobs": [\n    "System.Management.Automation.PSRemotingChildJob"\n  ]' in r.stdout
     assert "<" not in r.stdout
+
+
+def test_get_job_shows_the_whole_command_on_a_wide_terminal() -> None:
+    long = "'" + "x" * 60 + "'"
+    proc = subprocess.run(
+        [*pjsh_command(), "-NoProfile", "-c",
+         f"$j = Start-ThreadJob {{ {long} }}; $null = $j | Wait-Job; Get-Job"],
+        capture_output=True, text=True, env=pjsh_env(COLUMNS="160"), timeout=60, check=False)
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines()[3].endswith(f" {long}")

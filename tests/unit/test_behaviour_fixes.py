@@ -12,6 +12,8 @@ from pjsh.lang import ast
 from pjsh.lang.parser import parse
 from pjsh.runtime import serialize
 from pjsh.runtime.convert import to_string
+from pjsh.runtime.formatting import Column, TableBlock, render_text
+from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.values import PSObject
 from tests.harness import run, show
 
@@ -131,3 +133,23 @@ def test_a_job_past_the_json_depth_is_its_type_name_not_a_python_repr() -> None:
     out = values("$j = Start-Job { 1 }; $null = $j | Wait-Job; "
                  "@{j = @{k = $j}} | ConvertTo-Json -Depth 1 -WarningAction Ignore")
     assert out == ['{\n  "j": {\n    "k": "System.Management.Automation.PSRemotingJob"\n  }\n}']
+
+
+# ------------------------------------------------------------ table widths
+
+def test_the_job_table_command_column_takes_the_rest_of_a_wide_terminal() -> None:
+    r = show("$j = Start-ThreadJob { 'a command text well past twenty-five cells' }; "
+             "$null = $j | Wait-Job")
+    rs = r.runspace
+    assert rs is not None
+    host = rs.session.host
+    assert isinstance(host, MemoryHost)
+    host.columns = 160
+    row = show("Get-Job", rs).text.splitlines()[3]
+    assert row[90:] == " 'a command text well past twenty-five cells'"
+
+
+def test_a_right_aligned_last_column_keeps_its_width() -> None:
+    text = render_text([TableBlock((Column("A", 3), Column("N", 4, "right")),
+                                   (("x", "12"),))], 80)
+    assert text.splitlines()[3] == "x     12"
