@@ -164,6 +164,9 @@ class Cmdlet:
     pipeline parameters rebound), or once if the command has no pipeline input."""
 
     spec: ClassVar[CommandSpec]
+    # Parameters whose presence means the cmdlet makes its own job for -AsJob (ForEach-Object
+    # -Parallel returns a job of per-item tasks) instead of running whole as a thread job.
+    own_as_job_with: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: CommandContext) -> None:
         self.ctx = ctx

@@ -311,6 +311,9 @@ class JobService:
         self.manager.shutdown()
 
 
+_NO_ITEM = object()  # run_block_in_new_runspace without $_
+
+
 def _job_runspace(writer: JobWriter | object, cwd: str, env: dict[str, str]) -> object:
     from pjsh.jobs.jobhost import JobHost
     from pjsh.runtime.runspace import Runspace
@@ -330,9 +333,12 @@ def _job_runspace(writer: JobWriter | object, cwd: str, env: dict[str, str]) -> 
 def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str,
                               env: dict[str, str], args: Sequence[object],
                               input_items: Sequence[object] | None, init: ScriptBlock | None,
-                              variables: dict[str, object]) -> None:
-    """Run a script block as a thread job; a terminating error raises (the job fails)."""
+                              variables: dict[str, object],
+                              dollar_under: object = _NO_ITEM) -> None:
+    """Run a script block as a thread job (with ``$_`` set when ``dollar_under`` is given:
+    ForEach-Object -Parallel); a terminating error raises (the job fails)."""
     from pjsh.runtime.errors import PSRuntimeError
+    from pjsh.runtime.interpreter import _MISSING
     from pjsh.runtime.runspace import Runspace
     from pjsh.runtime.streams import CallbackSink
 
@@ -345,8 +351,9 @@ def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str
     try:
         if init is not None:
             rs.interp.invoke_block(init, rs.frame(init.source), [], new_scope=False, out=out)
-        rs.interp.invoke_block(block, frame, list(args), input_items=input_items,
-                               new_scope=False, out=out)
+        rs.interp.invoke_block(block, frame, list(args),
+                               _MISSING if dollar_under is _NO_ITEM else dollar_under,
+                               input_items=input_items, new_scope=False, out=out)
     except PSRuntimeError as e:
         writer.write_error(e.record)
         raise JobScriptFailed(e.record.message, e.record, in_stream=True) from None

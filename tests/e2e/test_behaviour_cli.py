@@ -55,3 +55,12 @@ def test_get_job_shows_the_whole_command_on_a_wide_terminal() -> None:
         capture_output=True, text=True, env=pjsh_env(COLUMNS="160"), timeout=60, check=False)
     assert proc.stderr == ""
     assert proc.stdout.splitlines()[3].endswith(f" {long}")
+
+
+def test_foreach_object_parallel_and_its_job() -> None:
+    r = command("$k = 10; (1..3 | ForEach-Object -Parallel { $_ * $using:k } | Sort-Object) "
+                "-join ','; $j = 1..2 | ForEach-Object -Parallel { \"item $_\" } -AsJob; "
+                "($j | Receive-Job -Wait | Sort-Object) -join ','; $j.PSJobTypeName; "
+                "$j.ChildJobs.Count; 1 | ForEach-Object -Parallel { Write-Error 'from block' }")
+    assert r.stdout == "10,20,30\nitem 1,item 2\nPSTaskJob\n2\n"
+    assert "from block" in r.stderr

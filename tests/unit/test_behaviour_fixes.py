@@ -5,7 +5,10 @@ widths, ForEach-Object -Parallel, Format-Table -GroupBy and comment-based help."
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+
+import pytest
 
 from pjsh.commands.location import PathInfo
 from pjsh.lang import ast
@@ -14,7 +17,7 @@ from pjsh.runtime import serialize
 from pjsh.runtime.convert import to_string
 from pjsh.runtime.formatting import Column, TableBlock, render_text
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.values import PSObject
+from pjsh.runtime.values import PSObject, type_names
 from tests.harness import run, show
 
 
@@ -153,3 +156,62 @@ def test_a_right_aligned_last_column_keeps_its_width() -> None:
     text = render_text([TableBlock((Column("A", 3), Column("N", 4, "right")),
                                    (("x", "12"),))], 80)
     assert text.splitlines()[3] == "x     12"
+
+
+# ------------------------------------------------------------ ForEach-Object -Parallel
+
+def test_foreach_parallel_runs_the_block_per_item_with_dollar_under_and_using() -> None:
+    assert sorted(values("$k = 10; 1..4 | ForEach-Object -Parallel { $_ * $using:k }")) == [
+        10, 20, 30, 40]
+
+
+def test_foreach_parallel_outputs_in_completion_order(tmp_path: Path) -> None:
+    # Item 1 finishes only after item 2 has written its output and its signal file.
+    out = values(f"$d = '{tmp_path}'; 1..2 | ForEach-Object -Parallel {{ "
+                 "if ($_ -eq 1) { while (-not (Test-Path \"$using:d/two\")) "
+                 "{ Start-Sleep -Milliseconds 5 }; 'one' } "
+                 "else { 'two'; $null = New-Item \"$using:d/two\" } }")
+    assert out == ["two", "one"]
+
+
+def test_foreach_parallel_throttle_limit_one_runs_the_items_one_after_another(
+        tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    values(f"1..3 | ForEach-Object -Parallel {{ Add-Content '{log}' \"start $_\"; "
+           f"Add-Content '{log}' \"end $_\" }} -ThrottleLimit 1")
+    assert log.read_text().split("\n")[:-1] == [
+        "start 1", "end 1", "start 2", "end 2", "start 3", "end 3"]
+
+
+def test_foreach_parallel_errors_reach_the_error_stream() -> None:
+    r = run("1..3 | ForEach-Object -Parallel { if ($_ -eq 2) { Write-Error \"bad $_\" } "
+            "elseif ($_ -eq 3) { throw 'boom' } else { $_ } }")
+    assert r.output == [1]
+    assert sorted(r.messages) == ["bad 2", "boom"]
+
+
+def test_foreach_parallel_as_job_returns_one_job_with_a_child_per_item() -> None:
+    r = run("$j = 1..3 | ForEach-Object -Parallel { $_ * 2 } -AsJob; $j; "
+            "$j.ChildJobs.Count; $j | Receive-Job -Wait | Sort-Object; $j.State; (Get-Job).Count")
+    assert r.messages == []
+    job, count, *rest = r.output
+    assert type_names(job)[0] == "System.Management.Automation.PSTasks.PSTaskJob"
+    assert (job.PSJobTypeName, job.Location) == ("PSTaskJob", "PowerShell")
+    assert count == 3
+    assert rest == [2, 4, 6, "Completed", 1]
+
+
+def test_foreach_parallel_validates_throttle_limit_and_timeout_with_as_job() -> None:
+    r = run("1 | ForEach-Object -Parallel { $_ } -ThrottleLimit 0")
+    assert r.errors[0].FullyQualifiedErrorId.startswith("ParameterArgumentValidationError")
+    r = run("1 | ForEach-Object -Parallel { $_ } -TimeoutSeconds 5 -AsJob")
+    assert r.messages == ["The 'TimeoutSeconds' parameter cannot be used with the 'AsJob' "
+                          "parameter."]
+
+
+@pytest.mark.slow
+def test_foreach_parallel_timeout_stops_the_running_blocks() -> None:
+    started = time.monotonic()
+    assert values("1..2 | ForEach-Object -Parallel { Start-Sleep 30; 'late' } "
+                  "-TimeoutSeconds 1") == []
+    assert time.monotonic() - started < 15
