@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pjsh.commands.location import PathInfo
+from pjsh.jobs.model import Job
 from pjsh.lang import ast
 from pjsh.lang.parser import parse
 from pjsh.runtime import serialize
@@ -195,6 +196,7 @@ def test_foreach_parallel_as_job_returns_one_job_with_a_child_per_item() -> None
             "$j.ChildJobs.Count; $j | Receive-Job -Wait | Sort-Object; $j.State; (Get-Job).Count")
     assert r.messages == []
     job, count, *rest = r.output
+    assert isinstance(job, Job)
     assert type_names(job)[0] == "System.Management.Automation.PSTasks.PSTaskJob"
     assert (job.PSJobTypeName, job.Location) == ("PSTaskJob", "PowerShell")
     assert count == 3
