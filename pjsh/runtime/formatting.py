@@ -394,6 +394,7 @@ class _Options:
     wrap: bool = False
     hide_header: bool = False
     evaluate: Evaluate | None = None
+    group_by: _Spec | None = None
 
 
 @dataclass
@@ -663,9 +664,10 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
             for spec, value in zip(specs, values, strict=True)
         )
     row = tuple(format_value(v) for v in values)
+    group_title = _group_title(obj, opts.group_by) if opts.group_by is not None else None
     if table_view is not None:
-        title = ""
-        if table_view.group_by:
+        title = group_title or ""
+        if group_title is None and table_view.group_by:
             found, group = lookup_property(obj, table_view.group_by)
             group_text = format_value(group) if found else ""
             if group_text:
@@ -683,11 +685,27 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
         return
     labels = tuple(spec.label.lower() for spec in specs)
     if opts.properties is not None:
-        key: tuple[object, ...] = ("props", labels)
+        key: tuple[object, ...] = ("props", labels, group_title)
     else:
         first = type_names(obj)
-        key = ("type", first[0].lower() if first else "", labels)
-    yield _Rows(key=key, columns=columns, rows=[row], wrap=opts.wrap, hide_header=opts.hide_header)
+        key = ("type", first[0].lower() if first else "", labels, group_title)
+    yield _Rows(key=key, columns=columns, rows=[row], title=group_title or "", wrap=opts.wrap,
+                hide_header=opts.hide_header)
+
+
+def _group_spec(group_by: object, evaluate: Evaluate | None) -> _Spec:
+    """Format-Table -GroupBy: a property name, a script block or a calculated property."""
+    if isinstance(group_by, (Hashtable, dict)):
+        return _calculated(group_by, evaluate)
+    if isinstance(group_by, ScriptBlock):
+        return _Spec(str(group_by).strip(), _evaluator(group_by, evaluate))
+    name = to_string(group_by)
+    return _Spec(name, _prop(name))
+
+
+def _group_title(obj: object, spec: _Spec) -> str:
+    """The header pwsh writes above each run of equal -GroupBy values: ``   Label: value``."""
+    return f"   {spec.label}: {format_value(spec.source(obj))}"
 
 
 def _to_block(piece: _Rows | _Entries | _Text) -> Block:
@@ -735,6 +753,7 @@ def build_blocks(
     wrap: bool = False,
     hide_header: bool = False,
     evaluate: Evaluate | None = None,
+    group_by: object = None,
 ) -> list[Block]:
     """Turn objects into format blocks.
 
@@ -743,11 +762,14 @@ def build_blocks(
     names (wildcards allowed) or calculated properties (hashtables with Name/Label and
     Expression; a script block expression is run through ``evaluate(scriptblock, obj)``).
     Consecutive objects of the same shape share a block. Blocks already in ``objects``
-    (the output of an earlier Format-* command) pass through unchanged.
+    (the output of an earlier Format-* command) pass through unchanged. ``group_by``
+    (Format-Table -GroupBy: a name, script block or calculated property) starts a new table
+    under a ``   Label: value`` header each time its value changes (no sorting, as pwsh).
     """
     if view not in ("auto", "table", "list"):
         raise ValueError(f"unknown view {view!r}")
-    opts = _Options(view, properties, auto_size, wrap, hide_header, evaluate)
+    group = _group_spec(group_by, evaluate) if group_by is not None else None
+    opts = _Options(view, properties, auto_size, wrap, hide_header, evaluate, group)
     blocks: list[Block] = []
     current: _Rows | _Entries | _Text | None = None
     for obj in objects:

@@ -64,3 +64,10 @@ def test_foreach_object_parallel_and_its_job() -> None:
                 "$j.ChildJobs.Count; 1 | ForEach-Object -Parallel { Write-Error 'from block' }")
     assert r.stdout == "10,20,30\nitem 1,item 2\nPSTaskJob\n2\n"
     assert "from block" in r.stderr
+
+
+def test_format_table_group_by() -> None:
+    r = command("@([pscustomobject]@{N='a'; S='x'}, [pscustomobject]@{N='b'; S='y'}) | "
+                "Format-Table -GroupBy S")
+    assert (r.stdout, r.stderr) == (
+        "\n   S: x\n\nN S\n- -\na x\n\n   S: y\n\nN S\n- -\nb y\n\n", "")

@@ -217,3 +217,33 @@ def test_foreach_parallel_timeout_stops_the_running_blocks() -> None:
     assert values("1..2 | ForEach-Object -Parallel { Start-Sleep 30; 'late' } "
                   "-TimeoutSeconds 1") == []
     assert time.monotonic() - started < 15
+
+
+# ------------------------------------------------------------ Format-Table -GroupBy
+
+_GROUP_INPUT = ("$a = @([pscustomobject]@{N='a'; S='x'}, [pscustomobject]@{N='b'; S='x'}, "
+                "[pscustomobject]@{N='c'; S='y'}, [pscustomobject]@{N='d'; S='x'}); ")
+
+
+def test_format_table_group_by_makes_a_table_per_run_of_equal_values_unsorted() -> None:
+    r = show(_GROUP_INPUT + "$a | Format-Table -GroupBy S")
+    assert r.text == ("\n   S: x\n\nN S\n- -\na x\nb x\n"
+                      "\n   S: y\n\nN S\n- -\nc y\n"
+                      "\n   S: x\n\nN S\n- -\nd x\n\n")
+
+
+def test_format_table_group_by_a_script_block_or_calculated_property() -> None:
+    r = show(_GROUP_INPUT + "$a | Format-Table N -GroupBy { $_.N -lt 'c' }")
+    assert r.text == ("\n   $_.N -lt 'c': True\n\nN\n-\na\nb\n"
+                      "\n   $_.N -lt 'c': False\n\nN\n-\nc\nd\n\n")
+    r = show(_GROUP_INPUT + "$a | Format-Table N -GroupBy @{Label='Kind'; Expression={$_.S}}")
+    assert [line for line in r.text.splitlines() if "Kind" in line] == [
+        "   Kind: x", "   Kind: y", "   Kind: x"]
+
+
+def test_format_table_group_by_applies_to_default_views_too() -> None:
+    r = show("$j = Start-ThreadJob { 1 }; $null = $j | Wait-Job; "
+             "Get-Job | Format-Table -GroupBy State")
+    lines = r.text.splitlines()
+    assert lines[1] == "   State: Completed"
+    assert lines[3].startswith("Id     Name")
