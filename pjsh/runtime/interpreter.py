@@ -256,7 +256,8 @@ class Interpreter:
         elif isinstance(stmt, ast.SwitchStatement):
             self.exec_switch(stmt, frame, out)
         elif isinstance(stmt, ast.FunctionDefinition):
-            info = FunctionInfo(stmt.name, stmt.body, stmt.text, frame.source, stmt.is_filter)
+            info = FunctionInfo(stmt.name, stmt.body, stmt.text, frame.source, stmt.is_filter,
+                                stmt.help_comment)
             if frame.scope is self.session.global_scope:
                 self.session.functions[stmt.name.lower()] = info
             else:
@@ -1080,6 +1081,7 @@ class FunctionInfo:
     text: str
     source: str
     is_filter: bool = False
+    help_comment: str | None = None  # comment-based help text (see ast.FunctionDefinition)
 
     def scriptblock(self) -> ScriptBlock:
         """The function body as a script block."""

@@ -71,3 +71,14 @@ def test_format_table_group_by() -> None:
                 "Format-Table -GroupBy S")
     assert (r.stdout, r.stderr) == (
         "\n   S: x\n\nN S\n- -\na x\n\n   S: y\n\nN S\n- -\nb y\n\n", "")
+
+
+def test_get_help_of_a_function_with_comment_based_help() -> None:
+    r = command("<#\n.SYNOPSIS\nGreets someone.\n.PARAMETER Name\nWho to greet.\n.EXAMPLE\n"
+                "Get-Greeting -Name World\n#>\nfunction Get-Greeting { param($Name) }\n"
+                "Get-Help Get-Greeting; Get-Help Get-Greeting -Parameter Name; "
+                "Get-Help Get-Greeting -Examples")
+    assert r.stderr == ""
+    assert "SYNOPSIS\n    Greets someone.\n" in r.stdout
+    assert "-Name <System.Object>\n    Who to greet.\n" in r.stdout
+    assert "    PS > Get-Greeting -Name World\n" in r.stdout

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pjsh.commands.help import HelpInfo, ParameterHelp, parse_comment_help
 from pjsh.commands.location import PathInfo
 from pjsh.jobs.model import Job
 from pjsh.lang import ast
@@ -247,3 +248,86 @@ def test_format_table_group_by_applies_to_default_views_too() -> None:
     lines = r.text.splitlines()
     assert lines[1] == "   State: Completed"
     assert lines[3].startswith("Id     Name")
+
+
+# ------------------------------------------------------------ comment-based help
+
+_HELPED = """<#
+.SYNOPSIS
+    Greets someone.
+.DESCRIPTION
+    Writes a greeting
+    for the name given.
+.PARAMETER Name
+    Who to greet.
+.EXAMPLE
+    Get-Greeting -Name World
+
+    Writes Hello, World.
+#>
+function Get-Greeting {
+    param([string]$Name = 'you')
+    "Hello, $Name"
+}
+"""
+
+
+def _function_help(src: str) -> str | None:
+    r = parse(src)
+    assert r.body is not None
+    stmt = r.body.statements[-1]
+    assert isinstance(stmt, ast.FunctionDefinition)
+    return stmt.help_comment
+
+
+def test_the_parser_keeps_the_help_comment_before_the_function_keyword() -> None:
+    text = _function_help(_HELPED)
+    assert text is not None and ".SYNOPSIS" in text and "Who to greet." in text
+
+
+def test_the_parser_keeps_help_at_the_start_or_end_of_the_body() -> None:
+    lines = _function_help("function f {\n  # .SYNOPSIS\n  # Inner.\n  param($x)\n}")
+    assert lines == " .SYNOPSIS\n Inner."
+    start = _function_help("function f {\n  <# .SYNOPSIS\n  Inner. #>\n  param($x) }")
+    assert start is not None and "Inner." in start
+    end = _function_help("function f { 1\n  # .DESCRIPTION\n  # At the end.\n}")
+    assert end is not None and "At the end." in end
+
+
+def test_a_plain_comment_or_one_too_far_above_is_no_help() -> None:
+    assert _function_help("# just a note\nfunction f { 1 }") is None
+    assert _function_help("<# .SYNOPSIS\nx #>\n\n\nfunction f { 1 }") is None
+
+
+def _help_lines(text: str) -> str:
+    info = values(text)[0]
+    assert isinstance(info, HelpInfo)
+    return "\n".join(info.lines)
+
+
+def test_get_help_shows_the_comment_help_of_a_function() -> None:
+    text = _help_lines(_HELPED + "Get-Help Get-Greeting")
+    assert "SYNOPSIS\n    Greets someone." in text
+    assert "DESCRIPTION\n    Writes a greeting for the name given." in text
+    assert 'To see the examples, type: "Get-Help Get-Greeting -Examples".' in text
+
+
+def test_get_help_full_examples_and_parameter_of_a_commented_function() -> None:
+    full = _help_lines(_HELPED + "Get-Help Get-Greeting -Full")
+    assert "    -Name <string>\n        Who to greet." in full
+    assert "    PS > Get-Greeting -Name World\n\n    Writes Hello, World." in full
+    examples = _help_lines(_HELPED + "Get-Help Get-Greeting -Examples")
+    assert "    PS > Get-Greeting -Name World" in examples.splitlines()
+    param = values(_HELPED + "Get-Help Get-Greeting -Parameter Name")[0]
+    assert isinstance(param, ParameterHelp)
+    assert param.Description == "Who to greet."
+
+
+def test_comment_help_is_read_as_pwsh_reads_it() -> None:
+    assert parse_comment_help("\n.SYNOPSIS Greets\n") is None  # no argument on .SYNOPSIS
+    assert parse_comment_help("text outside\n.SYNOPSIS\nx") is None
+    assert parse_comment_help(".BOGUS\nx") is None
+    got = parse_comment_help(".EXAMPLE\n  PS C:\\> f -x 1\n\n  Remarks here.\n.PARAMETER x\n  An x.")
+    assert got is not None
+    assert got.examples == (("f -x 1", "Remarks here."),)
+    assert got.parameters == {"X": "An x."}
