@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import sys
 from collections.abc import Iterator
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from pjsh import __version__
 from pjsh.lang.record import dataclass, field
+
+if TYPE_CHECKING:
+    from pjsh.runtime.runspace import Runspace
 
 USAGE = """\
 Usage: pjsh [-NoProfile] [-NonInteractive] [-c|-Command] <text> ...
@@ -144,12 +146,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_batch(opts: Options) -> int:
     """-c, script files and scripted stdin: plain output, no prompts."""
+    from pjsh.engine import local_options
+    from pjsh.lifecycle import exit_on_signals, stop_jobs_on_exit
     from pjsh.runtime.host import StreamHost
-    from pjsh.runtime.runspace import Runspace
+    from pjsh.runtime.runspace import DEVNULL, create_runspace
 
     host = StreamHost()
-    rs = Runspace(host)
-    _exit_on_signals()
+    scripted = opts.command is None and opts.file is None
+    # Scripted stdin: natives read /dev/null, so none swallows the rest of the script.
+    rs = create_runspace(local_options(host, native_stdin=DEVNULL if scripted else None,
+                                       script_args=tuple(opts.args)))
+    exit_on_signals()
     if opts.command is not None or opts.file is not None:
         # `cmds | pjsh -c '$input | ...'`: stdin lines, read only if the script asks for them
         # (a native started by the script may want stdin for itself).
@@ -162,7 +169,6 @@ def run_batch(opts: Options) -> int:
                 return 1
             return _exit_status(result.ok, result.exit_code)
         if opts.file is not None:
-            rs.session.script_args = list(opts.args)
             result = rs.run_file(opts.file, opts.args)
             return _exit_status(result.ok, result.exit_code)
         return run_stdin(rs)
@@ -172,36 +178,7 @@ def run_batch(opts: Options) -> int:
     finally:
         host.flush()
         stop_jobs_on_exit(rs)
-
-
-def stop_jobs_on_exit(rs: object) -> None:
-    """Leaving pjsh stops its running jobs and their process trees, and says so."""
-    from pjsh.runtime.runspace import Runspace
-
-    assert isinstance(rs, Runspace)
-    session = rs.session
-    if not session.has_jobs:
-        return
-    running = [j for j in session.jobs.manager.jobs() if not j.is_finished()]
-    if running:
-        names = ", ".join(j.name for j in running)
-        sys.stderr.write(f"pjsh: stopping {len(running)} running job(s) before exit: {names}\n")
-        sys.stderr.flush()
-    session.shutdown()
-
-
-def _exit_on_signals() -> None:
-    """SIGTERM and SIGHUP end pjsh through the normal exit path (jobs are stopped, no
-    orphans), with the conventional 128+N status."""
-
-    def leave(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        try:
-            signal.signal(sig, leave)
-        except (ValueError, OSError):  # not the main thread, or not supported
-            pass
+        rs.close()
 
 
 class StdinLines(list):  # type: ignore[type-arg]
@@ -245,13 +222,8 @@ class StdinLines(list):  # type: ignore[type-arg]
         return super().__repr__()
 
 
-def run_stdin(rs: object) -> int:
+def run_stdin(rs: Runspace) -> int:
     """Scripted mode: run statements as they arrive, joining lines while input is incomplete."""
-    from pjsh.runtime.runspace import Runspace
-
-    assert isinstance(rs, Runspace)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    rs.session.native_stdin = devnull
     stream = sys.stdin.buffer
     pending = ""
     ok = True

@@ -6,10 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pjsh.commands.base import Bound, Cmdlet
+from pjsh.runtime.cmdlet import Bound, Cmdlet
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, make_error
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
+
+
+def fake_session(host: Any = None, **fields: Any) -> Session:
+    """A bare session with the built-in commands (for cmdlet unit tests without a runspace)."""
+    from pjsh.commands import builtin_registry
+
+    return Session(host=host if host is not None else MemoryHost(),
+                   registry=builtin_registry(), **fields)
 
 
 @dataclass
@@ -66,6 +74,12 @@ class FakeContext:
                          dollar_under: object = ...) -> None:
         raise NotImplementedError("script blocks need the interpreter: use tests.harness.run")
 
+    def byte_writer(self) -> None:
+        return None
+
+    def caller(self) -> Any:
+        raise NotImplementedError("the caller's scope needs the interpreter: use tests.harness.run")
+
     @property
     def stopping(self) -> bool:
         return False
@@ -78,7 +92,7 @@ def run_cmdlet(cls: type[Cmdlet], params: dict[str, object] | None = None,
 
     With ``pipeline``, each item is bound to ``pipeline_param`` and process() runs per item.
     """
-    session = session or Session(host=MemoryHost())
+    session = session or fake_session()
     ctx = FakeContext(cls.spec.name, session)
     values: dict[str, object] = {}
     for p in cls.spec.params:

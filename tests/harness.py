@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pjsh.engine import local_options
 from pjsh.runtime.errors import ErrorRecord
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.runspace import Runspace
+from pjsh.runtime.runspace import Runspace, create_runspace
 from pjsh.runtime.streams import ListSink
 
 
@@ -30,7 +31,7 @@ class RunResult:
 
 def new_runspace(cwd: str | None = None) -> Runspace:
     """A fresh runspace on a memory host."""
-    return Runspace(MemoryHost(), cwd=cwd)
+    return create_runspace(local_options(MemoryHost(), cwd=cwd))
 
 
 def run(text: str, runspace: Runspace | None = None, cwd: str | None = None) -> RunResult:

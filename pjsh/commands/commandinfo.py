@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     INT,
     STRINGS,

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, Registry, command
 from pjsh.commands.commandinfo import (
     AliasInfo,
     ApplicationInfo,
@@ -24,6 +23,7 @@ from pjsh.commands.commandinfo import (
     type_display_name,
 )
 from pjsh.lang.record import dataclass, field, replace
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, Registry, command
 from pjsh.runtime.convert import STRING, STRINGS, SWITCH, TypeSpec, as_list, to_string
 
 # The formatter is loaded by the first statement a session runs (its output sink) anyway.
@@ -1004,12 +1004,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args != ["--markdown"]:
         sys.stderr.write("usage: python -m pjsh.commands.help --markdown\n")
         return 2
-    from pjsh.runtime.host import MemoryHost
-    from pjsh.runtime.runspace import Runspace
+    from pjsh.commands import builtin_registry
 
-    # A runspace loads every command module, so the registry is the one a session has.
-    registry = Runspace(MemoryHost()).session.registry
-    sys.stdout.write(markdown_reference(registry))
+    sys.stdout.write(markdown_reference(builtin_registry()))
     return 0
 
 

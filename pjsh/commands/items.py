@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, ClassVar
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.lang.record import dataclass
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     DATETIME,
     INT,
@@ -39,14 +39,13 @@ from pjsh.runtime.convert import (
     to_string,
 )
 from pjsh.runtime.operators import has_wildcard, wildcard_regex
-from pjsh.runtime.values import PSPropertyClass
+from pjsh.runtime.values import PROVIDER_NAME, PSPropertyClass
 
 if TYPE_CHECKING:
-    from pjsh.commands.base import CommandContext
+    from pjsh.runtime.cmdlet import CommandContext
     from pjsh.runtime.errors import ErrorRecord
     from pjsh.runtime.session import Session
 
-PROVIDER_NAME = "Microsoft.PowerShell.Core\\FileSystem"
 _PROVIDER_PREFIXES = (PROVIDER_NAME + "::", "FileSystem::")
 
 # Linux file systems are case-sensitive and pwsh globs them so; macOS's default one is not.
@@ -1344,7 +1343,9 @@ class OutFile(Cmdlet):
         from pjsh.runtime.formatting import build_blocks, render_text
 
         width = to_int(args.Width) if args.Width is not None else self.ctx.session.host.width
-        text = render_text(build_blocks(self._objects), max(width, 1)) if self._objects else ""
+        views = self.ctx.session.registry.views
+        text = (render_text(build_blocks(self._objects, views=views), max(width, 1))
+                if self._objects else "")
         if args.NoNewline:
             text = text.replace("\n", "")
         encoding = args.Encoding or UTF8_NO_BOM

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     BOOL,
     DATETIME,
@@ -103,8 +103,15 @@ def selector_params(with_job: bool = True, with_command: bool = False,
 
 
 def service(cmd: Cmdlet) -> JobService:
-    """The session's job service."""
-    return cmd.ctx.session.jobs
+    """The session's job service (the job cmdlets need the local job engine's own API)."""
+    from pjsh.jobs.service import JobService
+
+    jobs = cmd.ctx.session.jobs
+    if not isinstance(jobs, JobService):
+        cmd.ctx.throw(f"The {cmd.spec.name} command cannot manage the jobs of this runspace.",
+                      "JobServiceNotSupported", "NotImplemented")
+    assert isinstance(jobs, JobService)
+    return jobs
 
 
 def _wild(pattern: str) -> bool:
@@ -259,7 +266,7 @@ class StartJob(Cmdlet):
             block = _script_from_file(self, args.FilePath or args.LiteralPath)
         assert isinstance(block, ScriptBlock)
         interp, frame = _caller(self)
-        job = session.jobs.start_script_job(
+        job = service(self).start_script_job(
             block, interp, frame, name=args.Name, args=list(args.ArgumentList or []),
             input_items=self.items if self.got_input else None, cwd=cwd,
             init=args.InitializationScript)
@@ -268,12 +275,7 @@ class StartJob(Cmdlet):
 
 def _caller(cmd: Cmdlet) -> tuple[Interpreter, Frame]:
     """The interpreter and frame running this cmdlet (jobs copy variables from them)."""
-    stage = getattr(cmd.ctx, "stage", None)
-    if stage is None:
-        cmd.ctx.throw(f"{cmd.ctx.command_name} needs the interpreter's pipeline context.",
-                      "NoPipelineContext", "InvalidOperation")
-        raise AssertionError("unreachable")
-    return stage.interp, stage.frame
+    return cmd.ctx.caller()
 
 
 @command
@@ -318,7 +320,7 @@ class StartThreadJob(Cmdlet):
         block = args.ScriptBlock if args.parameter_set == "ScriptBlock" else _script_from_file(
             self, args.FilePath)
         assert isinstance(block, ScriptBlock)
-        svc = self.ctx.session.jobs
+        svc = service(self)
         interp, frame = _caller(self)
         job = svc.thread_job(block, name=args.Name, args=list(args.ArgumentList or []),
                              input_items=self.items if self.got_input else None,
@@ -360,6 +362,8 @@ class GetJob(Cmdlet):
     def process(self, args: Bound) -> None:
         if args.parameter_set == ID_SET and not args.Id:
             jobs = service(self).manager.jobs()
+        elif args.parameter_set == JOB_SET:
+            jobs = self._registered(list(args.Job or []))
         else:
             jobs = select_jobs(self, args)
         if "IncludeChildJob" in args or "ChildJobState" in args:
@@ -383,6 +387,21 @@ class GetJob(Cmdlet):
             jobs = ordered[: max(0, args.Newest)]
         for j in sorted(jobs, key=lambda j: j.id):
             self.ctx.write_output(j)
+
+    def _registered(self, given: list[Job]) -> list[Job]:
+        """The given job objects still in the session; a removed one is not found, with the
+        error PowerShell gives (it looks a job object up by its name)."""
+        manager = service(self).manager
+        found = []
+        for job in given:
+            if manager.get(job.id) is job:
+                found.append(job)
+            else:
+                _not_found(self, "JobWithSpecifiedNameNotFound",
+                           f"The command cannot find the job because the job name {job.name} was "
+                           "not found. Verify the value of the Name parameter, and then try the "
+                           "command again.", job.name)
+        return found
 
 
 # ---- Receive-Job ------------------------------------------------------------------------------
@@ -593,7 +612,7 @@ class ReceiveJob(Cmdlet):
         ``pos`` and, when consuming, consume the records that were wholly output."""
         from pjsh.jobs.storage import Stream
 
-        write_bytes = self._byte_sink()
+        write_bytes = self.ctx.byte_writer()
         pending = _Pending((pos.records, pos.offset))
         records = src.store.iter_records(consume=False)
         index = -1
@@ -690,15 +709,6 @@ class ReceiveJob(Cmdlet):
         pending.pieces = []
         pending.start = end  # set first: a line whose output raised was taken
         self.emit(pending.stream, _fragment(data), src)
-
-    def _byte_sink(self) -> Callable[[bytes], None] | None:
-        """The downstream sink's ``write_bytes`` when it takes raw bytes (and nothing else
-        needs the output as objects, such as -OutVariable)."""
-        stage = getattr(self.ctx, "stage", None)
-        if stage is None or "OutVariable" in getattr(self.ctx, "common", {}):
-            return None
-        write_bytes = getattr(stage.out, "write_bytes", None)
-        return write_bytes if callable(write_bytes) else None
 
     def _report_failure(self, job: Job, args: Bound) -> None:
         from pjsh.jobs.jobhost import JobScriptFailed
@@ -879,6 +889,14 @@ class RemoveJob(Cmdlet):
     def process(self, args: Bound) -> None:
         from pjsh.jobs.model import JobError
 
+        if args.parameter_set == COMMAND_SET and not args.Command:
+            # Nothing given: the binder settles on the one set without a mandatory parameter,
+            # but PowerShell binds the default set (-Id) and then misses its value.
+            self.ctx.throw(
+                "Cannot process command because of one or more missing mandatory parameters: Id.",
+                "MissingMandatoryParameter,Microsoft.PowerShell.Commands.RemoveJobCommand",
+                "InvalidArgument",
+                exception_type="System.Management.Automation.ParameterBindingException")
         manager = service(self).manager
         suffix = {ID_SET: "SessionId", NAME_SET: "Name", INSTANCE_SET: "InstanceId",
                   JOB_SET: "Job"}.get(args.parameter_set, "Job")
@@ -936,12 +954,16 @@ class SuspendJob(Cmdlet):
         name="Suspend-Job", aliases=("sujb",), default_set=ID_SET,
         summary="Suspends jobs (SIGSTOP to their process group).",
         params=(*selector_params(),
-                Param("Force", SWITCH, aliases=("F",), help="Suspend at once."),
-                Param("Wait", SWITCH, help="Return once the job is suspended.")),
+                # PowerShell's -Force skips waiting for a workflow checkpoint; a pjsh job has
+                # none and is always suspended at once (SIGSTOP), so it changes nothing.
+                Param("Force", SWITCH, aliases=("F",),
+                      help="Suspend at once (pjsh always does: jobs have no checkpoints)."),
+                Param("Wait", SWITCH,
+                      help="Return once the job is Suspended (or has finished).")),
     )
 
     def process(self, args: Bound) -> None:
-        from pjsh.jobs.model import JobError
+        from pjsh.jobs.model import JobError, JobState
 
         manager = service(self).manager
         for job in select_jobs(self, args):
@@ -951,6 +973,8 @@ class SuspendJob(Cmdlet):
                 self.ctx.write_error(self.ctx.error(str(e), _fq(self, "SuspendJobNotSupported"),
                                                     "InvalidOperation", job))
                 continue
+            if args.Wait:
+                _wait_until(self, job, lambda s: s is JobState.Suspended or _finished(s))
             self.ctx.write_output(job)
 
 
@@ -963,11 +987,12 @@ class ResumeJob(Cmdlet):
         summary="Resumes suspended jobs in the background (SIGCONT). Without a selector, the "
                 "most recently suspended job.",
         params=(*selector_params(id_mandatory=False),
-                Param("Wait", SWITCH, help="Return once the job is running.")),
+                Param("Wait", SWITCH, help="Return once the job is running again (or has "
+                                           "finished).")),
     )
 
     def process(self, args: Bound) -> None:
-        from pjsh.jobs.model import JobError
+        from pjsh.jobs.model import JobError, JobState
 
         manager = service(self).manager
         for job in _resume_default(self, args):
@@ -977,7 +1002,41 @@ class ResumeJob(Cmdlet):
                 self.ctx.write_error(self.ctx.error(str(e), _fq(self, "ResumeJobNotSupported"),
                                                     "InvalidOperation", job))
                 continue
+            if args.Wait:
+                _wait_until(self, job, lambda s: s not in (JobState.Suspended,
+                                                           JobState.Suspending))
             self.ctx.write_output(job)
+
+
+def _finished(state: object) -> bool:
+    from pjsh.jobs.model import JobState, is_finished
+
+    return isinstance(state, JobState) and is_finished(state)
+
+
+def _wait_until(cmd: Cmdlet, job: Job, done: Callable[[object], bool]) -> None:
+    """Block until ``done(job.state)`` holds: -Wait of Suspend-Job and Resume-Job. Event
+    driven (an observer on the job); a stop of the pipeline ends the wait, never the job."""
+    wake = threading.Event()
+
+    def observer(_event: object) -> None:
+        wake.set()
+
+    # A job's runspace stops through a CancelEvent, which can wake us; at the prompt Ctrl+C
+    # interrupts the wait itself, as for Wait-Job.
+    stage = getattr(cmd.ctx, "stage", None)
+    stop_event = getattr(getattr(stage, "interp", None), "stop_event", None)
+    add = getattr(stop_event, "add_callback", None)
+    token = add(wake.set) if add is not None else None
+    job.add_observer(observer)
+    try:
+        while not done(job.state) and not cmd.ctx.stopping:
+            wake.wait()
+            wake.clear()
+    finally:
+        job.remove_observer(observer)
+        if token is not None:
+            stop_event.remove_callback(token)  # type: ignore[union-attr]
 
 
 @command

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     INT,
     OBJECT,

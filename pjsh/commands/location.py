@@ -8,51 +8,11 @@ from __future__ import annotations
 
 import os
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
-from pjsh.commands.items import PROVIDER_NAME, glob_paths, provider_path
+from pjsh.commands.items import glob_paths, provider_path
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import STRING, SWITCH, to_string
 from pjsh.runtime.operators import has_wildcard
-from pjsh.runtime.values import PSPropertyClass
-
-
-class PathInfo(PSPropertyClass):
-    """A location (``System.Management.Automation.PathInfo``); its string form is the path."""
-
-    ps_type_names = ("System.Management.Automation.PathInfo", "System.Object")
-    # Only Path is listed, so a PathInfo shows as pwsh shows it: a one-column table.
-    ps_property_names = ("Path",)
-
-    __slots__ = ("Path",)
-
-    def __init__(self, path: str) -> None:
-        self.Path = path
-
-    @property
-    def ProviderPath(self) -> str:
-        """The path as the file system knows it (the same on Unix)."""
-        return self.Path
-
-    @property
-    def Provider(self) -> str:
-        """The provider's name."""
-        return PROVIDER_NAME
-
-    @property
-    def Drive(self) -> str:
-        """The drive: ``/`` on Unix."""
-        return "/"
-
-    def __str__(self) -> str:
-        return self.Path
-
-    def __repr__(self) -> str:
-        return f"PathInfo({self.Path!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PathInfo) and other.Path == self.Path
-
-    def __hash__(self) -> int:
-        return hash(self.Path)
+from pjsh.runtime.values import PathInfo
 
 
 def _fqid(error_id: str, command_class: str) -> str:

@@ -10,8 +10,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     INT,
     INTS,
@@ -31,7 +31,7 @@ from pjsh.runtime.convert import (
     to_string,
 )
 from pjsh.runtime.errors import StopUpstreamSignal
-from pjsh.runtime.members import MemberError, call_method, get_member, has_member
+from pjsh.runtime.members import MemberError, call_method, get_member, has_member, list_members
 from pjsh.runtime.operators import OperatorError, compare, comparison, wildcard_regex
 from pjsh.runtime.scriptblock import ScriptBlock
 from pjsh.runtime.values import (
@@ -45,6 +45,7 @@ from pjsh.runtime.values import (
 
 if TYPE_CHECKING:
     from pjsh.commands.parallel import ParallelRun
+    from pjsh.runtime.formatting import ViewTable
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
@@ -1176,26 +1177,22 @@ class GroupInfoNoElement(PSPropertyClass):
     Values: list[object]
 
 
-_GROUP_VIEWS_REGISTERED = False
-
-
-def _register_group_views() -> None:
-    """Give GroupInfo pwsh's table (Count, Name, Group — Values is not shown).
-
-    Done on first use rather than at import: the formatter is not loaded at start-up.
-    """
-    global _GROUP_VIEWS_REGISTERED
-    if _GROUP_VIEWS_REGISTERED:
-        return
-    from pjsh.runtime.formatting import TableView, register_view
+def format_views(table: ViewTable) -> None:
+    """This module's default views: GroupInfo as pwsh's table (Count, Name, Group — Values is
+    not shown), and Get-Member's MemberDefinition table."""
+    from pjsh.runtime.formatting import TableView
 
     count = ("Count", "Count", None, "right")
-    register_view("Microsoft.PowerShell.Commands.GroupInfoNoElement",
-                  TableView((count, ("Name", "Name", None, "left"))))
-    register_view("Microsoft.PowerShell.Commands.GroupInfo",
-                  TableView((count, ("Name", "Name", None, "left"),
-                             ("Group", "Group", None, "left"))))
-    _GROUP_VIEWS_REGISTERED = True
+    table.register("Microsoft.PowerShell.Commands.GroupInfoNoElement",
+                   TableView((count, ("Name", "Name", None, "left"))))
+    table.register("Microsoft.PowerShell.Commands.GroupInfo",
+                   TableView((count, ("Name", "Name", None, "left"),
+                              ("Group", "Group", None, "left"))))
+    # pwsh's MemberDefinition view: one table per type under `   TypeName: X`.
+    table.register("Microsoft.PowerShell.Commands.MemberDefinition", TableView(
+        (("Name", "Name", None, "left"), ("MemberType", "MemberType", None, "left"),
+         ("Definition", "Definition", None, "left")),
+        group_by="TypeName", group_label="TypeName", group_indent=3))
 
 
 def _group_key(values: list[object], case_sensitive: bool) -> tuple[str, ...]:
@@ -1292,7 +1289,6 @@ class GroupObject(_Evaluating):
             return cmp(a[0], b[0])
 
         groups = sorted(self._groups.values(), key=functools.cmp_to_key(cmp_groups))
-        _register_group_views()
         if args.get("AsHashTable"):
             table = Hashtable()
             for values, members in groups:
@@ -1311,15 +1307,145 @@ class GroupObject(_Evaluating):
                 self.ctx.write_output(GroupInfo(name, values, members))
 
 
+# ---------------------------------------------------------------------------------------------
+# Get-Member
+# ---------------------------------------------------------------------------------------------
+
+# PSMemberTypes: the flags -MemberType accepts, and the groups some names stand for.
+_MEMBER_TYPES = ("AliasProperty", "CodeProperty", "Property", "NoteProperty", "ScriptProperty",
+                 "PropertySet", "Method", "CodeMethod", "ScriptMethod", "ParameterizedProperty",
+                 "MemberSet", "Event", "Dynamic", "InferredProperty")
+_MEMBER_GROUPS = {
+    "properties": frozenset({"AliasProperty", "CodeProperty", "Property", "NoteProperty",
+                             "ScriptProperty", "InferredProperty"}),
+    "methods": frozenset({"Method", "CodeMethod", "ScriptMethod"}),
+    "all": frozenset(_MEMBER_TYPES),
+}
+_MEMBER_TYPE_NAMES = (*_MEMBER_TYPES, "Properties", "Methods", "All")
+
+
+def _member_types(value: object) -> object:
+    """-MemberType: names or comma lists of PSMemberTypes, as the set of member types."""
+    canon = {n.lower(): n for n in _MEMBER_TYPES}
+    found: set[str] = set()
+    for item in as_list(value):
+        for part in to_string(item).split(","):
+            text = part.strip()
+            low = text.lower()
+            if low in _MEMBER_GROUPS:
+                found |= _MEMBER_GROUPS[low]
+            elif low in canon:
+                found.add(canon[low])
+            else:
+                raise ConversionError(
+                    f'Cannot convert value "{text}" to type "System.Management.Automation.'
+                    f'PSMemberTypes". Error: "Unable to match the identifier name {text} to a '
+                    "valid enumerator name. Specify one of the following enumerator names and "
+                    f'try again:\n{", ".join(_MEMBER_TYPE_NAMES)}"')
+    return frozenset(found)
+
+
+MEMBER_TYPES = TypeSpec("System.Management.Automation.PSMemberTypes", _member_types,
+                        choices=_MEMBER_TYPE_NAMES)
+
+
+@dataclass
+class MemberDefinition(PSPropertyClass):
+    """One member of a type, as Get-Member outputs it."""
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.MemberDefinition", "System.Object")
+    ps_property_names = ("TypeName", "Name", "MemberType", "Definition")
+
+    TypeName: str
+    Name: str
+    MemberType: str
+    Definition: str
+
+    def __str__(self) -> str:
+        return self.Definition
+
+
+
+
+@command
+class GetMember(Cmdlet):
+    """Get-Member: the properties and methods of objects, once per type."""
+
+    spec = CommandSpec(
+        name="Get-Member",
+        aliases=("gm",),
+        summary="Gets the properties and methods of objects.",
+        description=(
+            "Lists the members scripts can use on the piped objects (or -InputObject): "
+            "properties, note properties of custom objects and the methods pjsh implements, "
+            "with their definitions. Each distinct type is listed once, under a "
+            "`TypeName:` header. -Name and -MemberType filter the members; -Static lists the "
+            "type's static members ([type]::Member); -Force adds the intrinsic psobject member."
+        ),
+        examples=(
+            ("'text' | Get-Member", "The members of a string."),
+            ("Get-ChildItem | gm -MemberType Property", "The properties of files and folders."),
+            ("[pscustomobject]@{a=1} | gm -Name a", "One note property."),
+            ("Get-Member -InputObject 1,2", "The members of the array itself."),
+            ("'' | Get-Member -Static", "[string]::Join, [string]::Empty, …"),
+        ),
+        output_type="Microsoft.PowerShell.Commands.MemberDefinition",
+        params=(
+            Param("Name", STRINGS, position=0, help="Only members with these names (wildcards)."),
+            Param("InputObject", OBJECT, pipeline=True,
+                  help="The object whose members to list (an array is listed as an array)."),
+            Param("MemberType", MEMBER_TYPES, aliases=("Type",),
+                  help="Only these kinds: Property, Method, NoteProperty, Properties, "
+                       "Methods, All…"),
+            Param("Static", SWITCH, help="List static members of the type instead."),
+            Param("Force", SWITCH, help="Also list the intrinsic psobject member."),
+        ),
+    )
+
+    def begin(self, args: Bound) -> None:
+        """Nothing listed yet."""
+        self._seen: set[str] = set()
+
+    def process(self, args: Bound) -> None:
+        """List the members of a type seen for the first time."""
+        if "InputObject" not in args or args.InputObject is None:
+            return
+        obj = args.InputObject
+        names = type_names(obj)
+        key = "\n".join(names).lower()
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        type_name = names[0] if names else "System.Object"
+        patterns = [wildcard_regex(to_string(n)) for n in as_list(args.Name)]
+        kinds = args.MemberType
+        for name, kind, definition in list_members(obj, bool(args.Static), bool(args.Force)):
+            if patterns and not any(rx.match(name) for rx in patterns):
+                continue
+            if kinds is not None and kind not in kinds:
+                continue
+            self.ctx.write_output(MemberDefinition(type_name, name, kind, definition))
+
+    def end(self, args: Bound) -> None:
+        """No object at all is pwsh's NoObjectInGetMember error."""
+        if not self._seen:
+            self.ctx.write_error(self.ctx.error(
+                "You must specify an object for the Get-Member cmdlet.",
+                "NoObjectInGetMember,Microsoft.PowerShell.Commands.GetMemberCommand",
+                "CloseError", None, "System.InvalidOperationException"))
+
+
 __all__ = [
     "NAME_OR_BLOCK",
     "PSOBJECT",
     "ForEachObject",
     "GenericMeasureInfo",
+    "GetMember",
     "GroupInfo",
     "GroupInfoNoElement",
     "GroupObject",
     "MeasureObject",
+    "MemberDefinition",
     "PropertySpec",
     "SelectObject",
     "SortObject",

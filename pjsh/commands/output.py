@@ -1,15 +1,15 @@
 """Output and stream cmdlets: Write-Output/-Error/-Host/-Warning/-Verbose/-Debug/-Information/
--Progress, Out-Null, Out-Host, Out-String, and the Format-Table / Format-List cmdlets."""
+-Progress, Out-Null, Out-Host, Out-String, Tee-Object, and the Format-Table / Format-List cmdlets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.commands.objects import PSOBJECT
 from pjsh.lang import record as dataclasses
 from pjsh.lang.record import dataclass
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     INT,
     OBJECT,
@@ -24,10 +24,10 @@ from pjsh.runtime.convert import (
 )
 from pjsh.runtime.errors import ErrorRecord, ExceptionInfo
 from pjsh.runtime.scriptblock import ScriptBlock
-from pjsh.runtime.values import PSPropertyClass, lookup_property
+from pjsh.runtime.values import FormatOutput, PSPropertyClass, lookup_property
 
 if TYPE_CHECKING:
-    from pjsh.runtime.formatting import Block, OutDefault
+    from pjsh.runtime.formatting import Block, OutDefault, ViewTable
 
 
 ERROR_CATEGORIES = (
@@ -55,30 +55,6 @@ WRITE_ERROR_ID = "Microsoft.PowerShell.Commands.WriteErrorException"
 # ---------------------------------------------------------------------------------------------
 
 
-class FormatOutput(list["Block"], PSPropertyClass):
-    """What Format-Table / Format-List output: already formatted blocks.
-
-    It is a list of blocks so that anything that formats output (the host, Out-String,
-    Out-File, ``>`` redirection) enumerates it and passes the blocks through unchanged instead
-    of formatting the object again.
-    """
-
-    ps_type_names = ("Microsoft.PowerShell.Commands.Internal.Format.FormatEntryData",)
-    ps_property_names = ()
-
-    def __init__(self, blocks: Iterable[Block] = ()) -> None:
-        """Hold ``blocks``."""
-        super().__init__(blocks)
-
-    @property
-    def blocks(self) -> list[Block]:
-        """The formatted blocks."""
-        return list(self)
-
-    def __repr__(self) -> str:
-        return f"FormatOutput({list.__repr__(self)})"
-
-
 def expand_format_output(items: Sequence[object]) -> list[object]:
     """Replace each FormatOutput in ``items`` by its blocks (build_blocks passes blocks on)."""
     out: list[object] = []
@@ -97,13 +73,13 @@ class TextCollector:
     the shape changes so their table can be sized.
     """
 
-    def __init__(self, width: int) -> None:
-        """Render at ``width`` columns."""
+    def __init__(self, width: int, views: ViewTable | None = None) -> None:
+        """Render at ``width`` columns with ``views`` (the runspace's default views)."""
         from pjsh.runtime.formatting import OutDefault
 
         self.width = width
         self.chunks: list[str] = []
-        self._out: OutDefault = OutDefault(self._emit)
+        self._out: OutDefault = OutDefault(self._emit, views)
 
     def _emit(self, blocks: list[Block]) -> None:
         from pjsh.runtime.formatting import render_text
@@ -126,9 +102,9 @@ class TextCollector:
         return text
 
 
-def render_objects(items: Sequence[object], width: int) -> str:
+def render_objects(items: Sequence[object], width: int, views: ViewTable | None = None) -> str:
     """Render objects as Out-String (and Out-File) does: the host's text, one "\\n" per line."""
-    collector = TextCollector(width)
+    collector = TextCollector(width, views)
     for item in items:
         collector.add(item)
     collector.flush()
@@ -233,6 +209,14 @@ class WriteError(Cmdlet):
             info.Reason = to_string(args.CategoryReason)
         if "CategoryTargetName" in args:
             info.TargetName = to_string(args.CategoryTargetName)
+        if "CategoryTargetType" in args:
+            info.TargetType = to_string(args.CategoryTargetType)
+        if args.get("RecommendedAction"):
+            # As PowerShell's Write-Error: ErrorDetails carries the message and the action.
+            from pjsh.runtime.errors import ErrorDetails
+
+            record.ErrorDetails = ErrorDetails(record.message,
+                                               to_string(args.RecommendedAction))
         self.ctx.write_error(record)
 
     def _record(self, args: Bound) -> ErrorRecord:
@@ -414,6 +398,10 @@ class ProgressRecord(PSPropertyClass):
     PercentComplete: int = -1
     SecondsRemaining: int = -1
     RecordType: str = "Processing"
+    # Write-Progress -SourceId: which source the record comes from. Not a property of
+    # PowerShell's ProgressRecord (the host gets it beside the record), so not listed above;
+    # the console keys its activities by (SourceId, ActivityId).
+    SourceId: int = 0
 
 
 @command
@@ -459,6 +447,7 @@ class WriteProgress(Cmdlet):
             PercentComplete=to_int(args.get("PercentComplete", -1)),
             SecondsRemaining=to_int(args.get("SecondsRemaining", -1)),
             RecordType="Completed" if args.get("Completed") else "Processing",
+            SourceId=to_int(args.get("SourceId") or 0),
         )
         self.ctx.write_progress(record)
 
@@ -510,7 +499,8 @@ class OutHost(Cmdlet):
         """Start the formatter."""
         from pjsh.runtime.formatting import OutDefault
 
-        self._out = OutDefault(self.ctx.session.host.write_format)
+        self._out = OutDefault(self.ctx.session.host.write_format,
+                               self.ctx.session.registry.views)
 
     def process(self, args: Bound) -> None:
         """Format one object (shown as soon as its block is ready)."""
@@ -557,7 +547,7 @@ class OutString(Cmdlet):
     def begin(self, args: Bound) -> None:
         """Start the formatter at the requested width."""
         width = to_int(args.Width) if args.get("Width") else self.ctx.session.host.width
-        self._collector = TextCollector(max(1, width))
+        self._collector = TextCollector(max(1, width), self.ctx.session.registry.views)
 
     def process(self, args: Bound) -> None:
         """Format one object; with -Stream, write the lines that are ready."""
@@ -625,6 +615,7 @@ class _Format(Cmdlet):
                 wrap=bool(args.get("Wrap")),
                 hide_header=bool(args.get("HideTableHeaders")),
                 evaluate=evaluate,
+                views=self.ctx.session.registry.views,
                 group_by=args.get("GroupBy"),
             )
         except FormatError as e:
@@ -709,6 +700,94 @@ class FormatList(_Format):
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Tee-Object
+# ---------------------------------------------------------------------------------------------
+
+
+@command
+class TeeObject(Cmdlet):
+    """Tee-Object: pass objects on and also save them to a file or a variable."""
+
+    spec = CommandSpec(
+        name="Tee-Object",
+        default_set="File",
+        summary="Saves command output in a file or variable and also sends it down the pipeline.",
+        description=(
+            "Outputs each input object unchanged and also writes it to a file, formatted the "
+            "way Out-File writes it (-Append adds to the file), or collects the objects in the "
+            "variable -Variable names. (`tee` is the native program on Unix and is not an "
+            "alias of Tee-Object.)"
+        ),
+        examples=(
+            ("Get-Process | Tee-Object procs.txt | Sort-Object CPU", "Save and keep going."),
+            ("Get-ChildItem | Tee-Object -Variable files | Measure-Object", "$files keeps them."),
+            ("'line' | Tee-Object log.txt -Append", "Add to a log and show it."),
+        ),
+        params=(
+            Param("InputObject", OBJECT, pipeline=True, help="The objects to save and pass on."),
+            Param("FilePath", STRING, position=0, mandatory=True, aliases=("Path",),
+                  sets=("File",), completer="path", help="The file to write."),
+            Param("LiteralPath", STRING, mandatory=True, aliases=("PSPath", "LP"),
+                  sets=("LiteralFile",), completer="path",
+                  help="The file to write, taken exactly as written."),
+            Param("Append", SWITCH, sets=("File", "LiteralFile"),
+                  help="Add to the end of the file instead of replacing it."),
+            Param("Variable", STRING, mandatory=True, sets=("Variable",), completer="variable",
+                  help="The variable (name without $) that receives the objects."),
+        ),
+    )
+
+    def begin(self, args: Bound) -> None:
+        """Create (or truncate) the file before any input, as Out-File does."""
+        from pjsh.commands.items import resolve_literal
+
+        self._objects: list[object] = []
+        self._path: str | None = None
+        if args.parameter_set == "Variable":
+            return
+        raw = args.LiteralPath if args.parameter_set == "LiteralFile" else args.FilePath
+        self._path = resolve_literal(self.ctx.session, to_string(raw))
+        self._collector = TextCollector(max(self.ctx.session.host.width, 1))
+        self._write("", "ab" if args.Append else "wb")
+
+    def process(self, args: Bound) -> None:
+        """Save the object and pass it on."""
+        if "InputObject" not in args:
+            return
+        value = args.InputObject
+        if self._path is not None:
+            self._collector.add(value)
+            self._write(self._collector.take(), "ab")
+        else:
+            self._objects.append(value)
+        self.ctx.write_output(value)
+
+    def end(self, args: Bound) -> None:
+        """Finish the file's text, or set the variable."""
+        if self._path is not None:
+            self._collector.flush()
+            self._write(self._collector.take(), "ab")
+            return
+        from pjsh.commands.variables import caller
+
+        interp, frame = caller(self)
+        interp.set_variable(frame, to_string(args.Variable), list(self._objects))
+
+    def _write(self, text: str, mode: str) -> None:
+        assert self._path is not None
+        try:
+            with open(self._path, mode) as fh:
+                fh.write(text.encode("utf-8", "surrogateescape"))
+        except OSError as exc:
+            reason = ("Access to the path '{}' is denied." if isinstance(
+                exc, (PermissionError, IsADirectoryError)) else
+                "Could not find a part of the path '{}'.")
+            self.ctx.throw(reason.format(self._path),
+                           "FileOpenFailure,Microsoft.PowerShell.Commands.TeeObjectCommand",
+                           "OpenError", self._path, "System.IO.IOException")
+
+
 __all__ = [
     "CONSOLE_COLORS",
     "ERROR_CATEGORIES",
@@ -720,6 +799,7 @@ __all__ = [
     "OutNull",
     "OutString",
     "ProgressRecord",
+    "TeeObject",
     "TextCollector",
     "WriteDebug",
     "WriteError",

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet
+from pjsh.runtime.cmdlet import Bound, Cmdlet
 
 if TYPE_CHECKING:
     from pjsh.jobs.model import Job
@@ -48,6 +48,7 @@ class ParallelRun:
         # Tasks in the order their records and state changes arrived: receiving them in this
         # order outputs in the order the tasks produced (completion order), across tasks.
         self.arrivals: deque[Job] = deque()
+        self.options = svc.job_options()
         self.receiver = ReceiveJob(cmd.ctx)
         self.receive_args = Bound({"Keep": False, "NoRecurse": False}, "Location")
 
@@ -55,11 +56,10 @@ class ParallelRun:
         """Make the task for one input object; without -AsJob it starts at once."""
         from pjsh.jobs.service import run_block_in_new_runspace
 
-        block, variables = self.block, self.variables
-        cwd, env = self.cmd.ctx.session.cwd, dict(self.cmd.ctx.session.env)
+        block, variables, options = self.block, self.variables, self.options
 
         def target(writer: JobWriter) -> None:
-            run_block_in_new_runspace(block, writer, cwd=cwd, env=env, args=(), input_items=None,
+            run_block_in_new_runspace(block, writer, options, args=(), input_items=None,
                                       init=None, variables=variables, dollar_under=item)
 
         task = self.backend.create_job(target, command=block.text,

@@ -12,8 +12,8 @@ import signal
 import sys
 from collections.abc import Callable, Iterable
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.lang.record import dataclass
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import INTS, OBJECTS, STRINGS, SWITCH, as_list, to_int, to_string
 from pjsh.runtime.members import get_member
 from pjsh.runtime.operators import has_wildcard, wildcard_regex

@@ -1,23 +1,45 @@
-"""Small utilities: Start-Sleep, Clear-Host, Get-History and Get-Date."""
+"""Small utilities: Start-Sleep, Clear-Host, Get-History, Get-Date, Select-String and
+Measure-Command."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import re
 import time
+from collections import deque
 from collections.abc import Callable
+from typing import ClassVar
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.commands.items import (
+    UTF8_NO_BOM,
+    FileInfo,
+    _decoded_chunks,
+    _io_error,
+    _start_text,
+    existing_items,
+    split_lines,
+)
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import (
     DATETIME,
     DOUBLE,
     INT,
     INTS,
+    OBJECT,
+    SCRIPTBLOCK,
     STRING,
+    STRINGS,
     SWITCH,
+    ConversionError,
+    TypeSpec,
     as_list,
     to_double,
     to_int,
+    to_string,
 )
+from pjsh.runtime.operators import OperatorError, compile_regex
+from pjsh.runtime.values import PSPropertyClass
 
 # ---------------------------------------------------------------------------------------------
 # Start-Sleep
@@ -500,3 +522,389 @@ def _replace_month(value: _dt.datetime, year: int, month: int) -> _dt.datetime:
 
     last = calendar.monthrange(year, month)[1]
     return value.replace(year=year, month=month, day=min(value.day, last))
+
+
+# ---------------------------------------------------------------------------------------------
+# Select-String
+# ---------------------------------------------------------------------------------------------
+
+_SLS_CLASS = "Microsoft.PowerShell.Commands.SelectStringCommand"
+_INPUT_STREAM = "InputStream"
+
+
+class RegexGroup(PSPropertyClass):
+    """One group of a regex match (``System.Text.RegularExpressions.Group``)."""
+
+    ps_type_names: ClassVar[tuple[str, ...]] = ("System.Text.RegularExpressions.Group",
+                                                "System.Object")
+    ps_property_names: ClassVar[tuple[str, ...]] = (
+        "Success", "Name", "Captures", "Index", "Length", "Value")
+
+    def __init__(self, name: str, index: int, value: str | None) -> None:
+        """A group that matched ``value`` at ``index`` (None: it did not take part)."""
+        self.Success = value is not None
+        self.Name = name
+        self.Index = index
+        self.Value = value or ""
+        self.Length = len(self.Value)
+        self.Captures = [self] if self.Success else []
+
+    def __str__(self) -> str:
+        return self.Value
+
+
+class RegexMatch(RegexGroup):
+    """A regex match (``System.Text.RegularExpressions.Match``): its groups and value."""
+
+    ps_type_names = ("System.Text.RegularExpressions.Match",
+                     "System.Text.RegularExpressions.Group", "System.Object")
+    ps_property_names = ("Groups", "Success", "Name", "Captures", "Index", "Length", "Value")
+
+    def __init__(self, m: re.Match[str]) -> None:
+        """Wrap a Python match."""
+        super().__init__("0", m.start(), m.group(0))
+        names = {index: name for name, index in m.re.groupindex.items()}
+        self.Groups = [self] + [
+            RegexGroup(names.get(i, str(i)), m.start(i), m.group(i))
+            for i in range(1, (m.re.groups or 0) + 1)]
+
+
+class MatchInfoContext(PSPropertyClass):
+    """The lines around a match (-Context)."""
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.MatchInfoContext", "System.Object")
+    ps_property_names = ("PreContext", "PostContext", "DisplayPreContext", "DisplayPostContext")
+
+    def __init__(self, pre: list[str], display_pre: list[str]) -> None:
+        """The lines before the match; the ones after are added as they are read."""
+        self.PreContext = pre
+        self.DisplayPreContext = display_pre
+        self.PostContext: list[str] = []
+        self.DisplayPostContext: list[str] = []
+
+
+class MatchInfo(PSPropertyClass):
+    """One line Select-String found."""
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.MatchInfo", "System.Object")
+    ps_property_names = ("IgnoreCase", "LineNumber", "Line", "Filename", "Path", "Pattern",
+                         "Context", "Matches")
+
+    def __init__(self, line: str, line_number: int, path: str, pattern: str,
+                 ignore_case: bool, matches: list[RegexMatch], cwd: str) -> None:
+        """A matching line of ``path`` (``InputStream`` for piped text)."""
+        self.Line = line
+        self.LineNumber = line_number
+        self.Path = path
+        self.Filename = path if path == _INPUT_STREAM else os.path.basename(path)
+        self.Pattern = pattern
+        self.IgnoreCase = ignore_case
+        self.Matches = matches
+        self.Context: MatchInfoContext | None = None
+        self._cwd = cwd
+
+    def _lines(self, relative_to: str | None) -> list[str]:
+        path = self.Path
+        if relative_to and path.startswith(relative_to.rstrip("/") + "/"):
+            path = path[len(relative_to.rstrip("/")) + 1:]
+
+        def shown(text: str, n: int) -> str:
+            return text if self.Path == _INPUT_STREAM else f"{path}:{n}:{text}"
+        if self.Context is None:
+            return [shown(self.Line, self.LineNumber)]
+        pre = self.Context.DisplayPreContext
+        post = self.Context.DisplayPostContext
+        first = self.LineNumber - len(pre)
+        out = [f"  {shown(t, first + i)}" for i, t in enumerate(pre)]
+        out.append(f"> {shown(self.Line, self.LineNumber)}")
+        out.extend(f"  {shown(t, self.LineNumber + 1 + i)}" for i, t in enumerate(post))
+        return out
+
+    def ps_display_lines(self) -> list[str]:
+        """The lines the host shows: paths relative to the directory of the search."""
+        return self._lines(self._cwd)
+
+    def __str__(self) -> str:
+        return "\n".join(self._lines(None))
+
+
+class _Pending:
+    """A match waiting for the lines after it (-Context)."""
+
+    __slots__ = ("info", "open", "wanted")
+
+    def __init__(self, info: MatchInfo, wanted: int) -> None:
+        self.info = info
+        self.wanted = wanted
+        self.open = True  # its displayed context ends at the next match
+
+
+class _Searcher:
+    """Matches one input's lines (a file, or the whole piped stream), keeping -Context."""
+
+    def __init__(self, cmd: SelectString, path: str) -> None:
+        self.cmd = cmd
+        self.path = path
+        self.line_number = 0
+        self.before: deque[str] = deque(maxlen=cmd.pre or None)
+        self.pending: deque[_Pending] = deque()
+        self.last_shown = 0  # number of the last line that is displayed (match or context)
+        self.done = False
+
+    def feed(self, line: str) -> None:
+        """Take the next line; emit the matches that are complete."""
+        cmd = self.cmd
+        self.line_number += 1
+        found = cmd.match(line)
+        is_hit = (found is None) if cmd.args.NotMatch else (found is not None)
+        for p in self.pending:
+            if p.wanted > 0:
+                p.wanted -= 1
+                ctx = p.info.Context
+                assert ctx is not None
+                ctx.PostContext.append(line)
+                if is_hit:
+                    p.open = False
+                elif p.open:
+                    ctx.DisplayPostContext.append(line)
+                    self.last_shown = self.line_number
+        if is_hit:
+            self._hit(line, found)
+        self._emit_ready()
+        if cmd.pre:
+            self.before.append(line)
+
+    def _hit(self, line: str, found: tuple[str, list[re.Match[str]]] | None) -> None:
+        cmd = self.cmd
+        pattern, matches = found if found is not None else (cmd.patterns[0][0], [])
+        info = MatchInfo(line, self.line_number, self.path, pattern, not cmd.args.CaseSensitive,
+                         [RegexMatch(m) for m in matches], cmd.ctx.session.cwd)
+        if cmd.pre or cmd.post:
+            pre = list(self.before)
+            first = self.line_number - len(pre)
+            display = [t for i, t in enumerate(pre) if first + i > self.last_shown]
+            info.Context = MatchInfoContext(pre, display)
+        self.last_shown = self.line_number
+        self.pending.append(_Pending(info, cmd.post))
+        if cmd.args.List or cmd.args.Quiet:
+            self.done = True
+
+    def _emit_ready(self) -> None:
+        while self.pending and (self.pending[0].wanted == 0 or self.done):
+            self.cmd.emit(self.pending.popleft().info)
+
+    def finish(self) -> None:
+        """The input ended: emit what waits for context."""
+        while self.pending:
+            self.cmd.emit(self.pending.popleft().info)
+
+
+def _context(value: object) -> object:
+    counts = [to_int(v) for v in as_list(value)]
+    if not 1 <= len(counts) <= 2:
+        raise ConversionError("The number of provided arguments is not valid: -Context takes "
+                              "one or two numbers.")
+    if any(n < 0 for n in counts):
+        raise ConversionError("The -Context counts cannot be negative.")
+    return counts
+
+
+CONTEXT = TypeSpec("System.Int32[]", _context, is_array=True)
+
+
+@command
+class SelectString(Cmdlet):
+    """Select-String: find lines that match patterns, in files or piped text."""
+
+    spec = CommandSpec(
+        name="Select-String",
+        aliases=("sls",),
+        default_set="File",
+        summary="Finds text in strings and files.",
+        description=(
+            "Searches files (-Path, wildcards allowed, or -LiteralPath) or piped strings line "
+            "by line for regular expressions (case-insensitive unless -CaseSensitive; "
+            "-SimpleMatch for plain text) and outputs a MatchInfo per matching line, shown as "
+            "`file:line:text` (or just the text for piped input). Files piped from "
+            "Get-ChildItem are searched. -Context N[,M] adds lines around each match, "
+            "-AllMatches finds every match on a line, -NotMatch the lines that do not match, "
+            "-List the first match per file, -Quiet outputs $true if anything matches, and -Raw "
+            "the matching lines as strings."
+        ),
+        examples=(
+            ("Select-String -Pattern TODO -Path *.py", "Lines containing TODO in Python files."),
+            ("Get-Content log.txt | sls 'error \\d+' -AllMatches", "Every error code."),
+            ("sls -Path notes.md -Pattern '^#' -Context 0,2", "Headings and two lines after."),
+            ("Get-ChildItem -Recurse *.ps1 | Select-String Invoke -List",
+             "The first use in each script."),
+            ("if (sls secret config.ini -Quiet) { 'found' }", "A yes/no test."),
+        ),
+        output_type="Microsoft.PowerShell.Commands.MatchInfo",
+        params=(
+            Param("Pattern", STRINGS, position=0, mandatory=True,
+                  help="Regular expressions to look for (any of them matches)."),
+            Param("Path", STRINGS, position=1, mandatory=True, pipeline_by_name=True,
+                  sets=("File", "FileRaw"), completer="path",
+                  help="Files to search (wildcards allowed)."),
+            Param("LiteralPath", STRINGS, mandatory=True, pipeline_by_name=True,
+                  aliases=("PSPath", "LP"), sets=("LiteralFile", "LiteralFileRaw"),
+                  completer="path", help="Files to search, taken exactly as written."),
+            Param("InputObject", OBJECT, mandatory=True, pipeline=True,
+                  sets=("Object", "ObjectRaw"),
+                  help="Text to search (each object as a line; files are searched)."),
+            Param("Raw", SWITCH, mandatory=True, sets=("FileRaw", "LiteralFileRaw", "ObjectRaw"),
+                  help="Output the matching lines as strings, not MatchInfo objects."),
+            Param("Quiet", SWITCH, sets=("File", "LiteralFile", "Object"),
+                  help="Output $true at the first match (nothing if none)."),
+            Param("SimpleMatch", SWITCH, help="The patterns are plain text, not regexes."),
+            Param("CaseSensitive", SWITCH, help="Match case (the default ignores it)."),
+            Param("NotMatch", SWITCH, help="Find the lines that do not match."),
+            Param("AllMatches", SWITCH, help="Find every match in each line, not the first."),
+            Param("List", SWITCH, help="Only the first match of each file."),
+            Param("Context", CONTEXT,
+                  help="Lines to show before and after each match: N, or N,M."),
+        ),
+    )
+
+    def begin(self, args: Bound) -> None:
+        """Compile the patterns; a bad regex ends the command."""
+        self.args = args
+        self.patterns: list[tuple[str, re.Pattern[str]]] = []
+        for raw in as_list(args.Pattern):
+            text = to_string(raw)
+            source = re.escape(text) if args.SimpleMatch else text
+            try:
+                rx = compile_regex(source, bool(args.CaseSensitive))
+            except OperatorError as exc:
+                self.ctx.throw(f"The string '{text}' is not a valid regular expression: "
+                               f"{exc.message.rsplit(': ', 1)[-1]}",
+                               f"InvalidRegex,{_SLS_CLASS}", "InvalidArgument", text,
+                               "System.ArgumentException")
+            self.patterns.append((text, rx))
+        counts = [] if args.Raw else list(args.Context or [])
+        self.pre = counts[0] if counts else 0
+        self.post = counts[1] if len(counts) > 1 else self.pre
+        self.stream: _Searcher | None = None
+        self.found = False
+        self.finished = False
+
+    def match(self, line: str) -> tuple[str, list[re.Match[str]]] | None:
+        """The first pattern that matches the line and its matches, or None."""
+        for text, rx in self.patterns:
+            if self.args.AllMatches:
+                found = list(rx.finditer(line))
+                if found:
+                    return text, found
+            else:
+                m = rx.search(line)
+                if m is not None:
+                    return text, [m]
+        return None
+
+    def emit(self, info: MatchInfo) -> None:
+        """Write one result as the switches ask."""
+        if self.finished:
+            return
+        self.found = True
+        if self.args.Quiet:
+            self.finished = True
+            self.ctx.write_output(True)
+        elif self.args.Raw:
+            self.ctx.write_output(info.Line)
+        else:
+            self.ctx.write_output(info)
+
+    def process(self, args: Bound) -> None:
+        """Search the files named, the file piped, or the piped line."""
+        if self.finished:
+            return
+        if args.parameter_set.startswith("Object"):
+            value = args.InputObject
+            if isinstance(value, FileInfo):
+                self._search_file(value.FullName)
+                return
+            if value is None:
+                return
+            if self.stream is None:
+                self.stream = _Searcher(self, _INPUT_STREAM)
+            if not self.stream.done:
+                self.stream.feed(to_string(value))
+            return
+        # Hidden files match wildcards only when named with a dot, as without -Force.
+        paths = Bound({**args.as_dict(), "Force": False}, args.parameter_set)
+        paths.mark_explicit({n for n in ("Path", "LiteralPath") if n in args})
+        for path in existing_items(self, paths, "SelectStringCommand"):
+            if self.finished:
+                return
+            if not os.path.isdir(path):
+                self._search_file(path)
+
+    def _search_file(self, path: str) -> None:
+        searcher = _Searcher(self, path)
+        try:
+            with open(path, "rb") as fh:
+                decoder, first = _start_text(fh, UTF8_NO_BOM)
+                for line in split_lines(_decoded_chunks(fh, decoder, first)):
+                    searcher.feed(line)
+                    if searcher.done or self.finished or self.ctx.stopping:
+                        break
+        except OSError as exc:
+            _io_error(self.ctx, exc, path, "ProcessingFile", "SelectStringCommand",
+                      "ReadError")
+        searcher.finish()
+
+    def end(self, args: Bound) -> None:
+        """Emit the piped matches still waiting for context."""
+        if self.stream is not None:
+            self.stream.finish()
+
+
+# ---------------------------------------------------------------------------------------------
+# Measure-Command
+# ---------------------------------------------------------------------------------------------
+
+
+@command
+class MeasureCommand(Cmdlet):
+    """Measure-Command: time a script block."""
+
+    spec = CommandSpec(
+        name="Measure-Command",
+        summary="Measures the time it takes to run script blocks and cmdlets.",
+        description=(
+            "Runs the script block in the current scope (once per piped object, which is $_ "
+            "inside it), discards what it outputs and outputs the total time taken as a "
+            "TimeSpan (TotalMilliseconds, TotalSeconds…)."
+        ),
+        examples=(
+            ("Measure-Command { Get-ChildItem -Recurse }", "How long a listing takes."),
+            ("(Measure-Command { sleep 1 }).TotalSeconds", "Just the seconds."),
+            ("1..3 | Measure-Command { $_ * 2 }", "The block runs once per object."),
+        ),
+        output_type="System.TimeSpan",
+        params=(
+            Param("Expression", SCRIPTBLOCK, position=0, mandatory=True,
+                  help="The script block to time."),
+            Param("InputObject", OBJECT, pipeline=True,
+                  help="Objects to run the block for ($_ in the block)."),
+        ),
+    )
+
+    def begin(self, args: Bound) -> None:
+        """Nothing timed yet."""
+        self._elapsed = 0.0
+
+    def process(self, args: Bound) -> None:
+        """Run the block once, timing it; its output is dropped."""
+        piped = "InputObject" in args
+        value = args.InputObject
+        start = time.perf_counter()
+        try:
+            self.ctx.invoke(args.Expression, dollar_under=value if piped else ...,
+                            input=[value] if piped else None)
+        finally:
+            self._elapsed += time.perf_counter() - start
+
+    def end(self, args: Bound) -> None:
+        """Output the total time."""
+        self.ctx.write_output(_dt.timedelta(seconds=self._elapsed))

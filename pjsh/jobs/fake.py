@@ -99,28 +99,36 @@ class FakeBackend:
             self.play(job, step)
 
     async def stop(self, job: Job) -> None:
-        """Stopping, then (with ``auto_stop``) Stopped at once."""
+        """Stopping, then (with ``auto_stop``) Stopped at once; a job that finished before
+        the stop arrived stays as it is (the race every backend has)."""
         self._record("stop", job)
-        if job.state is JobState.NotStarted:
-            job.set_state(JobState.Stopped)
-            return
-        job.try_set_state(JobState.Stopping)
-        if self.auto_stop:
-            job.try_set_state(JobState.Stopped)
+        with job.lock:
+            if job.state is JobState.NotStarted:
+                job.set_state(JobState.Stopped)
+                return
+            if not job.begin_stopping():
+                return
+            if self.auto_stop:
+                job.set_state(JobState.Stopped)
 
     async def suspend(self, job: Job) -> None:
-        """Suspended, unless built with ``can_suspend=False``."""
+        """Suspended, unless built with ``can_suspend=False``; a job that stopped or finished
+        meanwhile is left alone."""
         self._record("suspend", job)
         if not self.can_suspend:
             raise JobError(SUSPEND_NOT_SUPPORTED.format(job.id))
-        job.set_state(JobState.Suspended)
+        job.compare_and_set(JobState.Running, JobState.Suspended)
 
     async def resume(self, job: Job) -> None:
-        """Running again, unless built with ``can_suspend=False``."""
+        """Running again, unless built with ``can_suspend=False``; only a job still
+        Suspended resumes."""
         self._record("resume", job)
         if not self.can_suspend:
             raise JobError(RESUME_NOT_SUPPORTED.format(job.id))
-        job.set_state(JobState.Running)
+        job.compare_and_set(JobState.Suspended, JobState.Running)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     # ---- driving from a test -----------------------------------------------------------------
 
@@ -140,9 +148,14 @@ class FakeBackend:
         job.write(stream, value)
 
     def finish(self, job: Job, state: JobState = JobState.Completed,
-               reason: str | None = None) -> None:
-        """End the job in ``state`` (a Stopping job may only end Stopped/Failed)."""
-        job.set_state(state, reason)
+               reason: str | None = None) -> bool:
+        """The job's work ends in ``state``, as a real backend reports it: a job being stopped
+        ends Stopped unless it failed, and one already finished (a stop won) stays as it is
+        (False)."""
+        with job.lock:
+            if job.state is JobState.Stopping and state is JobState.Completed:
+                state, reason = JobState.Stopped, None
+            return job.finish_if_unfinished(state, reason)
 
     def _record(self, call: str, job: Job) -> None:
         with self._lock:

@@ -12,8 +12,8 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any, TypeVar
 
 from pjsh.jobs.model import (
     CANNOT_REMOVE_CHILD,
@@ -29,10 +29,6 @@ from pjsh.jobs.model import (
     is_persistent,
 )
 from pjsh.jobs.storage import DEFAULT_LIMIT, OutputStore
-
-if TYPE_CHECKING:
-    from pjsh.jobs.process import ProcessBackend
-    from pjsh.jobs.thread import ThreadBackend
 
 __all__ = ["CancelEvent", "JobBackend", "JobManager"]
 
@@ -83,12 +79,12 @@ class JobManager:
         output_limit: int = DEFAULT_LIMIT,
         spill_dir: str | None = None,
         stop_grace: float = 2.0,
-        thread_throttle: int = 5,
+        backends: Mapping[str, JobBackend] | None = None,
     ) -> None:
         self.output_limit = output_limit
         self.spill_dir = spill_dir
+        # Read by the backends that signal processes (how long SIGTERM gets before SIGKILL).
         self.stop_grace = stop_grace
-        self._thread_throttle = thread_throttle
         self._lock = threading.RLock()
         self._next_id = 1
         self._top: dict[int, Job] = {}
@@ -98,8 +94,11 @@ class JobManager:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._shutdown_hooks: list[Callable[[], Awaitable[None] | None]] = []
-        self._process_backend: ProcessBackend | None = None
-        self._thread_backend: ThreadBackend | None = None
+        # Backends are registered by whoever builds the manager (the job service, a test): the
+        # manager drives jobs only through the JobBackend protocol and imports no backend.
+        self._backends: dict[str, JobBackend] = {}
+        for kind, backend in (backends or {}).items():
+            self.register_backend(kind, backend)
 
     # ---- ids, stores, backends ---------------------------------------------------------------
 
@@ -114,25 +113,28 @@ class JobManager:
         """An output store with this manager's memory bound and spill directory."""
         return OutputStore(self.output_limit, self.spill_dir)
 
-    @property
-    def process_backend(self) -> ProcessBackend:
-        """The native-process backend (BackgroundJob), created on first use."""
+    def register_backend(self, kind: str, backend: JobBackend) -> None:
+        """Register the backend for one kind of job ("process", "thread", "worker"…); it is
+        closed at shutdown, in registration order. A kind is registered once."""
         with self._lock:
-            if self._process_backend is None:
-                from pjsh.jobs.process import ProcessBackend
+            if self._closed:
+                raise RuntimeError("the job manager has been shut down")
+            if kind in self._backends:
+                raise ValueError(f"a job backend of kind {kind!r} is already registered")
+            self._backends[kind] = backend
 
-                self._process_backend = ProcessBackend(self, stop_grace=self.stop_grace)
-            return self._process_backend
-
-    @property
-    def thread_backend(self) -> ThreadBackend:
-        """The thread backend (Start-ThreadJob) with this manager's throttle limit."""
+    def backend(self, kind: str) -> JobBackend:
+        """The backend registered for ``kind``; LookupError if there is none."""
         with self._lock:
-            if self._thread_backend is None:
-                from pjsh.jobs.thread import ThreadBackend
+            found = self._backends.get(kind)
+        if found is None:
+            raise LookupError(f"no job backend of kind {kind!r} is registered")
+        return found
 
-                self._thread_backend = ThreadBackend(self, throttle_limit=self._thread_throttle)
-            return self._thread_backend
+    def backend_kinds(self) -> list[str]:
+        """The registered kinds, in registration order."""
+        with self._lock:
+            return list(self._backends)
 
     # ---- the event loop ----------------------------------------------------------------------
 
@@ -281,9 +283,10 @@ class JobManager:
                 if pending is not None:
                     self.call(_awaited(pending))
             except Exception as exc:
-                # A backend bug must not leave the job hanging in NotStarted forever.
+                # A backend bug must not leave the job hanging in NotStarted forever (unless
+                # the backend did end it before raising).
                 leaf.failure = exc
-                leaf.try_set_state(JobState.Failed, str(exc) or type(exc).__name__)
+                leaf.finish_if_unfinished(JobState.Failed, str(exc) or type(exc).__name__)
         return job
 
     def stop(self, job: Job, wait: bool = True, timeout: float | None = None,
@@ -295,8 +298,9 @@ class JobManager:
         for each in _walk(job):
             each.stop_requested = True
         for each in _walk(job):
-            if each.children and not each.is_finished():
-                each.try_set_state(JobState.Stopping)
+            if each.children:
+                # A parent whose last child ends meanwhile is finished: nothing to stop.
+                each.begin_stopping()
         leaves = [j for j in _leaves(job) if not j.is_finished()]
         if leaves:
             self.call(self._stop_all(leaves))
@@ -311,35 +315,37 @@ class JobManager:
         for leaf, result in zip(leaves, results, strict=True):
             if isinstance(result, Exception) and not leaf.is_finished():
                 leaf.failure = result
-                leaf.try_set_state(JobState.Failed, str(result) or type(result).__name__)
+                leaf.finish_if_unfinished(JobState.Failed, str(result) or type(result).__name__)
 
     @staticmethod
     async def _stop_leaf(leaf: Job) -> None:
         if leaf.backend is not None:
             await leaf.backend.stop(leaf)
-        elif not leaf.is_finished():
-            leaf.try_set_state(JobState.Stopping)
-            leaf.try_set_state(JobState.Stopped)
+        else:
+            leaf.finish_if_unfinished(JobState.Stopped)
 
     def suspend(self, job: Job) -> None:
         """Suspend every running leaf of a job (SIGSTOP for processes); JobError if the job
         type cannot be suspended."""
         leaves = [j for j in _leaves(job) if not is_persistent(j.state)]
         if leaves:
-            self.call(self._each(leaves, "suspend"))
+            self.call(self._suspend_all(leaves))
 
     def resume(self, job: Job) -> None:
         """Resume every suspended leaf of a job; JobError if the job type cannot."""
         leaves = [j for j in _leaves(job) if j.state is JobState.Suspended]
         if leaves:
-            self.call(self._each(leaves, "resume"))
+            self.call(self._resume_all(leaves))
 
     @staticmethod
-    async def _each(leaves: list[Job], operation: str) -> None:
+    async def _suspend_all(leaves: list[Job]) -> None:
         for leaf in leaves:
-            if leaf.backend is None:
-                raise JobError(f"Job {leaf.id} has no backend to {operation} it.")
-            await getattr(leaf.backend, operation)(leaf)
+            await _backend_of(leaf, "suspend").suspend(leaf)
+
+    @staticmethod
+    async def _resume_all(leaves: list[Job]) -> None:
+        for leaf in leaves:
+            await _backend_of(leaf, "resume").resume(leaf)
 
     # ---- waiting -----------------------------------------------------------------------------
 
@@ -490,8 +496,8 @@ class JobManager:
             for job in running:
                 for each in _walk(job):
                     each.stop_requested = True
-                    if each.children and not each.is_finished():
-                        each.try_set_state(JobState.Stopping)
+                    if each.children:
+                        each.begin_stopping()
             leaves = [leaf for job in running for leaf in _leaves(job) if not leaf.is_finished()]
             if leaves:
                 self.call(self._stop_all(leaves), timeout)
@@ -503,11 +509,22 @@ class JobManager:
         with self._lock:
             self._closed = True
             loop, thread = self._loop, self._thread
-            process_backend, thread_backend = self._process_backend, self._thread_backend
-        if thread_backend is not None:
-            thread_backend.close()
-        if process_backend is not None:
-            process_backend.close()
+            backends = list(self._backends.values())
+        for backend in backends:
+            try:
+                pending = backend.close()
+                if pending is None:
+                    continue
+                if loop is None:
+                    # The loop never ran, so the backend started nothing that needs it.
+                    if isinstance(pending, Coroutine):
+                        pending.close()
+                    continue
+                asyncio.run_coroutine_threadsafe(_awaited(pending), loop).result(timeout)
+            except Exception:
+                import logging
+
+                logging.getLogger("pjsh.jobs").exception("job backend close failed")
         for job in tops:
             job.close()
         with self._lock:
@@ -521,6 +538,12 @@ class JobManager:
 
 async def _awaited(awaitable: Awaitable[None]) -> None:
     await awaitable
+
+
+def _backend_of(leaf: Job, operation: str) -> JobBackend:
+    if leaf.backend is None:
+        raise JobError(f"Job {leaf.id} has no backend to {operation} it.")
+    return leaf.backend
 
 
 def _walk(job: Job) -> list[Job]:

@@ -137,6 +137,53 @@ CANNOT_REMOVE_CHILD = (
 )
 
 
+class JobFailureReason(str):
+    """``$job.JobStateInfo.Reason``: an exception in PowerShell, so scripts read
+    ``.Reason.Message``; a str here, so it still reads, prints and compares as its message."""
+
+    ps_type_names = ("System.Exception", "System.Object")
+    ps_property_names = ("Message",)
+
+    @property
+    def Message(self) -> str:
+        """The failure's message."""
+        return str.__str__(self)
+
+
+_STREAM_ITEM_TYPES = {
+    Stream.Output: "System.Management.Automation.PSObject",
+    Stream.Error: "System.Management.Automation.ErrorRecord",
+    Stream.Progress: "System.Management.Automation.ProgressRecord",
+    Stream.Verbose: "System.Management.Automation.VerboseRecord",
+    Stream.Debug: "System.Management.Automation.DebugRecord",
+    Stream.Warning: "System.Management.Automation.WarningRecord",
+    Stream.Information: "System.Management.Automation.InformationRecord",
+}
+
+
+class PSDataCollection(list[object]):
+    """A job's stream as scripts see it (``$job.Output``, ``.Error``, ``.Verbose``…), like
+    PowerShell's PSDataCollection: Count, indexing, enumeration and ``ReadAll()``.
+
+    It is a snapshot of the stream's unreceived records when the property was read:
+    ``ReadAll()`` empties this collection, while the job's stored output stays for
+    Receive-Job (whose bookkeeping of partly output native lines must not be bypassed).
+    """
+
+    ps_method_names = ("ReadAll",)
+
+    def __init__(self, items: Iterable[object], item_type: str) -> None:
+        super().__init__(items)
+        self.ps_type_names = (
+            f"System.Management.Automation.PSDataCollection`1[[{item_type}]]", "System.Object")
+
+    def ReadAll(self) -> list[object]:
+        """Every item, removed from the collection."""
+        items = list(self)
+        self.clear()
+        return items
+
+
 @dataclass(frozen=True)
 class JobStateInfo(PSPropertyClass):
     """A job's state and, for a failure, why (``$job.JobStateInfo``)."""
@@ -176,6 +223,11 @@ JobObserver = Callable[[JobEvent], None]
 class JobBackend(Protocol):
     """What drives a leaf job: stop/suspend/resume are awaited on the manager's event loop.
 
+    The manager calls these methods only; whoever builds the manager registers the backends
+    (:meth:`JobManager.register_backend`). A backend moves its jobs with ``set_state``; the
+    races it can meet (a stop crossing the job's own end) go through ``begin_stopping``,
+    ``finish_if_unfinished`` or ``compare_and_set``, and any other illegal move raises.
+
     ``start`` may be synchronous, called on the caller's thread (the process backend: Start-Job
     must return a Running job, and a hop to the loop and back costs more than the fork/exec),
     or return an awaitable that the manager runs to completion on its loop (backends whose
@@ -193,6 +245,10 @@ class JobBackend(Protocol):
 
     async def resume(self, job: Job) -> None:
         """Continue a suspended job (Running) or raise JobError if the job type cannot."""
+
+    def close(self) -> Awaitable[None] | None:
+        """Release the backend's resources at the manager's shutdown, after its jobs ended;
+        an awaitable returned is run on the manager's loop."""
 
 
 class FinishedHandle(threading.Event):
@@ -341,7 +397,7 @@ class Job(PSPropertyClass):
                 return False
             if not can_transition(old.State, new):
                 raise InvalidJobStateTransition(self.id, old.State, new)
-            info = JobStateInfo(new, reason)
+            info = JobStateInfo(new, None if reason is None else JobFailureReason(reason))
             self._info = info
             now = datetime.datetime.now()
             started = new is _S.Running and self._begin is None
@@ -358,12 +414,45 @@ class Job(PSPropertyClass):
                 self._finished.set()
             return True
 
-    def try_set_state(self, new: JobState, reason: str | None = None) -> bool:
-        """Like set_state, but an illegal transition is ignored (returns False)."""
+    # The races a backend legitimately meets are handled by the three methods below, each
+    # deciding under the job's lock; any other illegal transition is a bug and raises.
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock state changes take: hold it to check a state and act on it atomically."""
+        return self._lock
+
+    def compare_and_set(self, expected: JobState, new: JobState,
+                        reason: str | None = None) -> bool:
+        """Move to ``new`` only if the job is still ``expected`` (False otherwise): for a
+        change decided before an await, which another change may have overtaken."""
         with self._lock:
-            if not can_transition(self._info.State, new):
+            if self._info.State is not expected:
                 return False
             return self.set_state(new, reason)
+
+    def begin_stopping(self) -> bool:
+        """Enter Stopping unless the job has already finished (False then): a stop request
+        racing the job's own end. Every unfinished state may go to Stopping."""
+        with self._lock:
+            if self.is_finished():
+                return False
+            self.set_state(_S.Stopping)
+            return True
+
+    def finish_if_unfinished(self, state: JobState, reason: str | None = None) -> bool:
+        """Enter the finished ``state`` unless the job already finished (False then): the
+        backend's end of work racing a stop or a failure the manager recorded first. Stopped
+        is reached through Stopping, as always; the move must otherwise be legal (a Stopping
+        job cannot complete: its backend must report Stopped or Failed)."""
+        if not is_finished(state):
+            raise ValueError(f"{state.name} is not a finished state")
+        with self._lock:
+            if self.is_finished():
+                return False
+            if state is _S.Stopped and not can_transition(self._info.State, _S.Stopped):
+                self.set_state(_S.Stopping)
+            return self.set_state(state, reason)
 
     def _on_child_event(self, event: JobEvent) -> None:
         if event.kind is not JobEventKind.STATE_CHANGED:
@@ -373,7 +462,7 @@ class Job(PSPropertyClass):
                 self._info.State, [c.state for c in self._children], self.stop_requested
             )
             if target is not None:
-                self.try_set_state(target)
+                self.set_state(target)
 
     # ---- events ------------------------------------------------------------------------------
 
@@ -437,9 +526,9 @@ class Job(PSPropertyClass):
         for child in self._children:
             child.close()
 
-    def _stream_values(self, stream: Stream) -> list[object]:
+    def _stream_values(self, stream: Stream) -> PSDataCollection:
         records = self.store.iter_records(consume=False, streams=(stream,))
-        values: list[object] = []
+        values = PSDataCollection((), _STREAM_ITEM_TYPES[stream])
         pending: list[bytes] = []
         for record in records:
             if record.raw:
@@ -547,37 +636,37 @@ class Job(PSPropertyClass):
         return self.type_name
 
     @property
-    def Output(self) -> list[object]:
+    def Output(self) -> PSDataCollection:
         """Unreceived success output (native bytes decoded to lines)."""
         return self._stream_values(Stream.Output)
 
     @property
-    def Error(self) -> list[object]:
+    def Error(self) -> PSDataCollection:
         """Unreceived error records (native stderr decoded to lines)."""
         return self._stream_values(Stream.Error)
 
     @property
-    def Progress(self) -> list[object]:
+    def Progress(self) -> PSDataCollection:
         """Unreceived progress records."""
         return self._stream_values(Stream.Progress)
 
     @property
-    def Verbose(self) -> list[object]:
+    def Verbose(self) -> PSDataCollection:
         """Unreceived verbose messages."""
         return self._stream_values(Stream.Verbose)
 
     @property
-    def Debug(self) -> list[object]:
+    def Debug(self) -> PSDataCollection:
         """Unreceived debug messages."""
         return self._stream_values(Stream.Debug)
 
     @property
-    def Warning(self) -> list[object]:
+    def Warning(self) -> PSDataCollection:
         """Unreceived warnings."""
         return self._stream_values(Stream.Warning)
 
     @property
-    def Information(self) -> list[object]:
+    def Information(self) -> PSDataCollection:
         """Unreceived information records."""
         return self._stream_values(Stream.Information)
 

@@ -348,12 +348,13 @@ class ProcessBackend:
         with self._lock:
             run = self._runs.get(job)
             if run is None and self._pending.pop(job, None) is not None:
-                job.try_set_state(JobState.Stopped)
+                job.set_state(JobState.Stopped)  # never started: still NotStarted
                 return
         if run is None or run.reaped or run.stopping or job.is_finished():
             return
         run.stopping = True
-        job.try_set_state(JobState.Stopping)
+        if not job.begin_stopping():
+            return  # it ended before the stop arrived
         loop = asyncio.get_running_loop()
         if not run.known:
             return  # the pids are not back from the fork server yet: they get the signals then
@@ -388,8 +389,8 @@ class ProcessBackend:
         # The fork server's children are not ours to waitid on: their state is read instead.
         confirm = _wait_stopped_proc if run.served else _wait_stopped
         await loop.run_in_executor(None, confirm, list(run.pids))
-        if not job.is_finished():
-            job.try_set_state(JobState.Suspended)
+        # A stop (or the job's end) may have come while the SIGSTOP took hold.
+        job.compare_and_set(JobState.Running, JobState.Suspended)
 
     async def resume(self, job: Job) -> None:
         """SIGCONT the group; Running again."""
@@ -399,7 +400,7 @@ class ProcessBackend:
                 return
             raise JobError(RESUME_NOT_SUPPORTED.format(job.id))
         _kill_group(run.pgid, signal.SIGCONT)
-        job.try_set_state(JobState.Running)
+        job.compare_and_set(JobState.Suspended, JobState.Running)  # unless it ended meanwhile
 
     # ---- spawning ----------------------------------------------------------------------------
 
@@ -1033,9 +1034,9 @@ class ProcessBackend:
             failure = _StartFailure(run.start_error)
             job.failure = failure
             if run.stopping:
-                job.try_set_state(JobState.Stopped)
+                job.finish_if_unfinished(JobState.Stopped)
             else:
-                job.try_set_state(JobState.Failed, str(failure))
+                job.finish_if_unfinished(JobState.Failed, str(failure))
             return
         self._finish(job, run, run.codes.get(run.pids[-1], 0))
 
@@ -1049,12 +1050,13 @@ class ProcessBackend:
             reason = f"'{name}' exited with code {code}"
         else:
             reason = None
+        # The manager may have ended the job first (a stop that raised marks it Failed).
         if run.stopping:
-            job.try_set_state(JobState.Stopped, reason if code < 0 else None)
+            job.finish_if_unfinished(JobState.Stopped, reason if code < 0 else None)
         elif reason is not None:
-            job.try_set_state(JobState.Failed, reason)
+            job.finish_if_unfinished(JobState.Failed, reason)
         else:
-            job.try_set_state(JobState.Completed)
+            job.finish_if_unfinished(JobState.Completed)
 
     @staticmethod
     def _kill_leftovers(run: _Run) -> None:

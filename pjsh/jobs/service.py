@@ -23,13 +23,14 @@ from pjsh.lang.record import fields as record_fields
 from pjsh.runtime.convert import to_string
 
 if TYPE_CHECKING:
-    from pjsh.commands.base import Cmdlet
-    from pjsh.jobs.process import NativePipeline
+    from pjsh.jobs.process import NativePipeline, ProcessBackend
     from pjsh.jobs.thread import JobWriter, ThreadBackend
     from pjsh.jobs.workers import WorkerBackend
     from pjsh.runtime.binder import BindResult, CommandBinder
+    from pjsh.runtime.cmdlet import Cmdlet
     from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.pipeline import PipelineRunner, Stage
+    from pjsh.runtime.runspace import Runspace, RunspaceOptions
     from pjsh.runtime.scopes import Scope
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.session import Session
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 # jobs are not ThreadJobs either): ten `Cmd -AsJob` calls run at once, as the Azure example
 # expects. The bound only keeps a runaway loop from creating unbounded threads at once.
 _ASJOB_CONCURRENCY = 256
+# Start-ThreadJob's default -ThrottleLimit (the ThreadJob module's).
+_THREAD_THROTTLE = 5
 
 # Variables `&` never copies into a job (PowerShell's exception list, plus $?).
 _NOT_COPIED = frozenset({"pid", "psversiontable", "psedition", "pshome", "host", "true", "false",
@@ -63,8 +66,12 @@ class JobService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.manager = JobManager()
+        # The backends, each built on first use and registered with the manager then (a
+        # script that starts no job imports none of them).
         self._workers: WorkerBackend | None = None
         self._asjob: ThreadBackend | None = None
+        self._process: ProcessBackend | None = None
+        self._threads: ThreadBackend | None = None
         self._lock = threading.Lock()
         # Receive-Job's memory between calls: how far into a job's next native chunk it has
         # output (a line the job has only half written stays in the job), and the failed jobs
@@ -79,10 +86,34 @@ class JobService:
             if self._workers is None:
                 from pjsh.jobs.workers import WorkerBackend
 
-                self._workers = WorkerBackend(self.manager)
-                self.manager.add_shutdown_hook(self._workers.close)
+                self._workers = WorkerBackend(
+                    self.manager, stop_grace=self.manager.stop_grace,
+                    command_modules=self.session.registry.modules)
+                self.manager.register_backend("worker", self._workers)
                 self._workers.warm()
             return self._workers
+
+    @property
+    def process_backend(self) -> ProcessBackend:
+        """The native-process backend (a BackgroundJob of native commands only)."""
+        with self._lock:
+            if self._process is None:
+                from pjsh.jobs.process import ProcessBackend
+
+                self._process = ProcessBackend(self.manager, stop_grace=self.manager.stop_grace)
+                self.manager.register_backend("process", self._process)
+            return self._process
+
+    @property
+    def thread_backend(self) -> ThreadBackend:
+        """The thread backend of Start-ThreadJob (session-wide throttle limit)."""
+        with self._lock:
+            if self._threads is None:
+                from pjsh.jobs.thread import ThreadBackend
+
+                self._threads = ThreadBackend(self.manager, throttle_limit=_THREAD_THROTTLE)
+                self.manager.register_backend("thread", self._threads)
+            return self._threads
 
     @property
     def asjob_backend(self) -> ThreadBackend:
@@ -92,10 +123,19 @@ class JobService:
                 from pjsh.jobs.thread import ThreadBackend
 
                 self._asjob = ThreadBackend(self.manager, throttle_limit=_ASJOB_CONCURRENCY)
-                close = getattr(self._asjob, "close", None)
-                if close is not None:
-                    self.manager.add_shutdown_hook(close)
+                self.manager.register_backend("asjob", self._asjob)
             return self._asjob
+
+    def job_options(self) -> RunspaceOptions:
+        """Options for an in-process job's runspace: the caller's, at its current directory
+        and environment (the host, stop token and stdin are the job's own)."""
+        from pjsh.runtime.runspace import RunspaceOptions
+
+        base = self.session.options
+        if base is None:  # a session built without the factory (unit tests of a session)
+            base = RunspaceOptions(host=self.session.host, registry=self.session.registry)
+        return base.derive(cwd=self.session.cwd, env=dict(self.session.env),
+                           registry=self.session.registry)
 
     def prewarm(self) -> None:
         """Start the spare worker now (the console does this at start-up)."""
@@ -231,7 +271,7 @@ class JobService:
         if init is None and not args and input_items is None:
             native = self.native_pipeline(block.body, interp, frame, cwd, copy_caller_vars)
             if native is not None:
-                backend = self.manager.process_backend
+                backend = self.process_backend
                 return backend.start_job(native, name=name, command=text)
         from pjsh.jobs.workers import WorkerRequest
 
@@ -263,14 +303,13 @@ class JobService:
                    input_items: Sequence[object] | None, init: ScriptBlock | None,
                    throttle_limit: int | None, variables: dict[str, object]) -> Job:
         """Start-ThreadJob: run in a fresh runspace on a thread of this process."""
-        cwd = self.session.cwd
-        env = dict(self.session.env)
+        options = self.job_options()
 
         def target(writer: JobWriter) -> None:
-            run_block_in_new_runspace(block, writer, cwd=cwd, env=env, args=args,
+            run_block_in_new_runspace(block, writer, options, args=args,
                                       input_items=input_items, init=init, variables=variables)
 
-        return self.manager.thread_backend.start_job(target, name=name, command=block.text,
+        return self.thread_backend.start_job(target, name=name, command=block.text,
                                                      throttle_limit=throttle_limit)
 
     def asjob_stage(self, runner: PipelineRunner, frame: Frame, node: ast.Command, name: str,
@@ -295,10 +334,10 @@ class JobService:
 
             def end(self) -> None:
                 items = list(self.items) if self.has_input else None
-                cwd, env = service.session.cwd, dict(service.session.env)
+                options = service.job_options()
 
                 def target(writer: JobWriter) -> None:
-                    run_cmdlet_in_new_runspace(cls, binder, result, node, name, writer, cwd, env,
+                    run_cmdlet_in_new_runspace(cls, binder, result, node, name, writer, options,
                                                items)
 
                 job = service.asjob_backend.start_job(target, name=None, command=text)
@@ -311,39 +350,40 @@ class JobService:
         self.manager.shutdown()
 
 
+def _job_runspace(writer: JobWriter, options: RunspaceOptions) -> Runspace:
+    """The runspace of an in-process job: its host writes to the job, Stop-Job's flag is its
+    stop token (the interpreter checks it between statements, per loop iteration and per
+    pipeline object), natives read /dev/null and get their own process group."""
+    from pjsh.jobs.jobhost import JobHost
+    from pjsh.runtime.runspace import DEVNULL, create_runspace
+
+    return create_runspace(options.derive(
+        host=JobHost(writer), interactive=False, stop_event=writer.stopping,
+        native_stdin=DEVNULL, isolate_natives=True, script_args=()))
+
+
 _NO_ITEM = object()  # run_block_in_new_runspace without $_
 
 
-def _job_runspace(writer: JobWriter | object, cwd: str, env: dict[str, str]) -> object:
-    from pjsh.jobs.jobhost import JobHost
-    from pjsh.runtime.runspace import Runspace
-
-    rs = Runspace(JobHost(writer), cwd=cwd)  # type: ignore[arg-type]
-    stopping = getattr(writer, "stopping", None)
-    if isinstance(stopping, threading.Event):
-        # Stop-Job sets the writer's flag; the interpreter checks its own stop event between
-        # statements, per loop iteration and per pipeline object: make them one event.
-        rs.interp.stop_event = stopping
-    rs.session.env = dict(env)
-    rs.session.native_stdin = os.open(os.devnull, os.O_RDONLY)
-    rs.session.isolate_natives = True
-    return rs
-
-
-def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str,
-                              env: dict[str, str], args: Sequence[object],
+def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, options: RunspaceOptions,
+                              *, args: Sequence[object],
                               input_items: Sequence[object] | None, init: ScriptBlock | None,
                               variables: dict[str, object],
                               dollar_under: object = _NO_ITEM) -> None:
     """Run a script block as a thread job (with ``$_`` set when ``dollar_under`` is given:
     ForEach-Object -Parallel); a terminating error raises (the job fails)."""
+
+    with _job_runspace(writer, options) as rs:
+        _run_block(rs, block, writer, args, input_items, init, variables, dollar_under)
+
+
+def _run_block(rs: Runspace, block: ScriptBlock, writer: JobWriter, args: Sequence[object],
+               input_items: Sequence[object] | None, init: ScriptBlock | None,
+               variables: dict[str, object], dollar_under: object = _NO_ITEM) -> None:
     from pjsh.runtime.errors import PSRuntimeError
     from pjsh.runtime.interpreter import _MISSING
-    from pjsh.runtime.runspace import Runspace
     from pjsh.runtime.streams import CallbackSink
 
-    rs = _job_runspace(writer, cwd, env)
-    assert isinstance(rs, Runspace)
     g = rs.session.global_scope
     install_copied_variables(g, variables)
     out = CallbackSink(writer.write_output)
@@ -357,24 +397,25 @@ def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, *, cwd: str
     except PSRuntimeError as e:
         writer.write_error(e.record)
         raise JobScriptFailed(e.record.message, e.record, in_stream=True) from None
-    finally:
-        if rs.session.native_stdin is not None:
-            os.close(rs.session.native_stdin)
     if rs.session.last_native_failure:
         raise JobScriptFailed(rs.session.last_native_failure)
 
 
 def run_cmdlet_in_new_runspace(cls: type[Cmdlet], binder: CommandBinder, result: BindResult,
-                               node: ast.Command, name: str, writer: JobWriter, cwd: str,
-                               env: dict[str, str], items: list[object] | None) -> None:
+                               node: ast.Command, name: str, writer: JobWriter,
+                               options: RunspaceOptions, items: list[object] | None) -> None:
     """Run one bound cmdlet as a thread job (``-AsJob``)."""
+    with _job_runspace(writer, options) as rs:
+        _run_cmdlet(rs, cls, binder, result, node, name, writer, items)
+
+
+def _run_cmdlet(rs: Runspace, cls: type[Cmdlet], binder: CommandBinder, result: BindResult,
+                node: ast.Command, name: str, writer: JobWriter,
+                items: list[object] | None) -> None:
     from pjsh.runtime.errors import PSRuntimeError
     from pjsh.runtime.pipeline import CmdletStage
-    from pjsh.runtime.runspace import Runspace
     from pjsh.runtime.streams import CallbackSink
 
-    rs = _job_runspace(writer, cwd, env)
-    assert isinstance(rs, Runspace)
     frame = rs.frame("")
     stage = CmdletStage(rs.interp.pipelines, frame, node, name, cls, binder, result)
     stage.out = CallbackSink(writer.write_output)

@@ -169,12 +169,12 @@ class ThreadBackend:
             stopping = self._stopping.get(job)
         if queued:
             self._stopping.pop(job, None)
-            job.try_set_state(JobState.Stopped)
+            job.set_state(JobState.Stopped)  # a queued job never left NotStarted
             return
-        if stopping is not None and not job.is_finished():
-            # Stopping first: setting the flag may end the job at once (its natives are
-            # killed by the flag's callbacks), and Stopped only follows Stopping.
-            job.try_set_state(JobState.Stopping)
+        # Stopping first: setting the flag may end the job at once (its natives are killed
+        # by the flag's callbacks), and Stopped only follows Stopping. A job that ended before
+        # the stop arrived stays as it is; _run reads the state under the same lock.
+        if stopping is not None and job.begin_stopping():
             stopping.set()
 
     async def suspend(self, job: Job) -> None:
@@ -228,14 +228,17 @@ class ThreadBackend:
                 self._running -= 1
                 self._free += 1  # this thread is back in the pool before the next job starts
                 self._stopping.pop(job, None)
-        if stopping.is_set():
-            job.try_set_state(JobState.Stopping)
-            job.try_set_state(JobState.Stopped)
-        elif error is not None:
-            job.failure = error
-            job.try_set_state(JobState.Failed, str(error) or type(error).__name__)
-        else:
-            job.try_set_state(JobState.Completed)
+        with job.lock:
+            # A stop that made the job Stopping before it ended wins, even if the callable
+            # returned before it saw the flag: a Stopping job ends Stopped. (The manager may
+            # have ended the job first, marking it Failed when a stop raised.)
+            if stopping.is_set() or job.state is JobState.Stopping:
+                job.finish_if_unfinished(JobState.Stopped)
+            elif error is not None:
+                job.failure = error
+                job.finish_if_unfinished(JobState.Failed, str(error) or type(error).__name__)
+            else:
+                job.finish_if_unfinished(JobState.Completed)
         self._pump()
 
     def close(self) -> None:

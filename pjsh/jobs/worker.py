@@ -13,7 +13,11 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pjsh.runtime.cmdlet import Registry
+    from pjsh.runtime.runspace import Runspace
 
 PROTOCOL_VERSION = 1
 
@@ -66,23 +70,30 @@ class PipeWriter:
         self.out.flush()
 
 
-def run_request(request: dict[str, object], writer: PipeWriter) -> None:
-    """Run one job request (see the worker backend for its fields)."""
+def run_request(request: dict[str, object], writer: PipeWriter, registry: Registry) -> None:
+    """Run one job request (see the worker backend for its fields) with ``registry``'s
+    commands."""
+    from pjsh.jobs.engine import LocalJobEngine
     from pjsh.jobs.jobhost import JobHost
+    from pjsh.runtime.runspace import DEVNULL, RunspaceOptions, create_runspace
+
+    env = request.get("env")
+    options = RunspaceOptions(
+        host=JobHost(writer), registry=registry, cwd=str(request.get("cwd") or os.getcwd()),
+        env={str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else None,
+        native_stdin=DEVNULL, jobs=LocalJobEngine())
+    with create_runspace(options) as rs:
+        _run(rs, request, writer)
+
+
+def _run(rs: Runspace, request: dict[str, object], writer: PipeWriter) -> None:
     from pjsh.lang.parser import parse
     from pjsh.runtime.errors import PSRuntimeError
     from pjsh.runtime.interpreter import Frame
-    from pjsh.runtime.runspace import Runspace
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.serialize import decode
     from pjsh.runtime.streams import CallbackSink
 
-    host = JobHost(writer)
-    rs = Runspace(host, cwd=str(request.get("cwd") or os.getcwd()))
-    env = request.get("env")
-    if isinstance(env, dict):
-        rs.session.env = {str(k): str(v) for k, v in env.items()}
-    rs.session.native_stdin = os.open(os.devnull, os.O_RDONLY)
     g = rs.session.global_scope
     def make_scriptblock(text: str) -> object:
         # A copied script block variable (`$sb = {...}; & $sb &`) must stay runnable code.
@@ -131,8 +142,11 @@ def run_request(request: dict[str, object], writer: PipeWriter) -> None:
     writer.done(True, None, exit_code=session.last_exit_code)
 
 
-def main() -> int:
-    """Worker entry point: announce readiness, take one request, run it, exit."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Worker entry point: announce readiness, take one request, run it, exit. The arguments
+    name the command modules of the caller's registry (``--commands a,b,c``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    modules = args[args.index("--commands") + 1].split(",") if "--commands" in args else []
     proto_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)
@@ -142,9 +156,9 @@ def main() -> int:
     # Warm up: import the engine before saying ready, so a job starts without this cost.
     import pjsh.runtime.runspace
     import pjsh.runtime.serialize  # noqa: F401
-    from pjsh.runtime.runspace import _load_commands
+    from pjsh.runtime.cmdlet import Registry
 
-    _load_commands()
+    registry = Registry.from_modules(modules)
     out.write(f'{{"ready":true,"v":{PROTOCOL_VERSION}}}\n')
     out.flush()
     line = sys.stdin.buffer.readline()
@@ -153,7 +167,7 @@ def main() -> int:
     request = json.loads(line.decode("utf-8", "surrogateescape"))
     writer = PipeWriter(out)
     try:
-        run_request(request, writer)
+        run_request(request, writer, registry)
     except BrokenPipeError:
         return 1
     return 0

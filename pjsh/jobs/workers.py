@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +67,9 @@ class WorkerRequest:
         return (json.dumps(payload, ensure_ascii=True) + "\n").encode()
 
 
-def worker_command() -> list[str]:
-    """How to start a worker with this interpreter."""
-    return [sys.executable, "-m", "pjsh.jobs.worker"]
+def worker_command(command_modules: Sequence[str] = ()) -> list[str]:
+    """How to start a worker with this interpreter, loading these command modules."""
+    return [sys.executable, "-m", "pjsh.jobs.worker", "--commands", ",".join(command_modules)]
 
 
 def _worker_env() -> dict[str, str]:
@@ -91,9 +92,12 @@ class _Worker:
 class WorkerBackend:
     """Runs script blocks in pjsh worker processes (BackgroundJob children)."""
 
-    def __init__(self, manager: JobManager, stop_grace: float = 2.0) -> None:
+    def __init__(self, manager: JobManager, stop_grace: float = 2.0,
+                 command_modules: Sequence[str] = ()) -> None:
         self.manager = manager
         self.stop_grace = stop_grace
+        # The caller's registry, rebuilt in each worker from its module names.
+        self.command_modules = tuple(command_modules)
         self._pending: dict[Job, WorkerRequest] = {}
         self._workers: dict[Job, _Worker] = {}
         # Warm spares, oldest first. One is kept normally; a burst of Start-Jobs that finds
@@ -135,9 +139,9 @@ class WorkerBackend:
         else:  # pragma: no cover - Python 3.10
             kwargs["preexec_fn"] = os.setpgrp
         proc = await asyncio.create_subprocess_exec(
-            *worker_command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, env=_worker_env(), cwd="/", limit=_LINE_LIMIT,
-            **kwargs)
+            *worker_command(self.command_modules), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=_worker_env(),
+            cwd="/", limit=_LINE_LIMIT, **kwargs)
         self._procs.add(proc)
         worker = _Worker(proc)
         assert proc.stdout is not None
@@ -195,6 +199,9 @@ class WorkerBackend:
         job.process_id = proc.pid
         job.set_state(JobState.Running)
         asyncio.get_running_loop().create_task(self._pump(job, worker))
+        if job.stop_requested:
+            # A stop that arrived while a worker was being taken found nothing to signal.
+            await self.stop(job)
 
     async def _pump(self, job: Job, worker: _Worker) -> None:
         from pjsh.jobs.jobhost import JobScriptFailed
@@ -241,36 +248,37 @@ class WorkerBackend:
             job.exit_code = exit_code
         else:
             job.exit_code = code if code >= 0 else 128 - code
+        # The manager may have ended the job already (a stop that raised marks it Failed):
+        # hence finish_if_unfinished, the only race here.
         if worker.stopping or job.stop_requested:
-            job.try_set_state(JobState.Stopping)
-            job.try_set_state(JobState.Stopped)
+            job.finish_if_unfinished(JobState.Stopped)
         elif done is not None and done.get("ok"):
-            job.try_set_state(JobState.Completed)
+            job.finish_if_unfinished(JobState.Completed)
         elif done is not None:
             reason = str(done.get("reason") or "The job failed.")
             job.failure = JobScriptFailed(reason, failure_record,
                                           in_stream=failure_record is not None)
-            job.try_set_state(JobState.Failed, reason)
+            job.finish_if_unfinished(JobState.Failed, reason)
         elif code < 0:
             from pjsh.runtime.native import signal_name
 
-            job.try_set_state(JobState.Failed,
-                              f"The job's process was terminated by signal {signal_name(-code)}.")
+            job.finish_if_unfinished(
+                JobState.Failed, f"The job's process was terminated by signal {signal_name(-code)}.")
         else:
-            job.try_set_state(JobState.Failed,
-                              f"The job's process exited unexpectedly with code {code}.")
+            job.finish_if_unfinished(
+                JobState.Failed, f"The job's process exited unexpectedly with code {code}.")
 
     async def stop(self, job: Job) -> None:
         """SIGTERM the worker's group (SIGCONT too); SIGKILL after a grace period."""
         with self._lock:
             if self._pending.pop(job, None) is not None:
-                job.try_set_state(JobState.Stopped)
+                job.set_state(JobState.Stopped)  # never started: still NotStarted
                 return
         worker = self._workers.get(job)
         if worker is None or worker.stopping or job.is_finished():
             return
         worker.stopping = True
-        job.try_set_state(JobState.Stopping)
+        job.set_state(JobState.Stopping)  # on the loop, as the job's end: no race
         pgid = worker.proc.pid
         _kill_group(pgid, signal.SIGTERM)
         _kill_group(pgid, signal.SIGCONT)
@@ -287,8 +295,8 @@ class WorkerBackend:
         _kill_group(worker.proc.pid, signal.SIGSTOP)
         # SIGSTOP takes effect asynchronously: report Suspended only when it holds.
         await asyncio.get_running_loop().run_in_executor(None, _wait_stopped, worker.proc.pid)
-        if not job.is_finished():
-            job.try_set_state(JobState.Suspended)
+        # A stop (or the job's end) may have come while the SIGSTOP took hold.
+        job.compare_and_set(JobState.Running, JobState.Suspended)
 
     async def resume(self, job: Job) -> None:
         """SIGCONT the worker's process group."""
@@ -298,7 +306,7 @@ class WorkerBackend:
                 return
             raise JobError(RESUME_NOT_SUPPORTED.format(job.id))
         _kill_group(worker.proc.pid, signal.SIGCONT)
-        job.try_set_state(JobState.Running)
+        job.compare_and_set(JobState.Suspended, JobState.Running)  # unless it ended meanwhile
 
     async def close(self) -> None:
         """Kill the spare workers and any worker still starting (shutdown)."""

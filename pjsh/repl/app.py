@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from prompt_toolkit.history import History
 
-    from pjsh.jobs.model import Job
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.runtime.runspace import Runspace
 
@@ -127,16 +126,17 @@ def run_repl(no_profile: bool = False) -> int:
     from prompt_toolkit.patch_stdout import patch_stdout
     from prompt_toolkit.styles import Style
 
-    from pjsh.cli import _exit_on_signals, stop_jobs_on_exit
+    from pjsh.engine import local_options
+    from pjsh.lifecycle import exit_on_signals, running_jobs, stop_jobs_on_exit
     from pjsh.repl.completer import PjshCompleter
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
     from pjsh.repl.prompt import prompt_text
-    from pjsh.runtime.runspace import Runspace
+    from pjsh.runtime.runspace import create_runspace
 
     host = ConsoleHost()
-    runspace = Runspace(host, interactive=True)
-    _exit_on_signals()
+    runspace = create_runspace(local_options(host, interactive=True))
+    exit_on_signals()
     warned = False
     try:
         if not no_profile:
@@ -206,10 +206,3 @@ def run_repl(no_profile: bool = False) -> int:
     finally:
         host.flush()
         stop_jobs_on_exit(runspace)
-
-
-def running_jobs(runspace: Runspace) -> list[Job]:
-    """The session's top-level jobs that have not finished."""
-    if not runspace.session.has_jobs:
-        return []
-    return [j for j in runspace.session.jobs.manager.jobs() if not j.is_finished()]

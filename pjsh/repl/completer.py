@@ -22,7 +22,7 @@ from pjsh.lang.parser import parse
 from pjsh.lang.tokens import Token, TokenKind
 
 if TYPE_CHECKING:
-    from pjsh.commands.base import Cmdlet, Param
+    from pjsh.runtime.cmdlet import Cmdlet, Param
     from pjsh.runtime.session import Session
 
 # Variables the engine answers without a scope entry.

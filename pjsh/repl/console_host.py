@@ -119,7 +119,7 @@ class ConsoleHost:
         self.plain = plain
         self.show_progress = _isatty(self._err) if progress is None else progress
         # Activity id → latest record; the most recently updated one is drawn.
-        self._activities: dict[int, object] = {}
+        self._activities: dict[tuple[int, int], object] = {}
         self._bar_drawn = False
 
     # ------------------------------------------------------------------ consoles
@@ -217,7 +217,10 @@ class ConsoleHost:
 
         _, activity_id = lookup_property(record, "ActivityId")
         _, record_type = lookup_property(record, "RecordType")
-        key = activity_id if isinstance(activity_id, int) else 0
+        # As PowerShell's host: an activity is identified by its source and its id.
+        source_id = getattr(record, "SourceId", 0)
+        key = (source_id if isinstance(source_id, int) else 0,
+               activity_id if isinstance(activity_id, int) else 0)
         self._activities.pop(key, None)
         if str(record_type) != "Completed":
             self._activities[key] = record

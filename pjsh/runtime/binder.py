@@ -4,8 +4,8 @@ type conversion, validation and mandatory parameters. It reads each command's Pa
 
 from __future__ import annotations
 
-from pjsh.commands.base import Bound, CommandSpec, Param
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.cmdlet import Bound, CommandSpec, Param
 from pjsh.runtime.convert import (
     BOOL,
     INT,

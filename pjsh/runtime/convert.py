@@ -201,6 +201,9 @@ class TypeSpec:
     is_switch: bool = False
     is_array: bool = False
     choices: tuple[str, ...] = ()
+    # The Python type of a converted value, as written in a cmdlet's typed arguments record
+    # (tests/test_cmdlet_args.py checks every record against its parameter table).
+    python: str = "object"
 
 
 def _identity(value: object) -> object:
@@ -263,19 +266,22 @@ def _int_conv(value: object) -> object:
         ) from None
 
 
-STRING = TypeSpec("System.String", _string)
-STRINGS = TypeSpec("System.String[]", _array(to_string), is_array=True)
-INT = TypeSpec("System.Int32", _int_conv)
-INTS = TypeSpec("System.Int32[]", _array(_int_conv), is_array=True)
-DOUBLE = TypeSpec("System.Double", lambda v: to_double(v))
-BOOL = TypeSpec("System.Boolean", _bool_param)
-SWITCH = TypeSpec("System.Management.Automation.SwitchParameter", _bool_param, is_switch=True)
+STRING = TypeSpec("System.String", _string, python="str")
+STRINGS = TypeSpec("System.String[]", _array(to_string), is_array=True, python="list[str]")
+INT = TypeSpec("System.Int32", _int_conv, python="int")
+INTS = TypeSpec("System.Int32[]", _array(_int_conv), is_array=True, python="list[int]")
+DOUBLE = TypeSpec("System.Double", lambda v: to_double(v), python="float")
+BOOL = TypeSpec("System.Boolean", _bool_param, python="bool")
+SWITCH = TypeSpec("System.Management.Automation.SwitchParameter", _bool_param, is_switch=True,
+                  python="bool")
 OBJECT = TypeSpec("System.Object", _identity)
-OBJECTS = TypeSpec("System.Object[]", _array(_identity), is_array=True)
-SCRIPTBLOCK = TypeSpec("System.Management.Automation.ScriptBlock", _scriptblock)
-SCRIPTBLOCKS = TypeSpec("System.Management.Automation.ScriptBlock[]", _array(_scriptblock), is_array=True)
-HASHTABLE = TypeSpec("System.Collections.Hashtable", _hashtable)
-DATETIME = TypeSpec("System.DateTime", to_datetime)
+OBJECTS = TypeSpec("System.Object[]", _array(_identity), is_array=True, python="list[object]")
+SCRIPTBLOCK = TypeSpec("System.Management.Automation.ScriptBlock", _scriptblock,
+                       python="ScriptBlock")
+SCRIPTBLOCKS = TypeSpec("System.Management.Automation.ScriptBlock[]", _array(_scriptblock),
+                        is_array=True, python="list[ScriptBlock]")
+HASHTABLE = TypeSpec("System.Collections.Hashtable", _hashtable, python="Hashtable")
+DATETIME = TypeSpec("System.DateTime", to_datetime, python="datetime.datetime")
 
 
 def enum_type(name: str, choices: Sequence[str]) -> TypeSpec:
@@ -293,4 +299,4 @@ def enum_type(name: str, choices: Sequence[str]) -> TypeSpec:
             )
         return found
 
-    return TypeSpec(name, convert, choices=tuple(choices))
+    return TypeSpec(name, convert, choices=tuple(choices), python="str")

@@ -30,15 +30,36 @@ class CategoryInfo(PSPropertyClass):
     """Category, reason and target of an error, as PowerShell's ErrorCategoryInfo."""
 
     ps_type_names = ("System.Management.Automation.ErrorCategoryInfo",)
-    ps_property_names = ("Category", "Activity", "Reason", "TargetName")
+    ps_property_names = ("Category", "Activity", "Reason", "TargetName", "TargetType")
+    ps_method_names = ("GetMessage",)
 
     Category: str = "NotSpecified"
     Activity: str = ""
     Reason: str = ""
     TargetName: str = ""
+    TargetType: str = ""
 
     def __str__(self) -> str:
-        return f"{self.Category}: ({self.TargetName}:) [{self.Activity}], {self.Reason}"
+        return (f"{self.Category}: ({self.TargetName}:{self.TargetType}) [{self.Activity}], "
+                f"{self.Reason}")
+
+    def GetMessage(self) -> str:
+        """The one-line summary (what ``ToString()`` gives)."""
+        return str(self)
+
+
+@dataclass
+class ErrorDetails(PSPropertyClass):
+    """``$error.ErrorDetails``: a replacement message and what the user should do about it."""
+
+    ps_type_names = ("System.Management.Automation.ErrorDetails",)
+    ps_property_names = ("Message", "RecommendedAction")
+
+    Message: str = ""
+    RecommendedAction: str = ""
+
+    def __str__(self) -> str:
+        return self.Message
 
 
 @dataclass
@@ -69,6 +90,7 @@ class ErrorRecord(PSPropertyClass):
         "FullyQualifiedErrorId",
         "InvocationInfo",
         "PSComputerName",
+        "ErrorDetails",
     )
 
     Exception: ExceptionInfo
@@ -77,6 +99,7 @@ class ErrorRecord(PSPropertyClass):
     TargetObject: object = None
     InvocationInfo: InvocationInfo = field(default_factory=InvocationInfo)
     PSComputerName: str | None = None
+    ErrorDetails: ErrorDetails | None = None
 
     @property
     def message(self) -> str:

@@ -5,7 +5,8 @@ The engine turns objects into :data:`Block` values (:class:`TableBlock`, :class:
 (column widths, truncation with ``…``, blank lines) is computed once by :func:`layout_lines`;
 :func:`render_text` joins its lines for pipes, files and ``Out-String``, and the console host
 (``pjsh.render.rich_render``) styles the very same lines with rich. Default views per type name
-live in a registry (:func:`register_view`), separate from the objects, as in PowerShell.
+live in a :class:`ViewTable`, separate from the objects, as in PowerShell; each runspace's
+command registry owns one (the built-in views plus those its command modules declare).
 """
 
 from __future__ import annotations
@@ -113,13 +114,15 @@ class TableView:
     """A default table view: columns as (label, property name or getter, width, align).
 
     ``group_by`` names a property whose change starts a new table under the title
-    ``    <group_label>: <value>``; ``wrap`` wraps long cells instead of cutting them.
+    ``    <group_label>: <value>`` (indented by ``group_indent``); ``wrap`` wraps long cells
+    instead of cutting them.
     """
 
     columns: tuple[tuple[str, ColumnSource, int | None, str], ...]
     group_by: str | None = None
     group_label: str = ""
     wrap: bool = False
+    group_indent: int = 4
 
     @property
     def fixed_width(self) -> bool:
@@ -134,33 +137,44 @@ class ListView:
     entries: tuple[tuple[str, ColumnSource], ...]
 
 
-_VIEWS: dict[str, TableView | ListView] = {}
+View: TypeAlias = "TableView | ListView"
 
 
-def register_view(type_name: str, view: TableView | ListView) -> None:
-    """Make ``view`` the default view of objects whose type names include ``type_name``."""
-    _VIEWS[type_name.lower()] = view
+class ViewTable:
+    """Default views by type name (what Format-Table/-List and Out-Default use when no
+    properties are given). Each runspace has its own (see ``Registry.views``)."""
 
+    def __init__(self, views: Mapping[str, View] | None = None) -> None:
+        self._views: dict[str, View] = dict(views or {})
 
-def find_view(obj: object) -> TableView | ListView | None:
-    """Return the registered view of the most specific type name of ``obj`` that has one.
+    def register(self, type_name: str, view: View) -> None:
+        """Make ``view`` the default view of objects whose type names include ``type_name``."""
+        self._views[type_name.lower()] = view
 
-    Deserialized objects (``Deserialized.<type>``) fall back to the view of ``<type>``, so a
-    job table received from a remote runspace looks like a local one.
-    """
-    names = type_names(obj)
-    for name in names:
-        view = _VIEWS.get(name.lower())
-        if view is not None:
-            return view
-    prefix = "deserialized."
-    for name in names:
-        low = name.lower()
-        if low.startswith(prefix):
-            view = _VIEWS.get(low[len(prefix):])
+    def copy(self) -> ViewTable:
+        """An independent copy."""
+        return ViewTable(self._views)
+
+    def find(self, obj: object) -> View | None:
+        """Return the view of the most specific type name of ``obj`` that has one.
+
+        Deserialized objects (``Deserialized.<type>``) fall back to the view of ``<type>``,
+        so a job table received from a remote runspace looks like a local one.
+        """
+        names = type_names(obj)
+        views = self._views
+        for name in names:
+            view = views.get(name.lower())
             if view is not None:
                 return view
-    return None
+        prefix = "deserialized."
+        for name in names:
+            low = name.lower()
+            if low.startswith(prefix):
+                view = views.get(low[len(prefix):])
+                if view is not None:
+                    return view
+        return None
 
 
 def _prop(name: str) -> Callable[[object], object]:
@@ -287,16 +301,34 @@ DICTIONARY_ENTRY_VIEW = TableView((("Name", "Name", 30, "left"), ("Value", "Valu
 
 DICTIONARY_ENTRY_TYPE = "System.Collections.DictionaryEntry"
 
-register_view("System.Management.Automation.Job", JOB_VIEW)
-register_view("System.Management.Automation.Runspaces.PSSession", PSSESSION_VIEW)
-register_view("System.IO.FileInfo", FILESYSTEM_VIEW)
-register_view("System.IO.DirectoryInfo", FILESYSTEM_VIEW)
-register_view("System.Diagnostics.Process", PROCESS_VIEW)
-register_view("Microsoft.PowerShell.Commands.HistoryInfo", HISTORY_VIEW)
-for _command_type in ("CommandInfo", "AliasInfo", "ApplicationInfo", "CmdletInfo",
-                      "ExternalScriptInfo", "FilterInfo", "FunctionInfo", "ScriptInfo"):
-    register_view(f"System.Management.Automation.{_command_type}", COMMAND_VIEW)
-register_view(DICTIONARY_ENTRY_TYPE, DICTIONARY_ENTRY_VIEW)
+
+
+def builtin_views() -> ViewTable:
+    """A new table of the runtime's own default views (jobs, sessions, files, processes,
+    history, commands, dictionary entries)."""
+    table = ViewTable()
+    table.register("System.Management.Automation.Job", JOB_VIEW)
+    table.register("System.Management.Automation.Runspaces.PSSession", PSSESSION_VIEW)
+    table.register("System.IO.FileInfo", FILESYSTEM_VIEW)
+    table.register("System.IO.DirectoryInfo", FILESYSTEM_VIEW)
+    table.register("System.Diagnostics.Process", PROCESS_VIEW)
+    table.register("Microsoft.PowerShell.Commands.HistoryInfo", HISTORY_VIEW)
+    for command_type in ("CommandInfo", "AliasInfo", "ApplicationInfo", "CmdletInfo",
+                         "ExternalScriptInfo", "FilterInfo", "FunctionInfo", "ScriptInfo"):
+        table.register(f"System.Management.Automation.{command_type}", COMMAND_VIEW)
+    table.register(DICTIONARY_ENTRY_TYPE, DICTIONARY_ENTRY_VIEW)
+    return table
+
+
+_default_views: ViewTable | None = None
+
+
+def default_views() -> ViewTable:
+    """The built-in views, for formatting done outside any runspace (it is never changed)."""
+    global _default_views
+    if _default_views is None:
+        _default_views = builtin_views()
+    return _default_views
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,6 +420,7 @@ class _Spec:
 
 @dataclass
 class _Options:
+    views: ViewTable
     view: str = "auto"
     properties: Sequence[object] | None = None
     auto_size: bool = False
@@ -600,6 +633,10 @@ def _text_lines(text: str) -> list[str]:
     return text.split("\n")
 
 
+# The one column of objects shown as lines of text: as wide as the screen, wrapping.
+_LINES_COLUMNS = (Column("", 100_000),)
+
+
 def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
     """Turn one output object into the pieces (text, table rows, list entries) it shows as."""
     if obj is None:
@@ -623,7 +660,14 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
         yield _Text(_text_lines(_scalar_text(obj)))
         return
 
-    view = None if opts.properties is not None else find_view(obj)
+    display = getattr(obj, "ps_display_lines", None)
+    if opts.view == "auto" and opts.properties is None and callable(display):
+        # Objects whose default view is lines of text (MatchInfo), like pwsh's custom controls:
+        # framed by blank lines, shown as they come.
+        yield _Rows(key=("lines",), columns=_LINES_COLUMNS, rows=[(line,) for line in display()],
+                    hide_header=True, wrap=True, streamable=True)
+        return
+    view = None if opts.properties is not None else opts.views.find(obj)
     kind = opts.view
     if opts.properties is not None:
         specs = _resolve(obj, opts.properties, opts.evaluate)
@@ -672,7 +716,7 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
             group_text = format_value(group) if found else ""
             if group_text:
                 label = f"{table_view.group_label}: " if table_view.group_label else ""
-                title = f"    {label}{group_text}"
+                title = " " * table_view.group_indent + f"{label}{group_text}"
         yield _Rows(
             key=("view", id(table_view), title, opts.auto_size),
             columns=columns,
@@ -753,6 +797,7 @@ def build_blocks(
     wrap: bool = False,
     hide_header: bool = False,
     evaluate: Evaluate | None = None,
+    views: ViewTable | None = None,
     group_by: object = None,
 ) -> list[Block]:
     """Turn objects into format blocks.
@@ -762,14 +807,16 @@ def build_blocks(
     names (wildcards allowed) or calculated properties (hashtables with Name/Label and
     Expression; a script block expression is run through ``evaluate(scriptblock, obj)``).
     Consecutive objects of the same shape share a block. Blocks already in ``objects``
-    (the output of an earlier Format-* command) pass through unchanged. ``group_by``
-    (Format-Table -GroupBy: a name, script block or calculated property) starts a new table
-    under a ``   Label: value`` header each time its value changes (no sorting, as pwsh).
+    (the output of an earlier Format-* command) pass through unchanged. ``views`` are the
+    runspace's default views (the built-in ones if None). ``group_by`` (Format-Table -GroupBy:
+    a name, script block or calculated property) starts a new table under a ``   Label:
+    value`` header each time its value changes (no sorting, as pwsh).
     """
     if view not in ("auto", "table", "list"):
         raise ValueError(f"unknown view {view!r}")
     group = _group_spec(group_by, evaluate) if group_by is not None else None
-    opts = _Options(view, properties, auto_size, wrap, hide_header, evaluate, group)
+    opts = _Options(views or default_views(), view, properties, auto_size, wrap, hide_header,
+                    evaluate, group)
     blocks: list[Block] = []
     current: _Rows | _Entries | _Text | None = None
     for obj in objects:
@@ -803,10 +850,12 @@ class OutDefault:
     need no sizing and are emitted row by row, the header only with the first row of a run.
     """
 
-    def __init__(self, emit: Callable[[list[Block]], None]) -> None:
-        """Send blocks to ``emit`` as they become ready."""
+    def __init__(self, emit: Callable[[list[Block]], None], views: ViewTable | None = None,
+                 ) -> None:
+        """Send blocks to ``emit`` as they become ready, using ``views`` (the runspace's
+        default views; the built-in ones if None)."""
         self._emit = emit
-        self._options = _Options()
+        self._options = _Options(views or default_views())
         self._pending: _Rows | _Entries | None = None
         self._stream_key: tuple[object, ...] | None = None
         self._stream_columns: tuple[Column, ...] = ()
@@ -1168,12 +1217,13 @@ __all__ = [
     "TableBlock",
     "TableView",
     "TextBlock",
+    "ViewTable",
     "build_blocks",
+    "builtin_views",
+    "default_views",
     "display_width",
-    "find_view",
     "format_value",
     "layout_lines",
     "line_text",
-    "register_view",
     "render_text",
 ]

@@ -43,7 +43,7 @@ from pjsh.runtime.members import MemberError, call_method, get_member, set_membe
 from pjsh.runtime.scopes import Scope
 from pjsh.runtime.scriptblock import ScriptBlock
 from pjsh.runtime.streams import ListSink, Sink, Streams
-from pjsh.runtime.values import Hashtable, PSObject
+from pjsh.runtime.values import Hashtable, PathInfo, PSObject
 
 if TYPE_CHECKING:
     from pjsh.runtime.session import Session
@@ -108,14 +108,14 @@ def collapse(items: list[object]) -> object:
 class Interpreter:
     """Evaluates AST nodes for one session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, stop_event: threading.Event) -> None:
         self.session = session
         self.try_depth = 0
         self.call_depth = 0
         # Cooperative cancellation: set from another thread (a Ctrl+C handler, Stop-Job, a
         # test's time budget); checked between statements, per loop iteration and per
         # pipeline object, where it raises PipelineStoppedSignal.
-        self.stop_event = threading.Event()
+        self.stop_event = stop_event
         # False keeps PATH lookups from ever starting a program (sandboxed runs, fuzzing).
         self.natives_enabled = True
         # When set, redirections may only write files below this directory (sandboxed runs).
@@ -284,11 +284,9 @@ class Interpreter:
     def start_background(self, chain: ast.PipelineChain, frame: Frame, out: Sink) -> None:
         """Hand the chain to the job engine (``a &``)."""
         if not self.session.has_jobs and self.natives_enabled:
-            # The first `&` of the session: most run native commands, so the fork server
-            # starts now and boots while the job engine (asyncio and all) is imported.
-            from pjsh.jobs.spawnclient import prestart
-
-            prestart()
+            # The first `&` of the session: most run native commands, so the job engine may
+            # start its helpers (the fork server) now, to boot while it is imported.
+            self.session.prepare_jobs()
         job = self.session.jobs.background(self, chain, frame)
         out.send(job)
         self.set_success(True)
@@ -544,8 +542,6 @@ class Interpreter:
         if low in _CONSTANTS:
             return _CONSTANTS[low]
         if low == "pwd":
-            from pjsh.commands.location import PathInfo
-
             return PathInfo(self.session.cwd)
         if low == "pid":
             return os.getpid()

@@ -254,6 +254,15 @@ def call_method(obj: object, name: str, args: list[object]) -> object:
         return PSObject({"Name": (names[0].rsplit(".", 1)[-1] if names else "Object"),
                          "FullName": names[0] if names else "System.Object"},
                         type_names=("System.RuntimeType",))
+    if low == "equals":
+        # Value types and strings compare by value, other objects by reference (as .NET).
+        other = _arg(args, 0)
+        if isinstance(obj, (bool, int, float, str)) or obj is None:
+            return type(obj) is type(other) and obj == other
+        return obj is other
+    if low == "gethashcode":
+        hashed: object = obj if isinstance(obj, (bool, int, float, str)) else id(obj)
+        return hash(hashed) & 0x7FFFFFFF
     if isinstance(obj, list):
         if low == "contains":
             from pjsh.runtime.operators import equals
@@ -302,3 +311,202 @@ def call_method(obj: object, name: str, args: list[object]) -> object:
     raise MemberError("MethodNotFound",
                       f"Method invocation failed because [{type_name}] does not contain a method "
                       f"named '{name}'.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Member listing (Get-Member): what the functions above let scripts read and call
+# ---------------------------------------------------------------------------------------------
+
+# .NET type names as pwsh's member definitions spell them (its type accelerators).
+_SHORT_TYPES = {
+    "System.Int32": "int", "System.Int64": "long", "System.String": "string",
+    "System.Boolean": "bool", "System.Double": "double", "System.DateTime": "datetime",
+    "System.TimeSpan": "timespan", "System.Collections.Hashtable": "hashtable",
+    "System.Management.Automation.ScriptBlock": "scriptblock", "System.Char": "char",
+    "System.Object[]": "Object[]",
+}
+
+_COMMON_METHODS = {
+    "Equals": "bool Equals(System.Object obj)",
+    "GetHashCode": "int GetHashCode()",
+    "GetType": "type GetType()",
+    "ToString": "string ToString()",
+}
+
+_STRING_METHODS = {
+    "Contains": "bool Contains(string value)",
+    "EndsWith": "bool EndsWith(string value)",
+    "Equals": "bool Equals(System.Object obj), bool Equals(string value)",
+    "IndexOf": "int IndexOf(string value)",
+    "Insert": "string Insert(int startIndex, string value)",
+    "LastIndexOf": "int LastIndexOf(string value)",
+    "PadLeft": "string PadLeft(int totalWidth), string PadLeft(int totalWidth, char paddingChar)",
+    "PadRight": "string PadRight(int totalWidth), string PadRight(int totalWidth, "
+                "char paddingChar)",
+    "Remove": "string Remove(int startIndex), string Remove(int startIndex, int count)",
+    "Replace": "string Replace(string oldValue, string newValue)",
+    "Split": "string[] Split(Params char[] separator)",
+    "StartsWith": "bool StartsWith(string value)",
+    "Substring": "string Substring(int startIndex), string Substring(int startIndex, int length)",
+    "ToCharArray": "char[] ToCharArray()",
+    "ToLower": "string ToLower()",
+    "ToUpper": "string ToUpper()",
+    "Trim": "string Trim(), string Trim(Params char[] trimChars)",
+    "TrimEnd": "string TrimEnd(), string TrimEnd(Params char[] trimChars)",
+    "TrimStart": "string TrimStart(), string TrimStart(Params char[] trimChars)",
+}
+
+_DATE_PROPERTIES = {
+    "Date": "datetime", "Day": "int", "DayOfWeek": "System.DayOfWeek", "Hour": "int",
+    "Millisecond": "int", "Minute": "int", "Month": "int", "Second": "int", "Ticks": "long",
+    "Year": "int",
+}
+
+_DATE_METHODS_DEF = {
+    "AddDays": "datetime AddDays(double value)",
+    "AddHours": "datetime AddHours(double value)",
+    "AddMilliseconds": "datetime AddMilliseconds(double value)",
+    "AddMinutes": "datetime AddMinutes(double value)",
+    "AddSeconds": "datetime AddSeconds(double value)",
+    "ToLocalTime": "datetime ToLocalTime()",
+    "ToString": "string ToString(), string ToString(string format)",
+    "ToUniversalTime": "datetime ToUniversalTime()",
+}
+
+_TIMESPAN_PROPERTIES = {
+    "Days": "int", "Milliseconds": "int", "Seconds": "int", "TotalMilliseconds": "double",
+    "TotalMinutes": "double", "TotalSeconds": "double",
+}
+
+_HASHTABLE_METHODS = {
+    "Add": "void Add(System.Object key, System.Object value)",
+    "Clear": "void Clear()",
+    "ContainsKey": "bool ContainsKey(System.Object key)",
+    "ContainsValue": "bool ContainsValue(System.Object value)",
+    "Remove": "void Remove(System.Object key)",
+}
+
+_ARRAY_METHODS = {
+    "Contains": "bool Contains(System.Object value)",
+    "IndexOf": "int IndexOf(System.Object value)",
+}
+
+# [type]::Member of the types pjsh's dotnet module answers, by the first type name of a value.
+_STATIC_MEMBERS: dict[str, list[tuple[str, str, str]]] = {
+    "System.String": [
+        ("Concat", "Method", "static string Concat(Params System.Object[] args)"),
+        ("Empty", "Property", "static string Empty"),
+        ("Format", "Method", "static string Format(string format, Params System.Object[] args)"),
+        ("IsNullOrEmpty", "Method", "static bool IsNullOrEmpty(string value)"),
+        ("IsNullOrWhiteSpace", "Method", "static bool IsNullOrWhiteSpace(string value)"),
+        ("Join", "Method", "static string Join(string separator, Params System.Object[] values)"),
+        ("new", "Method", "string new(char c, int count)"),
+    ],
+    "System.Int32": [
+        ("MaxValue", "Property", "static int MaxValue = 2147483647"),
+        ("MinValue", "Property", "static int MinValue = -2147483648"),
+        ("Parse", "Method", "static int Parse(string s)"),
+    ],
+    "System.Int64": [
+        ("MaxValue", "Property", "static long MaxValue = 9223372036854775807"),
+        ("MinValue", "Property", "static long MinValue = -9223372036854775808"),
+        ("Parse", "Method", "static long Parse(string s)"),
+    ],
+    "System.Double": [
+        ("MaxValue", "Property", "static double MaxValue = 1.79769313486232E+308"),
+        ("NaN", "Property", "static double NaN = NaN"),
+        ("Parse", "Method", "static double Parse(string s)"),
+        ("PositiveInfinity", "Property", "static double PositiveInfinity = Infinity"),
+    ],
+    "System.DateTime": [
+        ("Now", "Property", "static datetime Now {get;}"),
+        ("Parse", "Method", "static datetime Parse(string s)"),
+        ("Today", "Property", "static datetime Today {get;}"),
+        ("UtcNow", "Property", "static datetime UtcNow {get;}"),
+    ],
+    "System.TimeSpan": [
+        ("FromMilliseconds", "Method", "static timespan FromMilliseconds(double value)"),
+        ("FromSeconds", "Method", "static timespan FromSeconds(double value)"),
+    ],
+}
+
+
+def short_type_name(value: object) -> str:
+    """The type of a value as a member definition names it (``int``, ``string``, ``Object[]``)."""
+    from pjsh.runtime.values import type_names
+
+    if value is None:
+        return "System.Object"
+    names = type_names(value)
+    first = names[0] if names else "System.Object"
+    return _SHORT_TYPES.get(first, first)
+
+
+def _property_definition(obj: object, name: str, value: object) -> str:
+    # Read-only when the Python class makes it a property without a setter.
+    attr = getattr(type(obj), name, None)
+    settable = not isinstance(attr, property) or attr.fset is not None
+    access = "{get;set;}" if settable and not isinstance(obj, (str, list, tuple)) else "{get;}"
+    return f"{short_type_name(value)} {name} {access}"
+
+
+def _method_definition(obj: object, name: str) -> str:
+    import inspect
+
+    try:
+        sig = inspect.signature(getattr(obj, name))
+    except (TypeError, ValueError):
+        return f"System.Object {name}()"
+    params = ", ".join(f"System.Object {p}" for p in sig.parameters)
+    return f"System.Object {name}({params})"
+
+
+def list_members(obj: object, static: bool = False,
+                 force: bool = False) -> list[tuple[str, str, str]]:
+    """The members scripts can use on a value, as (name, member type, definition) sorted like
+    Get-Member (by member type, then name). ``static`` lists ``[type]::`` members instead;
+    ``force`` adds the intrinsic ``psobject`` member set."""
+    from pjsh.runtime.values import ps_properties, type_names
+
+    if static:
+        names = type_names(obj)
+        found = list(_STATIC_MEMBERS.get(names[0] if names else "", []))
+        return sorted(found, key=lambda m: (m[1].lower(), m[0].lower()))
+    methods: dict[str, str] = dict(_COMMON_METHODS)
+    members: list[tuple[str, str, str]] = []
+    if isinstance(obj, str):
+        methods.update(_STRING_METHODS)
+        members.append(("Length", "Property", "int Length {get;}"))
+    elif isinstance(obj, (list, tuple)):
+        methods.update(_ARRAY_METHODS)
+        members.append(("Count", "AliasProperty", "Count = Length"))
+        members.append(("Length", "Property", "int Length {get;}"))
+    elif isinstance(obj, Hashtable):
+        methods.update(_HASHTABLE_METHODS)
+        members.append(("Count", "Property", "int Count {get;}"))
+        members.append(("Keys", "Property", "System.Collections.ICollection Keys {get;}"))
+        members.append(("Values", "Property", "System.Collections.ICollection Values {get;}"))
+    elif isinstance(obj, _dt.datetime):
+        methods.update(_DATE_METHODS_DEF)
+        members.extend((n, "Property", f"{t} {n} {{get;}}") for n, t in _DATE_PROPERTIES.items())
+    elif isinstance(obj, _dt.timedelta):
+        members.extend((n, "Property", f"{t} {n} {{get;}}")
+                       for n, t in _TIMESPAN_PROPERTIES.items())
+    elif isinstance(obj, PSObject):
+        for name, value in obj.property_items():
+            if value is None:
+                shown = "object", "null"
+            elif isinstance(value, (list, tuple)):
+                shown = "Object[]", "System.Object[]"
+            else:
+                shown = short_type_name(value), to_string(value)
+            members.append((name, "NoteProperty", f"{shown[0]} {name}={shown[1]}"))
+    else:
+        members.extend((name, "Property", _property_definition(obj, name, value))
+                       for name, value in ps_properties(obj))
+    for name in getattr(obj, "ps_method_names", ()):
+        methods[name] = _method_definition(obj, name)
+    members.extend((name, "Method", definition) for name, definition in methods.items())
+    if force and obj is not None:
+        members.append(("psobject", "MemberSet", "psobject {BaseObject, Properties, TypeNames}"))
+    return sorted(members, key=lambda m: (m[1].lower(), m[0].lower()))

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pjsh.commands.base import Bound, Cmdlet, CommandSpec, Param
 from pjsh.lang import ast
 from pjsh.runtime.binder import Argument, BindingError, BindResult, CommandBinder
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param
 from pjsh.runtime.convert import OBJECT, SWITCH, TypeSpec, to_string
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, StopUpstreamSignal, make_error
 from pjsh.runtime.native import (
@@ -29,10 +29,11 @@ from pjsh.runtime.native import (
     signal_name,
 )
 from pjsh.runtime.scriptblock import ScriptBlock
-from pjsh.runtime.streams import ListSink, NullSink, Sink, Streams
+from pjsh.runtime.streams import ByteSink, ListSink, NullSink, Sink, Streams
 from pjsh.runtime.values import is_scalar
 
 if TYPE_CHECKING:
+    from pjsh.runtime.formatting import ViewTable
     from pjsh.runtime.interpreter import Frame, Interpreter
 
 _MISSING = object()
@@ -64,7 +65,7 @@ class FileSink:
 
     native_fd: int | None = None
 
-    def __init__(self, path: str, append: bool) -> None:
+    def __init__(self, path: str, append: bool, views: ViewTable) -> None:
         from pjsh.runtime.formatting import Block, OutDefault, render_text
 
         self.path = path
@@ -73,7 +74,7 @@ class FileSink:
         def emit(blocks: list[Block]) -> None:
             self.fh.write(render_text(blocks, 120))
 
-        self._out = OutDefault(emit)
+        self._out = OutDefault(emit, views)
 
     def send(self, value: object) -> None:
         if isinstance(value, ErrorRecord):
@@ -187,6 +188,18 @@ class CmdletContext:
         self.info_var: list[object] | None = [] if "InformationVariable" in self.common else None
         pv = self.common.get("PipelineVariable")
         self.pipeline_var: str | None = to_string(pv) if pv else None
+
+    def caller(self) -> tuple[Interpreter, Frame]:
+        """The interpreter and frame running this cmdlet."""
+        return self.stage.interp, self.stage.frame
+
+    def byte_writer(self) -> Callable[[bytes], None] | None:
+        """Where raw bytes may go straight downstream: a file redirection's writer, unless
+        something needs the output as objects (-OutVariable)."""
+        sink = self.stage.out
+        if self.out_var is not None or not isinstance(sink, ByteSink):
+            return None
+        return sink.write_bytes
 
     def _pref(self, common_name: str, var: str, default: str) -> str:
         if common_name in self.common:
@@ -691,7 +704,8 @@ class NativeStage(Stage):
         if self._formatter is None:
             group = self.group
             self._formatter = OutDefault(
-                lambda blocks: group.feed(encode_text(render_text(blocks, 120))))
+                lambda blocks: group.feed(encode_text(render_text(blocks, 120))),
+                self.interp.session.registry.views)
         assert isinstance(self._formatter, OutDefault)
         self._formatter.add(item)
 
@@ -975,7 +989,7 @@ class PipelineRunner:
             if not changed:
                 streams = streams.copy()
                 changed = True
-            native = isinstance(stage, NativeStage) or getattr(stage, "_native_member", False)
+            native = isinstance(stage, NativeStage)
             streams_affected = ["1", "2", "3", "4", "5", "6"] if r.stream == "*" else [r.stream]
             for s in streams_affected:
                 if r.merge_to is not None:
@@ -1034,7 +1048,7 @@ class PipelineRunner:
                 return f
         self.interp.check_writable(stage.frame, stage.node, path)
         try:
-            fs = FileSink(path, append)
+            fs = FileSink(path, append, self.interp.session.registry.views)
         except OSError as e:
             raise self.interp.file_error(stage.frame, stage.node, path, e) from None
         stage.files.append(fs)
@@ -1055,7 +1069,6 @@ class PipelineRunner:
                     prev = stages[-1]
                     prev.specs.extend(st.specs)
                     prev.members.append(st)
-                    st._native_member = True  # type: ignore[attr-defined]
                     self.apply_redirections_member(st, frame)
                     prev.node = st.node
                     prev.name = st.name

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 
 from pjsh import __version__
 from pjsh.lang import ast
 from pjsh.lang.parser import ParseResult, parse
 from pjsh.lang.record import dataclass
 from pjsh.lang.source import ParseError
+from pjsh.runtime.cmdlet import Registry
 from pjsh.runtime.errors import (
     ErrorRecord,
     ExitSignal,
@@ -22,23 +24,9 @@ from pjsh.runtime.errors import (
 from pjsh.runtime.host import Host
 from pjsh.runtime.interpreter import Frame, Interpreter
 from pjsh.runtime.scopes import Scope
-from pjsh.runtime.session import Session
+from pjsh.runtime.session import JobEngineFactory, Session
 from pjsh.runtime.streams import HostSink, Sink, Streams
 from pjsh.runtime.values import Hashtable
-
-
-def _load_commands() -> None:
-    # Importing the command modules registers their cmdlets in the built-in table.
-    import importlib
-
-    for name in ("location", "items", "process", "json", "utility", "objects", "output",
-                 "commandinfo", "variables", "jobs", "help"):
-        try:
-            importlib.import_module(f"pjsh.commands.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"pjsh.commands.{name}":
-                raise
-
 
 # The error id of a Python exception that escaped the engine (a bug, reported not raised).
 INTERNAL_ERROR_ID = "PjshInternalError"
@@ -55,18 +43,95 @@ class RunResult:
     stopped: bool = False  # ended early by Interpreter.request_stop()
 
 
+# `native_stdin` value: the runspace opens /dev/null for its natives (and closes it with itself).
+DEVNULL = -2
+
+
+@dataclass(frozen=True)
+class RunspaceOptions:
+    """Everything a runspace is built from. Every runspace (the interactive shell, ``-c`` and
+    scripts, thread jobs, ``-AsJob``, worker processes, a remote engine) is built by
+    :func:`create_runspace` from one of these; nothing is patched into a runspace afterwards.
+    """
+
+    host: Host
+    # The command table; the runspace takes a copy, so it cannot change the caller's.
+    registry: Registry
+    interactive: bool = False
+    cwd: str | None = None  # None: the process's current directory
+    env: Mapping[str, str] | None = None  # None: the process environment
+    # The stop token: setting it stops the running script at its next check (Ctrl+C,
+    # Stop-Job). None: the runspace makes its own.
+    stop_event: threading.Event | None = None
+    # stdin of foreground natives: None inherits pjsh's, DEVNULL gives them /dev/null (jobs,
+    # scripted stdin: a native must never swallow the script or a terminal it does not own).
+    native_stdin: int | None = None
+    # Natives get their own process group (a job's runspace: Stop-Job ends them).
+    isolate_natives: bool = False
+    script_args: tuple[object, ...] = ()
+    # Builds the session's job service on first use (None: this runspace cannot start jobs).
+    jobs: JobEngineFactory | None = None
+    # Sandboxing (fuzzing, untrusted text): False keeps PATH lookups from ever starting a
+    # program; a write root confines redirections to files below it.
+    natives_enabled: bool = True
+    write_root: str | None = None
+
+    def derive(self, **changes: object) -> RunspaceOptions:
+        """A copy with some fields changed (a job's runspace from its caller's options)."""
+        values = {name: getattr(self, name) for name in _OPTION_FIELDS}
+        values.update(changes)
+        return RunspaceOptions(**values)
+
+
+_OPTION_FIELDS = ("host", "registry", "interactive", "cwd", "env", "stop_event", "native_stdin",
+                  "isolate_natives", "script_args", "jobs", "natives_enabled", "write_root")
+
+
+def create_runspace(options: RunspaceOptions) -> Runspace:
+    """Build a runspace from its options (the one place runspaces are made)."""
+    return Runspace(options)
+
+
 class Runspace:
     """The engine for one session: run text, keep variables, directory and history."""
 
-    def __init__(self, host: Host, session: Session | None = None, interactive: bool = False,
-                 cwd: str | None = None) -> None:
-        _load_commands()
-        self.session = session or Session(host=host, interactive=interactive,
-                                          cwd=cwd or _safe_cwd())
-        self.interp = Interpreter(self.session)
+    def __init__(self, options: RunspaceOptions) -> None:
+        self.options = options
+        self._devnull: int | None = None
+        stdin = options.native_stdin
+        if stdin == DEVNULL:
+            stdin = self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        self.session = Session(
+            host=options.host,
+            interactive=options.interactive,
+            cwd=options.cwd or _safe_cwd(),
+            registry=options.registry.copy(),
+            env=dict(os.environ if options.env is None else options.env),
+            native_stdin=stdin,
+            isolate_natives=options.isolate_natives,
+            script_args=list(options.script_args),
+            job_factory=options.jobs,
+            options=options,
+        )
+        self.interp = Interpreter(self.session, options.stop_event or threading.Event())
+        self.interp.natives_enabled = options.natives_enabled
+        self.interp.write_root = options.write_root
         self._depth = 0  # nesting of run() calls (a cmdlet may run text while a script runs)
         self._init_variables()
         self.streams = Streams(self.session)
+
+    def close(self) -> None:
+        """Release what the runspace opened (its /dev/null for natives). Jobs are not
+        stopped here: that is :meth:`Session.shutdown`, which the host decides on."""
+        if self._devnull is not None:
+            os.close(self._devnull)
+            self._devnull = None
+
+    def __enter__(self) -> Runspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _init_variables(self) -> None:
         g = self.session.global_scope

@@ -41,6 +41,10 @@ class Scope:
         """Delete a variable from this scope; tell whether it existed."""
         return self._vars.pop(name.lower(), None) is not None
 
+    def local_names(self) -> list[str]:
+        """Names defined in this scope only."""
+        return [orig for orig, _ in self._vars.values()]
+
     def names(self) -> list[str]:
         """Names visible from this scope, innermost first, without duplicates."""
         seen: dict[str, str] = {}

@@ -50,6 +50,7 @@ from typing import Any
 from pjsh.runtime.convert import to_string
 from pjsh.runtime.errors import (
     CategoryInfo,
+    ErrorDetails,
     ErrorRecord,
     ExceptionInfo,
     InvocationInfo,
@@ -169,6 +170,7 @@ def _encode_error(record: ErrorRecord) -> JSONValue:
     info = record.InvocationInfo
     category = record.CategoryInfo
     target = record.TargetObject
+    details = record.ErrorDetails
     return {
         "t": "err",
         "m": _encode_str(record.Exception.Message),
@@ -178,6 +180,9 @@ def _encode_error(record: ErrorRecord) -> JSONValue:
         "ca": _encode_str(category.Activity),
         "cr": _encode_str(category.Reason),
         "tn": _encode_str(category.TargetName),
+        "tt": _encode_str(category.TargetType),
+        "ed": None if details is None else [_encode_str(details.Message),
+                                            _encode_str(details.RecommendedAction)],
         "tg": None if target is None else _encode_str(_safe_text(target)),
         "cmd": _encode_str(info.MyCommand),
         "pos": _encode_str(info.PositionMessage),
@@ -316,6 +321,7 @@ class _Decoder:
                 Activity=self.text(data.get("ca", "")),
                 Reason=self.text(data.get("cr", "")),
                 TargetName=self.text(data.get("tn", "")),
+                TargetType=self.text(data.get("tt", "")),
             ),
             TargetObject=target,
             InvocationInfo=InvocationInfo(
@@ -326,7 +332,13 @@ class _Decoder:
                 PositionMessage=self.text(data.get("pos", "")),
             ),
             PSComputerName=self.opt_text(data.get("pc")),
+            ErrorDetails=self._details(data.get("ed")),
         )
+
+    def _details(self, data: JSONValue) -> ErrorDetails | None:
+        if not isinstance(data, list) or len(data) != 2:
+            return None
+        return ErrorDetails(self.text(data[0]), self.text(data[1]))
 
     def _datetime(self, data: dict[str, JSONValue]) -> object:
         return _dt.datetime.fromisoformat(data["v"])

@@ -3,17 +3,46 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from pjsh.commands.base import BUILTINS, Registry
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.cmdlet import Registry
 from pjsh.runtime.host import Host
 from pjsh.runtime.scopes import Scope
 
 if TYPE_CHECKING:
-    from pjsh.jobs.service import JobService
+    from pjsh.lang import ast
+    from pjsh.runtime.binder import BindResult, CommandBinder
+    from pjsh.runtime.cmdlet import Cmdlet
     from pjsh.runtime.errors import ErrorRecord
-    from pjsh.runtime.interpreter import FunctionInfo
+    from pjsh.runtime.interpreter import Frame, FunctionInfo, Interpreter
+    from pjsh.runtime.pipeline import PipelineRunner, Stage
+    from pjsh.runtime.runspace import RunspaceOptions
+
+
+class JobEngine(Protocol):
+    """What the runtime needs from a session's job service (the jobs layer provides it; the
+    runtime never imports it)."""
+
+    def background(self, interp: Interpreter, chain: ast.PipelineChain, frame: Frame) -> object:
+        """Start ``chain &`` as a job and return the job."""
+
+    def asjob_stage(self, runner: PipelineRunner, frame: Frame, node: ast.Command, name: str,
+                    cls: type[Cmdlet], binder: CommandBinder, result: BindResult) -> Stage:
+        """A pipeline stage that runs a bound cmdlet as a job (``-AsJob``)."""
+
+    def shutdown(self) -> None:
+        """Stop every running job and its process tree (leaving the shell)."""
+
+
+class JobEngineFactory(Protocol):
+    """Builds a session's job service on first use."""
+
+    def prepare(self) -> None:
+        """Get ready for a first job that is about to be started (start helpers early)."""
+
+    def __call__(self, session: Session) -> JobEngine:
+        """The job service of ``session``."""
 
 
 @dataclass
@@ -37,7 +66,7 @@ class Session:
 
     host: Host
     cwd: str = field(default_factory=os.getcwd)
-    registry: Registry = field(default_factory=lambda: BUILTINS)
+    registry: Registry = field(default_factory=Registry)
     global_scope: Scope = field(default_factory=Scope)
     history: list[HistoryEntry] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
@@ -59,6 +88,10 @@ class Session:
     previous_location: str | None = None
     # A job's runspace: its natives get their own process group, so Stop-Job can end them.
     isolate_natives: bool = False
+    # Builds the job service on first use (scripts without jobs pay nothing).
+    job_factory: JobEngineFactory | None = field(default=None, repr=False)
+    # The options the runspace was built from (a job's runspace derives its own from them).
+    options: RunspaceOptions | None = field(default=None, repr=False)
 
     def resolve_path(self, path: str) -> str:
         """Make a path absolute against the session's current directory (``~`` expanded)."""
@@ -82,16 +115,24 @@ class Session:
         del self.errors[self.max_errors:]
 
     # ---- jobs (the service is created on first use: scripts without jobs pay nothing) ----
-    _job_service: JobService | None = field(default=None, repr=False)
+    _job_service: JobEngine | None = field(default=None, repr=False)
 
     @property
-    def jobs(self) -> JobService:
+    def jobs(self) -> JobEngine:
         """This session's job service."""
         if self._job_service is None:
-            from pjsh.jobs.service import JobService
+            if self.job_factory is None:
+                from pjsh.runtime.errors import PSRuntimeError, make_error
 
-            self._job_service = JobService(self)
+                raise PSRuntimeError(make_error(
+                    "This runspace cannot run jobs.", "JobsNotSupported", "NotImplemented"))
+            self._job_service = self.job_factory(self)
         return self._job_service
+
+    def prepare_jobs(self) -> None:
+        """A first job is about to start: let the job engine get ready early."""
+        if self._job_service is None and self.job_factory is not None:
+            self.job_factory.prepare()
 
     @property
     def has_jobs(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pjsh.lang.record import dataclass, field
 from pjsh.runtime.errors import ErrorRecord
@@ -17,6 +17,15 @@ class Sink(Protocol):
 
     def send(self, value: object) -> None:
         """Accept one object."""
+
+
+@runtime_checkable
+class ByteSink(Sink, Protocol):
+    """A sink that also takes raw bytes (a file redirection): a job's native output reaches
+    it exactly as the program wrote it, never decoded."""
+
+    def write_bytes(self, data: bytes) -> None:
+        """Accept raw bytes."""
 
 
 class ListSink:
@@ -60,7 +69,8 @@ class HostSink:
         from pjsh.runtime.formatting import OutDefault
 
         self.session = session
-        self._out = OutDefault(lambda blocks: session.host.write_format(blocks))
+        self._out = OutDefault(lambda blocks: session.host.write_format(blocks),
+                               session.registry.views)
         self.native_fd = session.host.native_stdio()[0]
 
     def send(self, value: object) -> None:

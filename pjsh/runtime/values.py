@@ -9,7 +9,10 @@ and file entries); :func:`ps_properties` reads both the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from pjsh.runtime.formatting import Block
 
 
 class PSObject:
@@ -202,3 +205,71 @@ def lookup_property(value: object, name: str) -> tuple[bool, Any]:
 
 
 _NAME_INDEX: dict[type, tuple[object, dict[str, str]]] = {}
+
+
+# The file system provider, as PowerShell names it.
+PROVIDER_NAME = "Microsoft.PowerShell.Core\\FileSystem"
+
+
+class PathInfo(PSPropertyClass):
+    """A location (``System.Management.Automation.PathInfo``); its string form is the path."""
+
+    ps_type_names = ("System.Management.Automation.PathInfo", "System.Object")
+    # Only Path is listed, so a PathInfo shows as pwsh shows it: a one-column table.
+    ps_property_names = ("Path",)
+
+    __slots__ = ("Path",)
+
+    def __init__(self, path: str) -> None:
+        self.Path = path
+
+    @property
+    def ProviderPath(self) -> str:
+        """The path as the file system knows it (the same on Unix)."""
+        return self.Path
+
+    @property
+    def Provider(self) -> str:
+        """The provider's name."""
+        return PROVIDER_NAME
+
+    @property
+    def Drive(self) -> str:
+        """The drive: ``/`` on Unix."""
+        return "/"
+
+    def __str__(self) -> str:
+        return self.Path
+
+    def __repr__(self) -> str:
+        return f"PathInfo({self.Path!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PathInfo) and other.Path == self.Path
+
+    def __hash__(self) -> int:
+        return hash(self.Path)
+
+
+class FormatOutput(list["Block"], PSPropertyClass):
+    """What Format-Table / Format-List output: already formatted blocks.
+
+    It is a list of blocks so that anything that formats output (the host, Out-String,
+    Out-File, ``>`` redirection) enumerates it and passes the blocks through unchanged instead
+    of formatting the object again.
+    """
+
+    ps_type_names = ("Microsoft.PowerShell.Commands.Internal.Format.FormatEntryData",)
+    ps_property_names = ()
+
+    def __init__(self, blocks: Iterable[Block] = ()) -> None:
+        """Hold ``blocks``."""
+        super().__init__(blocks)
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The formatted blocks."""
+        return list(self)
+
+    def __repr__(self) -> str:
+        return f"FormatOutput({list.__repr__(self)})"

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from pjsh.commands.base import BUILTINS, Bound, Cmdlet, CommandSpec, Param, Registry
+from pjsh.commands import builtin_registry
+from pjsh.engine import local_options
 from pjsh.runtime.binder import Argument, BindingError, CommandBinder
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, Registry
 from pjsh.runtime.convert import INT, OBJECT, STRING, STRINGS, SWITCH
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.runspace import Runspace, _load_commands
-from pjsh.runtime.session import Session
+from pjsh.runtime.runspace import create_runspace
 from pjsh.runtime.values import PSObject
 from tests.harness import RunResult, run
 
@@ -88,16 +89,14 @@ class NoInput(Cmdlet):
 
 @pytest.fixture(scope="module")
 def registry() -> Iterator[Registry]:
-    _load_commands()
-    reg = Registry(dict(BUILTINS.commands), dict(BUILTINS.aliases))
+    reg = builtin_registry()
     for cls in (GetThing, SetThing, NoInput):
         reg.add(cls)
     yield reg
 
 
 def prun(text: str, registry: Registry) -> RunResult:
-    host = MemoryHost()
-    rs = Runspace(host, session=Session(host=host, registry=registry))
+    rs = create_runspace(local_options(MemoryHost()).derive(registry=registry))
     return run(text, rs)
 
 

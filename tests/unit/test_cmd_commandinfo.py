@@ -12,7 +12,6 @@ import pytest
 
 import pjsh.commands.objects
 import pjsh.commands.output  # registers the cmdlets the tests look up
-from pjsh.commands.base import CommandSpec, Param
 from pjsh.commands.commandinfo import (
     AliasInfo,
     ApplicationInfo,
@@ -22,11 +21,12 @@ from pjsh.commands.commandinfo import (
     syntax_lines,
     type_display_name,
 )
+from pjsh.runtime.cmdlet import CommandSpec, Param
 from pjsh.runtime.convert import INT, INTS, STRING, STRINGS, SWITCH, enum_type
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import type_names
-from tests.fakes import FakeContext, run_cmdlet
+from tests.fakes import FakeContext, fake_session, run_cmdlet
 from tests.harness import run, show
 
 JOB_STATE = enum_type("System.Management.Automation.JobState", ("Running", "Completed"))
@@ -128,7 +128,7 @@ def test_get_command_alias_resolves_and_displays_with_an_arrow() -> None:
 
 
 def test_get_command_user_alias_and_function() -> None:
-    session = Session(host=MemoryHost())
+    session = fake_session(host=MemoryHost())
     body = SimpleNamespace(params=[SimpleNamespace(name="Path", type_name="string",
                                                    mandatory=True, position=None, switch=False),
                                    SimpleNamespace(name="Force", type_name=None,
@@ -187,7 +187,7 @@ def test_get_command_finds_executables_on_path(tmp_path: Path,
 
 def test_get_command_finds_a_command_by_path(tmp_path: Path) -> None:
     tool = make_executable(tmp_path / "run.sh")
-    session = Session(host=MemoryHost(), cwd=str(tmp_path))
+    session = fake_session(host=MemoryHost(), cwd=str(tmp_path))
     (info,) = gcm(session, Name=["./run.sh"]).output
     assert info.Definition == str(tool)
 

@@ -14,7 +14,6 @@ from typing import TypeVar
 
 import pytest
 
-from pjsh.commands.base import CommandSpec
 from pjsh.commands.help import (
     HelpInfo,
     HelpSummary,
@@ -27,6 +26,7 @@ from pjsh.commands.help import (
 )
 from pjsh.commands.help import main as help_main
 from pjsh.runtime.binder import COMMON_PARAMS
+from pjsh.runtime.cmdlet import CommandSpec
 from pjsh.runtime.runspace import Runspace
 from pjsh.runtime.values import PSObject
 from tests.harness import new_runspace, run, show

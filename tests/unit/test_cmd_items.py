@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pjsh.commands import items
-from pjsh.commands.base import BUILTINS, Bound
+from pjsh.commands import builtin_registry, items
 from pjsh.commands.items import (
     AddContent,
     DirectoryInfo,
@@ -25,12 +24,13 @@ from pjsh.commands.items import (
     _convert_encoding,
     split_lines,
 )
+from pjsh.runtime.cmdlet import Bound
 from pjsh.runtime.convert import ConversionError
 from pjsh.runtime.errors import PSRuntimeError
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import PSObject, lookup_property
-from tests.fakes import FakeContext, run_cmdlet
+from tests.fakes import FakeContext, fake_session, run_cmdlet
 
 # Imported under another name so that pytest does not take it for a test class.
 TEST_PATH = items.TestPath
@@ -54,7 +54,7 @@ def tree(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def session(tree: Path) -> Session:
-    return Session(host=MemoryHost(), cwd=str(tree))
+    return fake_session(host=MemoryHost(), cwd=str(tree))
 
 
 def names(output: list[object]) -> list[str]:
@@ -636,7 +636,7 @@ def test_item_aliases_follow_pwsh_on_linux_and_never_shadow_unix_programs() -> N
                 "type": "Get-Content", "ni": "New-Item", "ri": "Remove-Item",
                 "del": "Remove-Item", "erase": "Remove-Item", "rd": "Remove-Item"}
     for alias, name in expected.items():
-        assert BUILTINS.aliases[alias] == name
+        assert builtin_registry().aliases[alias] == name
     for cls in (GetChildItem, GetContent, SetContent, AddContent, OutFile, TEST_PATH, NewItem,
                 RemoveItem):
         assert not {"ls", "cat", "cp", "mv", "rm", "rmdir", "tee", "ac", "sc"} & set(

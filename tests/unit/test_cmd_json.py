@@ -19,12 +19,12 @@ from pjsh.runtime.errors import PSRuntimeError
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import Hashtable, PSObject, PSPropertyClass
-from tests.fakes import FakeContext, run_cmdlet
+from tests.fakes import FakeContext, fake_session, run_cmdlet
 
 
 @pytest.fixture()
 def session() -> Session:
-    return Session(host=MemoryHost())
+    return fake_session(host=MemoryHost())
 
 
 def to_json(value: object, session: Session, **params: object) -> FakeContext:

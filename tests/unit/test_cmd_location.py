@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pjsh.commands.base import BUILTINS
+from pjsh.commands import builtin_registry
 from pjsh.commands.location import GetLocation, PathInfo, PopLocation, PushLocation, SetLocation
 from pjsh.runtime.errors import PSRuntimeError
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
-from tests.fakes import run_cmdlet
+from tests.fakes import fake_session, run_cmdlet
 
 
 @pytest.fixture()
@@ -21,7 +21,7 @@ def session(tmp_path: Path) -> Session:
     (tmp_path / "alpha" / "inner").mkdir()
     (tmp_path / "beta").mkdir()
     (tmp_path / "file.txt").write_text("x")
-    return Session(host=MemoryHost(), cwd=str(tmp_path))
+    return fake_session(host=MemoryHost(), cwd=str(tmp_path))
 
 
 def test_get_location_outputs_a_pathinfo_whose_string_is_the_path(session: Session) -> None:
@@ -154,7 +154,7 @@ def test_location_aliases_follow_pwsh_on_linux() -> None:
                         ("chdir", "Set-Location"), ("gl", "Get-Location"),
                         ("pwd", "Get-Location"), ("pushd", "Push-Location"),
                         ("popd", "Pop-Location")):
-        assert BUILTINS.aliases[alias] == name
+        assert builtin_registry().aliases[alias] == name
 
 
 def test_fake_context_throw_is_not_used_for_missing_paths(session: Session) -> None:

@@ -8,7 +8,6 @@ import math
 
 import pytest
 
-from pjsh.commands.base import Bound, Cmdlet
 from pjsh.commands.objects import (
     ForEachObject,
     GenericMeasureInfo,
@@ -23,11 +22,11 @@ from pjsh.commands.objects import (
     is_type,
     property_value,
 )
+from pjsh.runtime.cmdlet import Bound, Cmdlet
 from pjsh.runtime.errors import PSRuntimeError, StopUpstreamSignal
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.session import Session
 from pjsh.runtime.values import Hashtable, PSObject, type_names
-from tests.fakes import FakeContext, run_cmdlet
+from tests.fakes import FakeContext, fake_session, run_cmdlet
 from tests.harness import run, show
 
 
@@ -47,7 +46,7 @@ def piped(cls: type[Cmdlet], items: list[object], **params: object) -> FakeConte
 def drive(cls: type[Cmdlet], items: list[object], **params: object) -> tuple[FakeContext, int]:
     """Pipe items like the engine does, honouring StopUpstreamSignal: returns the context and
     how many input objects were consumed before upstream was stopped."""
-    ctx = FakeContext(cls.spec.name, Session(host=MemoryHost()))
+    ctx = FakeContext(cls.spec.name, fake_session(host=MemoryHost()))
     values = {p.name: p.default for p in cls.spec.params}
     values.update(params)
     cmd = cls(ctx)  # type: ignore[arg-type]
@@ -508,3 +507,119 @@ def test_engine_group_table_shows_count_name_group() -> None:
     assert text == "\nCount Name Group\n----- ---- -----\n    2 0    {2, 4}\n    2 1    {1, 3}\n\n"
     assert show("1..4 | group { $_ % 2 } -NoElement").text == \
         "\nCount Name\n----- ----\n    2 0\n    2 1\n\n"
+
+
+# --- Get-Member ------------------------------------------------------------------------------
+
+
+def _members(text: str) -> list[tuple[str, str, str]]:
+    from tests.harness import run
+
+    r = run(text)
+    assert r.errors == []
+    return [(m.TypeName, m.Name, m.MemberType) for m in r.output]
+
+
+def test_get_member_lists_string_property_and_methods() -> None:
+    found = _members("'abc' | Get-Member")
+    assert ("System.String", "Length", "Property") in found
+    assert ("System.String", "ToUpper", "Method") in found
+
+
+def test_get_member_lists_every_string_method_pjsh_implements() -> None:
+    from pjsh.runtime.members import _STR_METHODS
+
+    names = {n.lower() for _, n, kind in _members("'x' | gm") if kind == "Method"}
+    assert set(_STR_METHODS) <= names
+
+
+def test_get_member_sorts_by_member_type_then_name() -> None:
+    kinds = [(k, n.lower()) for _, n, k in _members("@(1, 2) | gm; gm -InputObject @(1)")]
+    ints = kinds[:4]
+    assert ints == sorted(ints)
+
+
+def test_get_member_lists_each_type_once_in_order_seen() -> None:
+    types = []
+    for t, _, _ in _members("1, 'a', 2, 'b' | Get-Member"):
+        if t not in types:
+            types.append(t)
+    assert types == ["System.Int32", "System.String"]
+
+
+def test_get_member_pscustomobject_note_properties_with_definitions() -> None:
+    from tests.harness import run
+
+    out = run("[pscustomobject]@{a=1; b='x'; c=$null; d=1,2} | gm -MemberType NoteProperty").output
+    assert [(m.Name, m.Definition) for m in out] == [
+        ("a", "int a=1"), ("b", "string b=x"), ("c", "object c=null"),
+        ("d", "Object[] d=System.Object[]")]
+
+
+def test_get_member_name_filters_with_wildcards() -> None:
+    assert [n for _, n, _ in _members("'x' | gm -Name T*U*")] == ["ToUpper"]
+
+
+def test_get_member_member_type_groups_properties_and_methods() -> None:
+    kinds = {k for _, _, k in _members("Get-Date | gm -MemberType Properties")}
+    assert kinds == {"Property"}
+    kinds = {k for _, _, k in _members("@{} | gm -MemberType Methods")}
+    assert kinds == {"Method"}
+
+
+def test_get_member_member_type_accepts_comma_lists() -> None:
+    kinds = {k for _, _, k in _members("@(1) | gm -MemberType 'Method,Property'")}
+    assert kinds == {"Method"}
+
+
+def test_get_member_bad_member_type_is_a_binding_error() -> None:
+    from tests.harness import run
+
+    r = run("1 | gm -MemberType Bogus")
+    assert "PSMemberTypes" in r.messages[0]
+
+
+def test_get_member_input_object_array_lists_the_array_type() -> None:
+    found = _members("Get-Member -InputObject 1, 2")
+    assert {t for t, _, _ in found} == {"System.Object[]"}
+    assert ("System.Object[]", "Count", "AliasProperty") in found
+
+
+def test_get_member_static_lists_type_members() -> None:
+    names = [n for _, n, _ in _members("1 | gm -Static")]
+    assert names == ["Parse", "MaxValue", "MinValue"]
+
+
+def test_get_member_force_adds_psobject_member_set() -> None:
+    assert ("System.Int32", "psobject", "MemberSet") in _members("1 | gm -Force")
+    assert ("System.Int32", "psobject", "MemberSet") not in _members("1 | gm")
+
+
+def test_get_member_lists_properties_of_pjsh_classes() -> None:
+    found = _members("Get-Command Get-Job | gm -MemberType Property")
+    assert ("System.Management.Automation.CmdletInfo", "Name", "Property") in found
+
+
+def test_get_member_without_input_is_no_object_error() -> None:
+    from tests.harness import run
+
+    for text in ("Get-Member", "$null | Get-Member"):
+        r = run(text)
+        assert r.messages == ["You must specify an object for the Get-Member cmdlet."]
+        assert r.errors[0].FullyQualifiedErrorId == (
+            "NoObjectInGetMember,Microsoft.PowerShell.Commands.GetMemberCommand")
+
+
+def test_get_member_shows_pwsh_table_grouped_by_type_name() -> None:
+    from tests.harness import show
+
+    lines = show("'a' | gm -MemberType Property").text.splitlines()
+    assert lines[:6] == ["", "   TypeName: System.String", "", "Name   MemberType Definition",
+                         "----   ---------- ----------", "Length Property   int Length {get;}"]
+
+
+def test_methods_listed_by_get_member_can_be_called() -> None:
+    from tests.harness import run
+
+    r = run("(1).Equals(1); (1).Equals(2); ([pscustomobject]@{}).GetHashCode() -is [int]")
+    assert r.output == [True, False, True]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from pjsh.commands.base import Bound, Cmdlet
 from pjsh.commands.output import (
     FormatList,
     FormatOutput,
@@ -26,12 +25,12 @@ from pjsh.commands.output import (
     WriteWarning,
     render_objects,
 )
+from pjsh.runtime.cmdlet import Bound, Cmdlet
 from pjsh.runtime.errors import ExceptionInfo, PSRuntimeError, make_error
 from pjsh.runtime.formatting import ListBlock, TableBlock, TextBlock
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.session import Session
 from pjsh.runtime.values import Hashtable, PSObject
-from tests.fakes import FakeContext, run_cmdlet
+from tests.fakes import FakeContext, fake_session, run_cmdlet
 from tests.harness import run, show
 
 ROWS = [PSObject({"Name": "a", "N": 1}), PSObject({"Name": "bb", "N": 22})]
@@ -123,7 +122,7 @@ class ColourContext(FakeContext):
     """A fake context that also records the colours given to write_host."""
 
     def __init__(self) -> None:
-        super().__init__("Write-Host", Session(host=MemoryHost()))
+        super().__init__("Write-Host", fake_session(host=MemoryHost()))
         self.colours: list[tuple[str | None, str | None]] = []
 
     def write_host(self, text: str, newline: bool = True, fg: str | None = None,
@@ -202,7 +201,7 @@ def test_out_string_no_newline() -> None:
 def test_out_host_shows_formatted_output_on_the_host() -> None:
     host = MemoryHost()
     ctx = run_cmdlet(OutHost, pipeline=["hi", *ROWS], pipeline_param="InputObject",
-                     session=Session(host=host))
+                     session=fake_session(host=host))
     assert ctx.output == []
     assert host.output == "hi\n\nName  N\n----  -\na     1\nbb   22\n\n"
 
@@ -306,3 +305,52 @@ def test_engine_format_output_renders_in_files(tmp_path: Path) -> None:
 
 def test_engine_captured_format_output_shows_like_the_original() -> None:
     assert show("$x = [pscustomobject]@{a=1} | Format-List; $x").text == "\na : 1\n\n"
+
+
+# --- Tee-Object ------------------------------------------------------------------------------
+
+
+def test_tee_object_passes_objects_on_and_writes_their_text(tmp_path: Path) -> None:
+    r = run("1..3 | Tee-Object out.txt | ForEach-Object { $_ * 10 }", cwd=str(tmp_path))
+    assert r.output == [10, 20, 30]
+    assert (tmp_path / "out.txt").read_text() == "1\n2\n3\n"
+
+
+def test_tee_object_writes_objects_formatted_like_out_file(tmp_path: Path) -> None:
+    run("[pscustomobject]@{A=1; B='x'} | Tee-Object t.txt | Out-Null", cwd=str(tmp_path))
+    run("[pscustomobject]@{A=1; B='x'} | Out-File o.txt", cwd=str(tmp_path))
+    assert (tmp_path / "t.txt").read_text() == (tmp_path / "o.txt").read_text()
+
+
+def test_tee_object_replaces_the_file_unless_append(tmp_path: Path) -> None:
+    (tmp_path / "t.txt").write_text("old\n")
+    run("'a' | Tee-Object t.txt | Out-Null", cwd=str(tmp_path))
+    assert (tmp_path / "t.txt").read_text() == "a\n"
+    run("'b' | Tee-Object -FilePath t.txt -Append | Out-Null", cwd=str(tmp_path))
+    assert (tmp_path / "t.txt").read_text() == "a\nb\n"
+
+
+def test_tee_object_literal_path(tmp_path: Path) -> None:
+    run("'z' | Tee-Object -LiteralPath '[t].txt' | Out-Null", cwd=str(tmp_path))
+    assert (tmp_path / "[t].txt").read_text() == "z\n"
+
+
+def test_tee_object_variable_collects_the_objects() -> None:
+    r = run("1..3 | Tee-Object -Variable seen | Out-Null; $seen.Count; $seen[2]")
+    assert r.output == [3, 3]
+
+
+def test_tee_object_input_object_is_passed_whole() -> None:
+    r = run("Tee-Object -InputObject 1, 2 -Variable v | ForEach-Object Count; $v.Count")
+    assert r.output == [2, 1]
+
+
+def test_tee_object_unwritable_path_is_an_error(tmp_path: Path) -> None:
+    r = run("'x' | Tee-Object nodir/x.txt", cwd=str(tmp_path))
+    assert r.messages == [f"Could not find a part of the path '{tmp_path / 'nodir/x.txt'}'."]
+
+
+def test_tee_object_has_no_tee_alias() -> None:
+    from pjsh.commands.output import TeeObject
+
+    assert TeeObject.spec.aliases == ()

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from pjsh.commands import builtin_registry
 from pjsh.commands import process as proc_mod
-from pjsh.commands.base import BUILTINS
 from pjsh.commands.process import GetProcess, ProcessInfo, StopProcess
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
 from pjsh.runtime.values import PSObject, lookup_property
-from tests.fakes import run_cmdlet
+from tests.fakes import fake_session, run_cmdlet
 
 
 @pytest.fixture()
@@ -42,7 +42,7 @@ def child() -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.fixture()
 def session() -> Session:
-    return Session(host=MemoryHost())
+    return fake_session(host=MemoryHost())
 
 
 def test_get_process_by_id_describes_the_child(child: subprocess.Popen[bytes],
@@ -149,8 +149,8 @@ def test_the_linux_backend_is_chosen_on_linux() -> None:
 
 
 def test_process_aliases_never_shadow_ps_or_kill() -> None:
-    assert BUILTINS.aliases["gps"] == "Get-Process"
-    assert BUILTINS.aliases["spps"] == "Stop-Process"
+    assert builtin_registry().aliases["gps"] == "Get-Process"
+    assert builtin_registry().aliases["spps"] == "Stop-Process"
     assert "ps" not in GetProcess.spec.aliases and "kill" not in StopProcess.spec.aliases
 
 

@@ -8,10 +8,11 @@ import pytest
 from rich.console import Console
 
 from pjsh.commands.output import ProgressRecord
+from pjsh.engine import local_options
 from pjsh.repl.console_host import ConsoleHost, console_style, progress_line
 from pjsh.runtime.errors import make_error
 from pjsh.runtime.formatting import Column, TableBlock, TextBlock, render_text
-from pjsh.runtime.runspace import Runspace
+from pjsh.runtime.runspace import create_runspace
 
 TABLE = TableBlock(
     [Column("Id", 4, "right"), Column("Name", 10, "left")],
@@ -205,7 +206,7 @@ def test_clear_sends_the_clear_screen_sequence_to_a_terminal() -> None:
 
 def test_runspace_output_goes_through_the_console_host() -> None:
     out, err = plain_console(), plain_console()
-    rs = Runspace(ConsoleHost(console=out, err_console=err))
+    rs = create_runspace(local_options(ConsoleHost(console=out, err_console=err)))
     rs.run("'hello'; Write-Warning 'mind the gap'; Write-Error 'bad thing'")
     assert output(out) == "hello\n"
     assert "WARNING: mind the gap" in output(err)

@@ -24,11 +24,10 @@ from pjsh.runtime.formatting import (
     TableView,
     TextBlock,
     build_blocks,
+    builtin_views,
     display_width,
-    find_view,
     format_value,
     layout_lines,
-    register_view,
     render_text,
 )
 from pjsh.runtime.scriptblock import ScriptBlock
@@ -125,11 +124,12 @@ def test_command_of_exactly_the_column_width_is_not_cut() -> None:
 
 
 def test_job_view_is_found_through_any_type_name_and_deserialized_names() -> None:
+    views = builtin_views()
     job = FakeJob(1, "x")
-    assert isinstance(find_view(job), TableView)
+    assert isinstance(views.find(job), TableView)
     remote = PSObject({"Id": 1}, ["Deserialized.System.Management.Automation.Job"])
-    assert find_view(remote) is find_view(job)
-    assert find_view(PSObject({"Id": 1})) is None
+    assert views.find(remote) is views.find(job)
+    assert views.find(PSObject({"Id": 1})) is None
 
 
 def test_pssession_table_right_aligns_id_and_availability() -> None:
@@ -578,16 +578,30 @@ def test_history_and_command_views() -> None:
 
 
 def test_registered_list_view_is_used_by_default() -> None:
-    register_view("Test.Formatting.ListOnly", ListView((("Label", "a"), ("Other", "b"))))
+    views = builtin_views()
+    views.register("Test.Formatting.ListOnly", ListView((("Label", "a"), ("Other", "b"))))
     obj = PSObject({"a": 1, "b": 2, "c": 3}, ["Test.Formatting.ListOnly"])
-    assert build_blocks([obj]) == [ListBlock(((("Label", "1"), ("Other", "2")),))]
+    assert build_blocks([obj], views=views) == [ListBlock(((("Label", "1"), ("Other", "2")),))]
 
 
 def test_registered_view_column_may_compute_its_value() -> None:
-    register_view("Test.Formatting.Computed",
-                  TableView((("Twice", lambda o: cast(PSObject, o).get("n") * 2, 6, "right"),)))  # type: ignore[operator]
+    views = builtin_views()
+    views.register("Test.Formatting.Computed",
+                   TableView((("Twice", lambda o: cast(PSObject, o).get("n") * 2, 6, "right"),)))  # type: ignore[operator]
     obj = PSObject({"n": 4}, ["Test.Formatting.Computed"])
-    assert lines_of(build_blocks([obj]))[3] == "     8"
+    assert lines_of(build_blocks([obj], views=views))[3] == "     8"
+
+
+def test_a_view_registered_in_one_runspace_is_not_seen_by_another() -> None:
+    from tests.harness import new_runspace
+
+    first, second = new_runspace(), new_runspace()
+    first.session.registry.views.register("Test.Formatting.Private",
+                                          ListView((("Only", "a"),)))
+    obj = PSObject({"a": 1, "b": 2}, ["Test.Formatting.Private"])
+    assert first.session.registry.views.find(obj) is not None
+    assert second.session.registry.views.find(obj) is None
+    assert builtin_views().find(obj) is None
 
 
 # --- OutDefault --------------------------------------------------------------------------------

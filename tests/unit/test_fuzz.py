@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pjsh.commands.base import BUILTINS, Registry
+from pjsh.commands import builtin_registry
 from pjsh.lang.parser import parse
 from pjsh.lang.source import ParseError
+from pjsh.runtime.cmdlet import Registry
 from pjsh.runtime.errors import ErrorRecord
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.runspace import INTERNAL_ERROR_ID, Runspace, _load_commands
-from pjsh.runtime.session import Session
+from pjsh.runtime.runspace import INTERNAL_ERROR_ID, Runspace, RunspaceOptions, create_runspace
 from pjsh.runtime.streams import ListSink
 
 # Cmdlets that only compute: no file system, processes, sleeping or terminal.
@@ -167,10 +167,10 @@ GRACE = 5.0  # after a stop request, how long the script may take to unwind
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[tuple[Registry, str]]:
-    _load_commands()
+    builtins = builtin_registry()
     reg = Registry()
     for name in SAFE_CMDLETS:
-        cls = BUILTINS.commands.get(name.lower())
+        cls = builtins.commands.get(name.lower())
         if cls is not None:
             reg.add(cls)
     with tempfile.TemporaryDirectory(prefix="pjsh-fuzz-") as tmp:
@@ -178,12 +178,9 @@ def sandbox() -> Iterator[tuple[Registry, str]]:
 
 
 def sandboxed_runspace(registry: Registry, cwd: str) -> Runspace:
-    host = MemoryHost()
-    session = Session(host=host, cwd=cwd, registry=registry, env={"PATH": cwd, "HOME": cwd})
-    rs = Runspace(host, session=session)
-    rs.interp.natives_enabled = False
-    rs.interp.write_root = cwd
-    return rs
+    return create_runspace(RunspaceOptions(
+        host=MemoryHost(), registry=registry, cwd=cwd, env={"PATH": cwd, "HOME": cwd},
+        natives_enabled=False, write_root=cwd))
 
 
 def run_with_budget(rs: Runspace, text: str, budget: float = BUDGET) -> None:

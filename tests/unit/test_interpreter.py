@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from pjsh.engine import local_options
 from pjsh.runtime.errors import ErrorRecord
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.runspace import Runspace
+from pjsh.runtime.runspace import create_runspace
 from pjsh.runtime.streams import ListSink
 from pjsh.runtime.values import Hashtable, PSObject
 from tests.harness import RunResult, new_runspace, run, show
@@ -800,16 +801,15 @@ def test_a_stop_is_not_catchable_by_script_code() -> None:
 
 
 def test_natives_can_be_disabled() -> None:
-    rs = Runspace(MemoryHost())
-    rs.interp.natives_enabled = False
+    rs = create_runspace(local_options(MemoryHost()).derive(natives_enabled=False))
     r = run("sh -c 'echo hi'", rs)
     assert r.output == [] and r.messages == [NOT_RECOGNIZED.format("sh")]
 
 
 def test_a_python_exception_from_a_cmdlet_is_reported_and_the_session_goes_on() -> None:
-    from pjsh.commands.base import BUILTINS, Bound, Cmdlet, CommandSpec, Registry
+    from pjsh.commands import builtin_registry
+    from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec
     from pjsh.runtime.runspace import INTERNAL_ERROR_ID
-    from pjsh.runtime.session import Session
 
     class Broken(Cmdlet):
         """A cmdlet with a bug."""
@@ -820,10 +820,9 @@ def test_a_python_exception_from_a_cmdlet_is_reported_and_the_session_goes_on() 
             """Fail the way a bug does."""
             raise ValueError("boom")
 
-    reg = Registry(dict(BUILTINS.commands), dict(BUILTINS.aliases))
+    reg = builtin_registry()
     reg.add(Broken)
-    host = MemoryHost()
-    rs = Runspace(host, session=Session(host=host, registry=reg))
+    rs = create_runspace(local_options(MemoryHost()).derive(registry=reg))
     r = run("'before'; Invoke-Broken; 'after'", rs)
     assert r.output == ["before"]
     assert r.errors[0].FullyQualifiedErrorId == INTERNAL_ERROR_ID

@@ -29,6 +29,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("path", ["spawner", "direct"], indirect=True)
 
 
+def process_backend(manager: JobManager) -> ProcessBackend:
+    """The manager's process backend, built and registered on first use (as the job service
+    does: the manager builds no backend itself)."""
+    try:
+        found = manager.backend("process")
+    except LookupError:
+        found = ProcessBackend(manager, stop_grace=manager.stop_grace)
+        manager.register_backend("process", found)
+    assert isinstance(found, ProcessBackend)
+    return found
+
+
 @pytest.fixture(autouse=True)
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
     """Select the fork server (pjsh/jobs/spawner.py) or the direct posix_spawn/Popen path."""
@@ -49,7 +61,7 @@ def manager(tmp_path: Path) -> Iterator[JobManager]:
 
 @pytest.fixture
 def backend(manager: JobManager) -> ProcessBackend:
-    return manager.process_backend
+    return process_backend(manager)
 
 
 def run(backend: ProcessBackend, *commands: list[str], **options: object) -> PSRemotingJob:
@@ -295,7 +307,7 @@ def test_two_hundred_concurrent_jobs_all_received_in_order(backend: ProcessBacke
 def test_large_output_spills_and_stays_byte_exact(tmp_path: Path) -> None:
     manager = JobManager(spill_dir=str(tmp_path / "spill"), output_limit=64 * 1024)
     try:
-        job = manager.process_backend.start_job(
+        job = process_backend(manager).start_job(
             NativePipeline.of(["head", "-c", str(8 * 1024 * 1024), "/dev/urandom"], ["tee",
                               str(tmp_path / "copy")])
         )
@@ -314,7 +326,7 @@ def test_large_output_spills_and_stays_byte_exact(tmp_path: Path) -> None:
 def test_shutdown_leaves_no_child_processes(tmp_path: Path) -> None:
     before = children_of_us()
     manager = JobManager(stop_grace=0.5)
-    backend = manager.process_backend
+    backend = process_backend(manager)
     sleeper = backend.start_job(NativePipeline.of(["sleep", "100"]))
     nested = start_ready(backend, "sleep 100 & sleep 100 & echo ready; wait")
     paused = backend.start_job(NativePipeline.of(["sleep", "100"], ["cat"]))
@@ -449,7 +461,7 @@ def test_spilled_output_is_exact_with_and_without_splice(
         pytest.skip("no splice here")
     manager = JobManager(spill_dir=str(tmp_path / "spill"), output_limit=64 * 1024)
     try:
-        backend = manager.process_backend
+        backend = process_backend(manager)
         monkeypatch.setattr(backend, "use_splice", splice)
         script = ("head -c 3000000 /dev/urandom | tee out.bin; "
                   "head -c 2000000 /dev/urandom | tee err.bin >&2")
@@ -475,7 +487,7 @@ def test_splice_refused_by_the_file_system_falls_back_to_reading(
     monkeypatch.setattr(storage, "_splice", refuse)
     manager = JobManager(spill_dir=str(tmp_path / "spill"), output_limit=1024)
     try:
-        job = manager.process_backend.start_job(NativePipeline.of(["seq", "200000"]))
+        job = process_backend(manager).start_job(NativePipeline.of(["seq", "200000"]))
         assert manager.wait([job], timeout=30) == [job]
         expected = b"".join(b"%d\n" % i for i in range(1, 200001))
         assert b"".join(child_of(job).store.iter_bytes()) == expected

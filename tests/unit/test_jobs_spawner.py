@@ -26,6 +26,18 @@ pytestmark = pytest.mark.skipif(not process_module.spawner_available(),
                                 reason="no fork server on this platform")
 
 
+def process_backend(manager: JobManager) -> ProcessBackend:
+    """The manager's process backend, built and registered on first use (as the job service
+    does: the manager builds no backend itself)."""
+    try:
+        found = manager.backend("process")
+    except LookupError:
+        found = ProcessBackend(manager, stop_grace=manager.stop_grace)
+        manager.register_backend("process", found)
+    assert isinstance(found, ProcessBackend)
+    return found
+
+
 @pytest.fixture
 def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobManager]:
     monkeypatch.setattr(ProcessBackend, "use_spawner", True)
@@ -36,7 +48,7 @@ def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobMana
 
 @pytest.fixture
 def backend(manager: JobManager) -> ProcessBackend:
-    return manager.process_backend
+    return process_backend(manager)
 
 
 def child_of(job: Job) -> Job:
@@ -130,8 +142,10 @@ def test_sigkill_of_pjsh_makes_the_server_kill_every_job(tmp_path: Path) -> None
     program = (
         "import sys\n"
         "from pjsh.jobs.manager import JobManager\n"
-        "from pjsh.jobs.process import NativePipeline\n"
-        "b = JobManager().process_backend\n"
+        "from pjsh.jobs.process import NativePipeline, ProcessBackend\n"
+        "m = JobManager()\n"
+        "b = ProcessBackend(m)\n"
+        "m.register_backend('process', b)\n"
         "jobs = [b.start_job(NativePipeline.of(['sleep', '100'], ['sleep', '100'])),\n"
         "        b.start_job(NativePipeline.of(['sh', '-c', 'sleep 100 & wait']))]\n"
         "pids = [pid for job in jobs for pid in b.pids(job)]\n"
@@ -360,9 +374,9 @@ def test_a_prestarted_server_is_taken_by_the_first_native_job(tmp_path: Path) ->
     assert waiting is not None
     manager = JobManager(spill_dir=str(tmp_path / "spill"))
     try:
-        job = run(manager.process_backend, ["printf", "first"])
+        job = run(process_backend(manager), ["printf", "first"])
         assert output(job) == b"first"
-        assert manager.process_backend._servers == [waiting]
+        assert process_backend(manager)._servers == [waiting]
         assert spawnclient._prestarted is None
     finally:
         manager.shutdown()
@@ -393,8 +407,9 @@ def test_the_first_background_job_starts_the_server_before_the_job_engine_loads(
         "    init(self)\n"
         "spawnclient.SpawnerClient.__init__ = spy\n"
         "from pjsh.runtime.host import MemoryHost\n"
-        "from pjsh.runtime.runspace import Runspace\n"
-        "rs = Runspace(MemoryHost())\n"
+        "from pjsh.engine import local_options\n"
+        "from pjsh.runtime.runspace import create_runspace\n"
+        "rs = create_runspace(local_options(MemoryHost()))\n"
         "rs.run('$j = printf ok &; $null = Wait-Job $j; Receive-Job $j')\n"
         "print(seen, ''.join(rs.session.host.text).strip())\n"
     )

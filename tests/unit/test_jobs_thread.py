@@ -16,6 +16,18 @@ from pjsh.runtime.errors import PSRuntimeError, make_error
 S = JobState
 
 
+def thread_backend(manager: JobManager) -> ThreadBackend:
+    """The manager's thread backend, built and registered on first use (as the job service
+    does: the manager builds no backend itself)."""
+    try:
+        found = manager.backend("thread")
+    except LookupError:
+        found = ThreadBackend(manager)
+        manager.register_backend("thread", found)
+    assert isinstance(found, ThreadBackend)
+    return found
+
+
 @pytest.fixture
 def manager() -> Iterator[JobManager]:
     m = JobManager()
@@ -25,7 +37,7 @@ def manager() -> Iterator[JobManager]:
 
 @pytest.fixture
 def backend(manager: JobManager) -> ThreadBackend:
-    return manager.thread_backend
+    return thread_backend(manager)
 
 
 def reached(job: Job, state: JobState, timeout: float = 10) -> bool:
@@ -193,7 +205,7 @@ def pool_threads() -> list[threading.Thread]:
 
 def test_jobs_reuse_pool_threads_instead_of_one_thread_each(manager: JobManager) -> None:
     before = set(pool_threads())
-    backend = manager.thread_backend
+    backend = thread_backend(manager)
     for _ in range(3):
         jobs = [backend.start_job(lambda w: w.write_output(threading.current_thread().name))
                 for _ in range(40)]
@@ -205,7 +217,7 @@ def test_jobs_reuse_pool_threads_instead_of_one_thread_each(manager: JobManager)
 
 def test_starting_a_job_does_not_wait_for_a_thread_to_start(manager: JobManager) -> None:
     # The pool's threads already exist: a start is a queue put, even while they are busy.
-    backend = manager.thread_backend
+    backend = thread_backend(manager)
     gate = threading.Event()
     first = [backend.start_job(blocked_on(gate)) for _ in range(backend.throttle_limit)]
     threads = set(pool_threads())
@@ -219,7 +231,7 @@ def test_starting_a_job_does_not_wait_for_a_thread_to_start(manager: JobManager)
 def test_shutdown_ends_the_pool_threads() -> None:
     manager = JobManager()
     before = set(pool_threads())
-    jobs = [manager.thread_backend.start_job(lambda w: None) for _ in range(10)]
+    jobs = [thread_backend(manager).start_job(lambda w: None) for _ in range(10)]
     assert manager.wait(jobs, timeout=10) == jobs
     mine = set(pool_threads()) - before
     assert mine

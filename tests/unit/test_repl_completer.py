@@ -10,9 +10,10 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
+from pjsh.engine import local_options
 from pjsh.repl.completer import PjshCompleter, analyze, quote_path
 from pjsh.runtime.host import MemoryHost
-from pjsh.runtime.runspace import Runspace
+from pjsh.runtime.runspace import Runspace, create_runspace
 
 
 @pytest.fixture
@@ -41,11 +42,8 @@ def runspace(tree: Path, tmp_path: Path) -> Runspace:
     (bin_dir / "pjshtool-notexec").write_text("data")
     home = tmp_path / "home"
     (home / "Documents").mkdir(parents=True)
-    rs = Runspace(MemoryHost(), cwd=str(tree))
-    rs.session.env["PATH"] = str(bin_dir)
-    rs.session.env["HOME"] = str(home)
-    rs.session.env["PJSH_TEST_VAR"] = "1"
-    return rs
+    env = dict(os.environ, PATH=str(bin_dir), HOME=str(home), PJSH_TEST_VAR="1")
+    return create_runspace(local_options(MemoryHost(), cwd=str(tree), env=env))
 
 
 @pytest.fixture

@@ -1,16 +1,24 @@
-"""How a cmdlet is declared: one parameter table per command, read by the binder, help,
-completion and the generated docs; and the context a running cmdlet writes to."""
+"""The cmdlet model: how a cmdlet is declared (one parameter table per command, read by the
+binder, help, completion and the generated docs), the context a running cmdlet writes to, and
+the command registry a runspace owns.
+
+A leaf module: the runtime (binder, pipeline) and the command modules both import it, and it
+imports nothing above the runtime.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pjsh.lang.record import dataclass, field
+from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import OBJECT, TypeSpec
 from pjsh.runtime.errors import ErrorRecord
 
 if TYPE_CHECKING:
+    from pjsh.runtime.formatting import ViewTable
+    from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.session import Session
 
@@ -154,6 +162,14 @@ class CommandContext(Protocol):
                          dollar_under: object = ...) -> None:
         """Run a script block, streaming its output down this command's pipeline."""
 
+    def caller(self) -> tuple[Interpreter, Frame]:
+        """The interpreter and frame running this command, for cmdlets that read or set the
+        caller's variables (Get-Variable, jobs copying ``$using:`` values)."""
+
+    def byte_writer(self) -> Callable[[bytes], None] | None:
+        """Where raw bytes (a job's native output) may go downstream without decoding, or
+        None when the next consumer needs objects."""
+
     @property
     def stopping(self) -> bool:
         """True once the pipeline is being stopped (Ctrl+C, Select-Object -First)."""
@@ -164,6 +180,7 @@ class Cmdlet:
     pipeline parameters rebound), or once if the command has no pipeline input."""
 
     spec: ClassVar[CommandSpec]
+    _builtin_command: ClassVar[bool] = False  # set by @command
     # Parameters whose presence means the cmdlet makes its own job for -AsJob (ForEach-Object
     # -Parallel returns a job of per-item tasks) instead of running whole as a thread job.
     own_as_job_with: ClassVar[tuple[str, ...]] = ()
@@ -181,12 +198,38 @@ class Cmdlet:
         """Run once after the last input."""
 
 
-@dataclass
 class Registry:
-    """The built-in command table: canonical name → cmdlet class, plus command aliases."""
+    """A command table: canonical name → cmdlet class, plus command aliases.
 
-    commands: dict[str, type[Cmdlet]] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)
+    Built explicitly from a list of command modules (:meth:`from_modules`), never filled by
+    import side effects; each runspace owns a copy, so one runspace (a thread job, a remote
+    session) cannot change another's commands.
+    """
+
+    def __init__(self, commands: dict[str, type[Cmdlet]] | None = None,
+                 aliases: dict[str, str] | None = None, modules: tuple[str, ...] = (),
+                 views: ViewTable | None = None) -> None:
+        self.commands: dict[str, type[Cmdlet]] = dict(commands or {})
+        self.aliases: dict[str, str] = dict(aliases or {})
+        # The modules the table was built from: a worker process rebuilds the same table.
+        self.modules = modules
+        self._views = views
+
+    @property
+    def views(self) -> ViewTable:
+        """The default format views: the runtime's own plus those each command module adds
+        through its ``format_views(table)`` function. Built on first use (formatting is not
+        loaded at start-up)."""
+        if self._views is None:
+            from pjsh.runtime.formatting import builtin_views
+
+            table = builtin_views()
+            for name in self.modules:
+                add_views = getattr(importlib.import_module(name), "format_views", None)
+                if add_views is not None:
+                    add_views(table)
+            self._views = table
+        return self._views
 
     def add(self, cls: type[Cmdlet]) -> type[Cmdlet]:
         """Register a cmdlet class under its name and aliases."""
@@ -195,10 +238,29 @@ class Registry:
             self.aliases[alias.lower()] = cls.spec.name
         return cls
 
+    def copy(self) -> Registry:
+        """An independent copy (the cmdlet classes themselves are shared: they are immutable)."""
+        views = self._views.copy() if self._views is not None else None
+        return Registry(self.commands, self.aliases, self.modules, views)
 
-BUILTINS = Registry()
+    @classmethod
+    def from_modules(cls, names: Iterable[str]) -> Registry:
+        """Import the named command modules and register the cmdlets each one marks with
+        :func:`command`, in module order. An import error propagates: a missing command
+        module is a broken installation, not something to skip."""
+        names = tuple(names)
+        registry = cls(modules=names)
+        for name in names:
+            module = importlib.import_module(name)
+            for value in vars(module).values():
+                if isinstance(value, type) and value.__dict__.get("_builtin_command") \
+                        and value.__module__ == module.__name__:
+                    registry.add(value)
+        return registry
 
 
 def command(cls: type[Cmdlet]) -> type[Cmdlet]:
-    """Class decorator: register a cmdlet in the built-in table."""
-    return BUILTINS.add(cls)
+    """Class decorator: mark a cmdlet class as one its module provides (see
+    :meth:`Registry.from_modules`). It registers nothing by itself."""
+    cls._builtin_command = True
+    return cls

@@ -1,0 +1,26 @@
+"""The engine's composition root: the options every local runspace starts from.
+
+The runtime knows nothing of the built-in commands or of the job engine; this module (above
+both) puts them together. The console, ``-c``/scripts and tests build their runspaces with
+``create_runspace(local_options(host, ...))``; in-process jobs derive theirs from their
+caller's options, and a worker process rebuilds the same registry from its module names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pjsh.commands import builtin_registry
+from pjsh.jobs.engine import LocalJobEngine
+from pjsh.runtime.host import Host
+from pjsh.runtime.runspace import RunspaceOptions
+
+
+def local_options(host: Host, *, interactive: bool = False, cwd: str | None = None,
+                  env: Mapping[str, str] | None = None, native_stdin: int | None = None,
+                  script_args: tuple[object, ...] = ()) -> RunspaceOptions:
+    """Options for a local runspace: the built-in commands and the local job engine."""
+    return RunspaceOptions(host=host, registry=builtin_registry(), interactive=interactive,
+                           cwd=cwd, env=env, native_stdin=native_stdin,
+                           script_args=script_args, jobs=LocalJobEngine())
+

@@ -1,0 +1,50 @@
+"""Leaving pjsh: the signals that end it through the normal exit path, and stopping the
+jobs of a runspace on the way out (shared by the console and batch modes)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pjsh.jobs.model import Job
+    from pjsh.runtime.runspace import Runspace
+
+
+def running_jobs(rs: Runspace) -> list[Job]:
+    """The runspace's top-level jobs that have not finished (none if it never used jobs)."""
+    if not rs.session.has_jobs:
+        return []
+    from pjsh.jobs.service import JobService
+
+    service = rs.session.jobs
+    assert isinstance(service, JobService)
+    return [j for j in service.manager.jobs() if not j.is_finished()]
+
+
+def stop_jobs_on_exit(rs: Runspace) -> None:
+    """Leaving pjsh stops its running jobs and their process trees, and says so."""
+    session = rs.session
+    if not session.has_jobs:
+        return
+    running = running_jobs(rs)
+    if running:
+        names = ", ".join(j.name for j in running)
+        sys.stderr.write(f"pjsh: stopping {len(running)} running job(s) before exit: {names}\n")
+        sys.stderr.flush()
+    session.shutdown()
+
+
+def exit_on_signals() -> None:
+    """SIGTERM and SIGHUP end pjsh through the normal exit path (jobs are stopped, no
+    orphans), with the conventional 128+N status."""
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, leave)
+        except (ValueError, OSError):  # not the main thread, or not supported
+            pass
