@@ -452,7 +452,10 @@ class ForEachObject(Cmdlet):
             "several script blocks and no -Begin, the first is the begin block; with three or "
             "more and no -End, the last is the end block. With a member name instead "
             "(ForEach-Object Name), it outputs that property of each object, or calls that "
-            "method with -ArgumentList."
+            "method with -ArgumentList. With -Parallel, the block runs for each object on a "
+            "thread of its own (at most -ThrottleLimit at once, $using: variables copied in) "
+            "and output comes in the order the blocks produce it; -AsJob returns one job whose "
+            "child jobs are the runs."
         ),
         examples=(
             ("1..3 | ForEach-Object { $_ * 2 }", "Double each number."),

@@ -70,7 +70,11 @@ class ParallelRun:
         task.add_observer(self._wake)
         self.active.append(task)
         self.backend.start(task)
-        self.receive()
+        try:
+            self.receive()
+        except BaseException:
+            self.abandon()  # the pipeline stopped (Select-Object -First, Ctrl+C)
+            raise
 
     def _wake(self, event: object) -> None:
         job = getattr(event, "job", None)
@@ -114,6 +118,13 @@ class ParallelRun:
         except BaseException:
             self.stop()  # a stopped pipeline (Select-Object -First, Ctrl+C) ends the tasks
             raise
+        finally:
+            self.backend.close()
+
+    def abandon(self) -> None:
+        """Stop the tasks and let the pool end: no more input will come."""
+        try:
+            self.stop()
         finally:
             self.backend.close()
 

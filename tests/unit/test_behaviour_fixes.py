@@ -212,6 +212,14 @@ def test_foreach_parallel_validates_throttle_limit_and_timeout_with_as_job() -> 
                           "parameter."]
 
 
+def test_foreach_parallel_stops_its_tasks_when_the_pipeline_stops(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    out = values(f"1..50 | ForEach-Object -Parallel {{ Add-Content '{log}' $_; "
+                 "Start-Sleep -Milliseconds 100; $_ } -ThrottleLimit 2 | Select-Object -First 1")
+    assert len(out) == 1
+    assert len(log.read_text().split()) < 50  # the queued items never ran
+
+
 @pytest.mark.slow
 def test_foreach_parallel_timeout_stops_the_running_blocks() -> None:
     started = time.monotonic()
