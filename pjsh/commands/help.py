@@ -352,8 +352,109 @@ def _cmdlet_command(spec: CommandSpec, aliases: Iterable[str]) -> CommandHelpSou
     return CommandHelpSource(spec, "Cmdlet", tuple(aliases), tuple(syntax_lines(spec)), True)
 
 
+_DIRECTIVE = r"^\s*\.(\w+)(\s+(\S.*))?\s*$"
+_NBSP_BLANKS = " \t\u00a0"
+
+
+@dataclass(frozen=True)
+class CommentHelp:
+    """A function's comment-based help, read as pwsh's HelpCommentsParser reads it."""
+
+    synopsis: str = ""
+    description: str = ""
+    parameters: dict[str, str] = field(default_factory=dict)  # upper-case name -> text
+    examples: tuple[tuple[str, str], ...] = ()  # (code, remarks)
+
+
+def _comment_section(lines: list[str], i: int) -> tuple[str, int]:
+    """The text of the section whose directive is ``lines[i]``: up to the next directive,
+    without the blank lines before it and the first line's indentation; and the index of
+    its last line."""
+    import re
+
+    out: list[str] = []
+    indent = -1
+    i += 1
+    while i < len(lines):
+        line = lines[i]
+        if indent < 0 and not line.strip():
+            i += 1
+            continue
+        if re.match(_DIRECTIVE, line):
+            break
+        if indent < 0:
+            indent = len(line) - len(line.lstrip(_NBSP_BLANKS))
+        strip = 0
+        while strip < min(indent, len(line)) and line[strip] in _NBSP_BLANKS:
+            strip += 1
+        out.append(line[strip:])
+        i += 1
+    return "\n".join(out).strip("\n"), i - 1
+
+
+def parse_comment_help(text: str) -> CommentHelp | None:
+    """Read comment-based help (markers already stripped); None when it is not help: no
+    directive, an unknown one, or text outside the sections (as pwsh decides)."""
+    import re
+
+    lines = [line.lstrip("#") for line in text.replace("\r\n", "\n").split("\n")]
+    synopsis = description = ""
+    parameters: dict[str, str] = {}
+    examples: list[tuple[str, str]] = []
+    found = False
+    i = 0
+    while i < len(lines):
+        match = re.match(_DIRECTIVE, lines[i])
+        if match is None:
+            if lines[i].strip():
+                return None
+            i += 1
+            continue
+        found = True
+        word, argument = match.group(1).upper(), match.group(3)
+        if argument is not None:
+            if word != "PARAMETER":
+                if word in ("FORWARDHELPTARGETNAME", "FORWARDHELPCATEGORY",
+                            "REMOTEHELPRUNSPACE", "EXTERNALHELP"):
+                    i += 1
+                    continue
+                return None
+            section, i = _comment_section(lines, i)
+            parameters.setdefault(argument.strip().upper(), section)
+        elif word in ("SYNOPSIS", "DESCRIPTION", "NOTES", "LINK", "EXAMPLE", "INPUTS", "OUTPUTS",
+                      "COMPONENT", "ROLE", "FUNCTIONALITY"):
+            section, i = _comment_section(lines, i)
+            if word == "SYNOPSIS":
+                synopsis = section
+            elif word == "DESCRIPTION":
+                description = section
+            elif word == "EXAMPLE":
+                examples.append(_example_sections(section))
+        else:
+            return None
+        i += 1
+    if not found:
+        return None
+    return CommentHelp(synopsis, description, parameters, tuple(examples))
+
+
+def _example_sections(content: str) -> tuple[str, str]:
+    """An example's code and remarks: a leading prompt (``PS C:\\>``) is dropped, the code
+    ends at the first blank line (pwsh's GetExampleSections)."""
+    import re
+
+    prompt = re.match(r"^.*?>", content)
+    if prompt is not None:
+        content = content[prompt.end():]
+    split = re.match(r"^(?P<code>.*?)\r?\n\r?\n(?P<remarks>.*)$", content, re.DOTALL)
+    if split is None:
+        return content.strip(), ""
+    return split.group("code").strip(), split.group("remarks")
+
+
 def function_spec(name: str, definition: object) -> CommandSpec:
-    """The CommandSpec of a script function: its param() block, as the binder sees it."""
+    """The CommandSpec of a script function: its param() block, as the binder sees it, and
+    the text of its comment-based help."""
     from pjsh.runtime.pipeline import script_spec
 
     body = getattr(definition, "body", None)
@@ -372,7 +473,14 @@ def function_spec(name: str, definition: object) -> CommandSpec:
         if span is not None and source:
             p = replace(p, default=source[span.start:span.end])
         params.append(p)
-    return CommandSpec(name=name, params=tuple(params), supports_as_job=False)
+    comment = getattr(definition, "help_comment", None)
+    help_text = parse_comment_help(comment) if isinstance(comment, str) else None
+    if help_text is None:
+        return CommandSpec(name=name, params=tuple(params), supports_as_job=False)
+    params = [replace(p, help=help_text.parameters.get(p.name.upper(), p.help)) for p in params]
+    return CommandSpec(name=name, params=tuple(params), supports_as_job=False,
+                       summary=help_text.synopsis, description=help_text.description,
+                       examples=help_text.examples)
 
 
 def _function_command(name: str, definition: object, aliases: Iterable[str]) -> CommandHelpSource:

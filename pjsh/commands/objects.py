@@ -44,6 +44,7 @@ from pjsh.runtime.values import (
 )
 
 if TYPE_CHECKING:
+    from pjsh.commands.parallel import ParallelRun
     from pjsh.runtime.formatting import ViewTable
 
 # ---------------------------------------------------------------------------------------------
@@ -393,6 +394,21 @@ class WhereObject(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+_PARALLEL_SET = "ParallelParameterSet"
+
+
+def _at_least(low: int) -> Callable[[object], str | None]:
+    """A ValidateRange(low, Int32.MaxValue) check with pwsh's message."""
+    def check(value: object) -> str | None:
+        n = to_int(value)
+        if n < low:
+            return (f"The {n} argument is less than the minimum allowed range of {low}. Supply "
+                    f"an argument that is greater than or equal to {low} and then try the "
+                    "command again.")
+        return None
+    return check
+
+
 @command
 class ForEachObject(Cmdlet):
     """ForEach-Object: run script blocks for each input object, or read a member of each."""
@@ -417,6 +433,17 @@ class ForEachObject(Cmdlet):
             Param("ArgumentList", OBJECTS, aliases=("Args",), remaining=True,
                   sets=("PropertyAndMethodSet",),
                   help="Arguments of the method named by -MemberName."),
+            Param("Parallel", SCRIPTBLOCK, mandatory=True, sets=(_PARALLEL_SET,),
+                  help="A script block run for each input object on its own thread, with $_ "
+                       "set to the object; $using: variables are copied in."),
+            Param("ThrottleLimit", INT, default=5, sets=(_PARALLEL_SET,),
+                  validate=_at_least(1),
+                  help="How many -Parallel blocks run at once (default 5)."),
+            Param("TimeoutSeconds", INT, default=0, sets=(_PARALLEL_SET,),
+                  validate=_at_least(0),
+                  help="Stop the -Parallel blocks still running after this many seconds."),
+            Param("UseNewRunspace", SWITCH, sets=(_PARALLEL_SET,),
+                  help="Accepted for compatibility: every block already gets a new runspace."),
         ),
         summary="Performs an operation against each item in a collection of input objects.",
         description=(
@@ -425,7 +452,10 @@ class ForEachObject(Cmdlet):
             "several script blocks and no -Begin, the first is the begin block; with three or "
             "more and no -End, the last is the end block. With a member name instead "
             "(ForEach-Object Name), it outputs that property of each object, or calls that "
-            "method with -ArgumentList."
+            "method with -ArgumentList. With -Parallel, the block runs for each object on a "
+            "thread of its own (at most -ThrottleLimit at once, $using: variables copied in) "
+            "and output comes in the order the blocks produce it; -AsJob returns one job whose "
+            "child jobs are the runs."
         ),
         examples=(
             ("1..3 | ForEach-Object { $_ * 2 }", "Double each number."),
@@ -433,18 +463,27 @@ class ForEachObject(Cmdlet):
             ("'a,b' | % Split ','", "Call the Split method with ',' on each string."),
             ("1..5 | % -Begin { $t = 0 } -Process { $t += $_ } -End { $t }",
              "Sum the numbers with begin, process and end blocks."),
+            ("1..10 | ForEach-Object -Parallel { Start-Sleep 1; $_ } -ThrottleLimit 10",
+             "Run ten one-second blocks side by side (about one second in all)."),
+            ("$j = 1..3 | ForEach-Object -Parallel { $_ * $using:k } -AsJob",
+             "Get one job whose child jobs run the block per item."),
         ),
         output_type="System.Object",
     )
+    own_as_job_with = ("Parallel",)
 
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
         self._process: list[ScriptBlock] = []
         self._end: ScriptBlock | None = None
         self._member: str | None = None
+        self._parallel: ParallelRun | None = None
 
     def begin(self, args: Bound) -> None:
         """Sort the script blocks into begin/process/end and run the begin block."""
+        if args.parameter_set == _PARALLEL_SET:
+            self._begin_parallel(args)
+            return
         member = args.get("MemberName")
         blocks: list[ScriptBlock] = [b for b in as_list(args.get("Process"))
                                      if isinstance(b, ScriptBlock)]
@@ -471,6 +510,10 @@ class ForEachObject(Cmdlet):
         """Run the process blocks (or the member access) for one input object."""
         given = "InputObject" in args
         obj = args.InputObject if given else None
+        if self._parallel is not None:
+            if given:
+                self._parallel.add(obj)
+            return
         if self._member is not None:
             if given:
                 self._member_access(obj, args)
@@ -480,8 +523,21 @@ class ForEachObject(Cmdlet):
 
     def end(self, args: Bound) -> None:
         """Run the end block."""
+        if self._parallel is not None:
+            self._parallel.finish()
+            return
         if self._end is not None:
             self.ctx.invoke_to_output(self._end)
+
+    def _begin_parallel(self, args: Bound) -> None:
+        from pjsh.commands.parallel import ParallelRun
+
+        as_job = bool(getattr(self.ctx, "common", {}).get("AsJob"))
+        if as_job and "TimeoutSeconds" in args:
+            self.ctx.throw("The 'TimeoutSeconds' parameter cannot be used with the 'AsJob' "
+                           "parameter.", "ParallelCannotUseTimeoutWithJob", "InvalidOperation")
+        self._parallel = ParallelRun(self, args.Parallel, to_int(args.ThrottleLimit),
+                                     to_int(args.TimeoutSeconds), as_job)
 
     def _member_access(self, obj: object, args: Bound) -> None:
         name = self._member or ""

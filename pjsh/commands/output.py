@@ -616,6 +616,7 @@ class _Format(Cmdlet):
                 hide_header=bool(args.get("HideTableHeaders")),
                 evaluate=evaluate,
                 views=self.ctx.session.registry.views,
+                group_by=args.get("GroupBy"),
             )
         except FormatError as e:
             self.ctx.throw(str(e), "DictionaryKeyIllegal", "InvalidArgument")
@@ -648,6 +649,10 @@ class FormatTable(_Format):
             Param("AutoSize", SWITCH, help="Size the columns to their content."),
             Param("Wrap", SWITCH, help="Wrap long values onto more lines instead of cutting."),
             Param("HideTableHeaders", SWITCH, help="Leave out the column headers."),
+            Param("GroupBy", OBJECT,
+                  help="A table per run of equal values of this property, script block or "
+                       "calculated property, each under a '   Name: value' header (the input "
+                       "is not sorted)."),
             Param("InputObject", PSOBJECT, pipeline=True, help="The object to format."),
         ),
         summary="Formats the output as a table.",
@@ -660,6 +665,8 @@ class FormatTable(_Format):
             ("Get-Job | Format-Table Id, Name, State", "Three columns."),
             ("Get-Process | ft ProcessName, @{L='MB'; E={$_.WS / 1mb}; FormatString='N1'}",
              "A calculated column."),
+            ("Get-Job | Sort-Object State | Format-Table -GroupBy State",
+             "A table of jobs per state."),
         ),
         output_type="Microsoft.PowerShell.Commands.Internal.Format.FormatEntryData",
     )

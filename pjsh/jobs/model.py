@@ -702,6 +702,18 @@ class PSRemotingChildJob(Job):
     default_type_name = ""
 
 
+class PSTaskJob(Job):
+    """ForEach-Object -Parallel -AsJob: a parent job whose children run the block per item."""
+
+    ps_type_names = ("System.Management.Automation.PSTasks.PSTaskJob", *_JOB_TYPE_NAMES)
+    default_type_name = "PSTaskJob"
+
+    @property
+    def Location(self) -> str:
+        """Always ``PowerShell`` (its tasks all run in this process), as pwsh shows it."""
+        return self.location
+
+
 class ThreadJob(Job):
     """A Start-ThreadJob job: runs on a thread of the shell process."""
 

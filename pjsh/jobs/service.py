@@ -362,20 +362,26 @@ def _job_runspace(writer: JobWriter, options: RunspaceOptions) -> Runspace:
         native_stdin=DEVNULL, isolate_natives=True, script_args=()))
 
 
+_NO_ITEM = object()  # run_block_in_new_runspace without $_
+
+
 def run_block_in_new_runspace(block: ScriptBlock, writer: JobWriter, options: RunspaceOptions,
                               *, args: Sequence[object],
                               input_items: Sequence[object] | None, init: ScriptBlock | None,
-                              variables: dict[str, object]) -> None:
-    """Run a script block as a thread job; a terminating error raises (the job fails)."""
+                              variables: dict[str, object],
+                              dollar_under: object = _NO_ITEM) -> None:
+    """Run a script block as a thread job (with ``$_`` set when ``dollar_under`` is given:
+    ForEach-Object -Parallel); a terminating error raises (the job fails)."""
 
     with _job_runspace(writer, options) as rs:
-        _run_block(rs, block, writer, args, input_items, init, variables)
+        _run_block(rs, block, writer, args, input_items, init, variables, dollar_under)
 
 
 def _run_block(rs: Runspace, block: ScriptBlock, writer: JobWriter, args: Sequence[object],
                input_items: Sequence[object] | None, init: ScriptBlock | None,
-               variables: dict[str, object]) -> None:
+               variables: dict[str, object], dollar_under: object = _NO_ITEM) -> None:
     from pjsh.runtime.errors import PSRuntimeError
+    from pjsh.runtime.interpreter import _MISSING
     from pjsh.runtime.streams import CallbackSink
 
     g = rs.session.global_scope
@@ -385,8 +391,9 @@ def _run_block(rs: Runspace, block: ScriptBlock, writer: JobWriter, args: Sequen
     try:
         if init is not None:
             rs.interp.invoke_block(init, rs.frame(init.source), [], new_scope=False, out=out)
-        rs.interp.invoke_block(block, frame, list(args), input_items=input_items,
-                               new_scope=False, out=out)
+        rs.interp.invoke_block(block, frame, list(args),
+                               _MISSING if dollar_under is _NO_ITEM else dollar_under,
+                               input_items=input_items, new_scope=False, out=out)
     except PSRuntimeError as e:
         writer.write_error(e.record)
         raise JobScriptFailed(e.record.message, e.record, in_stream=True) from None

@@ -122,11 +122,14 @@ class ThreadBackend:
         self._pump()
 
     def create_job(
-        self, target: ThreadTarget, *, name: str | None = None, command: str = ""
+        self, target: ThreadTarget, *, name: str | None = None, command: str = "",
+        job_id: int | None = None,
     ) -> ThreadJob:
-        """A ThreadJob that will run ``target`` (not yet started)."""
+        """A ThreadJob that will run ``target`` (not yet started); ``job_id`` 0 is for a task
+        that is no job of the session (ForEach-Object -Parallel without -AsJob)."""
         job = ThreadJob(
-            self.manager.next_id(), name=name, command=command, location="PowerShell",
+            self.manager.next_id() if job_id is None else job_id, name=name, command=command,
+            location="PowerShell",
             backend=self, store=self.manager.new_store(),
         )
         with self._lock:

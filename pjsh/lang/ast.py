@@ -327,6 +327,9 @@ class FunctionDefinition(Statement):
     body: ScriptBlockBody
     text: str
     is_filter: bool = False
+    # The comment-based help (`<# .SYNOPSIS ... #>` or `#` lines, markers stripped) found
+    # before the keyword or at the start or end of the body; None when there is none.
+    help_comment: str | None = None
 
 
 @dataclass

@@ -7,6 +7,7 @@ Input that stops where more is needed gives an *incomplete* result, not an error
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pjsh.lang import ast
@@ -631,7 +632,32 @@ class Parser:
                                     "block.", start, self.pos)
             body.params = params
         text = self.src[body_start + 1:self.pos - 1]
-        return ast.FunctionDefinition(self.span_from(start), name, body, text, is_filter)
+        return ast.FunctionDefinition(self.span_from(start), name, body, text, is_filter,
+                                      self.help_comment(start, body_start, self.pos - 1))
+
+    def help_comment(self, keyword: int, body_start: int, body_end: int) -> str | None:
+        """A function's comment-based help, from the comment tokens: just before the keyword
+        (at most one blank line between), at the start of the body, or at its end."""
+        toks = self.lx.tokens
+        last = len(toks) - 1
+        while last >= 0 and toks[last].span.start >= body_end:
+            last -= 1
+        first_in_body = last
+        while first_in_body >= 0 and toks[first_in_body].span.start > body_start:
+            first_in_body -= 1
+        before = first_in_body
+        while before >= 0 and toks[before].span.start >= keyword:
+            before -= 1
+        runs = [
+            _comment_run(self.src, toks, before, -1, keyword, max_newlines=2),
+            _comment_run(self.src, toks, first_in_body + 1, 1, body_start + 1, _ANY),
+            _comment_run(self.src, toks, last, -1, body_end, _ANY),
+        ]
+        for run in runs:
+            help_text = _help_text(run)
+            if help_text is not None:
+                return help_text
+        return None
 
     def parse_filter_statement(self, label: str | None) -> ast.Statement:
         return self.parse_function_statement(label, is_filter=True)
@@ -967,7 +993,13 @@ class Parser:
                     self.lx.emit(TokenKind.COMMAND if command_name else TokenKind.GENERIC,
                                  word_start)
                 flush()
-                expr = self.parse_postfix(self.parse_primary(), arg_mode=True)
+                # pwsh: only an argument that starts with a variable takes member access and
+                # indexing (`$k.Length`); after a prefix the bareword is an expandable string,
+                # so `MyVm$k.txt` expands `$k` alone and `.txt` stays text.
+                at_start = self.pos == start
+                expr = self.parse_primary()
+                if at_start:
+                    expr = self.parse_postfix(expr, arg_mode=True)
                 parts.append(expr)
                 word_start = self.pos
                 continue
@@ -1513,6 +1545,47 @@ class Parser:
             return ast.Constant(span, "".join(p for p in parts if isinstance(p, str)),
                                 src[start:end])
         return ast.ExpandableString(span, parts)
+
+
+_HELP_KEYWORD = re.compile(
+    r"^\s*\.(SYNOPSIS|DESCRIPTION|PARAMETER|EXAMPLE|INPUTS|OUTPUTS|NOTES|LINK|COMPONENT|ROLE|"
+    r"FUNCTIONALITY|FORWARDHELPTARGETNAME|FORWARDHELPCATEGORY|REMOTEHELPRUNSPACE|"
+    r"EXTERNALHELP)\b", re.IGNORECASE | re.MULTILINE)
+
+
+_ANY = 1 << 30  # no limit on the blank lines between a body's brace and its help
+
+
+def _comment_run(src: str, toks: list[Token], index: int, step: int, edge: int,
+                 max_newlines: int = 1) -> list[Token]:
+    """The comment tokens from ``toks[index]`` going ``step`` (-1 back, 1 forward) that touch
+    ``edge`` (only blanks between, at most ``max_newlines`` line breaks): one ``<# #>``
+    block, or consecutive ``#`` lines."""
+    run: list[Token] = []
+    while 0 <= index < len(toks) and toks[index].kind is TokenKind.COMMENT:
+        tok = toks[index]
+        gap = src[tok.span.end:edge] if step < 0 else src[edge:tok.span.start]
+        if gap.strip() or gap.count("\n") > (max_newlines if not run else 1):
+            break
+        if run and (tok.text.startswith("<#") or run[-1].text.startswith("<#")):
+            break  # a block comment stands alone
+        run.append(tok)
+        edge = tok.span.start if step < 0 else tok.span.end
+        index += step
+    if step < 0:
+        run.reverse()
+    return run
+
+
+def _help_text(run: list[Token]) -> str | None:
+    """The text of a comment run without its markers, if it is comment-based help."""
+    if not run:
+        return None
+    if run[0].text.startswith("<#"):
+        text = run[0].text[2:-2]
+    else:
+        text = "\n".join(t.text[1:] for t in run)
+    return text if _HELP_KEYWORD.search(text) else None
 
 
 def ends_with_background(stmt: ast.Statement) -> bool:

@@ -186,6 +186,9 @@ class Cmdlet:
 
     spec: ClassVar[CommandSpec]
     _builtin_command: ClassVar[bool] = False  # set by @command
+    # Parameters whose presence means the cmdlet makes its own job for -AsJob (ForEach-Object
+    # -Parallel returns a job of per-item tasks) instead of running whole as a thread job.
+    own_as_job_with: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: CommandContext) -> None:
         self.ctx = ctx

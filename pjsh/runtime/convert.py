@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from pjsh.lang.record import dataclass
-from pjsh.runtime.values import Hashtable, PSObject
+from pjsh.runtime.values import DeserializedObject, Hashtable, PSObject
 
 
 class ConversionError(Exception):
@@ -30,6 +30,8 @@ def to_string(value: object) -> str:
         return value.decode("utf-8", "replace")
     if isinstance(value, Hashtable):
         return "System.Collections.Hashtable"
+    if isinstance(value, DeserializedObject):
+        return value.text
     if isinstance(value, PSObject):
         if value.has("ToString"):
             return to_string(value.get("ToString"))
@@ -37,6 +39,13 @@ def to_string(value: object) -> str:
         return "@{" + inner + "}"
     if isinstance(value, _dt.datetime):
         return value.strftime("%m/%d/%Y %H:%M:%S")
+    if type(value).__str__ is object.__str__:
+        # No string form of its own (str() would be the Python repr): .NET's Object.ToString
+        # gives the type's full name, as pwsh prints "$job" as
+        # System.Management.Automation.PSRemotingJob.
+        names = getattr(value, "ps_type_names", None)
+        if names:
+            return str(names[0])
     return str(value)
 
 

@@ -7,7 +7,7 @@ import datetime as _dt
 import decimal
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 
 from pjsh.runtime.convert import (
     ConversionError,
@@ -434,8 +434,10 @@ def static_member(type_name: str, member: str) -> object:
                      f"[{type_name}].")
 
 
-def static_call(type_name: str, member: str, args: list[object]) -> object:
-    """``[type]::Method(args)``."""
+def static_call(type_name: str, member: str, args: list[object],
+                env: MutableMapping[str, str] | None = None) -> object:
+    """``[type]::Method(args)``; ``env`` is the session's environment (``$env:``), which
+    [Environment] reads and writes (default: this process's)."""
     t, m = _canon(type_name), member.lower()
     try:
         if t == "math":
@@ -469,9 +471,9 @@ def static_call(type_name: str, member: str, args: list[object]) -> object:
         }
         if m in table2:
             return table2[m](*args)
-    if t == "environment" and m == "getenvironmentvariable":
+    if t == "environment" and m in _ENVIRONMENT_METHODS:
         import os
-        return os.environ.get(to_string(args[0]))
+        return _environment(m, member, args, env if env is not None else os.environ)
     if t == "convert":
         if m == "toint32":
             if len(args) > 1:
@@ -510,6 +512,58 @@ def static_call(type_name: str, member: str, args: list[object]) -> object:
         return ("__console__", m, args)
     raise TypeError_("MethodNotFound", f"Method invocation failed because [{type_name}] does not "
                      f"contain a method named '{member}'.")
+
+
+_ENVIRONMENT_METHODS = ("getenvironmentvariable", "setenvironmentvariable",
+                        "getenvironmentvariables")
+
+
+def _env_target(member: str, args: list[object], index: int) -> str:
+    """The EnvironmentVariableTarget argument's name, checked (Process when absent)."""
+    if len(args) <= index:
+        return "process"
+    target = args[index]
+    names = {"0": "process", "1": "user", "2": "machine"}
+    name = names.get(to_string(target).strip(), to_string(target).strip().lower())
+    if name not in ("process", "user", "machine"):
+        raise TypeError_("MethodArgumentConversionInvalidCastArgument",
+                         f'Cannot convert argument "target", with value: "{to_string(target)}", '
+                         f'for "{member}" to type "System.EnvironmentVariableTarget".')
+    return name
+
+
+def _environment(m: str, member: str, args: list[object],
+                 env: MutableMapping[str, str]) -> object:
+    """[Environment]'s variable methods on the session's environment. On Unix .NET keeps no
+    User or Machine variables: reading one gives null, writing one does nothing."""
+    if m == "getenvironmentvariables":
+        if len(args) > 1:
+            raise TypeError_("MethodCountCouldNotFindBest", f'Cannot find an overload for '
+                             f'"{member}" and the argument count: "{len(args)}".')
+        if _env_target(member, args, 0) != "process":
+            return Hashtable()
+        return Hashtable(sorted(env.items()))
+    want = (1, 2) if m == "getenvironmentvariable" else (2, 3)
+    if len(args) not in want:
+        raise TypeError_("MethodCountCouldNotFindBest", f'Cannot find an overload for '
+                         f'"{member}" and the argument count: "{len(args)}".')
+    name = to_string(args[0])
+    if not name:
+        raise TypeError_("ArgumentNullException",
+                         "Value cannot be null. (Parameter 'variable')")
+    if m == "getenvironmentvariable":
+        if _env_target(member, args, 1) != "process":
+            return None
+        return env.get(name)
+    if _env_target(member, args, 2) != "process":
+        return None
+    value = args[1]
+    # .NET removes the variable for a null or empty value.
+    if value is None or to_string(value) == "":
+        env.pop(name, None)
+    else:
+        env[name] = to_string(value)
+    return None
 
 
 __all__ = ["TypeError_", "as_type", "cast", "format_double", "format_operator", "is_type",

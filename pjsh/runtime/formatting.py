@@ -346,11 +346,36 @@ def _scalar_text(value: object) -> str:
     return to_string(value)
 
 
+# pwsh names an object inside a collection by its first property called like these (its
+# formatter's GetDisplayNameExpression), else by its string form: ChildJobs shows as {Job2}.
+_DISPLAY_NAMES = ("name", "id", "key")
+
+
+def _display_name(value: object) -> str | None:
+    """The text pwsh shows for an object in a collection cell, or None for its string form."""
+    names = [n for n, _ in ps_properties(value)]
+    if not names:
+        return None
+    lowered = [n.lower() for n in names]
+    for want in _DISPLAY_NAMES:
+        if want in lowered:
+            return _scalar_text(lookup_property(value, names[lowered.index(want)])[1])
+    for want in ("key", "name", "id"):  # then pwsh's *key, *name, *id
+        for i, n in enumerate(lowered):
+            if n.endswith(want):
+                return _scalar_text(lookup_property(value, names[i])[1])
+    return None
+
+
 def _element_text(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return "System.Object[]"
     if isinstance(value, (Hashtable, dict)):
         return "System.Collections.Hashtable"
+    if not is_scalar(value):
+        name = _display_name(value)
+        if name is not None:
+            return name
     return _scalar_text(value)
 
 
@@ -402,6 +427,7 @@ class _Options:
     wrap: bool = False
     hide_header: bool = False
     evaluate: Evaluate | None = None
+    group_by: _Spec | None = None
 
 
 @dataclass
@@ -682,9 +708,10 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
             for spec, value in zip(specs, values, strict=True)
         )
     row = tuple(format_value(v) for v in values)
+    group_title = _group_title(obj, opts.group_by) if opts.group_by is not None else None
     if table_view is not None:
-        title = ""
-        if table_view.group_by:
+        title = group_title or ""
+        if group_title is None and table_view.group_by:
             found, group = lookup_property(obj, table_view.group_by)
             group_text = format_value(group) if found else ""
             if group_text:
@@ -702,11 +729,27 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
         return
     labels = tuple(spec.label.lower() for spec in specs)
     if opts.properties is not None:
-        key: tuple[object, ...] = ("props", labels)
+        key: tuple[object, ...] = ("props", labels, group_title)
     else:
         first = type_names(obj)
-        key = ("type", first[0].lower() if first else "", labels)
-    yield _Rows(key=key, columns=columns, rows=[row], wrap=opts.wrap, hide_header=opts.hide_header)
+        key = ("type", first[0].lower() if first else "", labels, group_title)
+    yield _Rows(key=key, columns=columns, rows=[row], title=group_title or "", wrap=opts.wrap,
+                hide_header=opts.hide_header)
+
+
+def _group_spec(group_by: object, evaluate: Evaluate | None) -> _Spec:
+    """Format-Table -GroupBy: a property name, a script block or a calculated property."""
+    if isinstance(group_by, (Hashtable, dict)):
+        return _calculated(group_by, evaluate)
+    if isinstance(group_by, ScriptBlock):
+        return _Spec(str(group_by).strip(), _evaluator(group_by, evaluate))
+    name = to_string(group_by)
+    return _Spec(name, _prop(name))
+
+
+def _group_title(obj: object, spec: _Spec) -> str:
+    """The header pwsh writes above each run of equal -GroupBy values: ``   Label: value``."""
+    return f"   {spec.label}: {format_value(spec.source(obj))}"
 
 
 def _to_block(piece: _Rows | _Entries | _Text) -> Block:
@@ -755,6 +798,7 @@ def build_blocks(
     hide_header: bool = False,
     evaluate: Evaluate | None = None,
     views: ViewTable | None = None,
+    group_by: object = None,
 ) -> list[Block]:
     """Turn objects into format blocks.
 
@@ -764,12 +808,15 @@ def build_blocks(
     Expression; a script block expression is run through ``evaluate(scriptblock, obj)``).
     Consecutive objects of the same shape share a block. Blocks already in ``objects``
     (the output of an earlier Format-* command) pass through unchanged. ``views`` are the
-    runspace's default views (the built-in ones if None).
+    runspace's default views (the built-in ones if None). ``group_by`` (Format-Table -GroupBy:
+    a name, script block or calculated property) starts a new table under a ``   Label:
+    value`` header each time its value changes (no sorting, as pwsh).
     """
     if view not in ("auto", "table", "list"):
         raise ValueError(f"unknown view {view!r}")
+    group = _group_spec(group_by, evaluate) if group_by is not None else None
     opts = _Options(views or default_views(), view, properties, auto_size, wrap, hide_header,
-                    evaluate)
+                    evaluate, group)
     blocks: list[Block] = []
     current: _Rows | _Entries | _Text | None = None
     for obj in objects:
@@ -1001,7 +1048,8 @@ _FIXED_LAYOUTS: dict[tuple[int, int], tuple[object, tuple[Column, ...], list[int
 def _fit(columns: tuple[Column, ...], widths: list[int],
          width: int) -> tuple[tuple[Column, ...], list[int], list[StyledLine]]:
     """Keep the columns that start on the line with room for (part of) their label, the last
-    one bounded by what remains of the line; return them, their widths and the header lines."""
+    one (left-aligned) as wide as what remains of the line; return them, their widths and the
+    header lines."""
     width = max(1, width)
     starts: list[int] = []
     position = 0
@@ -1012,7 +1060,13 @@ def _fit(columns: tuple[Column, ...], widths: list[int],
         position += w + 1
     columns = columns[: len(starts)]
     widths = widths[: len(starts)]
-    widths[-1] = max(1, min(widths[-1], width - starts[-1]))
+    if columns[-1].align == "left":
+        # The last column takes the rest of the line (a job's Command is not cut at its
+        # view's 25 cells on a wide terminal); its cells are not padded, so a short one
+        # leaves no trailing space.
+        widths[-1] = max(1, width - starts[-1])
+    else:
+        widths[-1] = max(1, min(widths[-1], width - starts[-1]))
     shown = list(zip(columns, widths, strict=True))
     labels = [_cut(c.label, w, c.align) for c, w in shown]
     header = " ".join(_pad(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True))

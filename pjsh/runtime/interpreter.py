@@ -256,7 +256,8 @@ class Interpreter:
         elif isinstance(stmt, ast.SwitchStatement):
             self.exec_switch(stmt, frame, out)
         elif isinstance(stmt, ast.FunctionDefinition):
-            info = FunctionInfo(stmt.name, stmt.body, stmt.text, frame.source, stmt.is_filter)
+            info = FunctionInfo(stmt.name, stmt.body, stmt.text, frame.source, stmt.is_filter,
+                                stmt.help_comment)
             if frame.scope is self.session.global_scope:
                 self.session.functions[stmt.name.lower()] = info
             else:
@@ -910,7 +911,7 @@ class Interpreter:
         try:
             if e.static:
                 assert isinstance(obj, TypeName)
-                result = static_call(obj.name, e.member, args)
+                result = static_call(obj.name, e.member, args, self.session.env)
                 if isinstance(result, tuple) and result and result[0] == "__console__":
                     text = "".join(to_string(a) for a in result[2])
                     frame.streams.write_host(text, result[1] == "writeline", None, None)
@@ -1076,6 +1077,7 @@ class FunctionInfo:
     text: str
     source: str
     is_filter: bool = False
+    help_comment: str | None = None  # comment-based help text (see ast.FunctionDefinition)
 
     def scriptblock(self) -> ScriptBlock:
         """The function body as a script block."""

@@ -944,7 +944,8 @@ class PipelineRunner:
                 from pjsh.runtime.interpreter import PSRuntimeFailure
 
                 raise PSRuntimeFailure(record) from None
-            if result.common.get("AsJob"):
+            if result.common.get("AsJob") and not any(
+                    name in result.explicit for name in cls.own_as_job_with):
                 return self.interp.session.jobs.asjob_stage(self, frame, node, cls.spec.name,
                                                             cls, binder, result)
             return CmdletStage(self, frame, node, cls.spec.name, cls, binder, result)

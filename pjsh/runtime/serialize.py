@@ -14,7 +14,8 @@ str     a string holding lone surrogates (undecodable bytes kept by ``surrogatee
         base64 of its UTF-8 with ``surrogatepass``: survives any JSON writer and reader
 bytes   base64 (``"v"``)
 ht      a Hashtable (or dict) as ordered ``[key, value]`` pairs (``"v"``)
-obj     a property bag: type names (``"n"``) and ordered ``[name, value]`` pairs (``"p"``)
+obj     a property bag: type names (``"n"``) and ordered ``[name, value]`` pairs (``"p"``),
+        and the original's string form (``"s"``) unless it was a plain property bag
 err     an ErrorRecord: message, error id, category, target (as text), command, position
 dt      a datetime in ISO 8601 (``"v"``), with its UTC offset when it has one
 span    a timedelta as ``[days, seconds, microseconds]``
@@ -55,7 +56,13 @@ from pjsh.runtime.errors import (
     InvocationInfo,
 )
 from pjsh.runtime.scriptblock import ScriptBlock
-from pjsh.runtime.values import Hashtable, PSObject, ps_properties, type_names
+from pjsh.runtime.values import (
+    DeserializedObject,
+    Hashtable,
+    PSObject,
+    ps_properties,
+    type_names,
+)
 
 FORMAT_VERSION = 1
 DEFAULT_DEPTH = 20
@@ -145,11 +152,16 @@ def _encode(value: object, depth: int, path: set[int] | None = None) -> JSONValu
         if isinstance(value, (Hashtable, dict)):
             pairs = [[_encode(k, inner, path), _encode(v, inner, path)] for k, v in value.items()]
             return {"t": "ht", "v": pairs}
-        return {
+        encoded = {
             "t": "obj",
             "n": [_encode_str(n) for n in type_names(value)],
             "p": [[_encode_str(n), _encode(v, inner, path)] for n, v in ps_properties(value)],
         }
+        # pwsh's deserialized objects keep the original's ToString (a PathInfo prints as its
+        # path); a plain property bag's string form is its properties, rebuilt on arrival.
+        if not isinstance(value, PSObject) or isinstance(value, DeserializedObject):
+            encoded["s"] = _encode_str(_safe_text(value))
+        return encoded
     finally:
         path.discard(id(value))
 
@@ -295,6 +307,8 @@ class _Decoder:
             names = [n if n.startswith(DESERIALIZED_PREFIX) else DESERIALIZED_PREFIX + n
                      for n in names]
         props = [(self.text(n), self.decode(v)) for n, v in data["p"]]
+        if "s" in data:
+            return DeserializedObject(props, names, self.text(data["s"]))
         return PSObject(props, names)
 
     def _error(self, data: dict[str, JSONValue]) -> object:

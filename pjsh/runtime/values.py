@@ -68,6 +68,22 @@ class PSObject:
         return f"PSObject({self.type_names[0] if self.type_names else ''}: {inner})"
 
 
+class DeserializedObject(PSObject):
+    """A property bag rebuilt from another process: keeps the original's string form, as
+    pwsh's deserialized objects keep their ToString."""
+
+    __slots__ = ("text",)
+
+    def __init__(
+        self,
+        properties: Mapping[str, object] | Iterable[tuple[str, object]] | None,
+        type_names: Sequence[str],
+        text: str,
+    ) -> None:
+        super().__init__(properties, type_names)
+        self.text = text
+
+
 class Hashtable(MutableMapping[object, object]):
     """PowerShell's @{} : insertion-ordered, with case-insensitive string keys."""
 

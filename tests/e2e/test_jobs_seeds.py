@@ -34,9 +34,10 @@ RULE = ("--     ----            -------------   -----         -----------     --
 
 def row(job_id: int, name: str, type_name: str, state: str, more: bool, location: str,
         command: str) -> str:
-    """A Get-Job table row with PowerShell's column widths (a long command cut with '…')."""
-    if len(command) > 25:
-        command = command[:24] + "…"
+    """A Get-Job table row with PowerShell's column widths; Command takes the rest of the
+    120-column line (a longer command cut with '…')."""
+    if len(command) > 30:
+        command = command[:29] + "…"
     return (f"{job_id:<6} {name:<15} {type_name:<15} {state:<13} {more!s:<15} {location:<20} "
             f"{command}").rstrip()
 

@@ -430,7 +430,7 @@ def test_default_get_job_table(rs: Runspace) -> None:
         "3      Job3            ThreadJob       Completed     True            PowerShell       "
         "     1 + 1\n"
         "4      long-name-of-a… BackgroundJob   Completed     True            localhost        "
-        "     /bin/echo Microsoft.Pow…\n"
+        "     /bin/echo Microsoft.PowerShe…\n"
         "\n")
 
 

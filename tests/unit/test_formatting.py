@@ -101,18 +101,19 @@ def test_job_table_matches_pwsh_layout_exactly() -> None:
         "1      Job1            BackgroundJob   Running       True            localhost"
         "             Start-Sleep 10",
         "3      Job3            BackgroundJob   Completed     True            localhost"
-        "            Microsoft.PowerShell.Man…",
+        "            Microsoft.PowerShell.Manageme…",
         "",
     ]
 
 
-def test_thirty_char_command_is_cut_to_24_chars_and_an_ellipsis() -> None:
+def test_the_last_column_takes_the_rest_of_the_line_then_is_cut_with_an_ellipsis() -> None:
     command = "abcdefghijklmnopqrstuvwxyz0123"
-    assert len(command) == 30
-    row = lines_of(build_blocks([FakeJob(1, command)]))[3]
-    cell = row[90:]
-    assert cell == command[:24] + "…"
-    assert len(cell) == 25
+    # At 120 columns Command starts at 90: thirty cells, beyond its view's 25.
+    assert lines_of(build_blocks([FakeJob(1, command)]))[3][90:] == command
+    cell = lines_of(build_blocks([FakeJob(1, command + "4")]))[3][90:]
+    assert cell == command[:29] + "…"
+    wide = render_text(build_blocks([FakeJob(1, command * 2)]), 160).split("\n")[3]
+    assert wide[90:] == command * 2
 
 
 def test_command_of_exactly_the_column_width_is_not_cut() -> None:

@@ -57,13 +57,13 @@ def colour_console(width: int) -> tuple[Console, io.StringIO]:
 
 def test_job_table_cells_and_truncation() -> None:
     console, out = plain_console(120)
-    render_blocks(build_blocks([FakeJob(1, "abcdefghijklmnopqrstuvwxyz0123")]), console)
+    render_blocks(build_blocks([FakeJob(1, "abcdefghijklmnopqrstuvwxyz012345")]), console)
     lines = out.getvalue().split("\n")
     assert lines[0] == ""
     assert lines[1].split() == ["Id", "Name", "PSJobTypeName", "State", "HasMoreData",
                                 "Location", "Command"]
     assert lines[3].split() == ["1", "Job1", "BackgroundJob", "Running", "True", "localhost",
-                                "abcdefghijklmnopqrstuvwx…"]
+                                "abcdefghijklmnopqrstuvwxyz012…"]
 
 
 def test_rich_output_equals_the_plain_text_rendering() -> None:
