@@ -80,6 +80,9 @@ class FakeContext:
     def byte_writer(self) -> None:
         return None
 
+    def common_parameter(self, name: str) -> object:
+        return None
+
     def caller(self) -> Any:
         raise NotImplementedError("the caller's scope needs the interpreter: use tests.harness.run")
 

@@ -532,7 +532,7 @@ class ForEachObject(Cmdlet):
     def _begin_parallel(self, args: Bound) -> None:
         from pjsh.commands.parallel import ParallelRun
 
-        as_job = bool(getattr(self.ctx, "common", {}).get("AsJob"))
+        as_job = bool(self.ctx.common_parameter("AsJob"))
         if as_job and "TimeoutSeconds" in args:
             self.ctx.throw("The 'TimeoutSeconds' parameter cannot be used with the 'AsJob' "
                            "parameter.", "ParallelCannotUseTimeoutWithJob", "InvalidOperation")

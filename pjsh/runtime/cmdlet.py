@@ -163,6 +163,10 @@ class CommandContext(Protocol):
                          dollar_under: object = ...) -> None:
         """Run a script block, streaming its output down this command's pipeline."""
 
+    def common_parameter(self, name: str) -> object:
+        """The value of a common parameter given to this command (``AsJob``,
+        ``ErrorAction``...), None if it was not given."""
+
     def caller(self) -> tuple[Interpreter, Frame]:
         """The interpreter and frame running this command, for cmdlets that read or set the
         caller's variables (Get-Variable, jobs copying ``$using:`` values)."""

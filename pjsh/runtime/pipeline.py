@@ -186,6 +186,10 @@ class CmdletContext:
         pv = self.common.get("PipelineVariable")
         self.pipeline_var: str | None = to_string(pv) if pv else None
 
+    def common_parameter(self, name: str) -> object:
+        """The value of a common parameter given to this cmdlet (None if not given)."""
+        return self.common.get(name)
+
     def caller(self) -> tuple[Interpreter, Frame]:
         """The interpreter and frame running this cmdlet."""
         return self.stage.interp, self.stage.frame
