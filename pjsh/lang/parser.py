@@ -368,7 +368,8 @@ class Parser:
                 if self.pos >= len(self.src):
                     raise self.lx.incomplete("EmptyPipeElement",
                                              "An empty pipe element is not allowed.")
-                if self.at_statement_end() or self.ch() in "|&":
+                # `| & {...}` invokes a block as a stage; only `| &&` lacks an element.
+                if self.at_statement_end() or self.ch() == "|" or self.lx.looking_at("&&"):
                     raise self.lx.error("EmptyPipeElement", "An empty pipe element is not allowed.",
                                         pipe)
                 if self.is_expression_start() and self.ch() not in "{":

@@ -40,14 +40,31 @@ _MISSING = object()
 
 
 class StageInput:
-    """The sink that feeds one stage; marks the stage that asked upstream to stop."""
+    """The sink that feeds one stage; marks the stage that asked upstream to stop.
+
+    Begin blocks run first to last, as in PowerShell, so a stage's begin block may write
+    before the next stage has begun (`ForEach-Object -Begin {"header"} | Sort-Object`). Such
+    objects wait here and reach the stage, in order, as soon as its own begin has run.
+    """
 
     native_fd: int | None = None
 
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
+        self.begun = False
+        self.early: list[object] = []
+
+    def open(self) -> None:
+        """The stage has begun: deliver what arrived before, then pass objects straight on."""
+        self.begun = True
+        early, self.early = self.early, []
+        for value in early:
+            self.send(value)
 
     def send(self, value: object) -> None:
+        if not self.begun:
+            self.early.append(value)
+            return
         self.stage.interp.check_stop()
         try:
             self.stage.process(value)
@@ -1092,16 +1109,29 @@ class PipelineRunner:
             raise
         started: list[Stage] = []
         try:
+            first_active = 0
             try:
-                for st in stages:
+                for i, st in enumerate(stages):
                     st.begin()
                     started.append(st)
-                stages[0].run_first()
-                first_active = 0
+                    feed = stages[i - 1].out if i else None
+                    if isinstance(feed, StageInput):
+                        try:
+                            feed.open()
+                        except StopUpstreamSignal as e:
+                            # Enough came from begin blocks alone: upstream stops, the
+                            # stages after this one still begin and end.
+                            k = _stopper_index(e, stages, default=i)
+                            for s in stages[first_active:k]:
+                                s.abort()
+                            first_active = max(first_active, k)
+                if first_active == 0:
+                    stages[0].run_first()
             except StopUpstreamSignal as e:
-                first_active = _stopper_index(e, stages, default=0)
-                for s in stages[:first_active]:
+                k = _stopper_index(e, stages, default=0)
+                for s in stages[first_active:k]:
                     s.abort()
+                first_active = max(first_active, k)
             i = first_active
             while i < n:
                 try:
