@@ -40,6 +40,7 @@ from pjsh.runtime.errors import (
     make_error,
 )
 from pjsh.runtime.members import MemberError, call_method, get_member, set_member
+from pjsh.runtime.native import env_entry_problem
 from pjsh.runtime.scopes import Scope
 from pjsh.runtime.scriptblock import ScriptBlock
 from pjsh.runtime.streams import ListSink, Sink, Streams
@@ -564,10 +565,17 @@ class Interpreter:
         """Assign a variable in the right scope (``$global:x``, ``$env:X`` ...)."""
         low = name.lower()
         if scope == "env":
-            if value is None or value == "":
+            text = None if value is None or value == "" else to_string(value)
+            # What the environment cannot hold is refused here, so it never reaches a spawn.
+            problem = env_entry_problem(name, text)
+            if problem is not None:
+                raise PSRuntimeFailure(make_error(problem, "ArgumentException", "InvalidArgument",
+                                                  target=name,
+                                                  exception_type="System.ArgumentException"))
+            if text is None:
                 self.session.env.pop(name, None)
             else:
-                self.session.env[name] = to_string(value)
+                self.session.env[name] = text
             return
         if low == "null" and scope is None:
             return  # `$null = expr` discards the value, as in PowerShell

@@ -20,6 +20,7 @@ from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param
 from pjsh.runtime.convert import OBJECT, SWITCH, TypeSpec, to_string
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, StopUpstreamSignal, make_error
 from pjsh.runtime.native import (
+    LaunchRefused,
     LineSplitter,
     NativeGroup,
     NativeSpec,
@@ -668,6 +669,13 @@ class NativeStage(Stage):
                 on_stderr=self._err_split, new_group=session.isolate_natives)
             if session.isolate_natives:
                 self._watch_stop()
+        except LaunchRefused as e:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds.clear()
+            raise self.interp.fail(self.frame, self.node,
+                                   f"Program '{self.specs[e.stage].display}' failed to run: {e}",
+                                   "NativeCommandFailed", "InvalidArgument") from None
         except PermissionError as e:
             raise self.interp.fail(self.frame, self.node,
                                    f"Program '{self.specs[0].display}' failed to run: {e.strerror}.",

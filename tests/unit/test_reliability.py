@@ -3,6 +3,11 @@ PowerShell's result or a PowerShell error record, never a pjsh internal error.""
 
 from __future__ import annotations
 
+import os
+
+from pjsh.engine import local_options
+from pjsh.runtime.host import MemoryHost
+from pjsh.runtime.runspace import create_runspace
 from tests.harness import run
 
 INTERNAL = "pjsh internal error"
@@ -50,3 +55,46 @@ def test_begin_blocks_still_run_first_to_last() -> None:
 def test_call_operator_block_can_be_a_later_pipeline_stage() -> None:
     assert run('1, 2 | & { process { $_ * 10 } }').output == [10, 20]
     assert "An empty pipe element is not allowed." in run('1 | && 2').messages[0]
+
+
+# ---------------------------------------------------------------- what no spawn can take
+
+NUL_ARG = ("Program '/bin/echo' failed to run: Cannot process argument because the value of "
+           "argument \"a`0b\" is not valid: a program's arguments cannot contain a NUL character.")
+
+
+def test_a_nul_in_a_native_argument_is_an_error_naming_the_argument() -> None:
+    r = run('/bin/echo "a`0b"; "after"')
+    assert r.messages == [NUL_ARG]
+    assert r.errors[0].FullyQualifiedErrorId == "NativeCommandFailed"
+    assert r.output == ["after"]
+
+
+def test_the_native_with_the_nul_argument_is_the_one_named_in_a_pipeline() -> None:
+    r = run('1 | /bin/cat | /bin/echo "a`0b"; "after"')
+    assert r.messages == [NUL_ARG]
+    assert r.output == ["after"]
+
+
+def test_an_environment_name_with_equals_is_refused_and_natives_still_run() -> None:
+    r = run('${env:A=B} = "c"; $? ; /bin/echo still')
+    assert r.messages == ["Environment variable name cannot contain equal character."]
+    assert r.output == [False, "still"]
+
+
+def test_a_nul_in_an_environment_value_is_refused_and_natives_still_run() -> None:
+    r = run('$env:PJSH_NUL_TEST = "a`0b"; $env:PJSH_NUL_TEST -eq $null; /bin/echo still')
+    assert r.messages == ['Cannot process argument because the value of argument "value" is not '
+                          'valid. Change the value of the "value" argument and run the operation '
+                          'again.']
+    assert r.output == [True, "still"]
+
+
+def test_an_environment_the_session_cannot_pass_on_fails_a_native_with_an_error() -> None:
+    # An environment handed in from outside (a job's options), not set through $env:.
+    env = {**os.environ, "X": "a\0b"}
+    rs = create_runspace(local_options(MemoryHost(), env=env))
+    r = run('/bin/true; "after"', runspace=rs)
+    assert len(r.messages) == 1
+    assert "(environment variable 'X')" in r.messages[0]
+    assert r.output == ["after"]
