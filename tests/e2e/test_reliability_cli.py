@@ -3,7 +3,9 @@ a PowerShell error, never "pjsh internal error", and the rest of the -c script s
 
 from __future__ import annotations
 
-from tests.e2e.test_cli import command
+import subprocess
+
+from tests.e2e.test_cli import command, pjsh_command, pjsh_env
 
 INTERNAL = "pjsh internal error"
 
@@ -35,3 +37,20 @@ def test_bad_environment_assignments_are_errors_and_natives_keep_working() -> No
     assert r.stdout == "works\njob\nafter\n"
     assert r.stderr.count("\n") == 3
     assert "Environment variable name cannot contain equal character." in r.stderr
+
+
+def test_300_asjob_jobs_under_a_256_descriptor_limit_leak_nothing() -> None:
+    # Each -AsJob job's runspace opens /dev/null for its natives; a leak of one descriptor per
+    # job would exhaust the limit well before the 300th job.
+    script = ("foreach ($i in 1..300) { Get-Date -AsJob | Out-Null }; "
+              "Get-Job | Wait-Job | Remove-Job; 'jobs left: ' + @(Get-Job).Count; "
+              "'fds: ' + @(Get-ChildItem /proc/$PID/fd).Count; 'after'")
+    quoted = script.replace("'", "'\\''")
+    r = subprocess.run(["bash", "-c", f"ulimit -n 256; exec {' '.join(pjsh_command())} "
+                        f"-NoProfile -c '{quoted}'"],
+                       capture_output=True, text=True, env=pjsh_env(), timeout=120, check=False)
+    assert "Too many open files" not in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr == "" and r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert lines[0] == "jobs left: 0" and lines[-1] == "after"
+    assert int(lines[1].split()[1]) < 64
