@@ -1064,8 +1064,8 @@ class Parser:
             if self.ch(1) in ("=", "+") or (is_dash(c) and (self.ch(1) == "=" or is_dash(self.ch(1)))):
                 return None
             return ("+" if c == "+" else "-"), 1
-        if level == 5 and c in "*/%" and self.ch(1) != "=":
-            return c, 1
+        if level == 5 and c in "*/%" and self.ch(1) != "=" and not (c == "*" and self.ch(1) == ">"):
+            return c, 1  # `*>` is always a redirection (`'x' *> file`), as in PowerShell
         if level == 7 and self.lx.looking_at(".."):
             return "..", 2
         return None

@@ -158,8 +158,9 @@ class Interpreter:
                             "System.UnauthorizedAccessException")
 
     def file_error(self, frame: Frame, node: ast.Node, path: str,
-                   e: OSError) -> PSRuntimeFailure:
-        """The error .NET would raise for a file that cannot be opened for writing."""
+                   e: OSError, writing: bool = False) -> PSRuntimeFailure:
+        """The error .NET would raise for a file that cannot be opened for writing (or,
+        ``writing``, that failed while written or flushed: a full disk, an I/O error)."""
         if isinstance(e, (PermissionError, IsADirectoryError)):
             return self.fail(frame, node, f"Access to the path '{path}' is denied.",
                              "UnauthorizedAccess", "PermissionDenied",
@@ -168,8 +169,10 @@ class Interpreter:
             return self.fail(frame, node, f"Could not find a part of the path '{path}'.",
                              "DirectoryNotFound", "ObjectNotFound",
                              "System.IO.DirectoryNotFoundException")
-        return self.fail(frame, node, f"{e.strerror or e}: '{path}'.", "FileOpenFailure",
-                         "OpenError", "System.IO.IOException")
+        # .NET's words for an I/O error on Unix: the system's reason, then the path.
+        return self.fail(frame, node, f"{e.strerror or e} : '{path}'",
+                         "FileWriteFailure" if writing else "FileOpenFailure",
+                         "WriteError" if writing else "OpenError", "System.IO.IOException")
 
     # ---------------------------------------------------------------- errors
     def error_at(self, frame: Frame, span: Span | None, message: str, error_id: str,
@@ -758,18 +761,19 @@ class Interpreter:
             self.assign_to(e.operand, new, frame)
             return current if e.postfix else new
         value = self.eval(e.operand, frame)
+        try:
+            return self.unary(op, value)
+        except Exception as exc:
+            raise self.operator_failure(exc, frame, e) from None
+
+    def unary(self, op: str, value: object) -> object:
+        """Apply a prefix operator to a value (errors as ``binary``'s, see operator_failure)."""
         if op == "not":
             return not to_bool(value)
         if op == "-":
-            try:
-                return -to_number(value)
-            except ConversionError as ce:
-                raise self.fail(frame, e, str(ce), "InvalidCast") from None
+            return -to_number(value)
         if op == "+":
-            try:
-                return to_number(value)
-            except ConversionError as ce:
-                raise self.fail(frame, e, str(ce), "InvalidCast") from None
+            return to_number(value)
         if op == "bnot":
             return ~to_int(value)
         if op == ",":
@@ -778,7 +782,7 @@ class Interpreter:
             return ops.split(value, None)
         if op == "join":
             return ops.join(value, "")
-        raise self.fail(frame, e, f"Unsupported operator '{op}'.", "NotSupported")
+        raise ops.OperatorError("NotSupported", f"Unsupported operator '{op}'.")
 
     def eval_BinaryOp(self, e: ast.BinaryOp, frame: Frame) -> object:
         op = e.op
@@ -843,19 +847,27 @@ class Interpreter:
             if matches is not None:
                 frame.scope.set("Matches", matches)
             return result
-        except ops.OperatorError as oe:
-            failure = self.fail(frame, node, oe.message, oe.error_id,
-                                "NotSpecified" if oe.inner_type else "InvalidOperation")
-            if oe.inner_type:
-                failure.record.Exception.InnerException = ExceptionInfo(oe.message, oe.inner_type)
-            raise failure from None
-        except ConversionError as ce:
-            raise self.fail(frame, node, str(ce), "InvalidCastFromStringToInteger",
-                            "InvalidArgument") from None
-        except TypeError_ as te:
-            raise self.fail(frame, node, te.message, te.error_id) from None
-        except (OverflowError, ValueError) as ex:
-            raise self.fail(frame, node, str(ex), "RuntimeException") from None
+        except Exception as exc:
+            raise self.operator_failure(exc, frame, node) from None
+
+    def operator_failure(self, exc: Exception, frame: Frame, node: ast.Node) -> Exception:
+        """The PowerShell error for what an operator raised; anything else is re-raised as it
+        is (a bug, or a signal such as a stop). One place for unary and binary operators."""
+        if isinstance(exc, ops.OperatorError):
+            failure = self.fail(frame, node, exc.message, exc.error_id,
+                                "NotSpecified" if exc.inner_type else "InvalidOperation")
+            if exc.inner_type:
+                failure.record.Exception.InnerException = ExceptionInfo(exc.message,
+                                                                        exc.inner_type)
+            return failure
+        if isinstance(exc, ConversionError):
+            return self.fail(frame, node, str(exc), "InvalidCastFromStringToInteger",
+                             "InvalidArgument")
+        if isinstance(exc, TypeError_):
+            return self.fail(frame, node, exc.message, exc.error_id)
+        if isinstance(exc, (OverflowError, ValueError)):
+            return self.fail(frame, node, str(exc), "RuntimeException")
+        return exc
 
     @staticmethod
     def range_values(left: object, right: object, lazy: bool = False) -> range:

@@ -79,14 +79,21 @@ class StageInput:
 
 
 class FileSink:
-    """Redirection target: objects are formatted to text and written to a file."""
+    """Redirection target: objects are formatted to text and written to a file.
+
+    A write that fails (a full disk, an I/O error: at a write or at the final flush) becomes
+    ``on_error``'s PowerShell error, which ends the statement; the file is closed either way.
+    """
 
     native_fd: int | None = None
 
-    def __init__(self, path: str, append: bool, views: ViewTable) -> None:
+    def __init__(self, path: str, append: bool, views: ViewTable,
+                 on_error: Callable[[OSError], Exception]) -> None:
         from pjsh.runtime.formatting import Block, OutDefault, render_text
 
         self.path = path
+        self.on_error = on_error
+        self.failed = False
         self.fh = open(path, "a" if append else "w", encoding="utf-8",  # noqa: SIM115
                        errors="surrogateescape")
         def emit(blocks: list[Block]) -> None:
@@ -94,28 +101,45 @@ class FileSink:
 
         self._out = OutDefault(emit, views)
 
+    def _failure(self, e: OSError) -> Exception:
+        self.failed = True
+        return self.on_error(e)
+
     def send(self, value: object) -> None:
-        if isinstance(value, ErrorRecord):
-            self._out.add(value.describe())
-            return
-        if isinstance(value, str):
-            self._out.flush()
-            # A native line received without its newline (the last bytes of a job's output)
-            # is written as it came, so a received file is byte-exact.
-            self.fh.write(value if getattr(value, "eol", True) is False else value + "\n")
-            return
-        self._out.add(value)
+        try:
+            if isinstance(value, ErrorRecord):
+                self._out.add(value.describe())
+                return
+            if isinstance(value, str):
+                self._out.flush()
+                # A native line received without its newline (the last bytes of a job's
+                # output) is written as it came, so a received file is byte-exact.
+                self.fh.write(value if getattr(value, "eol", True) is False else value + "\n")
+                return
+            self._out.add(value)
+        except OSError as e:
+            raise self._failure(e) from None
 
     def write_bytes(self, data: bytes) -> None:
         """Raw native output (Receive-Job of native bytes): written exactly, no decoding."""
-        self._out.flush()
-        self.fh.flush()
-        self.fh.buffer.write(data)
+        try:
+            self._out.flush()
+            self.fh.flush()
+            self.fh.buffer.write(data)
+        except OSError as e:
+            raise self._failure(e) from None
 
     def close(self) -> None:
-        """Flush and close the file."""
-        self._out.flush()
-        self.fh.close()
+        """Flush and close the file (closed even when the flush fails)."""
+        try:
+            if not self.failed:
+                self._out.flush()
+            self.fh.close()
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                self.fh.close()
+            if not self.failed:  # the first failure is the one reported
+                raise self._failure(e) from None
 
 
 class Stage:
@@ -158,10 +182,17 @@ class Stage:
         """The pipeline stopped early: release processes."""
 
     def close_files(self) -> None:
-        """Close redirection files."""
+        """Close redirection files: every one, then raise the first failure (a write error
+        surfacing at the last flush)."""
+        failure: Exception | None = None
         for f in self.files:
-            f.close()
+            try:
+                f.close()
+            except Exception as e:
+                failure = failure or e
         self.files.clear()
+        if failure is not None:
+            raise failure
 
 
 class ExpressionStage(Stage):
@@ -1071,8 +1102,11 @@ class PipelineRunner:
             if f.path == path:
                 return f
         self.interp.check_writable(stage.frame, stage.node, path)
+        def on_error(e: OSError) -> Exception:
+            return self.interp.file_error(stage.frame, stage.node, path, e, writing=True)
+
         try:
-            fs = FileSink(path, append, self.interp.session.registry.views)
+            fs = FileSink(path, append, self.interp.session.registry.views, on_error)
         except OSError as e:
             raise self.interp.file_error(stage.frame, stage.node, path, e) from None
         stage.files.append(fs)
@@ -1112,8 +1146,8 @@ class PipelineRunner:
                 else:
                     self.apply_redirections(st, frame)
         except PSRuntimeError:
-            for st in stages:
-                st.close_files()
+            with contextlib.suppress(Exception):  # the binding error is the one to report
+                _close_all(stages)
             raise
         started: list[Stage] = []
         try:
@@ -1155,8 +1189,7 @@ class PipelineRunner:
                 st.abort()
             raise
         finally:
-            for st in stages:
-                st.close_files()
+            _close_all(stages)
         ok = not any(s.had_error for s in stages)
         last = stages[-1]
         if isinstance(last, NativeStage):
@@ -1182,6 +1215,18 @@ def _stopper_index(e: StopUpstreamSignal, stages: list[Stage], default: int) -> 
         if stage is origin:
             return index
     raise e
+
+
+def _close_all(stages: list[Stage]) -> None:
+    """Close every stage's redirection files, then raise the first failure to close one."""
+    failure: Exception | None = None
+    for st in stages:
+        try:
+            st.close_files()
+        except Exception as e:
+            failure = failure or e
+    if failure is not None:
+        raise failure
 
 
 def _has_stdout_redirect(node: ast.PipelineElement) -> bool:

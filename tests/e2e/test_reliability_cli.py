@@ -54,3 +54,13 @@ def test_300_asjob_jobs_under_a_256_descriptor_limit_leak_nothing() -> None:
     lines = r.stdout.splitlines()
     assert lines[0] == "jobs left: 0" and lines[-1] == "after"
     assert int(lines[1].split()[1]) < 64
+
+
+def test_operator_sleep_and_write_failures_are_errors_and_the_script_goes_on() -> None:
+    r = command("-bnot 'x'; 'abc' -split @(); Start-Sleep -Seconds 1e400; 'x' > /dev/full; "
+                "'x' *> /dev/full; Set-Content /dev/full x; 'x' | Tee-Object /dev/full; 'after'")
+    assert INTERNAL not in r.stderr
+    assert r.stdout == "after\n"
+    assert r.stderr.count("No space left on device : '/dev/full'") == 4
+    assert "Bad argument to operator '-split'" in r.stderr
+    assert "Cannot validate argument on parameter 'Seconds'" in r.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from pjsh.engine import local_options
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.runspace import create_runspace
@@ -97,4 +99,62 @@ def test_an_environment_the_session_cannot_pass_on_fails_a_native_with_an_error(
     r = run('/bin/true; "after"', runspace=rs)
     assert len(r.messages) == 1
     assert "(environment variable 'X')" in r.messages[0]
+    assert r.output == ["after"]
+
+
+# ---------------------------------------------------------------- operators and cmdlets
+
+def test_bnot_of_a_non_number_is_a_conversion_error() -> None:
+    r = run('-bnot "x"; "after"')
+    assert r.messages == ['Cannot convert value "x" to type "System.Int32". Error: "The input '
+                          "string 'x' was not in a correct format.\""]
+    assert r.output == ["after"]
+
+
+def test_split_with_an_empty_separator_list_is_a_bad_operator_argument() -> None:
+    r = run('"abc" -split @(); "after"')
+    assert r.messages == ["Bad argument to operator '-split': System.Object[]."]
+    assert r.errors[0].FullyQualifiedErrorId == "BadOperatorArgument"
+    assert r.output == ["after"]
+
+
+def test_split_with_an_infinite_limit_is_a_conversion_error() -> None:
+    r = run('"a b" -split (" ", 1e400); "after"')
+    assert r.messages == ['Cannot convert value "Infinity" to type "System.Int32".']
+    assert r.output == ["after"]
+
+
+def test_start_sleep_out_of_range_is_a_validation_error() -> None:
+    r = run('Start-Sleep -Seconds 1e400; Start-Sleep -Seconds ([double]::NaN); "after"')
+    assert r.messages == [
+        "Cannot validate argument on parameter 'Seconds'. The Infinity argument is greater than "
+        "the maximum allowed range of 2147483. Supply an argument that is less than or equal to "
+        "2147483 and then try the command again.",
+        "Cannot validate argument on parameter 'Seconds'. The NaN argument is less than the "
+        "minimum allowed range of 0. Supply an argument that is greater than or equal to 0 and "
+        "then try the command again."]
+    assert r.output == ["after"]
+
+
+# ---------------------------------------------------------------- write errors
+
+WRITERS = [
+    "'x' > {0}", "'x' >> {0}", "Write-Error e 2> {0}", "Write-Output x *> {0}", "'x' *> {0}",
+    "1..20000 > {0}", "'x' | Out-File {0}", "Set-Content {0} x", "Add-Content {0} x",
+    "'x' | Tee-Object {0} | Out-Null",
+]
+
+
+@pytest.mark.parametrize("form", WRITERS)
+def test_a_full_disk_is_an_error_record_naming_the_file_and_the_reason(form: str) -> None:
+    r = run(form.format("/dev/full") + "; $?; 'after'")
+    assert r.messages == ["No space left on device : '/dev/full'"]
+    assert r.output == [False, "after"]
+
+
+@pytest.mark.parametrize("form", WRITERS)
+def test_a_file_that_refuses_writes_is_an_error_record_naming_it(form: str) -> None:
+    r = run(form.format("/proc/version") + "; 'after'")
+    assert len(r.messages) == 1 and "'/proc/version'" in r.messages[0]
+    assert not any(INTERNAL in m for m in r.messages)
     assert r.output == ["after"]
