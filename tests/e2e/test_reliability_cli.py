@@ -3,7 +3,13 @@ a PowerShell error, never "pjsh internal error", and the rest of the -c script s
 
 from __future__ import annotations
 
+import os
+import pty
+import select
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from tests.e2e.test_cli import command, pjsh_command, pjsh_env
 
@@ -64,3 +70,46 @@ def test_operator_sleep_and_write_failures_are_errors_and_the_script_goes_on() -
     assert r.stderr.count("No space left on device : '/dev/full'") == 4
     assert "Bad argument to operator '-split'" in r.stderr
     assert "Cannot validate argument on parameter 'Seconds'" in r.stderr
+
+
+def _gone_within(pid: int, timeout: float) -> bool:
+    """True once the process has exited (waited for through a pidfd, not polled)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return bool(ready)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stderr_kind", ["closed", "pipe without reader", "hung-up terminal"])
+def test_leaving_stops_a_thread_jobs_native_even_when_the_goodbye_cannot_be_written(
+        tmp_path: Path, stderr_kind: str) -> None:
+    pid_file = tmp_path / "pid"
+    script = (f"$f = '{pid_file}'; "
+              "$j = Start-ThreadJob { param($f) /bin/sh -c \"echo `$`$ > $f; exec sleep 300\" } "
+              "-ArgumentList $f; "
+              "while (-not (Test-Path $f) -or -not (Get-Content $f)) { Start-Sleep -Milliseconds 20 }; "
+              "'started'")
+    argv = [*pjsh_command(), "-NoProfile", "-c", script]
+    if stderr_kind == "closed":
+        proc = subprocess.Popen(["bash", "-c", 'exec "$@" 2>&-', "bash", *argv],
+                                stdout=subprocess.PIPE, env=pjsh_env())
+    elif stderr_kind == "pipe without reader":
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=write_end, env=pjsh_env())
+        os.close(write_end)
+    else:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, env=pjsh_env())
+        os.close(slave)
+        os.close(master)  # the terminal is gone: writes to it now fail with EIO
+    out, _ = proc.communicate(timeout=60)
+    assert out.decode().splitlines() == ["started"]
+    sleeper = int(pid_file.read_text())
+    assert _gone_within(sleeper, 10), f"the job's process {sleeper} outlived pjsh"
