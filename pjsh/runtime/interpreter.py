@@ -609,11 +609,58 @@ class Interpreter:
                 return
             self.assign_to(stmt.target, self.capture_value(stmt.value, frame), frame)
             return
+        if stmt.op == "=" and isinstance(stmt.target, ast.Variable) \
+                and stmt.target.scope in (None, "local", "script", "global"):
+            value, nothing = self.capture_result(stmt.value, frame)
+            if nothing:
+                # `$r = <command that output nothing>` holds AutomationNull, as in PowerShell.
+                self.assign_nothing(stmt.target, frame)
+                return
+            self.assign_to(stmt.target, value, frame)
+            return
         value = self.capture_value(stmt.value, frame)
         if stmt.op != "=":
             current = self.eval(stmt.target, frame)
             value = self.binary(stmt.op[0], current, value, frame, stmt)
         self.assign_to(stmt.target, value, frame)
+
+    def capture_result(self, stmt: ast.Statement, frame: Frame) -> tuple[object, bool]:
+        """A statement's value as ``capture_value`` makes it, and whether it output nothing
+        at all (AutomationNull), which a lone ``$null`` output is not."""
+        if isinstance(stmt, ast.PipelineChain) and not stmt.rest and not stmt.background:
+            elements = stmt.first.elements
+            if len(elements) == 1 and isinstance(elements[0], ast.CommandExpression) \
+                    and not elements[0].redirections:
+                expr = elements[0].expr
+                if isinstance(expr, ast.Variable) and self.holds_nothing(expr, frame):
+                    return None, True
+                return self.eval(expr, frame), False
+        items = self.capture(stmt, frame)
+        return collapse(items), not items
+
+    def holds_nothing(self, var: ast.Variable, frame: Frame) -> bool:
+        """Whether a variable reference reads a variable holding AutomationNull."""
+        if var.splat:
+            return False
+        if var.scope is None:
+            return frame.scope.holds_nothing(var.name)
+        if var.scope == "global":
+            return self.session.global_scope.holds_nothing(var.name)
+        if var.scope == "script":
+            return frame.scope.script_scope.holds_nothing(var.name)
+        return False
+
+    def assign_nothing(self, var: ast.Variable, frame: Frame) -> None:
+        """Store AutomationNull in a variable (read-only checks as for any assignment)."""
+        self.set_variable(frame, var.name, None, var.scope)
+        if var.name.lower() in ("null", "lastexitcode"):
+            return
+        if var.scope == "global":
+            self.session.global_scope.set_nothing(var.name)
+        elif var.scope == "script":
+            frame.scope.script_scope.set_nothing(var.name)
+        else:
+            frame.scope.set_nothing(var.name)
 
     def assign_to(self, target: ast.Expr, value: object, frame: Frame) -> None:
         """Store ``value`` into an assignable expression."""

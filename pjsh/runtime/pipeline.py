@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from pjsh.runtime.interpreter import Frame, Interpreter
 
 _MISSING = object()
+_QUOTES = ("'", '"', "\u2018", "\u2019", "\u201c", "\u201d", "@")
 
 
 class StageInput:
@@ -201,6 +202,8 @@ class ExpressionStage(Stage):
     def run_first(self) -> None:
         assert isinstance(self.node, ast.CommandExpression)
         expr = self.node.expr
+        if isinstance(expr, ast.Variable) and self.interp.holds_nothing(expr, self.frame):
+            return  # AutomationNull enumerates as nothing: @($r) is empty, `$r | f` runs f on none
         numbers = self.interp.lazy_range(expr, self.frame)
         if numbers is not None:
             for n in numbers:
@@ -877,6 +880,9 @@ class PipelineRunner:
                 value = self.interp.eval_Variable(ast.Variable(v.span, v.name, v.scope), frame)
                 argv.extend(expand_native_arg(value, False, cwd))
                 continue
+            if isinstance(v, ast.ArrayLiteral):
+                argv.extend(self.native_array_argument(v, frame))
+                continue
             if isinstance(v, ast.Constant):
                 quoted = v.text[:1] in ("'", '"', "\u2018", "\u2019", "\u201c", "\u201d", "@")
                 if isinstance(v.value, (int, float)) and not isinstance(v.value, bool) and v.text:
@@ -887,6 +893,32 @@ class PipelineRunner:
                 continue
             argv.extend(expand_native_arg(self.interp.eval(v, frame), False, cwd))
         return argv
+
+    def native_array_argument(self, node: ast.ArrayLiteral, frame: Frame) -> list[str]:
+        """Argv for an array literal written as a native's argument.
+
+        pwsh 7.3+ (NativeCommandParameterBinder, Standard argument passing) passes such an
+        argument as its source text split at spaces, each piece globbed like a bareword:
+        ``ps -eo pid,cmd`` gets one argument ``pid,cmd``, ``echo a, b`` gets ``a,`` and ``b``.
+        That is done here when every element is an unquoted word or number. Otherwise
+        (quoted strings, variables, expressions) pwsh would pass the source text verbatim,
+        quotes and ``$`` included; pjsh passes one argument of the elements' values joined
+        by commas instead, which is what the classic command line (Legacy passing) gave.
+        """
+        cwd = self.interp.session.cwd
+        items = node.items
+        if all(isinstance(i, ast.Constant) and i.text and i.text[:1] not in _QUOTES
+               for i in items):
+            text = frame.source[node.span.start:node.span.end]
+            if "".join(text.split()).replace(",", "") == "".join(
+                    i.text for i in items if isinstance(i, ast.Constant)):
+                out: list[str] = []
+                for piece in text.split():
+                    out.extend(expand_native_arg(piece, True, cwd))
+                return out
+        value = self.interp.eval(node, frame)
+        values = value if isinstance(value, list) else [value]
+        return [",".join(to_string(v) for v in values if v is not None)]
 
     def resolve(self, name: str, frame: Frame | None = None) -> tuple[str, object]:
         """Find what a command name means: ('alias'→resolved), 'function', 'cmdlet', 'native',

@@ -158,3 +158,46 @@ def test_a_file_that_refuses_writes_is_an_error_record_naming_it(form: str) -> N
     assert len(r.messages) == 1 and "'/proc/version'" in r.messages[0]
     assert not any(INTERNAL in m for m in r.messages)
     assert r.output == ["after"]
+
+
+# ---------------------------------------------------------------- PowerShell deviations
+
+def argv_of(args: str) -> list[str]:
+    """The argv a native receives for the given argument text."""
+    r = run(f"python3 -c 'import sys; [print(a) for a in sys.argv[1:]]' {args}")
+    assert r.errors == []
+    return [str(x) for x in r.output]
+
+
+def test_an_unquoted_comma_list_reaches_a_native_as_one_argument() -> None:
+    assert argv_of("-eo pid,cmd") == ["-eo", "pid,cmd"]
+    assert argv_of("1,2,3") == ["1,2,3"]
+
+
+def test_a_comma_list_with_spaces_reaches_a_native_split_at_the_spaces() -> None:
+    assert argv_of("a, b") == ["a,", "b"]
+
+
+def test_a_comma_list_of_values_reaches_a_native_joined_by_commas() -> None:
+    r = run("$y = 2; python3 -c 'import sys; print(sys.argv[1:])' 'x',$y")
+    assert r.output == ["['x,2']"]
+
+
+def test_a_comma_list_still_binds_as_an_array_to_a_cmdlet() -> None:
+    assert run("Write-Output a,b | Measure-Object | ForEach-Object Count").output == [2]
+
+
+def test_an_array_in_a_variable_still_splats_into_native_arguments() -> None:
+    r = run("$a = 'x','y'; python3 -c 'import sys; print(sys.argv[1:])' $a")
+    assert r.output == ["['x', 'y']"]
+
+
+def test_the_result_of_a_command_that_output_nothing_is_automation_null() -> None:
+    r = run("function g {}; $e = g; @($e).Count; ($e | Measure-Object).Count; $e -eq $null; "
+            "$n = $null; @($n).Count; $copy = $e; @($copy).Count; function h { $e }; @(h).Count")
+    assert r.errors == []
+    assert r.output == [0, 0, True, 1, 0, 0]
+
+
+def test_assigning_a_value_ends_automation_null() -> None:
+    assert run("function g {}; $e = g; $e = 5; @($e).Count").output == [1]
