@@ -113,6 +113,10 @@ class Interpreter:
         self.session = session
         self.try_depth = 0
         self.call_depth = 0
+        # Error records written so far (reported statement errors, cmdlets' errors): a
+        # function or script whose body wrote any failed as a command, so its caller's $?
+        # is False, as in PowerShell (a call depth overflow deep inside included).
+        self.errors_written = 0
         # Cooperative cancellation: set from another thread (a Ctrl+C handler, Stop-Job, a
         # test's time budget); checked between statements, per loop iteration and per
         # pipeline object, where it raises PipelineStoppedSignal.
@@ -195,6 +199,7 @@ class Interpreter:
 
     def report(self, record: ErrorRecord, frame: Frame) -> None:
         """Record an error in $Error and show it."""
+        self.errors_written += 1
         self.session.record_error(record)
         frame.streams.write_error(record)
         self.set_success(False)

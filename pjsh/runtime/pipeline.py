@@ -283,6 +283,7 @@ class CmdletContext:
             raise PSRuntimeFailure(record, script_terminating=True)
         self.session.record_error(record)
         if action != "silentlycontinue":
+            self.stage.interp.errors_written += 1
             self.stage.streams.write_error(record)
 
     def write_warning(self, text: str) -> None:
@@ -542,6 +543,7 @@ class ScriptStage(Stage):
             self.inner.scope.set("_", dollar_under)
             self.inner.scope.set("PSItem", dollar_under)
         stmts = block.statements if block is not None else (statements or [])
+        errors_before = self.interp.errors_written
         self.interp.call_depth += 1
         try:
             if self.interp.call_depth > 500:
@@ -553,6 +555,8 @@ class ScriptStage(Stage):
             pass
         finally:
             self.interp.call_depth -= 1
+            if self.interp.errors_written != errors_before:
+                self.had_error = True
 
     def begin(self) -> None:
         # Redirections of this element (`f *> file`) apply to everything the body writes.

@@ -113,3 +113,12 @@ def test_leaving_stops_a_thread_jobs_native_even_when_the_goodbye_cannot_be_writ
     assert out.decode().splitlines() == ["started"]
     sleeper = int(pid_file.read_text())
     assert _gone_within(sleeper, 10), f"the job's process {sleeper} outlived pjsh"
+
+
+def test_native_comma_lists_and_deviations_through_pjsh() -> None:
+    r = command("ps -eo pid,cmd | Select-Object -First 1; function g {}; $e = g; @($e).Count; "
+                "function r { r }; r; $?; '{0:X}' -f 'abc'; [regex]'('; "
+                "1..3 | Select-Object -First -1; 'after'")
+    assert INTERNAL not in r.stderr
+    assert r.stdout.split() == ["PID", "CMD", "0", "False", "after"]
+    assert r.stderr.count("\n") == 4

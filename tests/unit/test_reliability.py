@@ -4,6 +4,7 @@ PowerShell's result or a PowerShell error record, never a pjsh internal error.""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -201,3 +202,47 @@ def test_the_result_of_a_command_that_output_nothing_is_automation_null() -> Non
 
 def test_assigning_a_value_ends_automation_null() -> None:
     assert run("function g {}; $e = g; $e = 5; @($e).Count").output == [1]
+
+
+def test_call_depth_overflow_leaves_dollar_question_false() -> None:
+    # The pjsh command runs with this limit (cli.main); Python's default is below 500 calls.
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 8000))
+    try:
+        r = run("function r { r }; r; $?; 'after'")
+    finally:
+        sys.setrecursionlimit(old)
+    assert r.messages == ["The script failed due to call depth overflow."]
+    assert r.output == [False, "after"]
+
+
+def test_a_function_whose_body_wrote_an_error_leaves_dollar_question_false() -> None:
+    r = run("function t { Write-Error x; 1 }; t; $?; "
+            "function c { try { throw 'x' } catch {} }; c; $?; "
+            "function q { Write-Error x -ErrorAction SilentlyContinue }; q; $?")
+    assert r.output == [1, False, True, True]
+
+
+def test_a_numeric_format_of_a_word_is_a_format_error() -> None:
+    r = run("'{0:X}' -f 'abc'; '{0:X}' -f 1.5; '{0:X}' -f 255; 'after'")
+    assert r.messages == ["Error formatting a string: Format specifier was invalid.: {0:X}."] * 2
+    assert r.output == ["FF", "after"]
+
+
+def test_an_invalid_regex_cast_is_a_conversion_error() -> None:
+    r = run("[regex]'('; [regex]'a(?<n>b)'; 'after'")
+    assert len(r.messages) == 1
+    assert r.messages[0].startswith('Cannot convert value "(" to type '
+                                    '"System.Text.RegularExpressions.Regex". Error: "Invalid '
+                                    "pattern '('")
+    assert r.output == ["a(?<n>b)", "after"]
+
+
+@pytest.mark.parametrize("param", ["First", "Last", "Skip", "SkipLast"])
+def test_select_object_counts_below_zero_fail_validation(param: str) -> None:
+    r = run(f"1..3 | Select-Object -{param} -1; 'after'")
+    assert r.messages == [
+        f"Cannot validate argument on parameter '{param}'. The -1 argument is less than the "
+        "minimum allowed range of 0. Supply an argument that is greater than or equal to 0 and "
+        "then try the command again."]
+    assert r.output == ["after"]
