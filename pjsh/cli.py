@@ -97,7 +97,25 @@ def _exit_status(ok: bool, exit_code: int | None) -> int:
 
 def entry() -> NoReturn:
     """The ``pjsh`` command (and ``python -m pjsh``): run main(), then leave."""
+    open_standard_fds()
     leave(main())
+
+
+def open_standard_fds() -> None:
+    """Started with fd 0, 1 or 2 closed (``2>&-``), pjsh gets /dev/null there instead: the
+    next file or pipe pjsh opened would otherwise take the number, and its messages or a
+    native's output would land in it."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(fd, "r" if fd == 0 else "w",  # noqa: SIM115
+                                        closefd=False))
 
 
 def leave(code: int) -> NoReturn:
@@ -147,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_batch(opts: Options) -> int:
     """-c, script files and scripted stdin: plain output, no prompts."""
     from pjsh.engine import local_options
-    from pjsh.lifecycle import exit_on_signals, stop_jobs_on_exit
+    from pjsh.lifecycle import exit_on_signals, flush_quietly, stop_jobs_on_exit
     from pjsh.runtime.host import StreamHost
     from pjsh.runtime.runspace import DEVNULL, create_runspace
 
@@ -176,9 +194,11 @@ def run_batch(opts: Options) -> int:
         host.flush()
         return 130
     finally:
-        host.flush()
-        stop_jobs_on_exit(rs)
-        rs.close()
+        try:
+            flush_quietly(host)
+        finally:
+            stop_jobs_on_exit(rs)
+            rs.close()
 
 
 class StdinLines(list):  # type: ignore[type-arg]

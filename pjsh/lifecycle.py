@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pjsh.jobs.model import Job
+    from pjsh.runtime.host import Host
     from pjsh.runtime.runspace import Runspace
 
 
@@ -24,16 +25,37 @@ def running_jobs(rs: Runspace) -> list[Job]:
 
 
 def stop_jobs_on_exit(rs: Runspace) -> None:
-    """Leaving pjsh stops its running jobs and their process trees, and says so."""
+    """Leaving pjsh stops its running jobs and their process trees, and says so. Saying so
+    may fail (the terminal was closed: EIO; stderr closed or its reader gone); stopping the
+    jobs must not, or their processes would outlive pjsh."""
     session = rs.session
     if not session.has_jobs:
         return
-    running = running_jobs(rs)
-    if running:
-        names = ", ".join(j.name for j in running)
-        sys.stderr.write(f"pjsh: stopping {len(running)} running job(s) before exit: {names}\n")
+    try:
+        running = running_jobs(rs)
+        if running:
+            names = ", ".join(j.name for j in running)
+            say(f"pjsh: stopping {len(running)} running job(s) before exit: {names}\n")
+    finally:
+        session.shutdown()
+
+
+def say(text: str) -> None:
+    """Write a message of pjsh's own to stderr, if there is still anyone to read it."""
+    try:
+        sys.stderr.write(text)
         sys.stderr.flush()
-    session.shutdown()
+    except (OSError, ValueError):  # ValueError: stderr is closed
+        pass
+
+
+def flush_quietly(host: Host) -> None:
+    """Flush the host's output on the way out; a terminal that is gone (EIO) or a closed
+    stream is no reason not to go on leaving (the jobs are stopped next)."""
+    try:
+        host.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def exit_on_signals() -> None:

@@ -10,6 +10,7 @@ dot-files only with ``-Force``), and error messages use pwsh's wording.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime as _dt
 import functools
 import os
@@ -1134,15 +1135,20 @@ class _ContentWriter(Cmdlet):
                 self.ctx.write_output(v)
 
     def end(self, args: Bound) -> None:
-        """Close the files."""
-        self._close()
+        """Close the files; a write that fails only at the last flush (a full disk) is
+        reported like any other write error."""
+        self._close(report=True)
 
-    def _close(self) -> None:
-        for fh in self._files.values():
+    def _close(self, report: bool = False) -> None:
+        for path, fh in self._files.items():
             try:
                 fh.close()
-            except OSError:
-                pass
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    fh.close()
+                if report:
+                    _io_error(self.ctx, exc, path, "GetContentWriter", self.command_class,
+                              "WriteError")
         self._files.clear()
 
     def __del__(self) -> None:

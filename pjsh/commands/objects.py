@@ -11,7 +11,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pjsh.lang.record import dataclass, field
-from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandContext, CommandSpec, Param, command
+from pjsh.runtime.cmdlet import (
+    Bound,
+    Cmdlet,
+    CommandContext,
+    CommandSpec,
+    Param,
+    command,
+    validate_range,
+)
 from pjsh.runtime.convert import (
     INT,
     INTS,
@@ -577,6 +585,9 @@ class ForEachObject(Cmdlet):
 # Select-Object
 # ---------------------------------------------------------------------------------------------
 
+# [ValidateRange(0, int.MaxValue)] on -First, -Last, -Skip and -SkipLast, as in pwsh.
+_COUNT = validate_range(0, 2**31 - 1)
+
 _PSCUSTOMOBJECT = "System.Management.Automation.PSCustomObject"
 
 
@@ -623,13 +634,13 @@ class SelectObject(_Evaluating):
             Param("Unique", SWITCH, help="Output each distinct object once."),
             Param("CaseInsensitive", SWITCH,
                   help="With -Unique, compare strings without regard to case."),
-            Param("Last", INT, sets=("DefaultParameter",),
+            Param("Last", INT, sets=("DefaultParameter",), validate=_COUNT,
                   help="Output only the last N objects."),
-            Param("First", INT, sets=("DefaultParameter",),
+            Param("First", INT, sets=("DefaultParameter",), validate=_COUNT,
                   help="Output only the first N objects, then stop the commands before."),
-            Param("Skip", INT, sets=("DefaultParameter",),
+            Param("Skip", INT, sets=("DefaultParameter",), validate=_COUNT,
                   help="Skip N objects (from the end, with -Last)."),
-            Param("SkipLast", INT, sets=("SkipLastParameter",),
+            Param("SkipLast", INT, sets=("SkipLastParameter",), validate=_COUNT,
                   help="Skip the last N objects."),
             Param("Wait", SWITCH, sets=("DefaultParameter", "IndexParameter"),
                   help="Accepted for compatibility: upstream commands are always stopped "

@@ -780,10 +780,13 @@ class TeeObject(Cmdlet):
             with open(self._path, mode) as fh:
                 fh.write(text.encode("utf-8", "surrogateescape"))
         except OSError as exc:
-            reason = ("Access to the path '{}' is denied." if isinstance(
-                exc, (PermissionError, IsADirectoryError)) else
-                "Could not find a part of the path '{}'.")
-            self.ctx.throw(reason.format(self._path),
+            if isinstance(exc, (PermissionError, IsADirectoryError)):
+                reason = f"Access to the path '{self._path}' is denied."
+            elif isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+                reason = f"Could not find a part of the path '{self._path}'."
+            else:  # a full disk, an I/O error: .NET's words, the system's reason and the path
+                reason = f"{exc.strerror or exc} : '{self._path}'"
+            self.ctx.throw(reason,
                            "FileOpenFailure,Microsoft.PowerShell.Commands.TeeObjectCommand",
                            "OpenError", self._path, "System.IO.IOException")
 

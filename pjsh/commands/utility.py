@@ -8,7 +8,6 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import ClassVar
 
 from pjsh.commands.items import (
@@ -20,7 +19,7 @@ from pjsh.commands.items import (
     existing_items,
     split_lines,
 )
-from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command, validate_range
 from pjsh.runtime.convert import (
     DATETIME,
     DOUBLE,
@@ -48,23 +47,6 @@ from pjsh.runtime.values import PSPropertyClass
 _MAX_MS = 2**31 - 1
 
 
-def _range(low: float, high: float) -> Callable[[object], str | None]:
-    def check(value: object) -> str | None:
-        n = to_double(value)
-        shown = int(n) if n == int(n) else n
-        if n < low:
-            return (f"The {shown} argument is less than the minimum allowed range of "
-                    f"{int(low)}. Supply an argument that is greater than or equal to "
-                    f"{int(low)} and then try the command again.")
-        if n > high:
-            return (f"The {shown} argument is greater than the maximum allowed range of "
-                    f"{int(high)}. Supply an argument that is less than or equal to {int(high)} "
-                    "and then try the command again.")
-        return None
-
-    return check
-
-
 @command
 class StartSleep(Cmdlet):
     """Start-Sleep: wait for a number of seconds or milliseconds."""
@@ -83,10 +65,10 @@ class StartSleep(Cmdlet):
         ),
         params=(
             Param("Seconds", DOUBLE, position=0, mandatory=True, pipeline=True,
-                  pipeline_by_name=True, sets=("Seconds",), validate=_range(0, _MAX_MS / 1000),
+                  pipeline_by_name=True, sets=("Seconds",), validate=validate_range(0, _MAX_MS // 1000),
                   help="How long to wait, in seconds (fractions allowed)."),
             Param("Milliseconds", INT, mandatory=True, aliases=("ms",), pipeline_by_name=True,
-                  sets=("Milliseconds",), validate=_range(0, _MAX_MS),
+                  sets=("Milliseconds",), validate=validate_range(0, _MAX_MS),
                   help="How long to wait, in milliseconds."),
         ),
     )
@@ -159,9 +141,9 @@ class GetHistory(Cmdlet):
         ),
         output_type="Microsoft.PowerShell.Commands.HistoryInfo",
         params=(
-            Param("Id", INTS, position=0, pipeline=True, validate=_range(1, 2**63 - 1),
+            Param("Id", INTS, position=0, pipeline=True, validate=validate_range(1, 2**63 - 1),
                   help="Ids of the entries to get."),
-            Param("Count", INT, position=1, validate=_range(0, 32767),
+            Param("Count", INT, position=1, validate=validate_range(0, 32767),
                   help="How many of the most recent entries to get."),
         ),
     )

@@ -50,6 +50,7 @@ from pjsh.jobs.spawnclient import (
 )
 from pjsh.jobs.storage import OutputStore, Stream
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.native import LaunchRefused, check_launch
 from pjsh.runtime.posix import (
     Cancellable,
     find_executable,
@@ -419,6 +420,12 @@ class ProcessBackend:
         """Start every stage (or have the fork server start them: ``spawner``); return the
         read ends of stdout/stderr and stdin's write end."""
         spec = run.spec
+        try:
+            # Refused here, before either path: a NUL in an argument or a bad environment
+            # entry would make posix_spawn/Popen raise mid-start, or the fork server fail.
+            check_launch(spec.commands, spec.env)
+        except LaunchRefused as exc:
+            raise _StartFailure(self._failed_to_run(run, exc.stage, str(exc))) from None
         if spawner is not None and spec.cwd is not None and spec.cwd == self._cwd_seen:
             # Checked when last used; should it have gone since, the server's chdir fails and
             # the job fails with the same reason. (Saves two system calls per `&` job.)

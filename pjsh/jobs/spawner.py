@@ -144,12 +144,26 @@ class Server:
                 # Several start requests may share a message (one per line, none of them
                 # passing descriptors): replies go out as they are made, every few.
                 for number, line in enumerate(data.split(b"\n"), 1):
-                    self.handle(json.loads(line), fds)
+                    self.handle_line(line, fds)
                     if number % _REQUESTS_PER_ROUND == 0:
                         self.flush()
             finally:
                 for fd in fds:
                     os.close(fd)
+
+    def handle_line(self, line: bytes, fds: list[int]) -> None:
+        """One request line. A request this helper cannot carry out fails its own job (when
+        it names one) and nothing else: the other jobs depend on this process living on."""
+        request: object = None
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise TypeError(f"a request is an object, not {type(request).__name__}")
+            self.handle(request, fds)
+        except Exception as exc:  # any: see the docstring
+            if isinstance(request, dict) and isinstance(request.get("i"), int) \
+                    and "r" not in request:
+                self.send({"i": request["i"], "p": [], "f": f"bad request: {exc}"})
 
     def handle(self, request: dict[str, object], fds: list[int]) -> None:
         """One request: start a pipeline, or release a finished job's group leader."""
@@ -206,8 +220,10 @@ class Server:
                 pid = self.fork_stage(executable, argv, stdio, env, ignored,
                                       pids[0] if pids else 0)
                 pids.append(pid)
-        except OSError as exc:
-            reply["f"] = exc.strerror or str(exc)
+        except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+            # ValueError: what posix_spawn refuses (a NUL in an argument, '=' in a name);
+            # the others: a malformed stage. pjsh checks first; this is the last line.
+            reply["f"] = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
             if pids:
                 kill_group(pids[0], signal.SIGKILL)
         if pids:

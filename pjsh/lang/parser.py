@@ -369,7 +369,8 @@ class Parser:
                 if self.pos >= len(self.src):
                     raise self.lx.incomplete("EmptyPipeElement",
                                              "An empty pipe element is not allowed.")
-                if self.at_statement_end() or self.ch() in "|&":
+                # `| & {...}` invokes a block as a stage; only `| &&` lacks an element.
+                if self.at_statement_end() or self.ch() == "|" or self.lx.looking_at("&&"):
                     raise self.lx.error("EmptyPipeElement", "An empty pipe element is not allowed.",
                                         pipe)
                 if self.is_expression_start() and self.ch() not in "{":
@@ -1095,8 +1096,8 @@ class Parser:
             if self.ch(1) in ("=", "+") or (is_dash(c) and (self.ch(1) == "=" or is_dash(self.ch(1)))):
                 return None
             return ("+" if c == "+" else "-"), 1
-        if level == 5 and c in "*/%" and self.ch(1) != "=":
-            return c, 1
+        if level == 5 and c in "*/%" and self.ch(1) != "=" and not (c == "*" and self.ch(1) == ">"):
+            return c, 1  # `*>` is always a redirection (`'x' *> file`), as in PowerShell
         if level == 7 and self.lx.looking_at(".."):
             return "..", 2
         return None

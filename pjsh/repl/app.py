@@ -127,7 +127,7 @@ def run_repl(no_profile: bool = False) -> int:
     from prompt_toolkit.styles import Style
 
     from pjsh.engine import local_options
-    from pjsh.lifecycle import exit_on_signals, running_jobs, stop_jobs_on_exit
+    from pjsh.lifecycle import exit_on_signals, flush_quietly, running_jobs, stop_jobs_on_exit
     from pjsh.repl.completer import PjshCompleter
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
@@ -204,5 +204,7 @@ def run_repl(no_profile: bool = False) -> int:
                 return code
             warned = False
     finally:
-        host.flush()
-        stop_jobs_on_exit(runspace)
+        try:
+            flush_quietly(host)
+        finally:
+            stop_jobs_on_exit(runspace)

@@ -27,6 +27,34 @@ if TYPE_CHECKING:
 Validator = Callable[[object], "str | None"]
 
 
+def validate_range(low: float, high: float | None = None) -> Validator:
+    """``[ValidateRange(low, high)]``: PowerShell's messages for a number out of range. Any
+    number is judged, infinities and NaN included (NaN counts as below the minimum, as .NET
+    orders it)."""
+
+    def check(value: object) -> str | None:
+        from pjsh.runtime.convert import ConversionError, to_number, to_string
+
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            try:
+                n = to_number(item)
+            except ConversionError:
+                continue  # the parameter's type conversion reports it
+            shown = to_string(n)
+            if n != n or n < low:
+                return (f"The {shown} argument is less than the minimum allowed range of "
+                        f"{to_string(low)}. Supply an argument that is greater than or equal to "
+                        f"{to_string(low)} and then try the command again.")
+            if high is not None and n > high:
+                return (f"The {shown} argument is greater than the maximum allowed range of "
+                        f"{to_string(high)}. Supply an argument that is less than or equal to "
+                        f"{to_string(high)} and then try the command again.")
+        return None
+
+    return check
+
+
 @dataclass(frozen=True)
 class Param:
     """One parameter of a command, in the parameter sets it belongs to (``()`` = all sets).

@@ -70,7 +70,17 @@ def _to_bool_cast(value: object) -> object:
 
 
 def _to_regex(value: object) -> object:
-    return to_string(value)
+    """``[regex]'...'``: the pattern (pjsh keeps regexes as their text), refused when .NET
+    could not compile it."""
+    pattern = to_string(value)
+    try:
+        re.compile(re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", pattern))
+    except re.error as e:
+        offset = len(pattern) if e.pos is None else e.pos
+        raise ConversionError(
+            f'Cannot convert value "{pattern}" to type "System.Text.RegularExpressions.Regex". '
+            f"Error: \"Invalid pattern '{pattern}' at offset {offset}. {e.msg}.\"") from None
+    return pattern
 
 
 def _to_scriptblock(value: object) -> object:
@@ -229,15 +239,24 @@ def _fixed(n: int | float | decimal.Decimal, decimals: int, grouped: bool) -> st
     return f"{n:{',' if grouped else ''}.{decimals}f}"
 
 
+class _InvalidSpecifier(Exception):
+    """A format specifier the value's type does not support (.NET's FormatException)."""
+
+
 def _format_number(value: object, spec: str) -> str:
     if not spec:
         return to_string(value)
     kind, digits = spec[0].upper(), spec[1:]
+    standard = kind in "NDXFPCE" and (digits == "" or digits.isdigit())
     try:
         n = to_number(value)
     except ConversionError:
+        if standard and isinstance(value, str):
+            raise _InvalidSpecifier from None  # a number's format for a word: .NET refuses
         return to_string(value)
-    if kind in "NDXFPCE" and (digits == "" or digits.isdigit()):
+    if standard and kind in "DX" and isinstance(n, float):
+        raise _InvalidSpecifier  # integral formats only take integers, as in .NET
+    if standard:
         prec = int(digits) if digits else None
         if prec is not None and prec > 999:
             raise TypeError_("FormatError", "Error formatting a string: Format specifier was "
@@ -286,7 +305,11 @@ def format_operator(fmt: object, args: object) -> str:
         if isinstance(value, _dt.datetime) and spec:
             out = _format_datetime(value, spec)
         elif spec:
-            out = _format_number(value, spec)
+            try:
+                out = _format_number(value, spec)
+            except _InvalidSpecifier:
+                raise TypeError_("FormatError", "Error formatting a string: Format specifier "
+                                 f"was invalid.: {text}.") from None
         else:
             out = to_string(value)
         width = m.group(2)

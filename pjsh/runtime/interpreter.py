@@ -40,6 +40,7 @@ from pjsh.runtime.errors import (
     make_error,
 )
 from pjsh.runtime.members import MemberError, call_method, get_member, set_member
+from pjsh.runtime.native import env_entry_problem
 from pjsh.runtime.scopes import Scope
 from pjsh.runtime.scriptblock import ScriptBlock
 from pjsh.runtime.streams import ListSink, Sink, Streams
@@ -112,6 +113,10 @@ class Interpreter:
         self.session = session
         self.try_depth = 0
         self.call_depth = 0
+        # Error records written so far (reported statement errors, cmdlets' errors): a
+        # function or script whose body wrote any failed as a command, so its caller's $?
+        # is False, as in PowerShell (a call depth overflow deep inside included).
+        self.errors_written = 0
         # Cooperative cancellation: set from another thread (a Ctrl+C handler, Stop-Job, a
         # test's time budget); checked between statements, per loop iteration and per
         # pipeline object, where it raises PipelineStoppedSignal.
@@ -157,8 +162,9 @@ class Interpreter:
                             "System.UnauthorizedAccessException")
 
     def file_error(self, frame: Frame, node: ast.Node, path: str,
-                   e: OSError) -> PSRuntimeFailure:
-        """The error .NET would raise for a file that cannot be opened for writing."""
+                   e: OSError, writing: bool = False) -> PSRuntimeFailure:
+        """The error .NET would raise for a file that cannot be opened for writing (or,
+        ``writing``, that failed while written or flushed: a full disk, an I/O error)."""
         if isinstance(e, (PermissionError, IsADirectoryError)):
             return self.fail(frame, node, f"Access to the path '{path}' is denied.",
                              "UnauthorizedAccess", "PermissionDenied",
@@ -167,8 +173,10 @@ class Interpreter:
             return self.fail(frame, node, f"Could not find a part of the path '{path}'.",
                              "DirectoryNotFound", "ObjectNotFound",
                              "System.IO.DirectoryNotFoundException")
-        return self.fail(frame, node, f"{e.strerror or e}: '{path}'.", "FileOpenFailure",
-                         "OpenError", "System.IO.IOException")
+        # .NET's words for an I/O error on Unix: the system's reason, then the path.
+        return self.fail(frame, node, f"{e.strerror or e} : '{path}'",
+                         "FileWriteFailure" if writing else "FileOpenFailure",
+                         "WriteError" if writing else "OpenError", "System.IO.IOException")
 
     # ---------------------------------------------------------------- errors
     def error_at(self, frame: Frame, span: Span | None, message: str, error_id: str,
@@ -191,6 +199,7 @@ class Interpreter:
 
     def report(self, record: ErrorRecord, frame: Frame) -> None:
         """Record an error in $Error and show it."""
+        self.errors_written += 1
         self.session.record_error(record)
         frame.streams.write_error(record)
         self.set_success(False)
@@ -565,10 +574,17 @@ class Interpreter:
         """Assign a variable in the right scope (``$global:x``, ``$env:X`` ...)."""
         low = name.lower()
         if scope == "env":
-            if value is None or value == "":
+            text = None if value is None or value == "" else to_string(value)
+            # What the environment cannot hold is refused here, so it never reaches a spawn.
+            problem = env_entry_problem(name, text)
+            if problem is not None:
+                raise PSRuntimeFailure(make_error(problem, "ArgumentException", "InvalidArgument",
+                                                  target=name,
+                                                  exception_type="System.ArgumentException"))
+            if text is None:
                 self.session.env.pop(name, None)
             else:
-                self.session.env[name] = to_string(value)
+                self.session.env[name] = text
             return
         if low == "null" and scope is None:
             return  # `$null = expr` discards the value, as in PowerShell
@@ -599,11 +615,58 @@ class Interpreter:
                 return
             self.assign_to(stmt.target, self.capture_value(stmt.value, frame), frame)
             return
+        if stmt.op == "=" and isinstance(stmt.target, ast.Variable) \
+                and stmt.target.scope in (None, "local", "script", "global"):
+            value, nothing = self.capture_result(stmt.value, frame)
+            if nothing:
+                # `$r = <command that output nothing>` holds AutomationNull, as in PowerShell.
+                self.assign_nothing(stmt.target, frame)
+                return
+            self.assign_to(stmt.target, value, frame)
+            return
         value = self.capture_value(stmt.value, frame)
         if stmt.op != "=":
             current = self.eval(stmt.target, frame)
             value = self.binary(stmt.op[0], current, value, frame, stmt)
         self.assign_to(stmt.target, value, frame)
+
+    def capture_result(self, stmt: ast.Statement, frame: Frame) -> tuple[object, bool]:
+        """A statement's value as ``capture_value`` makes it, and whether it output nothing
+        at all (AutomationNull), which a lone ``$null`` output is not."""
+        if isinstance(stmt, ast.PipelineChain) and not stmt.rest and not stmt.background:
+            elements = stmt.first.elements
+            if len(elements) == 1 and isinstance(elements[0], ast.CommandExpression) \
+                    and not elements[0].redirections:
+                expr = elements[0].expr
+                if isinstance(expr, ast.Variable) and self.holds_nothing(expr, frame):
+                    return None, True
+                return self.eval(expr, frame), False
+        items = self.capture(stmt, frame)
+        return collapse(items), not items
+
+    def holds_nothing(self, var: ast.Variable, frame: Frame) -> bool:
+        """Whether a variable reference reads a variable holding AutomationNull."""
+        if var.splat:
+            return False
+        if var.scope is None:
+            return frame.scope.holds_nothing(var.name)
+        if var.scope == "global":
+            return self.session.global_scope.holds_nothing(var.name)
+        if var.scope == "script":
+            return frame.scope.script_scope.holds_nothing(var.name)
+        return False
+
+    def assign_nothing(self, var: ast.Variable, frame: Frame) -> None:
+        """Store AutomationNull in a variable (read-only checks as for any assignment)."""
+        self.set_variable(frame, var.name, None, var.scope)
+        if var.name.lower() in ("null", "lastexitcode"):
+            return
+        if var.scope == "global":
+            self.session.global_scope.set_nothing(var.name)
+        elif var.scope == "script":
+            frame.scope.script_scope.set_nothing(var.name)
+        else:
+            frame.scope.set_nothing(var.name)
 
     def assign_to(self, target: ast.Expr, value: object, frame: Frame) -> None:
         """Store ``value`` into an assignable expression."""
@@ -751,18 +814,19 @@ class Interpreter:
             self.assign_to(e.operand, new, frame)
             return current if e.postfix else new
         value = self.eval(e.operand, frame)
+        try:
+            return self.unary(op, value)
+        except Exception as exc:
+            raise self.operator_failure(exc, frame, e) from None
+
+    def unary(self, op: str, value: object) -> object:
+        """Apply a prefix operator to a value (errors as ``binary``'s, see operator_failure)."""
         if op == "not":
             return not to_bool(value)
         if op == "-":
-            try:
-                return -to_number(value)
-            except ConversionError as ce:
-                raise self.fail(frame, e, str(ce), "InvalidCast") from None
+            return -to_number(value)
         if op == "+":
-            try:
-                return to_number(value)
-            except ConversionError as ce:
-                raise self.fail(frame, e, str(ce), "InvalidCast") from None
+            return to_number(value)
         if op == "bnot":
             return ~to_int(value)
         if op == ",":
@@ -771,7 +835,7 @@ class Interpreter:
             return ops.split(value, None)
         if op == "join":
             return ops.join(value, "")
-        raise self.fail(frame, e, f"Unsupported operator '{op}'.", "NotSupported")
+        raise ops.OperatorError("NotSupported", f"Unsupported operator '{op}'.")
 
     def eval_BinaryOp(self, e: ast.BinaryOp, frame: Frame) -> object:
         op = e.op
@@ -836,19 +900,27 @@ class Interpreter:
             if matches is not None:
                 frame.scope.set("Matches", matches)
             return result
-        except ops.OperatorError as oe:
-            failure = self.fail(frame, node, oe.message, oe.error_id,
-                                "NotSpecified" if oe.inner_type else "InvalidOperation")
-            if oe.inner_type:
-                failure.record.Exception.InnerException = ExceptionInfo(oe.message, oe.inner_type)
-            raise failure from None
-        except ConversionError as ce:
-            raise self.fail(frame, node, str(ce), "InvalidCastFromStringToInteger",
-                            "InvalidArgument") from None
-        except TypeError_ as te:
-            raise self.fail(frame, node, te.message, te.error_id) from None
-        except (OverflowError, ValueError) as ex:
-            raise self.fail(frame, node, str(ex), "RuntimeException") from None
+        except Exception as exc:
+            raise self.operator_failure(exc, frame, node) from None
+
+    def operator_failure(self, exc: Exception, frame: Frame, node: ast.Node) -> Exception:
+        """The PowerShell error for what an operator raised; anything else is re-raised as it
+        is (a bug, or a signal such as a stop). One place for unary and binary operators."""
+        if isinstance(exc, ops.OperatorError):
+            failure = self.fail(frame, node, exc.message, exc.error_id,
+                                "NotSpecified" if exc.inner_type else "InvalidOperation")
+            if exc.inner_type:
+                failure.record.Exception.InnerException = ExceptionInfo(exc.message,
+                                                                        exc.inner_type)
+            return failure
+        if isinstance(exc, ConversionError):
+            return self.fail(frame, node, str(exc), "InvalidCastFromStringToInteger",
+                             "InvalidArgument")
+        if isinstance(exc, TypeError_):
+            return self.fail(frame, node, exc.message, exc.error_id)
+        if isinstance(exc, (OverflowError, ValueError)):
+            return self.fail(frame, node, str(exc), "RuntimeException")
+        return exc
 
     @staticmethod
     def range_values(left: object, right: object, lazy: bool = False) -> range:

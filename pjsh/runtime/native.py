@@ -13,7 +13,7 @@ import os
 import selectors
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pjsh.lang.record import dataclass
@@ -44,6 +44,57 @@ def expand_native_arg(value: object, bareword: bool, cwd: str) -> list[str]:
     return [text]
 
 
+class LaunchRefused(ValueError):
+    """Arguments or an environment that no program can be started with; the message says
+    which, in PowerShell's words, and ``stage`` which command of the pipeline it concerns."""
+
+    def __init__(self, message: str, stage: int = 0) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
+def shown(text: str) -> str:
+    """Text for a message, with a NUL written as PowerShell's escape (`` `0 ``)."""
+    return text.replace("\0", "`0")
+
+
+def env_entry_problem(name: str, value: str | None) -> str | None:
+    """Why an environment variable cannot be set (None: it can). The kernel's environment
+    is ``NAME=value`` C strings: a name holds no ``=``, and neither part a NUL."""
+    if not name or "=" in name:
+        return "Environment variable name cannot contain equal character."
+    if "\0" in name:
+        return ('Cannot process argument because the value of argument "name" is not valid. '
+                'Change the value of the "name" argument and run the operation again.')
+    if value is not None and "\0" in value:
+        return ('Cannot process argument because the value of argument "value" is not valid. '
+                'Change the value of the "value" argument and run the operation again.')
+    return None
+
+
+def check_launch(argvs: Iterable[Sequence[str]], env: Mapping[str, str] | None) -> None:
+    """Refuse what no spawn could take, before any spawn path (foreground natives, both paths
+    of ``&`` jobs) sees it: a NUL in an argument, a bad environment entry. Raises
+    :class:`LaunchRefused`."""
+    for stage, argv in enumerate(argvs):
+        for arg in argv:
+            if "\0" in arg:
+                raise LaunchRefused(
+                    f'Cannot process argument because the value of argument "{shown(arg)}" is '
+                    "not valid: a program's arguments cannot contain a NUL character.", stage)
+    if env is None:
+        return
+    # Every `&` job passes through here: look at all names and all values at once first.
+    names = "".join(env)
+    if "=" not in names and "\0" not in names and "\0" not in "".join(env.values()) \
+            and "" not in env:
+        return
+    for name, value in env.items():
+        problem = env_entry_problem(name, value)
+        if problem is not None:
+            raise LaunchRefused(f"{problem} (environment variable '{shown(name)}')")
+
+
 def encode_text(text: str) -> bytes:
     """Encode text for a native's stdin, keeping smuggled raw bytes (surrogateescape)."""
     return text.encode("utf-8", "surrogateescape")
@@ -72,6 +123,7 @@ class NativeGroup:
                  on_stderr: Callable[[bytes], None] | None = None,
                  new_group: bool = False) -> None:
         self.specs = list(specs)
+        check_launch((spec.argv for spec in self.specs), env)
         self.procs: list[subprocess.Popen[bytes]] = []
         self.on_stdout = on_stdout
         self.on_stderr = on_stderr

@@ -8,7 +8,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from pjsh.runtime.convert import ConversionError, parse_number, to_number, to_string
+from pjsh.runtime.convert import ConversionError, parse_number, to_int, to_number, to_string
 from pjsh.runtime.values import Hashtable
 
 
@@ -275,8 +275,11 @@ def split(left: object, right: object | None, case_sensitive: bool = False) -> l
         pattern: object = right
         limit = 0
         if isinstance(right, list):
+            if not right:  # the separator is required (PowerShell's SplitOperator)
+                raise OperatorError("BadOperatorArgument",
+                                    "Bad argument to operator '-split': System.Object[].")
             pattern = right[0]
-            limit = int(to_number(right[1])) if len(right) > 1 else 0
+            limit = to_int(right[1]) if len(right) > 1 else 0
         rx = compile_regex(to_string(pattern), case_sensitive)
         out.extend(rx.split(text, maxsplit=max(0, limit - 1)) if limit > 0 else rx.split(text))
     return out

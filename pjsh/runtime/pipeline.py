@@ -7,6 +7,7 @@ stage connected by OS pipes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param
 from pjsh.runtime.convert import OBJECT, SWITCH, TypeSpec, to_string
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, StopUpstreamSignal, make_error
 from pjsh.runtime.native import (
+    LaunchRefused,
     LineSplitter,
     NativeGroup,
     NativeSpec,
@@ -34,17 +36,35 @@ if TYPE_CHECKING:
     from pjsh.runtime.interpreter import Frame, Interpreter
 
 _MISSING = object()
+_QUOTES = ("'", '"', "\u2018", "\u2019", "\u201c", "\u201d", "@")
 
 
 class StageInput:
-    """The sink that feeds one stage; marks the stage that asked upstream to stop."""
+    """The sink that feeds one stage; marks the stage that asked upstream to stop.
+
+    Begin blocks run first to last, as in PowerShell, so a stage's begin block may write
+    before the next stage has begun (`ForEach-Object -Begin {"header"} | Sort-Object`). Such
+    objects wait here and reach the stage, in order, as soon as its own begin has run.
+    """
 
     native_fd: int | None = None
 
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
+        self.begun = False
+        self.early: list[object] = []
+
+    def open(self) -> None:
+        """The stage has begun: deliver what arrived before, then pass objects straight on."""
+        self.begun = True
+        early, self.early = self.early, []
+        for value in early:
+            self.send(value)
 
     def send(self, value: object) -> None:
+        if not self.begun:
+            self.early.append(value)
+            return
         self.stage.interp.check_stop()
         try:
             self.stage.process(value)
@@ -58,14 +78,21 @@ class StageInput:
 
 
 class FileSink:
-    """Redirection target: objects are formatted to text and written to a file."""
+    """Redirection target: objects are formatted to text and written to a file.
+
+    A write that fails (a full disk, an I/O error: at a write or at the final flush) becomes
+    ``on_error``'s PowerShell error, which ends the statement; the file is closed either way.
+    """
 
     native_fd: int | None = None
 
-    def __init__(self, path: str, append: bool, views: ViewTable) -> None:
+    def __init__(self, path: str, append: bool, views: ViewTable,
+                 on_error: Callable[[OSError], Exception]) -> None:
         from pjsh.runtime.formatting import Block, OutDefault, render_text
 
         self.path = path
+        self.on_error = on_error
+        self.failed = False
         self.fh = open(path, "a" if append else "w", encoding="utf-8",  # noqa: SIM115
                        errors="surrogateescape")
         def emit(blocks: list[Block]) -> None:
@@ -73,28 +100,45 @@ class FileSink:
 
         self._out = OutDefault(emit, views)
 
+    def _failure(self, e: OSError) -> Exception:
+        self.failed = True
+        return self.on_error(e)
+
     def send(self, value: object) -> None:
-        if isinstance(value, ErrorRecord):
-            self._out.add(value.describe())
-            return
-        if isinstance(value, str):
-            self._out.flush()
-            # A native line received without its newline (the last bytes of a job's output)
-            # is written as it came, so a received file is byte-exact.
-            self.fh.write(value if getattr(value, "eol", True) is False else value + "\n")
-            return
-        self._out.add(value)
+        try:
+            if isinstance(value, ErrorRecord):
+                self._out.add(value.describe())
+                return
+            if isinstance(value, str):
+                self._out.flush()
+                # A native line received without its newline (the last bytes of a job's
+                # output) is written as it came, so a received file is byte-exact.
+                self.fh.write(value if getattr(value, "eol", True) is False else value + "\n")
+                return
+            self._out.add(value)
+        except OSError as e:
+            raise self._failure(e) from None
 
     def write_bytes(self, data: bytes) -> None:
         """Raw native output (Receive-Job of native bytes): written exactly, no decoding."""
-        self._out.flush()
-        self.fh.flush()
-        self.fh.buffer.write(data)
+        try:
+            self._out.flush()
+            self.fh.flush()
+            self.fh.buffer.write(data)
+        except OSError as e:
+            raise self._failure(e) from None
 
     def close(self) -> None:
-        """Flush and close the file."""
-        self._out.flush()
-        self.fh.close()
+        """Flush and close the file (closed even when the flush fails)."""
+        try:
+            if not self.failed:
+                self._out.flush()
+            self.fh.close()
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                self.fh.close()
+            if not self.failed:  # the first failure is the one reported
+                raise self._failure(e) from None
 
 
 class Stage:
@@ -137,10 +181,17 @@ class Stage:
         """The pipeline stopped early: release processes."""
 
     def close_files(self) -> None:
-        """Close redirection files."""
+        """Close redirection files: every one, then raise the first failure (a write error
+        surfacing at the last flush)."""
+        failure: Exception | None = None
         for f in self.files:
-            f.close()
+            try:
+                f.close()
+            except Exception as e:
+                failure = failure or e
         self.files.clear()
+        if failure is not None:
+            raise failure
 
 
 class ExpressionStage(Stage):
@@ -149,6 +200,8 @@ class ExpressionStage(Stage):
     def run_first(self) -> None:
         assert isinstance(self.node, ast.CommandExpression)
         expr = self.node.expr
+        if isinstance(expr, ast.Variable) and self.interp.holds_nothing(expr, self.frame):
+            return  # AutomationNull enumerates as nothing: @($r) is empty, `$r | f` runs f on none
         numbers = self.interp.lazy_range(expr, self.frame)
         if numbers is not None:
             for n in numbers:
@@ -232,6 +285,7 @@ class CmdletContext:
             raise PSRuntimeFailure(record, script_terminating=True)
         self.session.record_error(record)
         if action != "silentlycontinue":
+            self.stage.interp.errors_written += 1
             self.stage.streams.write_error(record)
 
     def write_warning(self, text: str) -> None:
@@ -495,6 +549,7 @@ class ScriptStage(Stage):
             self.inner.scope.set("_", dollar_under)
             self.inner.scope.set("PSItem", dollar_under)
         stmts = block.statements if block is not None else (statements or [])
+        errors_before = self.interp.errors_written
         self.interp.call_depth += 1
         try:
             if self.interp.call_depth > 500:
@@ -506,6 +561,8 @@ class ScriptStage(Stage):
             pass
         finally:
             self.interp.call_depth -= 1
+            if self.interp.errors_written != errors_before:
+                self.had_error = True
 
     def begin(self) -> None:
         # Redirections of this element (`f *> file`) apply to everything the body writes.
@@ -658,6 +715,13 @@ class NativeStage(Stage):
                 on_stderr=self._err_split, new_group=session.isolate_natives)
             if session.isolate_natives:
                 self._watch_stop()
+        except LaunchRefused as e:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds.clear()
+            raise self.interp.fail(self.frame, self.node,
+                                   f"Program '{self.specs[e.stage].display}' failed to run: {e}",
+                                   "NativeCommandFailed", "InvalidArgument") from None
         except PermissionError as e:
             raise self.interp.fail(self.frame, self.node,
                                    f"Program '{self.specs[0].display}' failed to run: {e.strerror}.",
@@ -828,6 +892,9 @@ class PipelineRunner:
                 value = self.interp.eval_Variable(ast.Variable(v.span, v.name, v.scope), frame)
                 argv.extend(expand_native_arg(value, False, cwd))
                 continue
+            if isinstance(v, ast.ArrayLiteral):
+                argv.extend(self.native_array_argument(v, frame))
+                continue
             if isinstance(v, ast.Constant):
                 quoted = v.text[:1] in ("'", '"', "\u2018", "\u2019", "\u201c", "\u201d", "@")
                 if isinstance(v.value, (int, float)) and not isinstance(v.value, bool) and v.text:
@@ -838,6 +905,32 @@ class PipelineRunner:
                 continue
             argv.extend(expand_native_arg(self.interp.eval(v, frame), False, cwd))
         return argv
+
+    def native_array_argument(self, node: ast.ArrayLiteral, frame: Frame) -> list[str]:
+        """Argv for an array literal written as a native's argument.
+
+        pwsh 7.3+ (NativeCommandParameterBinder, Standard argument passing) passes such an
+        argument as its source text split at spaces, each piece globbed like a bareword:
+        ``ps -eo pid,cmd`` gets one argument ``pid,cmd``, ``echo a, b`` gets ``a,`` and ``b``.
+        That is done here when every element is an unquoted word or number. Otherwise
+        (quoted strings, variables, expressions) pwsh would pass the source text verbatim,
+        quotes and ``$`` included; pjsh passes one argument of the elements' values joined
+        by commas instead, which is what the classic command line (Legacy passing) gave.
+        """
+        cwd = self.interp.session.cwd
+        items = node.items
+        if all(isinstance(i, ast.Constant) and i.text and i.text[:1] not in _QUOTES
+               for i in items):
+            text = frame.source[node.span.start:node.span.end]
+            if "".join(text.split()).replace(",", "") == "".join(
+                    i.text for i in items if isinstance(i, ast.Constant)):
+                out: list[str] = []
+                for piece in text.split():
+                    out.extend(expand_native_arg(piece, True, cwd))
+                return out
+        value = self.interp.eval(node, frame)
+        values = value if isinstance(value, list) else [value]
+        return [",".join(to_string(v) for v in values if v is not None)]
 
     def resolve(self, name: str, frame: Frame | None = None) -> tuple[str, object]:
         """Find what a command name means: ('alias'→resolved), 'function', 'cmdlet', 'native',
@@ -1054,8 +1147,11 @@ class PipelineRunner:
             if f.path == path:
                 return f
         self.interp.check_writable(stage.frame, stage.node, path)
+        def on_error(e: OSError) -> Exception:
+            return self.interp.file_error(stage.frame, stage.node, path, e, writing=True)
+
         try:
-            fs = FileSink(path, append, self.interp.session.registry.views)
+            fs = FileSink(path, append, self.interp.session.registry.views, on_error)
         except OSError as e:
             raise self.interp.file_error(stage.frame, stage.node, path, e) from None
         stage.files.append(fs)
@@ -1095,21 +1191,34 @@ class PipelineRunner:
                 else:
                     self.apply_redirections(st, frame)
         except PSRuntimeError:
-            for st in stages:
-                st.close_files()
+            with contextlib.suppress(Exception):  # the binding error is the one to report
+                _close_all(stages)
             raise
         started: list[Stage] = []
         try:
+            first_active = 0
             try:
-                for st in stages:
+                for i, st in enumerate(stages):
                     st.begin()
                     started.append(st)
-                stages[0].run_first()
-                first_active = 0
+                    feed = stages[i - 1].out if i else None
+                    if isinstance(feed, StageInput):
+                        try:
+                            feed.open()
+                        except StopUpstreamSignal as e:
+                            # Enough came from begin blocks alone: upstream stops, the
+                            # stages after this one still begin and end.
+                            k = _stopper_index(e, stages, default=i)
+                            for s in stages[first_active:k]:
+                                s.abort()
+                            first_active = max(first_active, k)
+                if first_active == 0:
+                    stages[0].run_first()
             except StopUpstreamSignal as e:
-                first_active = _stopper_index(e, stages, default=0)
-                for s in stages[:first_active]:
+                k = _stopper_index(e, stages, default=0)
+                for s in stages[first_active:k]:
                     s.abort()
+                first_active = max(first_active, k)
             i = first_active
             while i < n:
                 try:
@@ -1125,8 +1234,7 @@ class PipelineRunner:
                 st.abort()
             raise
         finally:
-            for st in stages:
-                st.close_files()
+            _close_all(stages)
         ok = not any(s.had_error for s in stages)
         last = stages[-1]
         if isinstance(last, NativeStage):
@@ -1152,6 +1260,18 @@ def _stopper_index(e: StopUpstreamSignal, stages: list[Stage], default: int) -> 
         if stage is origin:
             return index
     raise e
+
+
+def _close_all(stages: list[Stage]) -> None:
+    """Close every stage's redirection files, then raise the first failure to close one."""
+    failure: Exception | None = None
+    for st in stages:
+        try:
+            st.close_files()
+        except Exception as e:
+            failure = failure or e
+    if failure is not None:
+        raise failure
 
 
 def _has_stdout_redirect(node: ast.PipelineElement) -> bool:

@@ -8,12 +8,16 @@ _MISSING = object()
 class Scope:
     """One scope level. Reads walk up to the global scope; writes go to this scope."""
 
-    __slots__ = ("_vars", "is_script", "parent")
+    __slots__ = ("_nothing", "_vars", "is_script", "parent")
 
     def __init__(self, parent: Scope | None = None, is_script: bool = False) -> None:
         self.parent = parent
         self.is_script = is_script
         self._vars: dict[str, tuple[str, object]] = {}
+        # Variables holding AutomationNull (assigned the result of a command that output
+        # nothing): they read as $null everywhere, but @($v) is empty and `$v | ...` sends
+        # nothing. Kept beside the value so no reader can ever meet a sentinel object.
+        self._nothing: set[str] | None = None
 
     def lookup(self, name: str) -> tuple[bool, object]:
         """Find a variable in this scope or an ancestor: (found, value)."""
@@ -36,9 +40,31 @@ class Scope:
         key = name.lower()
         old = self._vars.get(key)
         self._vars[key] = (old[0] if old else name, value)
+        if self._nothing:
+            self._nothing.discard(key)
+
+    def set_nothing(self, name: str) -> None:
+        """Assign AutomationNull: the variable reads as $null but enumerates as nothing."""
+        self.set(name, None)
+        if self._nothing is None:
+            self._nothing = set()
+        self._nothing.add(name.lower())
+
+    def holds_nothing(self, name: str) -> bool:
+        """Whether the variable visible from here holds AutomationNull (see set_nothing)."""
+        key = name.lower()
+        scope: Scope | None = self
+        while scope is not None:
+            if key in scope._vars:
+                nothing = scope._nothing
+                return nothing is not None and key in nothing
+            scope = scope.parent
+        return False
 
     def remove(self, name: str) -> bool:
         """Delete a variable from this scope; tell whether it existed."""
+        if self._nothing:
+            self._nothing.discard(name.lower())
         return self._vars.pop(name.lower(), None) is not None
 
     def local_names(self) -> list[str]:
