@@ -31,18 +31,31 @@ def stop_jobs_on_exit(rs: Runspace) -> None:
     running = running_jobs(rs)
     if running:
         names = ", ".join(j.name for j in running)
-        sys.stderr.write(f"pjsh: stopping {len(running)} running job(s) before exit: {names}\n")
-        sys.stderr.flush()
+        try:
+            sys.stderr.write(f"pjsh: stopping {len(running)} running job(s) before exit: "
+                             f"{names}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # the terminal is gone (hang-up): stop the jobs all the same
     session.shutdown()
 
 
-def exit_on_signals() -> None:
-    """SIGTERM and SIGHUP end pjsh through the normal exit path (jobs are stopped, no
-    orphans), with the conventional 128+N status."""
+def exit_on_signals(interactive: bool = False) -> None:
+    """SIGTERM and SIGHUP (and SIGQUIT, outside the console) end pjsh through the normal exit
+    path (jobs are stopped, no orphans), with the conventional 128+N status. The console
+    ignores SIGQUIT as bash does: Ctrl+\\ is for the foreground job (which has the terminal)
+    and must not end the shell; it is a handler, so programs pjsh starts get the default."""
 
     def leave(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
+    def ignore(_signum: int, _frame: object) -> None:
+        return
+
+    try:
+        signal.signal(signal.SIGQUIT, ignore if interactive else leave)
+    except (ValueError, OSError):
+        pass
     for sig in (signal.SIGTERM, signal.SIGHUP):
         try:
             signal.signal(sig, leave)
