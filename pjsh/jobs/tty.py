@@ -345,13 +345,13 @@ class TerminalOwner:
             if group.modes is not None:
                 self._set_modes(group.modes)
             self._set_foreground(group.pgid)
-            # A member that touched the terminal before it was its own was stopped
-            # (SIGTTIN/SIGTTOU): continuing the group now is harmless otherwise.
-            kill_group(group.pgid, signal.SIGCONT)
-            with group.cond:  # the watcher has seen every stopped process continue
-                group.cond.wait_for(lambda: group.all_exited() or not group.stopped)
-            if cont and group.job is not None:
-                group.job.compare_and_set(JobState.Suspended, JobState.Running)
+            if cont:
+                kill_group(group.pgid, signal.SIGCONT)
+                with group.cond:  # the watcher has seen every stopped process continue
+                    group.cond.wait_for(lambda: group.all_exited() or not group.stopped)
+                if group.job is not None:
+                    group.job.compare_and_set(JobState.Suspended, JobState.Running)
+            # A member that touched the terminal before it was lent is continued here.
             group.wait_settled()
             if group.all_exited():
                 return False
