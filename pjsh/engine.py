@@ -14,13 +14,15 @@ from pjsh.commands import builtin_registry
 from pjsh.jobs.engine import LocalJobEngine
 from pjsh.runtime.host import Host
 from pjsh.runtime.runspace import RunspaceOptions
+from pjsh.runtime.session import ForegroundTerminal
 
 
 def local_options(host: Host, *, interactive: bool = False, cwd: str | None = None,
                   env: Mapping[str, str] | None = None, native_stdin: int | None = None,
-                  script_args: tuple[object, ...] = ()) -> RunspaceOptions:
+                  script_args: tuple[object, ...] = (),
+                  terminal: ForegroundTerminal | None = None) -> RunspaceOptions:
     """Options for a local runspace: the built-in commands and the local job engine."""
     return RunspaceOptions(host=host, registry=builtin_registry(), interactive=interactive,
                            cwd=cwd, env=env, native_stdin=native_stdin,
-                           script_args=script_args, jobs=LocalJobEngine())
+                           script_args=script_args, jobs=LocalJobEngine(), terminal=terminal)
 

@@ -58,13 +58,22 @@ def flush_quietly(host: Host) -> None:
         pass
 
 
-def exit_on_signals() -> None:
-    """SIGTERM and SIGHUP end pjsh through the normal exit path (jobs are stopped, no
-    orphans), with the conventional 128+N status."""
+def exit_on_signals(interactive: bool = False) -> None:
+    """SIGTERM and SIGHUP (and SIGQUIT, outside the console) end pjsh through the normal exit
+    path (jobs are stopped, no orphans), with the conventional 128+N status. The console
+    ignores SIGQUIT as bash does: Ctrl+\\ is for the foreground job (which has the terminal)
+    and must not end the shell; it is a handler, so programs pjsh starts get the default."""
 
     def leave(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
+    def ignore(_signum: int, _frame: object) -> None:
+        return
+
+    try:
+        signal.signal(signal.SIGQUIT, ignore if interactive else leave)
+    except (ValueError, OSError):
+        pass
     for sig in (signal.SIGTERM, signal.SIGHUP):
         try:
             signal.signal(sig, leave)

@@ -158,6 +158,17 @@ def select_jobs(cmd: Cmdlet, args: Bound, *, search_children: bool = True) -> li
             found.extend(matches)
     elif sset == NAME_SET:
         for name in args.Name or []:
+            if name.startswith("%"):
+                # bash's job specs: %N, %name, %+ (%% or %), %-
+                spec_job = job_spec(service(cmd).manager.jobs(), name)
+                if spec_job is None:
+                    _not_found(cmd, "JobWithSpecifiedNameNotFound",
+                               f"The command cannot find the job because the job name {name} "
+                               "was not found. Verify the value of the Name parameter, and then "
+                               "try the command again.", name)
+                else:
+                    found.append(spec_job)
+                continue
             matches = [j for j in everything if _match(name, j.name)]
             if not matches and not _wild(name):
                 _not_found(cmd, "JobWithSpecifiedNameNotFound",
@@ -186,6 +197,33 @@ def select_jobs(cmd: Cmdlet, args: Bound, *, search_children: bool = True) -> li
     for j in found:
         unique.setdefault(j.id, j)
     return list(unique.values())
+
+
+def current_jobs(jobs: list[Job]) -> list[Job]:
+    """Jobs in bash's order of currency, most current first: suspended jobs before the
+    others, newer before older; unfinished jobs before finished ones. ``%+`` is the first,
+    ``%-`` the second."""
+    from pjsh.jobs.model import JobState
+
+    return sorted(jobs, key=lambda j: (not j.is_finished(), j.state is JobState.Suspended,
+                                       j.id), reverse=True)
+
+
+def job_spec(jobs: list[Job], spec: str) -> Job | None:
+    """The job a bash job spec names: ``%N`` (Id), ``%+``/``%%``/``%`` (current), ``%-``
+    (previous), ``%name`` (a job's Name, else the job whose command begins with it)."""
+    text = spec[1:]
+    order = current_jobs(jobs)
+    if text in ("", "+", "%"):
+        return order[0] if order else None
+    if text == "-":
+        return order[1] if len(order) > 1 else None
+    if text.isdigit():
+        return next((j for j in jobs if j.id == int(text)), None)
+    named = [j for j in order if j.name == text]
+    if named:
+        return named[0]
+    return next((j for j in order if j.command.strip().startswith(text)), None)
 
 
 # ---- Start-Job --------------------------------------------------------------------------------
@@ -1075,24 +1113,71 @@ class EnterJob(Cmdlet):
 
     def process(self, args: Bound) -> None:
         from pjsh.jobs.model import JobState
+        from pjsh.jobs.tty import TerminalJob, TerminalOwner
 
         if args.parameter_set == ID_SET and not args.Id:
             jobs = service(self).manager.jobs()
             if not jobs:
                 self.ctx.throw("There is no current job.", _fq(self, "NoCurrentJob"),
                                "ObjectNotFound")
-            targets = jobs[-1:]
+            targets = current_jobs(jobs)[:1]
         else:
             targets = select_jobs(self, args)
         manager = service(self).manager
+        session = self.ctx.session
+        terminal = session.terminal if isinstance(session.terminal, TerminalOwner) else None
+        captured: list[Job] = []
         for job in targets:
+            if isinstance(job, TerminalJob) and terminal is not None and not job.is_finished():
+                # Began on the terminal: it gets the terminal back, with its own modes.
+                codes = terminal.foreground_job(session, job)
+                if codes is not None:
+                    code = codes[-1]
+                    session.last_exit_code = code if code >= 0 else 128 - code
+                continue
+            captured.append(job)
+        if not captured:
+            return
+        if terminal is not None:
+            for job in captured:
+                if not job.is_finished():
+                    self.ctx.write_warning(
+                        f"Job {job.id} ({job.command.strip()}) was started in the background "
+                        "with its output captured, so it cannot be given the terminal. Its "
+                        "output is shown here; Ctrl+C stops it, Ctrl+Z suspends it.")
+        for job in captured:
             if job.state is JobState.Suspended:
                 manager.resume(job)
         receiver = ReceiveJob(self.ctx)
         bound = Bound({"Keep": False, "NoRecurse": False, "Force": False, "Wait": True,
                        "AutoRemoveJob": False, "WriteEvents": False, "WriteJobInResults": False},
                       "Location")
-        receiver._wait(bound, targets)
+        if terminal is None:
+            receiver._wait(bound, captured)
+            return
+        try:
+            # pjsh has the terminal: Ctrl+C and Ctrl+Z come to pjsh and are passed on.
+            with terminal.forwarding_stop(_raise_suspend):
+                receiver._wait(bound, captured)
+        except KeyboardInterrupt:
+            for job in captured:
+                manager.stop(job, wait=False)
+            raise
+        except _SuspendRequest:
+            for job in captured:
+                if not job.is_finished():
+                    with contextlib.suppress(Exception):
+                        manager.suspend(job)
+                    if job.state is JobState.Suspended:
+                        self.ctx.write_host(f"[{job.id}]+  Suspended  {job.command.strip()}")
+
+
+class _SuspendRequest(Exception):
+    """Ctrl+Z while ``fg`` shows a captured job's output (raised by the SIGTSTP handler)."""
+
+
+def _raise_suspend() -> None:
+    raise _SuspendRequest
 
 
 __all__ = ["NativeLine"]

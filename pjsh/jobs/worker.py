@@ -142,6 +142,25 @@ def _run(rs: Runspace, request: dict[str, object], writer: PipeWriter) -> None:
     writer.done(True, None, exit_code=session.last_exit_code)
 
 
+def watch_parent() -> None:
+    """End the worker's whole process group the moment pjsh is gone (killed, crashed, its
+    terminal closed): pjsh holds the only write end of our stdin, so EOF there means exactly
+    that, without a timer."""
+    import threading
+
+    def wait_for_eof() -> None:
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        import signal
+
+        os.killpg(os.getpgrp(), signal.SIGKILL)  # the worker and every native it started
+
+    threading.Thread(target=wait_for_eof, name="pjsh-parent-watch", daemon=True).start()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Worker entry point: announce readiness, take one request, run it, exit. The arguments
     name the command modules of the caller's registry (``--commands a,b,c``)."""
@@ -165,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not line:
         return 0
     request = json.loads(line.decode("utf-8", "surrogateescape"))
+    watch_parent()
     writer = PipeWriter(out)
     try:
         run_request(request, writer, registry)

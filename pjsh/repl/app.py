@@ -127,6 +127,7 @@ def run_repl(no_profile: bool = False) -> int:
     from prompt_toolkit.styles import Style
 
     from pjsh.engine import local_options
+    from pjsh.jobs.tty import TerminalOwner
     from pjsh.lifecycle import exit_on_signals, flush_quietly, running_jobs, stop_jobs_on_exit
     from pjsh.repl.completer import PjshCompleter
     from pjsh.repl.console_host import ConsoleHost
@@ -135,8 +136,10 @@ def run_repl(no_profile: bool = False) -> int:
     from pjsh.runtime.runspace import create_runspace
 
     host = ConsoleHost()
-    runspace = create_runspace(local_options(host, interactive=True))
-    exit_on_signals()
+    # Job control: pjsh owns the terminal and lends it to foreground pipelines.
+    terminal = TerminalOwner.acquire(0, notify=host.write_host)
+    runspace = create_runspace(local_options(host, interactive=True, terminal=terminal))
+    exit_on_signals(interactive=True)
     warned = False
     try:
         if not no_profile:
@@ -208,3 +211,5 @@ def run_repl(no_profile: bool = False) -> int:
             flush_quietly(host)
         finally:
             stop_jobs_on_exit(runspace)
+            if terminal is not None:
+                terminal.release()

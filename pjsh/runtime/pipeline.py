@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -655,6 +656,7 @@ class NativeStage(Stage):
         self._err_split: LineSplitter | None = None
         self._stop_token: int | None = None  # the stop callback on the interpreter's token
         self._stop_kill: Cancellable | None = None  # the pending SIGKILL after a stop
+        self._terminal = False  # lent the console's terminal (job control)
 
     def _open(self, path: str, append: bool) -> int:
         """Open a redirection target; the native writes to it directly (no bytes via Python)."""
@@ -708,11 +710,17 @@ class NativeStage(Stage):
         def pipe(v: int | None) -> int | None:
             return subprocess.PIPE if v == -1 else v
 
+        # Job control: a pipeline of natives alone, reading and writing the terminal (or
+        # files), runs in its own process group and is lent the terminal (pjsh.jobs.tty).
+        self._terminal = (session.terminal is not None and not session.isolate_natives
+                          and self.first and self.last_in_pipeline and stdin is None
+                          and stdout != -1 and not capture_err)
         try:
             self.group = NativeGroup(
                 self.specs, session.cwd, session.env, pipe(stdin), pipe(stdout),
                 [pipe(e) for e in stderrs], merges, on_stdout=on_stdout,
-                on_stderr=self._err_split, new_group=session.isolate_natives)
+                on_stderr=self._err_split,
+                new_group=session.isolate_natives or self._terminal)
             if session.isolate_natives:
                 self._watch_stop()
         except LaunchRefused as e:
@@ -790,8 +798,19 @@ class NativeStage(Stage):
     def end(self) -> None:
         assert self.group is not None
         self._flush_formatter()
+        terminal = self.interp.session.terminal
         try:
-            codes = self.group.finish()
+            if self._terminal and terminal is not None:
+                command = " | ".join(" ".join(spec.argv) for spec in self.specs)
+                got = terminal.run_foreground(self.interp.session, self.group.procs, command)
+                if got is None:
+                    # Suspended: it is a job now, which owns the processes.
+                    self.group.procs = []
+                    self.interp.session.last_exit_code = self.exit_code = 128 + signal.SIGTSTP
+                    return
+                codes = got
+            else:
+                codes = self.group.finish()
         finally:
             self._unwatch_stop()
             for fd in self._fds:

@@ -24,7 +24,7 @@ from pjsh.runtime.errors import (
 from pjsh.runtime.host import Host
 from pjsh.runtime.interpreter import Frame, Interpreter
 from pjsh.runtime.scopes import Scope
-from pjsh.runtime.session import JobEngineFactory, Session
+from pjsh.runtime.session import ForegroundTerminal, JobEngineFactory, Session
 from pjsh.runtime.streams import HostSink, Sink, Streams
 from pjsh.runtime.values import Hashtable
 
@@ -75,10 +75,14 @@ class RunspaceOptions:
     # program; a write root confines redirections to files below it.
     natives_enabled: bool = True
     write_root: str | None = None
+    # The console's terminal, lent to foreground native pipelines (job control). Never
+    # inherited by a job's runspace (see derive).
+    terminal: ForegroundTerminal | None = None
 
     def derive(self, **changes: object) -> RunspaceOptions:
         """A copy with some fields changed (a job's runspace from its caller's options)."""
         values = {name: getattr(self, name) for name in _OPTION_FIELDS}
+        values["terminal"] = None  # a job's natives never get the console's terminal
         values.update(changes)
         return RunspaceOptions(**values)
 
@@ -111,6 +115,7 @@ class Runspace:
             isolate_natives=options.isolate_natives,
             script_args=list(options.script_args),
             job_factory=options.jobs,
+            terminal=options.terminal,
             options=options,
         )
         self.interp = Interpreter(self.session, options.stop_event or CancelToken())

@@ -11,6 +11,9 @@ from pjsh.runtime.host import Host
 from pjsh.runtime.scopes import Scope
 
 if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Sequence
+
     from pjsh.lang import ast
     from pjsh.runtime.binder import BindResult, CommandBinder
     from pjsh.runtime.cmdlet import Cmdlet
@@ -33,6 +36,16 @@ class JobEngine(Protocol):
 
     def shutdown(self) -> None:
         """Stop every running job and its process tree (leaving the shell)."""
+
+
+class ForegroundTerminal(Protocol):
+    """The console's terminal, lent to foreground native pipelines (``pjsh.jobs.tty``
+    provides it; present only in an interactive session that owns a terminal)."""
+
+    def run_foreground(self, session: Session, procs: Sequence[subprocess.Popen[bytes]],
+                       command: str) -> list[int] | None:
+        """Give the terminal to the group led by ``procs[0]`` until it ends (its return
+        codes) or is suspended (None: it became a job)."""
 
 
 class JobEngineFactory(Protocol):
@@ -88,6 +101,9 @@ class Session:
     previous_location: str | None = None
     # A job's runspace: its natives get their own process group, so Stop-Job can end them.
     isolate_natives: bool = False
+    # The terminal foreground native pipelines get (interactive console only; None: natives
+    # stay in pjsh's process group, as in scripts).
+    terminal: ForegroundTerminal | None = field(default=None, repr=False)
     # Builds the job service on first use (scripts without jobs pay nothing).
     job_factory: JobEngineFactory | None = field(default=None, repr=False)
     # The options the runspace was built from (a job's runspace derives its own from them).
