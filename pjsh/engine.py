@@ -8,19 +8,25 @@ caller's options, and a worker process rebuilds the same registry from its modul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pjsh.commands import builtin_registry
 from pjsh.jobs.engine import LocalJobEngine
 from pjsh.runtime.host import Host
 from pjsh.runtime.runspace import RunspaceOptions
 
+if TYPE_CHECKING:
+    from pjsh.jobs.model import JobObserver
+
 
 def local_options(host: Host, *, interactive: bool = False, cwd: str | None = None,
                   env: Mapping[str, str] | None = None, native_stdin: int | None = None,
-                  script_args: tuple[object, ...] = ()) -> RunspaceOptions:
-    """Options for a local runspace: the built-in commands and the local job engine."""
+                  script_args: tuple[object, ...] = (),
+                  job_subscribers: Sequence[JobObserver] = ()) -> RunspaceOptions:
+    """Options for a local runspace: the built-in commands and the local job engine
+    (``job_subscribers`` hear the interactive session's job events: the console's notices)."""
     return RunspaceOptions(host=host, registry=builtin_registry(), interactive=interactive,
                            cwd=cwd, env=env, native_stdin=native_stdin,
-                           script_args=script_args, jobs=LocalJobEngine())
+                           script_args=script_args, jobs=LocalJobEngine(job_subscribers))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,14 @@ def open_history(path: str, host: ConsoleHost) -> History:
     return FileHistory(path)
 
 
+def preference(runspace: Runspace, name: str) -> bool:
+    """A console switch variable (``$PjshNotifyJobs``, ``$PjshJobToolbar``) as a boolean."""
+    from pjsh.runtime.convert import to_bool
+
+    found, value = runspace.session.global_scope.lookup(name)
+    return bool(found) and to_bool(value)
+
+
 def run_line(runspace: Runspace, host: ConsoleHost, text: str) -> int | None:
     """Run one submitted entry, record it for Get-History; return a status if it ran ``exit``."""
     from pjsh.runtime.session import HistoryEntry
@@ -119,7 +128,9 @@ def run_line(runspace: Runspace, host: ConsoleHost, text: str) -> int | None:
 
 def run_repl(no_profile: bool = False) -> int:
     """Run the interactive shell until ``exit`` or Ctrl+D; return the process exit status."""
-    from prompt_toolkit import PromptSession
+    from prompt_toolkit import PromptSession, search
+    from prompt_toolkit.buffer import Buffer
+    from prompt_toolkit.filters import is_searching
     from prompt_toolkit.formatted_text import ANSI
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
     from prompt_toolkit.lexers import PygmentsLexer
@@ -131,11 +142,18 @@ def run_repl(no_profile: bool = False) -> int:
     from pjsh.repl.completer import PjshCompleter
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
+    from pjsh.repl.notices import NoticeQueue
     from pjsh.repl.prompt import prompt_text
     from pjsh.runtime.runspace import create_runspace
 
     host = ConsoleHost()
-    runspace = create_runspace(local_options(host, interactive=True))
+    # The notice queue hears the job engine through its subscriber hook (the engine never
+    # imports the console); it reads $PjshNotifyJobs per notice, so turning it off is instant.
+    holder: list[Runspace] = []
+    notices = NoticeQueue(lambda: bool(holder) and preference(holder[0], "PjshNotifyJobs"))
+    runspace = create_runspace(local_options(host, interactive=True,
+                                             job_subscribers=(notices.on_job_event,)))
+    holder.append(runspace)
     exit_on_signals()
     warned = False
     try:
@@ -146,7 +164,27 @@ def run_repl(no_profile: bool = False) -> int:
 
         bindings = KeyBindings()
 
-        @bindings.add("enter")
+        @bindings.add("enter", filter=is_searching)
+        def _enter_search(event: KeyPressEvent) -> None:
+            """Enter in a Ctrl+R search takes the found line and runs it (as bash)."""
+            search.accept_search()
+            _submit(event.app.current_buffer)
+
+        @bindings.add("escape", filter=is_searching, eager=True)
+        def _escape_search(event: KeyPressEvent) -> None:
+            """Escape in a Ctrl+R search keeps the found line for editing."""
+            search.accept_search()
+
+        def _submit(buffer: Buffer) -> None:
+            text = buffer.text
+            # Parse with the newline Enter stands for, as scripted mode reads lines: a
+            # here-string header (`@"`) only opens a string once its line has ended.
+            if text.strip() and runspace.parse(text + "\n").incomplete:
+                buffer.insert_text("\n")
+            else:
+                buffer.validate_and_handle()
+
+        @bindings.add("enter", filter=~is_searching)
         def _enter(event: KeyPressEvent) -> None:
             """Enter submits a complete entry and starts a continuation line otherwise."""
             buffer = event.current_buffer
@@ -155,13 +193,7 @@ def run_repl(no_profile: bool = False) -> int:
                 # A completion is selected in the menu: Enter takes it, like Tab would.
                 buffer.complete_state = None
                 return
-            text = buffer.text
-            # Parse with the newline Enter stands for, as scripted mode reads lines: a
-            # here-string header (`@"`) only opens a string once its line has ended.
-            if text.strip() and runspace.parse(text + "\n").incomplete:
-                buffer.insert_text("\n")
-            else:
-                buffer.validate_and_handle()
+            _submit(buffer)
 
         def continuation(width: int, line_number: int, wrap_count: int) -> str:
             return CONTINUATION_PROMPT if not wrap_count else ""
@@ -177,13 +209,25 @@ def run_repl(no_profile: bool = False) -> int:
             style=Style.from_dict(PJSH_STYLE),
             include_default_pygments_style=False,
         )
+        def toolbar() -> str:
+            return " " + notices.toolbar_text()
+
         while True:
             try:
                 message = ANSI(prompt_text(runspace))
+                show_bar = preference(runspace, "PjshJobToolbar")
                 # patch_stdout only while reading: notices printed meanwhile go above the
-                # prompt; while a command runs, natives own the real terminal.
+                # prompt (its proxy redraws the typed line intact); while a command runs,
+                # notices wait and natives own the real terminal.
+                # Set on the session: prompt()'s own arguments cannot turn a toolbar off again.
+                session.bottom_toolbar = toolbar if show_bar else None
+                session.refresh_interval = 1.0 if show_bar else 0
                 with patch_stdout(raw=True):
-                    text = session.prompt(message)
+                    notices.attach(sys.stdout.write)
+                    try:
+                        text = session.prompt(message)
+                    finally:
+                        notices.detach()
                 if not text.strip():
                     continue
                 code = run_line(runspace, host, text)
