@@ -4,7 +4,6 @@ while a command runs, and prints above a prompt without touching the line being 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import io
 import threading
 
