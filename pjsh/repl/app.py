@@ -13,7 +13,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.history import History
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
 
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.runtime.runspace import Runspace
@@ -87,6 +91,25 @@ def open_history(path: str, host: ConsoleHost) -> History:
     return FileHistory(path)
 
 
+def complete_with_tab(buffer: Buffer) -> None:
+    """What Tab does: walk an open menu; else take a single completion at once, or open the
+    menu (inserting the common part) when there are several."""
+    from prompt_toolkit.completion import CompleteEvent
+
+    if buffer.complete_state is not None:
+        buffer.complete_next()
+        return
+    completer = buffer.completer
+    if completer is None:
+        return
+    found = list(completer.get_completions(buffer.document,
+                                           CompleteEvent(completion_requested=True)))
+    if len(found) == 1:
+        buffer.apply_completion(found[0])
+    elif found:
+        buffer.start_completion(insert_common_part=True)
+
+
 def preference(runspace: Runspace, name: str) -> bool:
     """A console switch variable (``$PjshNotifyJobs``, ``$PjshJobToolbar``) as a boolean."""
     from pjsh.runtime.convert import to_bool
@@ -126,22 +149,86 @@ def run_line(runspace: Runspace, host: ConsoleHost, text: str) -> int | None:
     return exit_status(code) if code is not None else None
 
 
-def run_repl(no_profile: bool = False) -> int:
-    """Run the interactive shell until ``exit`` or Ctrl+D; return the process exit status."""
+def build_session(runspace: Runspace, history: History | None = None, *,
+                  input: Input | None = None, output: Output | None = None) -> PromptSession[str]:
+    """The REPL's prompt: highlighting, completion, multi-line entry and its key bindings
+    (tests pass a pipe input and DummyOutput)."""
     from prompt_toolkit import PromptSession, search
-    from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.filters import is_searching
-    from prompt_toolkit.formatted_text import ANSI
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
     from prompt_toolkit.lexers import PygmentsLexer
-    from prompt_toolkit.patch_stdout import patch_stdout
     from prompt_toolkit.styles import Style
+
+    from pjsh.repl.completer import PjshCompleter
+    from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
+
+    bindings = KeyBindings()
+
+    @bindings.add("enter", filter=is_searching)
+    def _enter_search(event: KeyPressEvent) -> None:
+        """Enter in a Ctrl+R search takes the found line and runs it (as bash)."""
+        search.accept_search()
+        _submit(event.app.current_buffer)
+
+    @bindings.add("escape", filter=is_searching, eager=True)
+    def _escape_search(event: KeyPressEvent) -> None:
+        """Escape in a Ctrl+R search keeps the found line for editing (cursor at its end)."""
+        search.accept_search()
+        buffer = event.app.current_buffer
+        buffer.cursor_position = len(buffer.text)
+
+    @bindings.add("tab", filter=~is_searching)
+    def _tab(event: KeyPressEvent) -> None:
+        """Tab: a single match is taken at once (no menu left open for a second Tab to
+        revert); several open the menu, and further Tabs walk it."""
+        complete_with_tab(event.current_buffer)
+
+    def _submit(buffer: Buffer) -> None:
+        text = buffer.text
+        # Parse with the newline Enter stands for, as scripted mode reads lines: a
+        # here-string header (`@"`) only opens a string once its line has ended.
+        if text.strip() and runspace.parse(text + "\n").incomplete:
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    @bindings.add("enter", filter=~is_searching)
+    def _enter(event: KeyPressEvent) -> None:
+        """Enter submits a complete entry and starts a continuation line otherwise."""
+        buffer = event.current_buffer
+        state = buffer.complete_state
+        if state is not None and state.current_completion is not None:
+            # A completion is selected in the menu: Enter takes it, like Tab would.
+            buffer.complete_state = None
+            return
+        _submit(buffer)
+
+    def continuation(width: int, line_number: int, wrap_count: int) -> str:
+        return CONTINUATION_PROMPT if not wrap_count else ""
+
+    return PromptSession(
+        history=history,
+        lexer=PygmentsLexer(PjshLexer),
+        completer=PjshCompleter(runspace.session),
+        complete_while_typing=False,
+        multiline=True,
+        prompt_continuation=continuation,
+        key_bindings=bindings,
+        style=Style.from_dict(PJSH_STYLE),
+        include_default_pygments_style=False,
+        input=input,
+        output=output,
+    )
+
+
+def run_repl(no_profile: bool = False) -> int:
+    """Run the interactive shell until ``exit`` or Ctrl+D; return the process exit status."""
+    from prompt_toolkit.formatted_text import ANSI
+    from prompt_toolkit.patch_stdout import patch_stdout
 
     from pjsh.engine import local_options
     from pjsh.lifecycle import exit_on_signals, running_jobs, stop_jobs_on_exit
-    from pjsh.repl.completer import PjshCompleter
     from pjsh.repl.console_host import ConsoleHost
-    from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
     from pjsh.repl.notices import NoticeQueue
     from pjsh.repl.prompt import prompt_text
     from pjsh.runtime.runspace import create_runspace
@@ -162,53 +249,8 @@ def run_repl(no_profile: bool = False) -> int:
             if code is not None:
                 return code
 
-        bindings = KeyBindings()
+        session = build_session(runspace, open_history(history_path(), host))
 
-        @bindings.add("enter", filter=is_searching)
-        def _enter_search(event: KeyPressEvent) -> None:
-            """Enter in a Ctrl+R search takes the found line and runs it (as bash)."""
-            search.accept_search()
-            _submit(event.app.current_buffer)
-
-        @bindings.add("escape", filter=is_searching, eager=True)
-        def _escape_search(event: KeyPressEvent) -> None:
-            """Escape in a Ctrl+R search keeps the found line for editing."""
-            search.accept_search()
-
-        def _submit(buffer: Buffer) -> None:
-            text = buffer.text
-            # Parse with the newline Enter stands for, as scripted mode reads lines: a
-            # here-string header (`@"`) only opens a string once its line has ended.
-            if text.strip() and runspace.parse(text + "\n").incomplete:
-                buffer.insert_text("\n")
-            else:
-                buffer.validate_and_handle()
-
-        @bindings.add("enter", filter=~is_searching)
-        def _enter(event: KeyPressEvent) -> None:
-            """Enter submits a complete entry and starts a continuation line otherwise."""
-            buffer = event.current_buffer
-            state = buffer.complete_state
-            if state is not None and state.current_completion is not None:
-                # A completion is selected in the menu: Enter takes it, like Tab would.
-                buffer.complete_state = None
-                return
-            _submit(buffer)
-
-        def continuation(width: int, line_number: int, wrap_count: int) -> str:
-            return CONTINUATION_PROMPT if not wrap_count else ""
-
-        session: PromptSession[str] = PromptSession(
-            history=open_history(history_path(), host),
-            lexer=PygmentsLexer(PjshLexer),
-            completer=PjshCompleter(runspace.session),
-            complete_while_typing=False,
-            multiline=True,
-            prompt_continuation=continuation,
-            key_bindings=bindings,
-            style=Style.from_dict(PJSH_STYLE),
-            include_default_pygments_style=False,
-        )
         def toolbar() -> str:
             return " " + notices.toolbar_text()
 
