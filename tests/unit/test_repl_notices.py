@@ -140,3 +140,30 @@ def test_notice_above_a_half_typed_line_keeps_the_line_intact() -> None:
     after_notice = screen.getvalue().split(notice.line(), 1)[1]
     # The prompt and the half-typed line are drawn again below the notice.
     assert "PS> " in after_notice and "Get-Jo" in after_notice
+
+
+# ------------------------------------------------------------------ progress of waits
+def test_wait_job_on_several_jobs_shows_a_progress_line_at_the_prompt() -> None:
+    host = MemoryHost()
+    rs = create_runspace(local_options(host, interactive=True))
+    run("1..3 | ForEach-Object { Start-ThreadJob { 1 } } | Wait-Job | Out-Null", rs)
+    kinds = [(p.Activity, p.RecordType) for p in host.progress]
+    assert kinds[0] == ("Wait-Job", "Processing")
+    assert kinds[-1] == ("Wait-Job", "Completed")
+    assert "of 3 jobs done" in host.progress[0].StatusDescription
+
+
+def test_receive_job_wait_on_several_jobs_shows_progress() -> None:
+    host = MemoryHost()
+    rs = create_runspace(local_options(host, interactive=True))
+    r = run("$a = Start-ThreadJob { 1 }; $b = Start-ThreadJob { 2 }; "
+            "Receive-Job -Job $a, $b -Wait", rs)
+    assert sorted(r.output) == [1, 2]  # type: ignore[type-var]
+    assert [p.RecordType for p in host.progress][-1] == "Completed"
+
+
+def test_scripts_get_no_wait_progress() -> None:
+    host = MemoryHost()
+    rs = create_runspace(local_options(host))
+    run("1..3 | ForEach-Object { Start-ThreadJob { 1 } } | Wait-Job | Out-Null", rs)
+    assert host.progress == []
