@@ -6,7 +6,7 @@ import atexit
 import os
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
 
 from pjsh import __version__
 from pjsh.lang.record import dataclass, field
@@ -169,7 +169,8 @@ def run_batch(opts: Options) -> int:
     from pjsh.runtime.host import StreamHost
     from pjsh.runtime.runspace import DEVNULL, create_runspace
 
-    host = StreamHost()
+    # Prompts (Read-Host) read stdin: in scripted mode the line after the statement asking.
+    host = StreamHost(input=_stdin_buffer(), non_interactive=opts.non_interactive)
     scripted = opts.command is None and opts.file is None
     # Scripted stdin: natives read /dev/null, so none swallows the rest of the script.
     rs = create_runspace(local_options(host, native_stdin=DEVNULL if scripted else None,
@@ -199,6 +200,14 @@ def run_batch(opts: Options) -> int:
         finally:
             stop_jobs_on_exit(rs)
             rs.close()
+
+
+def _stdin_buffer() -> IO[bytes] | None:
+    """stdin's byte stream, or None when pjsh was started without one."""
+    try:
+        return sys.stdin.buffer if sys.stdin is not None else None
+    except (AttributeError, ValueError):
+        return None
 
 
 class StdinLines(list):  # type: ignore[type-arg]

@@ -8,7 +8,8 @@ caller's options, and a worker process rebuilds the same registry from its modul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pjsh.commands import builtin_registry
 from pjsh.jobs.engine import LocalJobEngine
@@ -16,13 +17,20 @@ from pjsh.runtime.host import Host
 from pjsh.runtime.runspace import RunspaceOptions
 from pjsh.runtime.session import ForegroundTerminal
 
+if TYPE_CHECKING:
+    from pjsh.jobs.model import JobObserver
+
 
 def local_options(host: Host, *, interactive: bool = False, cwd: str | None = None,
                   env: Mapping[str, str] | None = None, native_stdin: int | None = None,
                   script_args: tuple[object, ...] = (),
-                  terminal: ForegroundTerminal | None = None) -> RunspaceOptions:
-    """Options for a local runspace: the built-in commands and the local job engine."""
+                  terminal: ForegroundTerminal | None = None,
+                  job_subscribers: Sequence[JobObserver] = ()) -> RunspaceOptions:
+    """Options for a local runspace: the built-in commands and the local job engine
+    (``job_subscribers`` hear the interactive session's job events: the console's notices;
+    ``terminal`` is lent to foreground natives: job control)."""
     return RunspaceOptions(host=host, registry=builtin_registry(), interactive=interactive,
                            cwd=cwd, env=env, native_stdin=native_stdin,
-                           script_args=script_args, jobs=LocalJobEngine(), terminal=terminal)
+                           script_args=script_args, jobs=LocalJobEngine(job_subscribers),
+                           terminal=terminal)
 

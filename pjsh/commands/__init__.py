@@ -8,7 +8,7 @@ from pjsh.runtime.cmdlet import Registry
 # list alone: adding a command module means adding it here.
 BUILTIN_MODULES: tuple[str, ...] = tuple(f"pjsh.commands.{name}" for name in (
     "location", "items", "process", "json", "utility", "objects", "output", "commandinfo",
-    "variables", "jobs", "help",
+    "variables", "jobs", "help", "hostui",
 ))
 
 _builtins: Registry | None = None

@@ -30,6 +30,7 @@ from pjsh.runtime.convert import (
 from pjsh.runtime.errors import ErrorRecord, make_error
 
 if TYPE_CHECKING:
+    from pjsh.jobs.manager import JobManager
     from pjsh.jobs.model import Job
     from pjsh.jobs.service import JobService
     from pjsh.runtime.cancel import CancelToken
@@ -511,10 +512,12 @@ class _Activity:
             except queue.Empty:
                 return
 
-    def wait(self) -> bool:
-        """Block until something happened; False when the token was set (stop waiting)."""
+    def wait(self, tick: float | None = None) -> bool:
+        """Block until something happened (or ``tick`` seconds passed: a progress line's
+        clock); False when the token was set (stop waiting)."""
         if not self.cancel.is_set():
-            self._wake.get()
+            with contextlib.suppress(queue.Empty):
+                self._wake.get(timeout=tick)
         return not self.cancel.is_set()
 
     def close(self) -> None:
@@ -830,8 +833,10 @@ class ReceiveJob(Cmdlet):
         done = is_finished if args.Force else is_persistent
         cursors: dict[int, _Position] | None = {} if args.Keep else None
         activity = _Activity(jobs, self.ctx.cancel)
+        progress = WaitProgress(self, jobs)
         try:
             while True:
+                progress.update()
                 activity.clear()
                 # Decided before receiving: once every job was done, this pass gets the rest.
                 all_done = all(done(j.state) for j in jobs)
@@ -846,16 +851,90 @@ class ReceiveJob(Cmdlet):
                         seen_state[j.id] = info
                 if all_done:
                     break
-                if not activity.wait():
+                if not activity.wait(progress.tick):
                     return  # stopped: the interpreter ends the pipeline at its next check
         finally:
             activity.close()
+            progress.complete()
         if args.AutoRemoveJob:
             manager = service(self).manager
             for j in jobs:
                 if j.state in (JobState.Completed, JobState.Failed, JobState.Stopped):
                     with contextlib.suppress(Exception):
                         manager.remove(j, force=True)
+
+
+# ---- progress of waits on several jobs --------------------------------------------------------
+class WaitProgress:
+    """Wait-Job and Receive-Job -Wait on several jobs at the interactive prompt: one progress
+    line (done/failed/total, elapsed) through the host's progress API, ticking once a second.
+    Scripts, -c and jobs get none (their host shows no progress, or it would fill the job's
+    progress stream)."""
+
+    ACTIVITY_ID = 0x7A17  # one activity of its own, apart from the user's Write-Progress ids
+    tick: float | None
+
+    def __init__(self, cmd: Cmdlet, jobs: list[Job]) -> None:
+        import time
+
+        self.cmd = cmd
+        self.jobs = jobs
+        self.enabled = len(jobs) > 1 and cmd.ctx.session.interactive
+        self.tick = 1.0 if self.enabled else None
+        self.start = time.monotonic()
+        self._shown = False
+
+    def counts(self) -> tuple[int, int, int]:
+        """(finished, failed, total)."""
+        from pjsh.jobs.model import JobState, is_finished
+
+        finished = sum(1 for j in self.jobs if is_finished(j.state))
+        failed = sum(1 for j in self.jobs if j.state is JobState.Failed)
+        return finished, failed, len(self.jobs)
+
+    def update(self) -> None:
+        """Draw the line with the current counts and elapsed time."""
+        import time
+
+        if not self.enabled:
+            return
+        from pjsh.commands.output import ProgressRecord
+
+        finished, failed, total = self.counts()
+        elapsed = time.monotonic() - self.start
+        status = f"{finished} of {total} jobs done, {failed} failed ({elapsed:.0f} s)"
+        self.cmd.ctx.write_progress(ProgressRecord(
+            ActivityId=self.ACTIVITY_ID, Activity=self.cmd.spec.name, StatusDescription=status,
+            PercentComplete=finished * 100 // total))
+        self._shown = True
+
+    def complete(self) -> None:
+        """Remove the line (a Completed record)."""
+        if not self._shown:
+            return
+        from pjsh.commands.output import ProgressRecord
+
+        self.cmd.ctx.write_progress(ProgressRecord(
+            ActivityId=self.ACTIVITY_ID, Activity=self.cmd.spec.name, RecordType="Completed"))
+        self._shown = False
+
+    def wait(self, manager: JobManager, timeout: float | None, force: bool) -> list[Job]:
+        """manager.wait for all the jobs, redrawing the line each tick; [] on timeout/stop."""
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                self.update()
+                step = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+                if step <= 0:
+                    return []
+                finished = manager.wait(self.jobs, timeout=step, cancel=self.cmd.ctx.cancel,
+                                        force=force)
+                if finished or self.cmd.ctx.cancel.is_set():
+                    return finished
+        finally:
+            self.complete()
 
 
 # ---- Wait-Job ---------------------------------------------------------------------------------
@@ -896,8 +975,12 @@ class WaitJob(Cmdlet):
                            _fq(self, "BlockedJobsDeadlockWithWaitJob"), "DeadlockDetected")
         manager = service(self).manager
         timeout = None if args.Timeout is None or args.Timeout < 0 else float(args.Timeout)
-        finished = manager.wait(jobs, any_=bool(args.Any), timeout=timeout,
-                                cancel=self.ctx.cancel, force=bool(args.Force))
+        progress = WaitProgress(self, jobs) if not args.Any else None
+        if progress is not None and progress.enabled:
+            finished = progress.wait(manager, timeout, bool(args.Force))
+        else:
+            finished = manager.wait(jobs, any_=bool(args.Any), timeout=timeout,
+                                    cancel=self.ctx.cancel, force=bool(args.Force))
         if self.ctx.stopping:
             return  # cancelled (Ctrl+C, Stop-Job of the job this runs in): the jobs go on
         if not args.Force and any(j.state in (JobState.Suspended, JobState.Disconnected)

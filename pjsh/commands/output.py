@@ -479,7 +479,8 @@ class OutHost(Cmdlet):
         name="Out-Host",
         params=(
             Param("InputObject", PSOBJECT, pipeline=True, help="The object to show."),
-            Param("Paging", SWITCH, help="Accepted for compatibility; output is not paged."),
+            Param("Paging", SWITCH, help="Show a screenful at a time on a terminal (space: next "
+                  "page, enter: next line, q: quit); plain output elsewhere."),
         ),
         summary="Sends output to the command line.",
         description=(
@@ -494,23 +495,36 @@ class OutHost(Cmdlet):
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
         self._out: OutDefault | None = None
+        self._paged: TextCollector | None = None
 
     def begin(self, args: Bound) -> None:
         """Start the formatter."""
         from pjsh.runtime.formatting import OutDefault
 
-        self._out = OutDefault(self.ctx.session.host.write_format,
-                               self.ctx.session.registry.views)
+        host = self.ctx.session.host
+        if args.get("Paging"):
+            # Paging needs the whole text's lines: collect, and page it through the host at end.
+            self._paged = TextCollector(host.width, self.ctx.session.registry.views)
+            return
+        self._out = OutDefault(host.write_format, self.ctx.session.registry.views)
 
     def process(self, args: Bound) -> None:
         """Format one object (shown as soon as its block is ready)."""
-        if "InputObject" not in args or self._out is None:
+        if "InputObject" not in args:
+            return
+        if self._paged is not None:
+            self._paged.add(args.InputObject)
+            return
+        if self._out is None:
             return
         for item in expand_format_output([args.InputObject]):
             self._out.add(item)
 
     def end(self, args: Bound) -> None:
-        """Show what is still held."""
+        """Show what is still held (with -Paging: all of it, a page at a time)."""
+        if self._paged is not None:
+            self._paged.flush()
+            self.ctx.session.host.write_paged(self._paged.take())
         if self._out is not None:
             self._out.flush()
 

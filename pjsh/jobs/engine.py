@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pjsh.jobs.model import JobObserver
     from pjsh.jobs.service import JobService
     from pjsh.runtime.session import Session
 
 
 class LocalJobEngine:
     """Builds a session's local job service; the runspace options carry one of these, so the
-    runtime starts jobs without importing the job engine (which stays unloaded until then)."""
+    runtime starts jobs without importing the job engine (which stays unloaded until then).
+
+    ``subscribers`` hear every job event of an interactive session's jobs (the console's job
+    notices); the runspaces of jobs, built from the same options but not interactive, have
+    none, so a job's own jobs never show notices at the prompt.
+    """
+
+    def __init__(self, subscribers: Sequence[JobObserver] = ()) -> None:
+        self.subscribers = tuple(subscribers)
 
     def prepare(self) -> None:
         """The first ``&`` is coming: start the fork server now, so it boots while the job
@@ -24,4 +34,8 @@ class LocalJobEngine:
         """The job service of ``session``."""
         from pjsh.jobs.service import JobService
 
-        return JobService(session)
+        service = JobService(session)
+        if session.interactive:
+            for callback in self.subscribers:
+                service.manager.subscribe(callback)
+        return service

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from pjsh.runtime.errors import ErrorRecord
+from pjsh.runtime.host import YES_NO_ALL, Choice, HostException
 
 if TYPE_CHECKING:
     from pjsh.runtime.formatting import Block
@@ -74,10 +76,15 @@ class JobScriptFailed(Exception):
 
 
 class JobHost:
-    """A Host for code running as a job: records, not text; natives are captured."""
+    """A Host for code running as a job: records, not text; natives are captured; prompts
+    fail at once (no user watches a job)."""
 
-    def __init__(self, writer: StreamWriter) -> None:
+    def __init__(self, writer: StreamWriter, job_name: str | None = None) -> None:
         self.writer = writer
+        if job_name is None:
+            job = getattr(writer, "job", None)
+            job_name = getattr(job, "name", None)
+        self.job_name = job_name
 
     @property
     def width(self) -> int:
@@ -118,3 +125,36 @@ class JobHost:
 
     def clear(self) -> None:
         return
+
+    def read_line(self, prompt: str) -> str:
+        """Jobs cannot prompt: fail at once, naming the job."""
+        raise self._cannot_prompt(prompt)
+
+    def read_secret(self, prompt: str) -> str:
+        """Jobs cannot prompt: fail at once, naming the job."""
+        raise self._cannot_prompt(prompt)
+
+    def confirm(self, caption: str, message: str, choices: Sequence[Choice] = YES_NO_ALL,
+                default: int = 0) -> int:
+        """Jobs cannot ask for confirmation: fail at once, naming the job."""
+        raise self._cannot_prompt(message or caption)
+
+    @contextlib.contextmanager
+    def terminal(self) -> Iterator[None]:
+        """A job never owns the terminal: nothing to hand over."""
+        yield
+
+    def write_paged(self, text: str) -> None:
+        """No one pages a job's output: each line is output."""
+        for line in text.splitlines():
+            self.writer.write_output(line)
+
+    def _cannot_prompt(self, prompt: str) -> HostException:
+        who = f"job '{self.job_name}'" if self.job_name else "a background job"
+        asked = prompt.strip().rstrip(":").strip()
+        what = f" (the prompt was '{asked}')" if asked else ""
+        # pwsh's words for a host without user interaction, naming the job that asked.
+        return HostException(
+            f"A command that prompts the user failed because {who} does not support user "
+            f"interaction{what}. Pass the value to the job as an argument instead.",
+            "System.Management.Automation.Host.HostException", "ResourceUnavailable")

@@ -79,7 +79,8 @@ def run_request(request: dict[str, object], writer: PipeWriter, registry: Regist
 
     env = request.get("env")
     options = RunspaceOptions(
-        host=JobHost(writer), registry=registry, cwd=str(request.get("cwd") or os.getcwd()),
+        host=JobHost(writer, str(request.get("name") or "") or None), registry=registry,
+        cwd=str(request.get("cwd") or os.getcwd()),
         env={str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else None,
         native_stdin=DEVNULL, jobs=LocalJobEngine())
     with create_runspace(options) as rs:

@@ -59,6 +59,7 @@ class WorkerRequest:
     input: list[object] | None = None
     variables: dict[str, object] = field(default_factory=dict)
     init: str | None = None
+    job_name: str | None = None  # named in errors of the job's host (a job cannot prompt)
 
     def to_line(self) -> bytes:
         """The request as one JSON line."""
@@ -67,7 +68,7 @@ class WorkerRequest:
 
         payload: dict[str, Any] = {
             "v": 1, "script": self.script, "cwd": self.cwd, "env": self.env, "init": self.init,
-            "args": encode(list(self.args)),
+            "name": self.job_name, "args": encode(list(self.args)),
             "input": encode(list(self.input)) if self.input is not None else None,
             "vars": encode(Hashtable(self.variables.items())),
         }
@@ -125,10 +126,13 @@ class WorkerBackend:
         parent_id = self.manager.next_id()
         child = PSRemotingChildJob(self.manager.next_id(), command=command, location="localhost",
                                    backend=self, store=self.manager.new_store())
+        parent = PSRemotingJob(parent_id, name=name, command=command, children=[child],
+                               store=self.manager.new_store())
+        if request.job_name is None:
+            request.job_name = parent.name
         with self._lock:
             self._pending[child] = request
-        return PSRemotingJob(parent_id, name=name, command=command, children=[child],
-                             store=self.manager.new_store())
+        return parent
 
     def warm(self) -> None:
         """Start a spare worker now (in the background) so the next job starts at once."""

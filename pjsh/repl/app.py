@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.history import History
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
 
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.runtime.runspace import Runspace
@@ -86,6 +91,33 @@ def open_history(path: str, host: ConsoleHost) -> History:
     return FileHistory(path)
 
 
+def complete_with_tab(buffer: Buffer) -> None:
+    """What Tab does: walk an open menu; else take a single completion at once, or open the
+    menu (inserting the common part) when there are several."""
+    from prompt_toolkit.completion import CompleteEvent
+
+    if buffer.complete_state is not None:
+        buffer.complete_next()
+        return
+    completer = buffer.completer
+    if completer is None:
+        return
+    found = list(completer.get_completions(buffer.document,
+                                           CompleteEvent(completion_requested=True)))
+    if len(found) == 1:
+        buffer.apply_completion(found[0])
+    elif found:
+        buffer.start_completion(insert_common_part=True)
+
+
+def preference(runspace: Runspace, name: str) -> bool:
+    """A console switch variable (``$PjshNotifyJobs``, ``$PjshJobToolbar``) as a boolean."""
+    from pjsh.runtime.convert import to_bool
+
+    found, value = runspace.session.global_scope.lookup(name)
+    return bool(found) and to_bool(value)
+
+
 def run_line(runspace: Runspace, host: ConsoleHost, text: str) -> int | None:
     """Run one submitted entry, record it for Get-History; return a status if it ran ``exit``."""
     from pjsh.runtime.session import HistoryEntry
@@ -117,28 +149,103 @@ def run_line(runspace: Runspace, host: ConsoleHost, text: str) -> int | None:
     return exit_status(code) if code is not None else None
 
 
-def run_repl(no_profile: bool = False) -> int:
-    """Run the interactive shell until ``exit`` or Ctrl+D; return the process exit status."""
-    from prompt_toolkit import PromptSession
-    from prompt_toolkit.formatted_text import ANSI
+def build_session(runspace: Runspace, history: History | None = None, *,
+                  input: Input | None = None, output: Output | None = None) -> PromptSession[str]:
+    """The REPL's prompt: highlighting, completion, multi-line entry and its key bindings
+    (tests pass a pipe input and DummyOutput)."""
+    from prompt_toolkit import PromptSession, search
+    from prompt_toolkit.filters import is_searching
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
     from prompt_toolkit.lexers import PygmentsLexer
-    from prompt_toolkit.patch_stdout import patch_stdout
     from prompt_toolkit.styles import Style
+
+    from pjsh.repl.completer import PjshCompleter
+    from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
+
+    bindings = KeyBindings()
+
+    @bindings.add("enter", filter=is_searching)
+    def _enter_search(event: KeyPressEvent) -> None:
+        """Enter in a Ctrl+R search takes the found line and runs it (as bash)."""
+        search.accept_search()
+        _submit(event.app.current_buffer)
+
+    @bindings.add("escape", filter=is_searching, eager=True)
+    def _escape_search(event: KeyPressEvent) -> None:
+        """Escape in a Ctrl+R search keeps the found line for editing (cursor at its end)."""
+        search.accept_search()
+        buffer = event.app.current_buffer
+        buffer.cursor_position = len(buffer.text)
+
+    @bindings.add("tab", filter=~is_searching)
+    def _tab(event: KeyPressEvent) -> None:
+        """Tab: a single match is taken at once (no menu left open for a second Tab to
+        revert); several open the menu, and further Tabs walk it."""
+        complete_with_tab(event.current_buffer)
+
+    def _submit(buffer: Buffer) -> None:
+        text = buffer.text
+        # Parse with the newline Enter stands for, as scripted mode reads lines: a
+        # here-string header (`@"`) only opens a string once its line has ended.
+        if text.strip() and runspace.parse(text + "\n").incomplete:
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    @bindings.add("enter", filter=~is_searching)
+    def _enter(event: KeyPressEvent) -> None:
+        """Enter submits a complete entry and starts a continuation line otherwise."""
+        buffer = event.current_buffer
+        state = buffer.complete_state
+        if state is not None and state.current_completion is not None:
+            # A completion is selected in the menu: Enter takes it, like Tab would.
+            buffer.complete_state = None
+            return
+        _submit(buffer)
+
+    def continuation(width: int, line_number: int, wrap_count: int) -> str:
+        return CONTINUATION_PROMPT if not wrap_count else ""
+
+    return PromptSession(
+        history=history,
+        lexer=PygmentsLexer(PjshLexer),
+        completer=PjshCompleter(runspace.session),
+        complete_while_typing=False,
+        multiline=True,
+        prompt_continuation=continuation,
+        key_bindings=bindings,
+        style=Style.from_dict(PJSH_STYLE),
+        include_default_pygments_style=False,
+        input=input,
+        output=output,
+    )
+
+
+def run_repl(no_profile: bool = False) -> int:
+    """Run the interactive shell until ``exit`` or Ctrl+D; return the process exit status."""
+    from prompt_toolkit.formatted_text import ANSI
+    from prompt_toolkit.patch_stdout import patch_stdout
 
     from pjsh.engine import local_options
     from pjsh.jobs.tty import TerminalOwner
     from pjsh.lifecycle import exit_on_signals, flush_quietly, running_jobs, stop_jobs_on_exit
-    from pjsh.repl.completer import PjshCompleter
     from pjsh.repl.console_host import ConsoleHost
-    from pjsh.repl.lexer import PJSH_STYLE, PjshLexer
+    from pjsh.repl.notices import NoticeQueue
     from pjsh.repl.prompt import prompt_text
     from pjsh.runtime.runspace import create_runspace
 
     host = ConsoleHost()
     # Job control: pjsh owns the terminal and lends it to foreground pipelines.
-    terminal = TerminalOwner.acquire(0, notify=host.write_host)
-    runspace = create_runspace(local_options(host, interactive=True, terminal=terminal))
+    # Its "suspended" line is left to the notice queue below, which hears every job's stop
+    # (Ctrl+Z at the terminal and kill -STOP from outside alike) and prints each once.
+    terminal = TerminalOwner.acquire(0, notify=lambda _line: None)
+    # The notice queue hears the job engine through its subscriber hook (the engine never
+    # imports the console); it reads $PjshNotifyJobs per notice, so turning it off is instant.
+    holder: list[Runspace] = []
+    notices = NoticeQueue(lambda: bool(holder) and preference(holder[0], "PjshNotifyJobs"))
+    runspace = create_runspace(local_options(host, interactive=True, terminal=terminal,
+                                             job_subscribers=(notices.on_job_event,)))
+    holder.append(runspace)
     exit_on_signals(interactive=True)
     warned = False
     try:
@@ -147,46 +254,27 @@ def run_repl(no_profile: bool = False) -> int:
             if code is not None:
                 return code
 
-        bindings = KeyBindings()
+        session = build_session(runspace, open_history(history_path(), host))
 
-        @bindings.add("enter")
-        def _enter(event: KeyPressEvent) -> None:
-            """Enter submits a complete entry and starts a continuation line otherwise."""
-            buffer = event.current_buffer
-            state = buffer.complete_state
-            if state is not None and state.current_completion is not None:
-                # A completion is selected in the menu: Enter takes it, like Tab would.
-                buffer.complete_state = None
-                return
-            text = buffer.text
-            # Parse with the newline Enter stands for, as scripted mode reads lines: a
-            # here-string header (`@"`) only opens a string once its line has ended.
-            if text.strip() and runspace.parse(text + "\n").incomplete:
-                buffer.insert_text("\n")
-            else:
-                buffer.validate_and_handle()
+        def toolbar() -> str:
+            return " " + notices.toolbar_text()
 
-        def continuation(width: int, line_number: int, wrap_count: int) -> str:
-            return CONTINUATION_PROMPT if not wrap_count else ""
-
-        session: PromptSession[str] = PromptSession(
-            history=open_history(history_path(), host),
-            lexer=PygmentsLexer(PjshLexer),
-            completer=PjshCompleter(runspace.session),
-            complete_while_typing=False,
-            multiline=True,
-            prompt_continuation=continuation,
-            key_bindings=bindings,
-            style=Style.from_dict(PJSH_STYLE),
-            include_default_pygments_style=False,
-        )
         while True:
             try:
                 message = ANSI(prompt_text(runspace))
+                show_bar = preference(runspace, "PjshJobToolbar")
                 # patch_stdout only while reading: notices printed meanwhile go above the
-                # prompt; while a command runs, natives own the real terminal.
+                # prompt (its proxy redraws the typed line intact); while a command runs,
+                # notices wait and natives own the real terminal.
+                # Set on the session: prompt()'s own arguments cannot turn a toolbar off again.
+                session.bottom_toolbar = toolbar if show_bar else None
+                session.refresh_interval = 1.0 if show_bar else 0
                 with patch_stdout(raw=True):
-                    text = session.prompt(message)
+                    notices.attach(sys.stdout.write)
+                    try:
+                        text = session.prompt(message)
+                    finally:
+                        notices.detach()
                 if not text.strip():
                     continue
                 code = run_line(runspace, host, text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -39,12 +40,20 @@ _QUOTES = ("'", '"')
 # Characters that make a path need quotes on a pjsh command line.
 _NEEDS_QUOTES = frozenset(" \t'\"$`&|;(){}<>,@#")
 
+# `$j.St`, `$j.ChildJobs[0].`: a variable, then property names and constant indexes only (all
+# completion may evaluate: it never calls a method or runs a command).
+_MEMBER_ACCESS = re.compile(
+    r"(?<![\w$`])\$(?P<var>(?:global:|script:)?[A-Za-z_]\w*)"
+    r"(?P<chain>(?:\.[A-Za-z_]\w*|\[\d+\])*)\.(?P<typed>[A-Za-z_]\w*)?$")
+_CHAIN_STEP = re.compile(r"\.(?P<name>[A-Za-z_]\w*)|\[(?P<index>\d+)\]")
+
 
 @dataclass(frozen=True)
 class CompletionContext:
     """What the word before the cursor is: its text, where it starts, and what it names.
 
-    ``kind`` is one of ``command``, ``parameter``, ``value``, ``variable``, ``path``;
+    ``kind`` is one of ``command``, ``parameter``, ``value``, ``variable``, ``path``,
+    ``number`` (a number being typed: only job ids complete it);
     ``command`` is the command the word is an argument of (if any), ``parameter`` the
     parameter name the word is a value of (``value`` only).
     """
@@ -135,7 +144,14 @@ def analyze(text: str) -> CompletionContext:
         # `-State:` with nothing after it yet: complete the value right after the colon.
         command = _enclosing_command(text, before, start)
         return CompletionContext("value", "", end, command, word[1:-1])
-    if current is not None and current.kind in (TokenKind.COMMENT, TokenKind.NUMBER):
+    if current is not None and current.kind is TokenKind.NUMBER:
+        # A number completes only as a job id (`fg 2`, `-Id 2`); elsewhere it stays as typed.
+        command = _enclosing_command(text, before, start)
+        parameter = None
+        if before and before[-1].kind is TokenKind.PARAMETER:
+            parameter = before[-1].text[1:].rstrip(":")
+        return CompletionContext("number", word, start, command, parameter)
+    if current is not None and current.kind is TokenKind.COMMENT:
         return CompletionContext("path", "", end)
     if word.startswith(("$", "@")) and (current is None or current.kind in (
             TokenKind.VARIABLE, TokenKind.SPLAT, TokenKind.GENERIC, TokenKind.COMMAND)):
@@ -189,6 +205,12 @@ class PjshCompleter(Completer):
 
     def complete(self, text: str) -> list[Completion]:
         """All completions for the end of ``text``."""
+        member = _MEMBER_ACCESS.search(text)
+        if member is not None and not _in_string(text, member.start()):
+            typed = member.group("typed") or ""
+            return [Completion(name, -len(typed), display=name, display_meta=meta)
+                    for name, meta in self._members(member.group("var"),
+                                                    member.group("chain"), typed)]
         ctx = analyze(text)
         if ctx.kind == "variable":
             items = list(self._variables(ctx.word))
@@ -204,6 +226,16 @@ class PjshCompleter(Completer):
             items = list(self._parameters(ctx.command or "", ctx.word))
         elif ctx.kind == "value":
             items = list(self._values(ctx.command or "", ctx.parameter or "", ctx.word))
+        elif ctx.kind == "number":
+            items = []
+            if ctx.parameter is not None:
+                param = self._find_param(ctx.command or "", ctx.parameter)
+                if param is not None and (param.completer == "job" or param.name == "Job"):
+                    items = list(self._values(ctx.command or "", ctx.parameter, ctx.word))
+            elif self._positional_job(ctx.command):
+                items = list(self._jobs("Id", ctx.word, positional=True))
+        elif self._positional_job(ctx.command):
+            items = list(self._jobs("Id", ctx.word, positional=True))
         else:
             items = list(self._paths(ctx.word))
         return [Completion(text, -len(ctx.word), display=display, display_meta=meta)
@@ -307,7 +339,18 @@ class PjshCompleter(Completer):
         return rows
 
     def _find_param(self, command: str, typed: str) -> Param | None:
-        """The parameter a typed name (full, alias or unique prefix) means, if any."""
+        """The parameter a typed name (full, alias or unique prefix) means, if any: for a
+        cmdlet, exactly what the binder would bind it to."""
+        from pjsh.runtime.binder import BindingError, CommandBinder
+
+        cls = self._resolve_cmdlet(command)
+        if cls is not None:
+            binder = CommandBinder(cls.spec)
+            try:
+                name, common = binder.resolve_name(typed)
+            except BindingError:
+                return None
+            return binder.common[name] if common else binder.by_name[name][0]
         rows = self._parameter_table(command)
         low = typed.lower()
         for name, aliases, _, param in rows:
@@ -342,10 +385,86 @@ class PjshCompleter(Completer):
                 yield text[1:], display, meta
         elif completer == "directory":
             yield from self._paths(word, directories_only=True)
-        elif completer in ("job", "host"):
-            return  # filled in by the job and remoting layers
+        elif completer == "job" or (param is not None and param.name == "Job"
+                                    and "job" in param.type.name.lower()):
+            yield from self._jobs(param.name if param is not None else "Id", word)
+        elif completer == "host":
+            return  # filled in by the remoting layer
         else:
             yield from self._paths(word)
+
+    # ------------------------------------------------------------------ jobs
+    def _job_list(self) -> list[object]:
+        """The session's jobs, if its job engine has started (completing never starts it)."""
+        if not self.session.has_jobs:
+            return []
+        manager = getattr(self.session.jobs, "manager", None)
+        jobs = getattr(manager, "jobs", None)
+        return list(jobs()) if callable(jobs) else []
+
+    def _positional_job(self, command: str | None) -> bool:
+        """Whether the command's first positional parameter takes job ids (fg, bg, Stop-Job)."""
+        cls = self._resolve_cmdlet(command) if command else None
+        if cls is None:
+            return False
+        return any(p.position == 0 and p.completer == "job" and p.name == "Id"
+                   for p in cls.spec.params)
+
+    def _jobs(self, parameter: str, word: str,
+              positional: bool = False) -> Iterator[tuple[str, str | None, str]]:
+        """Job ids (``-Id``, positional), names (``-Name``) or ``(Get-Job -Id n)`` (``-Job``)."""
+        typed = word.strip("'\"")
+        for job in self._job_list():
+            job_id, name = getattr(job, "Id", None), str(getattr(job, "Name", ""))
+            state = str(getattr(job, "State", ""))
+            command = " ".join(str(getattr(job, "Command", "")).split())[:40]
+            meta = f"{name} {state}  {command}".strip()
+            if parameter == "Name" or (positional and typed and not typed.isdigit()):
+                if _matches(name, typed):
+                    yield quote_path(name), name, f"[{job_id}] {state}  {command}"
+            elif parameter == "Job":
+                text = f"(Get-Job -Id {job_id})"
+                if text.lower().startswith(typed.lower()) or str(job_id).startswith(typed):
+                    yield text, f"{job_id} {name}", f"{state}  {command}"
+            elif str(job_id).startswith(typed):
+                yield str(job_id), f"{job_id}", meta
+
+    # ------------------------------------------------------------------ members
+    def _members(self, variable: str, chain: str,
+                 typed: str) -> Iterator[tuple[str, str]]:
+        """Property and method names of a variable's value reached through ``chain``.
+
+        Only variables, property reads and constant indexes are evaluated: completion must
+        never run a method, a command or a script property's code.
+        """
+        from pjsh.runtime.members import list_members
+        from pjsh.runtime.values import lookup_property
+
+        name = variable.split(":", 1)[-1]
+        found, value = self.session.global_scope.lookup(name)
+        if not found:
+            return
+        for step in _CHAIN_STEP.finditer(chain):
+            if value is None:
+                return
+            if step.group("name") is not None:
+                ok, value = lookup_property(value, step.group("name"))
+                if not ok:
+                    return
+            else:
+                index = int(step.group("index"))
+                if not isinstance(value, (list, tuple)) or index >= len(value):
+                    return
+                value = value[index]
+        if value is None:
+            return
+        target = value[0] if isinstance(value, (list, tuple)) and value else value
+        seen: set[str] = set()
+        for member, kind, _ in list_members(target):
+            if member.lower() in seen or not member.lower().startswith(typed.lower()):
+                continue
+            seen.add(member.lower())
+            yield (member + "(" if kind == "Method" else member), kind
 
     # ------------------------------------------------------------------ variables
     def _variables(self, word: str) -> Iterator[tuple[str, str | None, str]]:
@@ -434,6 +553,11 @@ class PjshCompleter(Completer):
         if typed_dir.startswith("~"):
             return os.path.expanduser(typed_dir)
         return os.path.join(self.session.cwd, typed_dir)
+
+
+def _in_string(text: str, at: int) -> bool:
+    """Whether position ``at`` is inside a single-quoted string (no expansion there)."""
+    return text[:at].count("'") % 2 == 1
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

@@ -9,15 +9,28 @@ first needed, so building a host costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING
 
 from pjsh.runtime.errors import ErrorRecord
-from pjsh.runtime.host import DEBUG, INFORMATION, VERBOSE, WARNING
+from pjsh.runtime.host import (
+    DEBUG,
+    INFORMATION,
+    VERBOSE,
+    WARNING,
+    YES_NO_ALL,
+    Choice,
+    HostException,
+    ask_choice,
+    non_interactive_error,
+)
 
 if TYPE_CHECKING:
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
     from rich.console import Console
 
     from pjsh.runtime.formatting import Block
@@ -52,6 +65,13 @@ STREAM_STYLES: dict[str, str] = {
 
 _CLEAR_LINE = "\r\x1b[2K"
 _BAR_CELLS = 30
+
+# Out-Host -Paging's prompt, as pwsh's console host words it.
+PAGING_PROMPT = "<SPACE> next page; <CR> next line; Q quit"
+
+# What a process given the terminal is wrapped in (the tty module plugs its process-group
+# hand-over in here: `tcsetpgrp` to the child and back). Entered after the prompt stepped aside.
+TerminalHandoff = Callable[[], contextlib.AbstractContextManager[None]]
 
 
 def console_style(fg: str | None, bg: str | None) -> str | None:
@@ -99,12 +119,18 @@ class ConsoleHost:
 
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, *,
                  console: Console | None = None, err_console: Console | None = None,
-                 plain: bool | None = None, progress: bool | None = None) -> None:
+                 plain: bool | None = None, progress: bool | None = None,
+                 prompt_input: Input | None = None, prompt_output: Output | None = None,
+                 non_interactive: bool = False, handoff: TerminalHandoff | None = None,
+                 read_key: Callable[[], str] | None = None) -> None:
         """Build a host on ``out``/``err`` (default: stdout/stderr).
 
         ``console``/``err_console`` inject rich consoles (tests); ``plain`` forces plain text
         (default: when ``NO_COLOR`` is set or ``out`` is not a terminal); ``progress`` forces
         the progress bar on or off (default: when ``err`` is a terminal).
+        ``prompt_input``/``prompt_output`` are prompt_toolkit's input and output for Read-Host
+        and confirmations (tests pass a pipe input and DummyOutput); ``handoff`` wraps a
+        process that owns the terminal; ``read_key`` reads one key for Out-Host -Paging.
         """
         if console is not None:
             out = out or console.file
@@ -121,6 +147,11 @@ class ConsoleHost:
         # Activity id → latest record; the most recently updated one is drawn.
         self._activities: dict[tuple[int, int], object] = {}
         self._bar_drawn = False
+        self.prompt_input = prompt_input
+        self.prompt_output = prompt_output
+        self.non_interactive = non_interactive
+        self.handoff = handoff
+        self._read_key = read_key
 
     # ------------------------------------------------------------------ consoles
     def _out_console(self) -> Console:
@@ -248,6 +279,75 @@ class ConsoleHost:
             self._write(self._out, "\x1b[H\x1b[2J")
             self._out.flush()
 
+    def read_line(self, prompt: str) -> str:
+        """Read-Host: a one-line prompt_toolkit prompt (its own history, never the shell's)."""
+        return self._prompt(prompt, secret=False)
+
+    def read_secret(self, prompt: str) -> str:
+        """Read-Host -AsSecureString/-MaskInput: a password prompt (shown as ``*``)."""
+        return self._prompt(prompt, secret=True)
+
+    def confirm(self, caption: str, message: str, choices: Sequence[Choice] = YES_NO_ALL,
+                default: int = 0) -> int:
+        """A ShouldContinue question: caption and message, then pwsh's choice line."""
+        if self.non_interactive:
+            raise non_interactive_error()
+        self.flush()
+        return ask_choice(self.read_line, self._write_flushed, caption, message, choices,
+                          default)
+
+    @contextlib.contextmanager
+    def terminal(self) -> Iterator[None]:
+        """Give a process the terminal: the progress bar and any running prompt step aside
+        (prompt_toolkit's in_terminal), then the hand-over hook runs around the process."""
+        self.flush()
+        with _prompt_aside():
+            if self.handoff is None:
+                yield
+            else:
+                with self.handoff():
+                    yield
+
+    def write_paged(self, text: str) -> None:
+        """Out-Host -Paging: a screenful, then pwsh's paging prompt (space: page, enter:
+        line, q: quit); plain output when stdout or stdin is not a terminal."""
+        self._clear_bar()
+        lines = text.splitlines(keepends=True)
+        reader = self._read_key
+        if reader is None and not (_isatty(self._out) and _isatty(sys.stdin)):
+            self._write(self._out, text)
+            self._flush_out()
+            return
+        key_reader = reader if reader is not None else _read_terminal_key
+        page = max(1, self.height - 1)
+        shown = 0
+        step = page
+        while shown < len(lines):
+            chunk = lines[shown: shown + step]
+            self._write(self._out, "".join(chunk))
+            shown += len(chunk)
+            if shown >= len(lines):
+                break
+            self._write(self._out, PAGING_PROMPT)
+            self._flush_out()
+            key = key_reader()
+            self._write(self._out, _CLEAR_LINE)
+            if key in ("q", "Q", "\x03", "\x04", ""):
+                break
+            step = 1 if key in ("\r", "\n") else page
+        self._flush_out()
+
+    @property
+    def height(self) -> int:
+        """Display height in rows (for paging)."""
+        env = os.environ.get("LINES")
+        if env and env.isdigit() and int(env) > 0:
+            return int(env)
+        try:
+            return os.get_terminal_size(self._out.fileno()).lines or 24
+        except (OSError, AttributeError, ValueError):
+            return 24
+
     # ------------------------------------------------------------------ extras for the REPL
     def end_command(self) -> None:
         """A command line finished: forget its progress activities (pwsh removes its bars)."""
@@ -255,6 +355,26 @@ class ConsoleHost:
         self.flush()
 
     # ------------------------------------------------------------------ helpers
+    def _prompt(self, prompt: str, secret: bool) -> str:
+        if self.non_interactive:
+            raise non_interactive_error()
+        self.flush()
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.formatted_text import ANSI
+
+        # A fresh session each time with an in-memory history: what is typed here (a
+        # password above all) never reaches the shell's history file.
+        session: PromptSession[str] = PromptSession(input=self.prompt_input,
+                                                    output=self.prompt_output)
+        try:
+            return session.prompt(ANSI(prompt), is_password=secret)
+        except EOFError:
+            raise HostException("Cannot read input: the input has ended (Ctrl+D).") from None
+
+    def _write_flushed(self, text: str) -> None:
+        self._write(self._out, text)
+        self._flush_out()
+
     def _draw_bar(self) -> None:
         if not self._activities:
             self._clear_bar()
@@ -285,3 +405,56 @@ class ConsoleHost:
         except UnicodeEncodeError:
             encoding = getattr(stream, "encoding", None) or "utf-8"
             stream.write(text.encode(encoding, "replace").decode(encoding, "replace"))
+
+
+@contextlib.contextmanager
+def _prompt_aside() -> Iterator[None]:
+    """Suspend a prompt_toolkit application running on another thread for the duration
+    (its in_terminal(): the input line is erased, the terminal left in cooked mode)."""
+    from prompt_toolkit.application.current import get_app_or_none
+
+    app = get_app_or_none()
+    loop = getattr(app, "loop", None)
+    import asyncio
+    import threading
+
+    try:
+        current = asyncio.get_running_loop()
+    except RuntimeError:
+        current = None
+    # On the application's own thread it cannot be waited for (that would deadlock).
+    if app is None or not app.is_running or loop is None or loop is current:
+        yield
+        return
+
+    from prompt_toolkit.application.run_in_terminal import in_terminal
+
+    entered = threading.Event()
+    release = threading.Event()
+
+    async def hold() -> None:
+        async with in_terminal():
+            entered.set()
+            await asyncio.get_running_loop().run_in_executor(None, release.wait)
+
+    future = asyncio.run_coroutine_threadsafe(hold(), loop)
+    entered.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        future.result()
+
+
+def _read_terminal_key() -> str:
+    """One key from stdin in raw mode (Out-Host -Paging)."""
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        return os.read(fd, 1).decode("utf-8", "replace")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)

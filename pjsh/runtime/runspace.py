@@ -161,6 +161,7 @@ class Runspace:
             "PSHOME": os.path.dirname(os.path.abspath(__file__)),
             "MaximumHistoryCount": 4096,
             "PjshNotifyJobs": True,
+            "PjshJobToolbar": False,
             "ShellId": "pjsh",
             "NestedPromptLevel": 0,
             "args": list(self.session.script_args),
