@@ -41,6 +41,8 @@ from pjsh.runtime.operators import has_wildcard, wildcard_regex
 from pjsh.runtime.values import PROVIDER_NAME, PSPropertyClass
 
 if TYPE_CHECKING:
+    import datetime
+
     from pjsh.runtime.cmdlet import CommandContext
     from pjsh.runtime.errors import ErrorRecord
     from pjsh.runtime.session import Session
@@ -477,6 +479,7 @@ ENCODING = TypeSpec(
     "System.Text.Encoding", _convert_encoding,
     choices=("ascii", "ansi", "bigendianunicode", "bigendianutf32", "oem", "unicode", "utf7",
              "utf8", "utf8BOM", "utf8NoBOM", "utf32"),
+    python="TextEncoding",
 )
 
 _BOMS = (
@@ -682,6 +685,24 @@ def _non_negative(value: object) -> str | None:
     return None
 
 
+class GetChildItemArgs(Bound):
+    """Get-ChildItem's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+    Recurse: bool
+    Depth: int | None
+    Force: bool
+    Name: bool
+    File: bool
+    Directory: bool
+    Hidden: bool
+    FollowSymlink: bool
+
+
 @command
 class GetChildItem(Cmdlet):
     """Get-ChildItem: list the items in directories (optionally recursively)."""
@@ -729,8 +750,9 @@ class GetChildItem(Cmdlet):
                   help="With -Recurse, also descend into symbolic links to directories."),
         ),
     )
+    args_type = GetChildItemArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetChildItemArgs) -> None:
         """List each path."""
         literal = _literal_set(args)
         paths = as_list(args.LiteralPath if literal else args.Path) or ["."]
@@ -855,6 +877,17 @@ class GetChildItem(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class GetItemArgs(Bound):
+    """Get-Item's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Force: bool
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+
+
 @command
 class GetItem(Cmdlet):
     """Get-Item: the items at the given paths themselves (not their contents)."""
@@ -886,8 +919,9 @@ class GetItem(Cmdlet):
             Param("Exclude", STRINGS, help="Wildcards; matching names are left out."),
         ),
     )
+    args_type = GetItemArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetItemArgs) -> None:
         """Write the item each path names."""
         names = _NameFilter.from_args(args)
         for path in existing_items(self, args, "GetItemCommand"):
@@ -917,6 +951,25 @@ def _batches(values: Iterable[object], read_count: int) -> Iterator[object]:
             batch = []
     if batch:
         yield batch
+
+
+class GetContentArgs(Bound):
+    """Get-Content's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    ReadCount: int
+    TotalCount: int
+    Tail: int
+    Delimiter: str | None
+    Raw: bool
+    Wait: bool
+    Encoding: TextEncoding | None
+    AsByteStream: bool
+    Force: bool
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
 
 
 @command
@@ -971,8 +1024,9 @@ class GetContent(Cmdlet):
             Param("Exclude", STRINGS, help="Wildcards; matching file names are skipped."),
         ),
     )
+    args_type = GetContentArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: GetContentArgs) -> None:
         """Reject parameter combinations pwsh rejects."""
         total, tail = "TotalCount" in args, "Tail" in args
         if total and tail:
@@ -986,7 +1040,7 @@ class GetContent(Cmdlet):
                            "command.", _fqid("InvalidOperation", "GetContentCommand"),
                            "InvalidOperation", None, "System.InvalidOperationException")
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetContentArgs) -> None:
         """Read each file the paths name."""
         literal = _literal_set(args)
         names = _NameFilter.from_args(args)
@@ -1006,7 +1060,7 @@ class GetContent(Cmdlet):
             else:
                 self._read(resolve_literal(self.ctx.session, text), args)
 
-    def _read(self, full: str, args: Bound) -> None:
+    def _read(self, full: str, args: GetContentArgs) -> None:
         if os.path.isdir(full):
             self.ctx.write_error(self.ctx.error(
                 f"Unable to get content because it is a directory: '{full}'. "
@@ -1025,7 +1079,7 @@ class GetContent(Cmdlet):
         except OSError as exc:
             _io_error(self.ctx, exc, full, "GetContentReader", "GetContentCommand", "ReadError")
 
-    def _emit_content(self, fh: IO[bytes], args: Bound) -> None:
+    def _emit_content(self, fh: IO[bytes], args: GetContentArgs) -> None:
         total = to_int(args.TotalCount) if "TotalCount" in args else -1
         tail = to_int(args.Tail) if "Tail" in args else -1
         if total == 0 or tail == 0:
@@ -1226,6 +1280,19 @@ _CONTENT_WRITER_PARAMS = (
 )
 
 
+class SetContentArgs(Bound):
+    """Set-Content's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Value: list[object] | None
+    PassThru: bool
+    Force: bool
+    NoNewline: bool
+    Encoding: TextEncoding | None
+    AsByteStream: bool
+
+
 @command
 class SetContent(_ContentWriter):
     """Set-Content: replace a file's content with the given values."""
@@ -1247,6 +1314,20 @@ class SetContent(_ContentWriter):
         output_type="System.String",
         params=_CONTENT_WRITER_PARAMS,
     )
+    args_type = SetContentArgs
+
+
+class AddContentArgs(Bound):
+    """Add-Content's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Value: list[object] | None
+    PassThru: bool
+    Force: bool
+    NoNewline: bool
+    Encoding: TextEncoding | None
+    AsByteStream: bool
 
 
 @command
@@ -1269,11 +1350,26 @@ class AddContent(_ContentWriter):
         output_type="System.String",
         params=_CONTENT_WRITER_PARAMS,
     )
+    args_type = AddContentArgs
 
 
 # ---------------------------------------------------------------------------------------------
 # Out-File
 # ---------------------------------------------------------------------------------------------
+
+
+class OutFileArgs(Bound):
+    """Out-File's parameters."""
+
+    FilePath: str | None
+    LiteralPath: str | None
+    Encoding: TextEncoding | None
+    Append: bool
+    Force: bool
+    NoClobber: bool
+    Width: int | None
+    NoNewline: bool
+    InputObject: object
 
 
 @command
@@ -1309,8 +1405,9 @@ class OutFile(Cmdlet):
             Param("InputObject", OBJECT, pipeline=True, help="The objects to write."),
         ),
     )
+    args_type = OutFileArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: OutFileArgs) -> None:
         """Check the target and create (or truncate) it, as pwsh does before any input."""
         self._objects: list[object] = []
         raw = args.LiteralPath if _literal_set(args) else args.FilePath
@@ -1328,7 +1425,7 @@ class OutFile(Cmdlet):
             except OSError as exc:
                 self._fail_os(exc)
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: OutFileArgs) -> None:
         """Collect the input; it is formatted as a whole at the end."""
         if "InputObject" not in args:
             return
@@ -1339,7 +1436,7 @@ class OutFile(Cmdlet):
         else:
             self._objects.append(value)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: OutFileArgs) -> None:
         """Format everything collected and write it."""
         from pjsh.runtime.formatting import build_blocks, render_text
 
@@ -1359,7 +1456,7 @@ class OutFile(Cmdlet):
         except OSError as exc:
             self._fail_os(exc)
 
-    def _open(self, args: Bound, mode: str) -> IO[bytes]:
+    def _open(self, args: OutFileArgs, mode: str) -> IO[bytes]:
         try:
             return open(self._path, mode)  # closed by the callers
         except PermissionError:
@@ -1393,6 +1490,20 @@ class OutFile(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 PATH_TYPE = enum_type("Microsoft.PowerShell.Commands.TestPathType", ("Any", "Container", "Leaf"))
+
+
+class TestPathArgs(Bound):
+    """Test-Path's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    PathType: str
+    IsValid: bool
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+    OlderThan: datetime.datetime | None
+    NewerThan: datetime.datetime | None
 
 
 @command
@@ -1432,8 +1543,9 @@ class TestPath(Cmdlet):
             Param("NewerThan", DATETIME, help="Only true if last modified after this time."),
         ),
     )
+    args_type = TestPathArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: TestPathArgs) -> None:
         """Output one boolean per path."""
         literal = _literal_set(args)
         names = _NameFilter.from_args(args)
@@ -1452,7 +1564,7 @@ class TestPath(Cmdlet):
             self.ctx.write_output(any(self._matches(p, args, names) for p in candidates))
 
     @staticmethod
-    def _matches(path: str, args: Bound, names: _NameFilter) -> bool:
+    def _matches(path: str, args: TestPathArgs, names: _NameFilter) -> bool:
         try:
             lst = os.lstat(path)
         except OSError:
@@ -1485,6 +1597,16 @@ def _item_type(text: str) -> str | None:
         if full.startswith(low):
             return kind
     return None
+
+
+class NewItemArgs(Bound):
+    """New-Item's parameters."""
+
+    Path: list[str] | None
+    Name: str | None
+    ItemType: str | None
+    Value: object
+    Force: bool
 
 
 @command
@@ -1523,8 +1645,9 @@ class NewItem(Cmdlet):
                   help="Overwrite an existing file and create missing parent directories."),
         ),
     )
+    args_type = NewItemArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: NewItemArgs) -> None:
         """Create each item."""
         session = self.ctx.session
         kind = "File"
@@ -1555,7 +1678,7 @@ class NewItem(Cmdlet):
         self.ctx.write_error(self.ctx.error(message, _fqid(error_id, "NewItemCommand"), category,
                                             full, "System.IO.IOException"))
 
-    def _create(self, full: str, kind: str, args: Bound) -> FileSystemItem | None:
+    def _create(self, full: str, kind: str, args: NewItemArgs) -> FileSystemItem | None:
         force = bool(args.Force)
         if kind == "Directory":
             if os.path.lexists(full):
@@ -1603,6 +1726,18 @@ class NewItem(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class RemoveItemArgs(Bound):
+    """Remove-Item's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Recurse: bool
+    Force: bool
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+
+
 @command
 class RemoveItem(Cmdlet):
     """Remove-Item: delete files and directories."""
@@ -1637,8 +1772,9 @@ class RemoveItem(Cmdlet):
             Param("Exclude", STRINGS, help="Wildcards; matching names are kept."),
         ),
     )
+    args_type = RemoveItemArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: RemoveItemArgs) -> None:
         """Delete each item the paths name."""
         names = _NameFilter.from_args(args)
         for target in existing_items(self, args, "RemoveItemCommand"):

@@ -30,8 +30,11 @@ from pjsh.runtime.convert import (
 from pjsh.runtime.errors import ErrorRecord, make_error
 
 if TYPE_CHECKING:
+    import datetime
+
     from pjsh.jobs.model import Job
     from pjsh.jobs.service import JobService
+    from pjsh.runtime import scriptblock
     from pjsh.runtime.cancel import CancelToken
     from pjsh.runtime.interpreter import Frame, Interpreter
 
@@ -53,7 +56,8 @@ def _jobs_convert(value: object) -> object:
     return out
 
 
-JOBS = TypeSpec("System.Management.Automation.Job[]", _jobs_convert, is_array=True)
+JOBS = TypeSpec("System.Management.Automation.Job[]", _jobs_convert, is_array=True,
+                python="list[Job]")
 
 
 def _not_negative_one(value: object) -> str | None:
@@ -209,6 +213,19 @@ def _script_from_file(cmd: Cmdlet, path: str) -> object:
     return ScriptBlock(result.body, text, text)
 
 
+class StartJobArgs(Bound):
+    """Start-Job's parameters."""
+
+    ScriptBlock: scriptblock.ScriptBlock | None
+    FilePath: str | None
+    LiteralPath: str | None
+    InitializationScript: scriptblock.ScriptBlock | None
+    Name: str | None
+    WorkingDirectory: str | None
+    InputObject: list[object] | None
+    ArgumentList: list[object] | None
+
+
 @command
 class StartJob(Cmdlet):
     """Start-Job: run a script block as a background job in a separate process."""
@@ -240,17 +257,18 @@ class StartJob(Cmdlet):
             Param("ArgumentList", OBJECTS, aliases=("Args", "Arguments"),
                   help="Arguments for the script block's parameters or $args."),
         ))
+    args_type = StartJobArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: StartJobArgs) -> None:
         self.items: list[object] = []
         self.got_input = False
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: StartJobArgs) -> None:
         if "InputObject" in args:
             self.got_input = True
             self.items.extend(args.InputObject or [])
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: StartJobArgs) -> None:
         from pjsh.runtime.scriptblock import ScriptBlock
 
         session = self.ctx.session
@@ -279,6 +297,19 @@ def _caller(cmd: Cmdlet) -> tuple[Interpreter, Frame]:
     return cmd.ctx.caller()
 
 
+class StartThreadJobArgs(Bound):
+    """Start-ThreadJob's parameters."""
+
+    ScriptBlock: scriptblock.ScriptBlock | None
+    FilePath: str | None
+    Name: str | None
+    InitializationScript: scriptblock.ScriptBlock | None
+    InputObject: list[object] | None
+    ArgumentList: list[object] | None
+    ThrottleLimit: int | None
+    StreamingHost: str | None
+
+
 @command
 class StartThreadJob(Cmdlet):
     """Start-ThreadJob: run a script block on a thread of this shell."""
@@ -305,17 +336,18 @@ class StartThreadJob(Cmdlet):
             Param("ThrottleLimit", INT, help="How many thread jobs may run at once (session-wide)."),
             Param("StreamingHost", STRING, help="Accepted for compatibility; ignored."),
         ))
+    args_type = StartThreadJobArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: StartThreadJobArgs) -> None:
         self.items: list[object] = []
         self.got_input = False
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: StartThreadJobArgs) -> None:
         if "InputObject" in args:
             self.got_input = True
             self.items.extend(args.InputObject or [])
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: StartThreadJobArgs) -> None:
         from pjsh.runtime.scriptblock import ScriptBlock
 
         block = args.ScriptBlock if args.parameter_set == "ScriptBlock" else _script_from_file(
@@ -332,6 +364,24 @@ class StartThreadJob(Cmdlet):
 
 # ---- Get-Job ----------------------------------------------------------------------------------
 _GET_JOB_SETS = (ID_SET, JOB_SET, INSTANCE_SET, NAME_SET, STATE_SET, COMMAND_SET)
+
+
+class GetJobArgs(Bound):
+    """Get-Job's parameters."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+    State: str | None
+    Filter: list[object] | None
+    Command: list[str] | None
+    IncludeChildJob: bool
+    ChildJobState: str | None
+    HasMoreData: bool | None
+    Before: datetime.datetime | None
+    After: datetime.datetime | None
+    Newest: int | None
 
 
 @command
@@ -359,8 +409,9 @@ class GetJob(Cmdlet):
                 Param("Newest", INT, sets=_GET_JOB_SETS,
                       help="The N jobs that ended most recently.")),
     )
+    args_type = GetJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetJobArgs) -> None:
         if args.parameter_set == ID_SET and not args.Id:
             jobs = service(self).manager.jobs()
         elif args.parameter_set == JOB_SET:
@@ -513,6 +564,25 @@ RECEIVE_SWITCHES = (
 _RECV_JOB_SETS = ("Location", "ComputerName", "Session")
 
 
+class ReceiveJobArgs(Bound):
+    """Receive-Job's parameters."""
+
+    Job: list[Job] | None
+    Location: list[str] | None
+    ComputerName: list[str] | None
+    Session: list[object] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+    Id: list[int] | None
+    Keep: bool
+    NoRecurse: bool
+    Force: bool
+    Wait: bool
+    AutoRemoveJob: bool
+    WriteEvents: bool
+    WriteJobInResults: bool
+
+
 @command
 class ReceiveJob(Cmdlet):
     """Receive-Job: get the results of jobs."""
@@ -542,8 +612,9 @@ class ReceiveJob(Cmdlet):
                   pipeline_by_name=True, completer="job", help="Ids of the jobs."),
             *RECEIVE_SWITCHES,
         ))
+    args_type = ReceiveJobArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: ReceiveJobArgs) -> None:
         # As PowerShell's BeginProcessing: the switch misuse is a terminating error even
         # before any job arrives.
         if args.Wait:
@@ -560,7 +631,7 @@ class ReceiveJob(Cmdlet):
                 self.ctx.throw(message, _fq(self, "InvalidOperationException"), "InvalidOperation",
                                exception_type="System.InvalidOperationException")
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ReceiveJobArgs) -> None:
         jobs = self._filter_location(args, select_jobs(self, args))
         if not jobs:
             return
@@ -570,7 +641,7 @@ class ReceiveJob(Cmdlet):
             for job in jobs:
                 self.receive(job, args)
 
-    def _filter_location(self, args: Bound, jobs: list[Job]) -> list[Job]:
+    def _filter_location(self, args: ReceiveJobArgs, jobs: list[Job]) -> list[Job]:
         from pjsh.jobs.model import PSRemotingJob
 
         if args.parameter_set == "Session":
@@ -600,7 +671,7 @@ class ReceiveJob(Cmdlet):
             out.extend(c for c in kids if any(_match(n, c.location) for n in names))
         return out
 
-    def receive(self, job: Job, args: Bound,
+    def receive(self, job: Job, args: ReceiveJobArgs,
                 cursors: dict[int, _Position] | None = None) -> None:
         """Emit a job's unread records on their streams (then its failure, once).
 
@@ -729,7 +800,7 @@ class ReceiveJob(Cmdlet):
         pending.start = end  # set first: a line whose output raised was taken
         self.emit(pending.stream, _fragment(data), src)
 
-    def _report_failure(self, job: Job, args: Bound) -> None:
+    def _report_failure(self, job: Job, args: ReceiveJobArgs) -> None:
         from pjsh.jobs.jobhost import JobScriptFailed
         from pjsh.jobs.model import JobState
 
@@ -781,7 +852,7 @@ class ReceiveJob(Cmdlet):
         elif stream is Stream.Progress:
             ctx.write_progress(value)
 
-    def _wait(self, args: Bound, jobs: list[Job]) -> None:
+    def _wait(self, args: ReceiveJobArgs, jobs: list[Job]) -> None:
         from pjsh.jobs.model import JobState, is_finished, is_persistent
         from pjsh.runtime.values import PSObject
 
@@ -821,6 +892,20 @@ class ReceiveJob(Cmdlet):
 
 
 # ---- Wait-Job ---------------------------------------------------------------------------------
+class WaitJobArgs(Bound):
+    """Wait-Job's parameters."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+    State: str | None
+    Filter: list[object] | None
+    Any: bool
+    Timeout: int
+    Force: bool
+
+
 @command
 class WaitJob(Cmdlet):
     """Wait-Job: wait until jobs finish."""
@@ -838,14 +923,15 @@ class WaitJob(Cmdlet):
                       validate=_not_negative_one, help="Seconds to wait at most (-1: forever)."),
                 Param("Force", SWITCH, help="Keep waiting through Suspended/Disconnected.")),
     )
+    args_type = WaitJobArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: WaitJobArgs) -> None:
         self.jobs: list[Job] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WaitJobArgs) -> None:
         self.jobs.extend(select_jobs(self, args))
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: WaitJobArgs) -> None:
         from pjsh.jobs.model import JobState
 
         jobs = list({j.id: j for j in self.jobs}.values())
@@ -873,6 +959,18 @@ class WaitJob(Cmdlet):
 
 
 # ---- Stop-Job / Remove-Job / Suspend-Job / Resume-Job -----------------------------------------
+class StopJobArgs(Bound):
+    """Stop-Job's parameters."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+    State: str | None
+    Filter: list[object] | None
+    PassThru: bool
+
+
 @command
 class StopJob(Cmdlet):
     """Stop-Job: stop jobs and their whole process trees."""
@@ -884,8 +982,9 @@ class StopJob(Cmdlet):
                                                      "Stop all running jobs and show them.")),
         params=(*selector_params(), Param("PassThru", SWITCH, help="Output the stopped jobs.")),
     )
+    args_type = StopJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: StopJobArgs) -> None:
         manager = service(self).manager
         for job in select_jobs(self, args):
             # No timeout: each backend ends its jobs itself (SIGKILL after its grace for
@@ -895,6 +994,19 @@ class StopJob(Cmdlet):
                 return
             if args.PassThru:
                 self.ctx.write_output(job)
+
+
+class RemoveJobArgs(Bound):
+    """Remove-Job's parameters."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+    State: str | None
+    Filter: list[object] | None
+    Command: list[str] | None
+    Force: bool
 
 
 @command
@@ -911,8 +1023,9 @@ class RemoveJob(Cmdlet):
                       sets=(ID_SET, JOB_SET, NAME_SET, INSTANCE_SET, FILTER_SET),
                       help="Stop running jobs, then remove them.")),
     )
+    args_type = RemoveJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: RemoveJobArgs) -> None:
         from pjsh.jobs.model import JobError
 
         if args.parameter_set == COMMAND_SET and not args.Command:
@@ -991,6 +1104,19 @@ def _signal_jobs(cmd: Cmdlet, jobs: list[Job], operation: Callable[[Job], None],
         cmd.ctx.write_output(job)
 
 
+class SuspendJobArgs(Bound):
+    """Suspend-Job's parameters."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+    State: str | None
+    Filter: list[object] | None
+    Force: bool
+    Wait: bool
+
+
 @command
 class SuspendJob(Cmdlet):
     """Suspend-Job: pause a job's processes (SIGSTOP to its process group)."""
@@ -1006,13 +1132,26 @@ class SuspendJob(Cmdlet):
                 Param("Wait", SWITCH,
                       help="Return once the job is Suspended (or has finished).")),
     )
+    args_type = SuspendJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: SuspendJobArgs) -> None:
         from pjsh.jobs.model import JobState
 
         _signal_jobs(self, select_jobs(self, args), service(self).manager.suspend,
                      "SuspendJobNotSupported",
                      (lambda s: s is JobState.Suspended or _finished(s)) if args.Wait else None)
+
+
+class ResumeJobArgs(Bound):
+    """Resume-Job's parameters."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+    State: str | None
+    Filter: list[object] | None
+    Wait: bool
 
 
 @command
@@ -1027,8 +1166,9 @@ class ResumeJob(Cmdlet):
                 Param("Wait", SWITCH, help="Return once the job is running again (or has "
                                            "finished).")),
     )
+    args_type = ResumeJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ResumeJobArgs) -> None:
         from pjsh.jobs.model import JobState
 
         _signal_jobs(self, _resume_default(self, args), service(self).manager.resume,
@@ -1062,6 +1202,17 @@ def _wait_until(cmd: Cmdlet, job: Job, done: Callable[[object], bool]) -> None:
         cancel.remove_callback(key)
 
 
+class EnterJobArgs(Bound):
+    """Enter-Job's parameters."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+    State: str | None
+    Filter: list[object] | None
+
+
 @command
 class EnterJob(Cmdlet):
     """Enter-Job (``fg``): bring a job to the foreground: resume it and stream its output."""
@@ -1072,8 +1223,9 @@ class EnterJob(Cmdlet):
                 "until it ends (the latest job when none is given).",
         params=(*selector_params(id_mandatory=False),),
     )
+    args_type = EnterJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: EnterJobArgs) -> None:
         from pjsh.jobs.model import JobState
 
         if args.parameter_set == ID_SET and not args.Id:

@@ -81,6 +81,12 @@ _PATH_PARAMS = (
 )
 
 
+class GetLocationArgs(Bound):
+    """Get-Location's parameters."""
+
+    Stack: bool
+
+
 @command
 class GetLocation(Cmdlet):
     """Get-Location: the current directory as a PathInfo object."""
@@ -104,8 +110,9 @@ class GetLocation(Cmdlet):
             Param("Stack", SWITCH, help="List the location stack instead."),
         ),
     )
+    args_type = GetLocationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetLocationArgs) -> None:
         """Write the location (or the stack)."""
         session = self.ctx.session
         if args.Stack:
@@ -113,6 +120,14 @@ class GetLocation(Cmdlet):
                 self.ctx.write_output(PathInfo(path))
             return
         self.ctx.write_output(PathInfo(session.cwd))
+
+
+class SetLocationArgs(Bound):
+    """Set-Location's parameters."""
+
+    Path: str | None
+    LiteralPath: str | None
+    PassThru: bool
 
 
 @command
@@ -139,11 +154,20 @@ class SetLocation(_LocationChanger):
         output_type="System.Management.Automation.PathInfo",
         params=_PATH_PARAMS,
     )
+    args_type = SetLocationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: SetLocationArgs) -> None:
         """Change the location."""
         if self.change_to(args) and args.PassThru:
             self.ctx.write_output(PathInfo(self.ctx.session.cwd))
+
+
+class PushLocationArgs(Bound):
+    """Push-Location's parameters."""
+
+    Path: str | None
+    LiteralPath: str | None
+    PassThru: bool
 
 
 @command
@@ -172,8 +196,9 @@ class PushLocation(_LocationChanger):
             *_PATH_PARAMS[1:],
         ),
     )
+    args_type = PushLocationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: PushLocationArgs) -> None:
         """Push, then move (undoing the push if the move fails)."""
         session = self.ctx.session
         session.location_stack.append(session.cwd)
@@ -186,6 +211,12 @@ class PushLocation(_LocationChanger):
             return
         if args.PassThru:
             self.ctx.write_output(PathInfo(session.cwd))
+
+
+class PopLocationArgs(Bound):
+    """Pop-Location's parameters."""
+
+    PassThru: bool
 
 
 @command
@@ -207,8 +238,9 @@ class PopLocation(Cmdlet):
             Param("PassThru", SWITCH, help="Output the new location as a PathInfo object."),
         ),
     )
+    args_type = PopLocationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: PopLocationArgs) -> None:
         """Pop and move."""
         session = self.ctx.session
         if not session.location_stack:

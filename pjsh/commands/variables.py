@@ -145,6 +145,16 @@ def _variable(name: str, value: object) -> PSVariable:
 # ---------------------------------------------------------------------------------------------
 
 
+class GetVariableArgs(Bound):
+    """Get-Variable's parameters."""
+
+    Name: list[str] | None
+    ValueOnly: bool
+    Include: list[str] | None
+    Exclude: list[str] | None
+    Scope: str | None
+
+
 @command
 class GetVariable(Cmdlet):
     """Get-Variable: the variables of the current (or a given) scope."""
@@ -175,8 +185,9 @@ class GetVariable(Cmdlet):
             Param("Scope", STRING, help="Global, Script, Local, or a number of levels up."),
         ),
     )
+    args_type = GetVariableArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetVariableArgs) -> None:
         """Write the matching variables."""
         interp, frame = caller(self)
         items = _scope_items(self, frame, interp, args, "GetVariableCommand")
@@ -242,6 +253,15 @@ _ASSIGN_PARAMS = (
 )
 
 
+class SetVariableArgs(Bound):
+    """Set-Variable's parameters."""
+
+    Name: list[str] | None
+    Value: object
+    Scope: str | None
+    PassThru: bool
+
+
 @command
 class SetVariable(_Assigning):
     """Set-Variable: create or change a variable."""
@@ -265,6 +285,17 @@ class SetVariable(_Assigning):
         output_type="System.Management.Automation.PSVariable",
         params=_ASSIGN_PARAMS,
     )
+    args_type = SetVariableArgs
+
+
+class NewVariableArgs(Bound):
+    """New-Variable's parameters."""
+
+    Name: list[str] | None
+    Value: object
+    Scope: str | None
+    PassThru: bool
+    Force: bool
 
 
 @command
@@ -288,8 +319,9 @@ class NewVariable(_Assigning):
         params=(*_ASSIGN_PARAMS,
                 Param("Force", SWITCH, help="Overwrite a variable that already exists.")),
     )
+    args_type = NewVariableArgs
 
-    def check(self, args: Bound, scope: Scope, name: str) -> bool:
+    def check(self, args: NewVariableArgs, scope: Scope, name: str) -> bool:
         """A variable already in the target scope is an error without -Force."""
         if args.Force or not scope.get_local(name)[0]:
             return True
@@ -338,6 +370,15 @@ _EXISTING_PARAMS = (
 )
 
 
+class RemoveVariableArgs(Bound):
+    """Remove-Variable's parameters."""
+
+    Name: list[str] | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+    Scope: str | None
+
+
 @command
 class RemoveVariable(_Existing):
     """Remove-Variable: delete variables."""
@@ -357,11 +398,22 @@ class RemoveVariable(_Existing):
         ),
         params=_EXISTING_PARAMS,
     )
+    args_type = RemoveVariableArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: RemoveVariableArgs) -> None:
         """Delete each matching variable."""
         for scope, name in list(self.matches(args)):
             scope.remove(name)
+
+
+class ClearVariableArgs(Bound):
+    """Clear-Variable's parameters."""
+
+    Name: list[str] | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+    Scope: str | None
+    PassThru: bool
 
 
 @command
@@ -382,8 +434,9 @@ class ClearVariable(_Existing):
         params=(*_EXISTING_PARAMS,
                 Param("PassThru", SWITCH, help="Output the cleared variables.")),
     )
+    args_type = ClearVariableArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ClearVariableArgs) -> None:
         """Set each matching variable to $null."""
         for scope, name in list(self.matches(args)):
             scope.set(name, None)
@@ -400,6 +453,14 @@ def _alias_table(cmd: Cmdlet) -> dict[str, AliasInfo]:
     from pjsh.commands.commandinfo import CommandTable
 
     return {a.Name.lower(): a for a in CommandTable(cmd.ctx.session).aliases()}
+
+
+class GetAliasArgs(Bound):
+    """Get-Alias's parameters."""
+
+    Name: list[str] | None
+    Definition: list[str] | None
+    Exclude: list[str] | None
 
 
 @command
@@ -431,8 +492,9 @@ class GetAlias(Cmdlet):
             Param("Exclude", STRINGS, help="Leave out aliases whose names match."),
         ),
     )
+    args_type = GetAliasArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetAliasArgs) -> None:
         """Write the matching aliases."""
         table = _alias_table(self)
         exclude = _patterns(args.Exclude)
@@ -486,6 +548,14 @@ _ALIAS_PARAMS = (
 )
 
 
+class SetAliasArgs(Bound):
+    """Set-Alias's parameters."""
+
+    Name: str | None
+    Value: str | None
+    PassThru: bool
+
+
 @command
 class SetAlias(_AliasWriter):
     """Set-Alias: create or change an alias."""
@@ -507,6 +577,16 @@ class SetAlias(_AliasWriter):
         output_type="System.Management.Automation.AliasInfo",
         params=_ALIAS_PARAMS,
     )
+    args_type = SetAliasArgs
+
+
+class NewAliasArgs(Bound):
+    """New-Alias's parameters."""
+
+    Name: str | None
+    Value: str | None
+    PassThru: bool
+    Force: bool
 
 
 @command
@@ -530,8 +610,9 @@ class NewAlias(_AliasWriter):
         params=(*_ALIAS_PARAMS,
                 Param("Force", SWITCH, help="Replace an alias that already exists.")),
     )
+    args_type = NewAliasArgs
 
-    def check(self, args: Bound, name: str) -> bool:
+    def check(self, args: NewAliasArgs, name: str) -> bool:
         """An existing alias is an error without -Force."""
         if args.Force or name.lower() not in _alias_table(self):
             return True

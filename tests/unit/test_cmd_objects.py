@@ -22,7 +22,7 @@ from pjsh.commands.objects import (
     is_type,
     property_value,
 )
-from pjsh.runtime.cmdlet import Bound, Cmdlet
+from pjsh.runtime.cmdlet import Cmdlet
 from pjsh.runtime.errors import PSRuntimeError, StopUpstreamSignal
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.values import Hashtable, PSObject, type_names
@@ -50,12 +50,12 @@ def drive(cls: type[Cmdlet], items: list[object], **params: object) -> tuple[Fak
     values = {p.name: p.default for p in cls.spec.params}
     values.update(params)
     cmd = cls(ctx)  # type: ignore[arg-type]
-    head = Bound(dict(values), cls.spec.default_set or "")
+    head = cls.args_type(dict(values), cls.spec.default_set or "")
     head.mark_explicit(set(params))
     cmd.begin(head)
     consumed = 0
     for item in items:
-        bound = Bound({**values, "InputObject": item}, head.parameter_set)
+        bound = cls.args_type({**values, "InputObject": item}, head.parameter_set)
         bound.mark_explicit(set(params) | {"InputObject"})
         consumed += 1
         try:
