@@ -18,7 +18,7 @@ import stat
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, TYPE_CHECKING, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar, Protocol
 
 from pjsh.lang.record import dataclass
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
@@ -581,16 +581,6 @@ class _NameFilter:
     include: list[re.Pattern[str]]
     exclude: list[re.Pattern[str]]
 
-    @classmethod
-    def from_args(cls, args: Bound) -> _NameFilter:
-        """Build the filter from a cmdlet's -Filter/-Include/-Exclude."""
-        flt = args.get("Filter")
-        return cls(
-            wildcard_regex(to_string(flt), FS_CASE_SENSITIVE) if flt else None,
-            _pattern_list(args.get("Include")),
-            _pattern_list(args.get("Exclude")),
-        )
-
     def accepts(self, name: str) -> bool:
         """Tell whether a name passes all three filters."""
         if self.filter is not None and not self.filter.match(name):
@@ -600,15 +590,49 @@ class _NameFilter:
         return not any(rx.match(name) for rx in self.exclude)
 
 
-def existing_items(cmd: Cmdlet, args: Bound, command_class: str) -> Iterator[str]:
+class _FilterArgs(Protocol):
+    """The record of a cmdlet with -Filter, -Include and -Exclude."""
+
+    @property
+    def Filter(self) -> str | None: ...
+    @property
+    def Include(self) -> list[str] | None: ...
+    @property
+    def Exclude(self) -> list[str] | None: ...
+
+
+def _name_filter(args: _FilterArgs) -> _NameFilter:
+    """The filter of a cmdlet's -Filter/-Include/-Exclude."""
+    return _NameFilter(
+        wildcard_regex(args.Filter, FS_CASE_SENSITIVE) if args.Filter else None,
+        _pattern_list(args.Include),
+        _pattern_list(args.Exclude),
+    )
+
+
+class PathArgs(Protocol):
+    """The record of a cmdlet that names items by -Path or -LiteralPath."""
+
+    parameter_set: str
+
+    @property
+    def Path(self) -> list[str] | None: ...
+    @property
+    def LiteralPath(self) -> list[str] | None: ...
+    def __contains__(self, name: str) -> bool: ...
+
+
+def existing_items(cmd: Cmdlet, args: PathArgs, command_class: str,
+                   force: bool) -> Iterator[str]:
     """The paths named by -Path (wildcards expanded) or -LiteralPath that exist; a literal path
-    that does not exist gets PowerShell's PathNotFound error."""
+    that does not exist gets PowerShell's PathNotFound error. Hidden files match wildcards only
+    with ``force``."""
     literal = _literal_set(args)
     session = cmd.ctx.session
     for raw in as_list(args.LiteralPath if literal else args.Path):
         text = provider_path(to_string(raw))
         if not literal and has_wildcard(text):
-            yield from glob_paths(session, text, bool(args.Force))
+            yield from glob_paths(session, text, force)
             continue
         full = resolve_literal(session, text)
         if not os.path.lexists(full):
@@ -619,7 +643,7 @@ def existing_items(cmd: Cmdlet, args: Bound, command_class: str) -> Iterator[str
         yield full
 
 
-def _literal_set(args: Bound) -> bool:
+def _literal_set(args: Bound | PathArgs) -> bool:
     return args.parameter_set.startswith("Literal") or "LiteralPath" in args
 
 
@@ -757,7 +781,7 @@ class GetChildItem(Cmdlet):
         literal = _literal_set(args)
         paths = as_list(args.LiteralPath if literal else args.Path) or ["."]
         opts = _Listing(
-            names=_NameFilter.from_args(args),
+            names=_name_filter(args),
             force=bool(args.Force),
             files_only=bool(args.File),
             dirs_only=bool(args.Directory),
@@ -923,8 +947,8 @@ class GetItem(Cmdlet):
 
     def process(self, args: GetItemArgs) -> None:
         """Write the item each path names."""
-        names = _NameFilter.from_args(args)
-        for path in existing_items(self, args, "GetItemCommand"):
+        names = _name_filter(args)
+        for path in existing_items(self, args, "GetItemCommand", args.Force):
             try:
                 item = item_for(path)
             except OSError:
@@ -1043,7 +1067,7 @@ class GetContent(Cmdlet):
     def process(self, args: GetContentArgs) -> None:
         """Read each file the paths name."""
         literal = _literal_set(args)
-        names = _NameFilter.from_args(args)
+        names = _name_filter(args)
         for raw in as_list(args.LiteralPath if literal else args.Path):
             text = provider_path(to_string(raw))
             if not literal and has_wildcard(text):
@@ -1145,8 +1169,22 @@ def _take(values: Iterable[object], count: int) -> Iterator[object]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _content_bytes(values: Iterable[object], args: Bound, encoding: TextEncoding) -> bytes:
-    if args.get("AsByteStream"):
+class ContentWriterArgs(Bound):
+    """The parameters Set-Content and Add-Content share."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Value: list[object] | None
+    PassThru: bool
+    Force: bool
+    NoNewline: bool
+    Encoding: TextEncoding | None
+    AsByteStream: bool
+
+
+def _content_bytes(values: Iterable[object], args: ContentWriterArgs,
+                   encoding: TextEncoding) -> bytes:
+    if args.AsByteStream:
         out = bytearray()
         for v in values:
             if isinstance(v, (bytes, bytearray)):
@@ -1156,7 +1194,7 @@ def _content_bytes(values: Iterable[object], args: Bound, encoding: TextEncoding
             else:
                 out.append(to_int(v) & 0xFF)
         return bytes(out)
-    newline = "" if args.get("NoNewline") else "\n"
+    newline = "" if args.NoNewline else "\n"
     return encode_text("".join(to_string(v) + newline for v in values), encoding)
 
 
@@ -1166,11 +1204,11 @@ class _ContentWriter(Cmdlet):
     append: ClassVar[bool] = False
     command_class: ClassVar[str] = ""
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: ContentWriterArgs) -> None:
         """Start with no file opened."""
         self._files: dict[str, IO[bytes]] = {}
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ContentWriterArgs) -> None:
         """Write this input's values to every target file."""
         values = as_list(args.Value)
         encoding = args.Encoding or UTF8_NO_BOM
@@ -1187,7 +1225,7 @@ class _ContentWriter(Cmdlet):
             for v in values:
                 self.ctx.write_output(v)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: ContentWriterArgs) -> None:
         """Close the files."""
         self._close()
 
@@ -1205,7 +1243,7 @@ class _ContentWriter(Cmdlet):
         if files:
             self._close()
 
-    def _targets(self, args: Bound) -> list[str]:
+    def _targets(self, args: ContentWriterArgs) -> list[str]:
         session = self.ctx.session
         if _literal_set(args):
             return [resolve_literal(session, to_string(p)) for p in as_list(args.LiteralPath)]
@@ -1225,7 +1263,7 @@ class _ContentWriter(Cmdlet):
                 out.append(resolve_literal(session, text))
         return out
 
-    def _open(self, path: str, args: Bound, encoding: TextEncoding) -> IO[bytes] | None:
+    def _open(self, path: str, args: ContentWriterArgs, encoding: TextEncoding) -> IO[bytes] | None:
         fh = self._files.get(path)
         if fh is not None:
             return fh
@@ -1241,7 +1279,7 @@ class _ContentWriter(Cmdlet):
         except OSError as exc:
             _io_error(self.ctx, exc, path, "GetContentWriter", self.command_class, "WriteError")
             return None
-        if encoding.bom and not args.get("AsByteStream") and (
+        if encoding.bom and not args.AsByteStream and (
                 not self.append or not existed or fh.tell() == 0):
             fh.write(encoding.bom)
         self._files[path] = fh
@@ -1280,17 +1318,8 @@ _CONTENT_WRITER_PARAMS = (
 )
 
 
-class SetContentArgs(Bound):
+class SetContentArgs(ContentWriterArgs):
     """Set-Content's parameters."""
-
-    Path: list[str] | None
-    LiteralPath: list[str] | None
-    Value: list[object] | None
-    PassThru: bool
-    Force: bool
-    NoNewline: bool
-    Encoding: TextEncoding | None
-    AsByteStream: bool
 
 
 @command
@@ -1317,17 +1346,8 @@ class SetContent(_ContentWriter):
     args_type = SetContentArgs
 
 
-class AddContentArgs(Bound):
+class AddContentArgs(ContentWriterArgs):
     """Add-Content's parameters."""
-
-    Path: list[str] | None
-    LiteralPath: list[str] | None
-    Value: list[object] | None
-    PassThru: bool
-    Force: bool
-    NoNewline: bool
-    Encoding: TextEncoding | None
-    AsByteStream: bool
 
 
 @command
@@ -1548,7 +1568,7 @@ class TestPath(Cmdlet):
     def process(self, args: TestPathArgs) -> None:
         """Output one boolean per path."""
         literal = _literal_set(args)
-        names = _NameFilter.from_args(args)
+        names = _name_filter(args)
         for raw in as_list(args.LiteralPath if literal else args.Path):
             text = provider_path(to_string(raw))
             if not text.strip():
@@ -1776,8 +1796,8 @@ class RemoveItem(Cmdlet):
 
     def process(self, args: RemoveItemArgs) -> None:
         """Delete each item the paths name."""
-        names = _NameFilter.from_args(args)
-        for target in existing_items(self, args, "RemoveItemCommand"):
+        names = _name_filter(args)
+        for target in existing_items(self, args, "RemoveItemCommand", args.Force):
             if self.ctx.stopping:
                 return
             if names.accepts(os.path.basename(target)):

@@ -541,7 +541,7 @@ class GetDate(Cmdlet):
         self.ctx.write_output(value)
 
 
-def _adjust(value: _dt.datetime, args: Bound) -> _dt.datetime:
+def _adjust(value: _dt.datetime, args: GetDateArgs) -> _dt.datetime:
     if args.Year is not None:
         value = _replace_month(value, to_int(args.Year), value.month)
     if args.Month is not None:
@@ -892,9 +892,7 @@ class SelectString(Cmdlet):
                 self.stream.feed(to_string(value))
             return
         # Hidden files match wildcards only when named with a dot, as without -Force.
-        paths = Bound({**args.as_dict(), "Force": False}, args.parameter_set)
-        paths.mark_explicit({n for n in ("Path", "LiteralPath") if n in args})
-        for path in existing_items(self, paths, "SelectStringCommand"):
+        for path in existing_items(self, args, "SelectStringCommand", force=False):
             if self.finished:
                 return
             if not os.path.isdir(path):
