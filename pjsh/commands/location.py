@@ -19,12 +19,20 @@ def _fqid(error_id: str, command_class: str) -> str:
     return f"{error_id},Microsoft.PowerShell.Commands.{command_class}"
 
 
+class LocationChangerArgs(Bound):
+    """The parameters Set-Location and Push-Location share."""
+
+    Path: str | None
+    LiteralPath: str | None
+    PassThru: bool
+
+
 class _LocationChanger(Cmdlet):
     """Shared by Set-Location and Push-Location: resolve a target and move there."""
 
     command_class = ""
 
-    def change_to(self, args: Bound) -> bool:
+    def change_to(self, args: LocationChangerArgs) -> bool:
         """Move to the location the arguments name; report a non-terminating error and return
         False when it does not exist or is not a directory."""
         session = self.ctx.session
@@ -122,12 +130,8 @@ class GetLocation(Cmdlet):
         self.ctx.write_output(PathInfo(session.cwd))
 
 
-class SetLocationArgs(Bound):
+class SetLocationArgs(LocationChangerArgs):
     """Set-Location's parameters."""
-
-    Path: str | None
-    LiteralPath: str | None
-    PassThru: bool
 
 
 @command
@@ -162,12 +166,8 @@ class SetLocation(_LocationChanger):
             self.ctx.write_output(PathInfo(self.ctx.session.cwd))
 
 
-class PushLocationArgs(Bound):
+class PushLocationArgs(LocationChangerArgs):
     """Push-Location's parameters."""
-
-    Path: str | None
-    LiteralPath: str | None
-    PassThru: bool
 
 
 @command
