@@ -689,6 +689,13 @@ class OutString(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class FormatArgs(Bound):
+    """The parameters every Format-* cmdlet has."""
+
+    Property: list[object] | None
+    InputObject: object
+
+
 class _Format(Cmdlet):
     """Collects the input and emits one FormatOutput at the end."""
 
@@ -698,27 +705,27 @@ class _Format(Cmdlet):
         super().__init__(ctx)
         self._items: list[object] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: FormatArgs) -> None:
         """Collect one input object."""
         if "InputObject" in args:
             self._items.extend(expand_format_output([args.InputObject]))
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: FormatArgs) -> None:
         """Format everything collected."""
         from pjsh.runtime.formatting import FormatError, build_blocks
 
         if not self._items:
             return
-        properties = as_list(args.get("Property")) if args.get("Property") is not None else None
+        table = args if isinstance(args, FormatTableArgs) else None  # the table-only options
         evaluate = self._evaluator()
         try:
             blocks = build_blocks(
                 self._items,
                 view=self.view,
-                properties=properties,
-                auto_size=bool(args.get("AutoSize")),
-                wrap=bool(args.get("Wrap")),
-                hide_header=bool(args.get("HideTableHeaders")),
+                properties=args.Property,
+                auto_size=table is not None and table.AutoSize,
+                wrap=table is not None and table.Wrap,
+                hide_header=table is not None and table.HideTableHeaders,
                 evaluate=evaluate,
                 views=self.ctx.session.registry.views,
             )
@@ -738,14 +745,12 @@ class _Format(Cmdlet):
         return evaluate
 
 
-class FormatTableArgs(Bound):
+class FormatTableArgs(FormatArgs):
     """Format-Table's parameters."""
 
-    Property: list[object] | None
     AutoSize: bool
     Wrap: bool
     HideTableHeaders: bool
-    InputObject: object
 
 
 @command
@@ -781,11 +786,8 @@ class FormatTable(_Format):
     args_type = FormatTableArgs
 
 
-class FormatListArgs(Bound):
+class FormatListArgs(FormatArgs):
     """Format-List's parameters."""
-
-    Property: list[object] | None
-    InputObject: object
 
 
 @command
