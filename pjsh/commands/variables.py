@@ -117,10 +117,10 @@ def _not_found(cmd: Cmdlet, name: str, command_class: str) -> None:
         "System.Management.Automation.ItemNotFoundException"))
 
 
-def _scope_items(cmd: Cmdlet, frame: Frame, interp: Interpreter, args: Bound,
+def _scope_items(cmd: Cmdlet, frame: Frame, interp: Interpreter, args: GetVariableArgs,
                  command_class: str) -> list[tuple[str, object]]:
     """(name, value) of the variables visible (or, with -Scope, defined) in the asked scope."""
-    if args.get("Scope") is not None:
+    if args.Scope is not None:
         scope = resolve_scope(cmd, frame.scope, args.Scope, command_class)
         items = [(n, scope.get_local(n)[1]) for n in scope.local_names()]
         automatic = scope.parent is None
@@ -210,20 +210,29 @@ class GetVariable(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class AssignArgs(Bound):
+    """The parameters Set-Variable and New-Variable share."""
+
+    Name: list[str] | None
+    Value: object
+    Scope: str | None
+    PassThru: bool
+
+
 class _Assigning(Cmdlet):
     """Set-Variable and New-Variable: a value given once, or collected from the pipeline."""
 
     command_class: ClassVar[str] = ""
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: AssignArgs) -> None:
         """Start collecting."""
         self._values: list[object] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: AssignArgs) -> None:
         """Collect one value (each pipeline object, or the -Value argument)."""
         self._values.append(args.Value)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: AssignArgs) -> None:
         """Assign: one value as itself, several pipeline objects as an array."""
         if not self._values:
             self._values.append(args.Value)
@@ -238,7 +247,7 @@ class _Assigning(Cmdlet):
             if args.PassThru:
                 self.ctx.write_output(_variable(name, value))
 
-    def check(self, args: Bound, scope: Scope, name: str) -> bool:
+    def check(self, args: AssignArgs, scope: Scope, name: str) -> bool:
         """Tell whether the variable may be assigned."""
         return True
 
@@ -253,13 +262,8 @@ _ASSIGN_PARAMS = (
 )
 
 
-class SetVariableArgs(Bound):
+class SetVariableArgs(AssignArgs):
     """Set-Variable's parameters."""
-
-    Name: list[str] | None
-    Value: object
-    Scope: str | None
-    PassThru: bool
 
 
 @command
@@ -288,13 +292,8 @@ class SetVariable(_Assigning):
     args_type = SetVariableArgs
 
 
-class NewVariableArgs(Bound):
+class NewVariableArgs(AssignArgs):
     """New-Variable's parameters."""
-
-    Name: list[str] | None
-    Value: object
-    Scope: str | None
-    PassThru: bool
     Force: bool
 
 
@@ -321,8 +320,9 @@ class NewVariable(_Assigning):
     )
     args_type = NewVariableArgs
 
-    def check(self, args: NewVariableArgs, scope: Scope, name: str) -> bool:
+    def check(self, args: AssignArgs, scope: Scope, name: str) -> bool:
         """A variable already in the target scope is an error without -Force."""
+        assert isinstance(args, NewVariableArgs)  # the binder builds this cmdlet's args_type
         if args.Force or not scope.get_local(name)[0]:
             return True
         self.ctx.write_error(self.ctx.error(
@@ -337,15 +337,24 @@ class NewVariable(_Assigning):
 # ---------------------------------------------------------------------------------------------
 
 
+class ExistingArgs(Bound):
+    """The parameters Remove-Variable and Clear-Variable share."""
+
+    Name: list[str] | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+    Scope: str | None
+
+
 class _Existing(Cmdlet):
     """Remove-Variable and Clear-Variable: act on the existing variables -Name matches."""
 
     command_class: ClassVar[str] = ""
 
-    def matches(self, args: Bound) -> Iterator[tuple[Scope, str]]:
+    def matches(self, args: ExistingArgs) -> Iterator[tuple[Scope, str]]:
         """(owning scope, name) of each matching variable; missing literal names are errors."""
         _, frame = caller(self)
-        given = args.get("Scope") is not None
+        given = args.Scope is not None
         scope = resolve_scope(self, frame.scope, args.Scope, self.command_class)
         exclude, include = _patterns(args.Exclude), _patterns(args.Include)
         candidates = scope.local_names() if given else scope.names()
@@ -370,13 +379,8 @@ _EXISTING_PARAMS = (
 )
 
 
-class RemoveVariableArgs(Bound):
+class RemoveVariableArgs(ExistingArgs):
     """Remove-Variable's parameters."""
-
-    Name: list[str] | None
-    Include: list[str] | None
-    Exclude: list[str] | None
-    Scope: str | None
 
 
 @command
@@ -406,13 +410,8 @@ class RemoveVariable(_Existing):
             scope.remove(name)
 
 
-class ClearVariableArgs(Bound):
+class ClearVariableArgs(ExistingArgs):
     """Clear-Variable's parameters."""
-
-    Name: list[str] | None
-    Include: list[str] | None
-    Exclude: list[str] | None
-    Scope: str | None
     PassThru: bool
 
 
@@ -520,12 +519,20 @@ class GetAlias(Cmdlet):
             self.ctx.write_output(alias)
 
 
+class AliasWriterArgs(Bound):
+    """The parameters Set-Alias and New-Alias share."""
+
+    Name: str | None
+    Value: str | None
+    PassThru: bool
+
+
 class _AliasWriter(Cmdlet):
     """Set-Alias and New-Alias."""
 
     command_class: ClassVar[str] = ""
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: AliasWriterArgs) -> None:
         """Define the alias (user aliases live in the session, keyed by lower-case name)."""
         name, value = to_string(args.Name), to_string(args.Value)
         if not self.check(args, name):
@@ -534,7 +541,7 @@ class _AliasWriter(Cmdlet):
         if args.PassThru:
             self.ctx.write_output(_alias_table(self)[name.lower()])
 
-    def check(self, args: Bound, name: str) -> bool:
+    def check(self, args: AliasWriterArgs, name: str) -> bool:
         """Tell whether the alias may be defined."""
         return True
 
@@ -548,12 +555,8 @@ _ALIAS_PARAMS = (
 )
 
 
-class SetAliasArgs(Bound):
+class SetAliasArgs(AliasWriterArgs):
     """Set-Alias's parameters."""
-
-    Name: str | None
-    Value: str | None
-    PassThru: bool
 
 
 @command
@@ -580,12 +583,8 @@ class SetAlias(_AliasWriter):
     args_type = SetAliasArgs
 
 
-class NewAliasArgs(Bound):
+class NewAliasArgs(AliasWriterArgs):
     """New-Alias's parameters."""
-
-    Name: str | None
-    Value: str | None
-    PassThru: bool
     Force: bool
 
 
@@ -612,8 +611,9 @@ class NewAlias(_AliasWriter):
     )
     args_type = NewAliasArgs
 
-    def check(self, args: NewAliasArgs, name: str) -> bool:
+    def check(self, args: AliasWriterArgs, name: str) -> bool:
         """An existing alias is an error without -Force."""
+        assert isinstance(args, NewAliasArgs)  # the binder builds this cmdlet's args_type
         if args.Force or name.lower() not in _alias_table(self):
             return True
         self.ctx.write_error(self.ctx.error(
