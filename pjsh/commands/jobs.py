@@ -145,10 +145,33 @@ def _not_found(cmd: Cmdlet, error_id: str, message: str, target: object) -> None
         exception_type="System.ArgumentException"))
 
 
-def select_jobs(cmd: Cmdlet, args: Bound, *, search_children: bool = True) -> list[Job]:
+class JobSelectorArgs(Bound):
+    """The job selectors every *-Job cmdlet that acts on existing jobs has."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+
+
+class JobStateArgs(JobSelectorArgs):
+    """The selectors of the cmdlets that also select by -State (and -Filter)."""
+
+    State: str | None
+    Filter: list[object] | None
+
+
+class JobCommandArgs(JobStateArgs):
+    """The selectors of Get-Job and Remove-Job, which also select by -Command."""
+
+    Command: list[str] | None
+
+
+def select_jobs(cmd: Cmdlet, args: JobSelectorArgs, *,
+                search_children: bool = True) -> list[Job]:
     """The jobs named by whichever selector was used (with PowerShell's not-found errors)."""
     sset = args.parameter_set
-    if sset == JOB_SET or (sset in _RECV_JOB_SETS and args.get("Job") is not None):
+    if sset == JOB_SET or (sset in _RECV_JOB_SETS and args.Job is not None):
         return list(args.Job or [])
     everything = _all_jobs(cmd) if search_children else service(cmd).manager.jobs()
     found: list[Job] = []
@@ -178,11 +201,12 @@ def select_jobs(cmd: Cmdlet, args: Bound, *, search_children: bool = True) -> li
                            "Verify the value of the InstanceId parameter, and then try the "
                            "command again.", iid)
             found.extend(matches)
-    elif sset == STATE_SET:
+    elif sset == STATE_SET and isinstance(args, JobStateArgs):  # only they have the set
         found = [j for j in service(cmd).manager.jobs() if j.state.name == args.State]
-    elif sset == COMMAND_SET:
+    elif sset == COMMAND_SET and isinstance(args, JobCommandArgs):  # only they have the set
         found = [j for j in service(cmd).manager.jobs()
-                 if any(_match(p, j.command.strip()) or _match(p, j.command) for p in args.Command)]
+                 if any(_match(p, j.command.strip()) or _match(p, j.command)
+                        for p in args.Command or [])]
     elif sset == FILTER_SET:
         cmd.ctx.write_warning("The Filter parameter is supported only for custom job types.")
         found = []
@@ -193,7 +217,7 @@ def select_jobs(cmd: Cmdlet, args: Bound, *, search_children: bool = True) -> li
 
 
 # ---- Start-Job --------------------------------------------------------------------------------
-def _script_from_file(cmd: Cmdlet, path: str) -> object:
+def _script_from_file(cmd: Cmdlet, path: str) -> scriptblock.ScriptBlock:
     from pjsh.lang.parser import parse
     from pjsh.runtime.scriptblock import ScriptBlock
 
@@ -282,8 +306,10 @@ class StartJob(Cmdlet):
         if args.parameter_set == "ComputerName":
             block = args.ScriptBlock
         else:
-            block = _script_from_file(self, args.FilePath or args.LiteralPath)
-        assert isinstance(block, ScriptBlock)
+            path = args.FilePath or args.LiteralPath
+            assert path is not None  # mandatory in the FilePath and LiteralPath sets
+            block = _script_from_file(self, path)
+        assert isinstance(block, ScriptBlock)  # mandatory in the ComputerName set
         interp, frame = _caller(self)
         job = service(self).start_script_job(
             block, interp, frame, name=args.Name, args=list(args.ArgumentList or []),
@@ -350,9 +376,12 @@ class StartThreadJob(Cmdlet):
     def end(self, args: StartThreadJobArgs) -> None:
         from pjsh.runtime.scriptblock import ScriptBlock
 
-        block = args.ScriptBlock if args.parameter_set == "ScriptBlock" else _script_from_file(
-            self, args.FilePath)
-        assert isinstance(block, ScriptBlock)
+        if args.parameter_set == "ScriptBlock":
+            block = args.ScriptBlock
+        else:
+            assert args.FilePath is not None  # mandatory in the FilePath set
+            block = _script_from_file(self, args.FilePath)
+        assert isinstance(block, ScriptBlock)  # mandatory in the ScriptBlock set
         svc = service(self)
         interp, frame = _caller(self)
         job = svc.thread_job(block, name=args.Name, args=list(args.ArgumentList or []),
@@ -366,16 +395,9 @@ class StartThreadJob(Cmdlet):
 _GET_JOB_SETS = (ID_SET, JOB_SET, INSTANCE_SET, NAME_SET, STATE_SET, COMMAND_SET)
 
 
-class GetJobArgs(Bound):
+class GetJobArgs(JobCommandArgs):
     """Get-Job's parameters."""
 
-    Id: list[int] | None
-    Job: list[Job] | None
-    Name: list[str] | None
-    InstanceId: list[str] | None
-    State: str | None
-    Filter: list[object] | None
-    Command: list[str] | None
     IncludeChildJob: bool
     ChildJobState: str | None
     HasMoreData: bool | None
@@ -564,16 +586,12 @@ RECEIVE_SWITCHES = (
 _RECV_JOB_SETS = ("Location", "ComputerName", "Session")
 
 
-class ReceiveJobArgs(Bound):
+class ReceiveJobArgs(JobSelectorArgs):
     """Receive-Job's parameters."""
 
-    Job: list[Job] | None
     Location: list[str] | None
     ComputerName: list[str] | None
     Session: list[object] | None
-    Name: list[str] | None
-    InstanceId: list[str] | None
-    Id: list[int] | None
     Keep: bool
     NoRecurse: bool
     Force: bool
@@ -892,15 +910,9 @@ class ReceiveJob(Cmdlet):
 
 
 # ---- Wait-Job ---------------------------------------------------------------------------------
-class WaitJobArgs(Bound):
+class WaitJobArgs(JobStateArgs):
     """Wait-Job's parameters."""
 
-    Id: list[int] | None
-    Job: list[Job] | None
-    Name: list[str] | None
-    InstanceId: list[str] | None
-    State: str | None
-    Filter: list[object] | None
     Any: bool
     Timeout: int
     Force: bool
@@ -959,15 +971,9 @@ class WaitJob(Cmdlet):
 
 
 # ---- Stop-Job / Remove-Job / Suspend-Job / Resume-Job -----------------------------------------
-class StopJobArgs(Bound):
+class StopJobArgs(JobStateArgs):
     """Stop-Job's parameters."""
 
-    Id: list[int] | None
-    Job: list[Job] | None
-    Name: list[str] | None
-    InstanceId: list[str] | None
-    State: str | None
-    Filter: list[object] | None
     PassThru: bool
 
 
@@ -996,16 +1002,9 @@ class StopJob(Cmdlet):
                 self.ctx.write_output(job)
 
 
-class RemoveJobArgs(Bound):
+class RemoveJobArgs(JobCommandArgs):
     """Remove-Job's parameters."""
 
-    Id: list[int] | None
-    Job: list[Job] | None
-    Name: list[str] | None
-    InstanceId: list[str] | None
-    State: str | None
-    Filter: list[object] | None
-    Command: list[str] | None
     Force: bool
 
 
@@ -1072,7 +1071,7 @@ class RemoveJob(Cmdlet):
                                                     job))
 
 
-def _resume_default(cmd: Cmdlet, args: Bound) -> list[Job]:
+def _resume_default(cmd: Cmdlet, args: JobStateArgs) -> list[Job]:
     """No selector: the most recent suspended job (bash's ``bg``/``fg`` habit)."""
     if args.parameter_set == ID_SET and not args.Id:
         from pjsh.jobs.model import JobState
@@ -1104,15 +1103,9 @@ def _signal_jobs(cmd: Cmdlet, jobs: list[Job], operation: Callable[[Job], None],
         cmd.ctx.write_output(job)
 
 
-class SuspendJobArgs(Bound):
+class SuspendJobArgs(JobStateArgs):
     """Suspend-Job's parameters."""
 
-    Id: list[int] | None
-    Job: list[Job] | None
-    Name: list[str] | None
-    InstanceId: list[str] | None
-    State: str | None
-    Filter: list[object] | None
     Force: bool
     Wait: bool
 
@@ -1142,15 +1135,9 @@ class SuspendJob(Cmdlet):
                      (lambda s: s is JobState.Suspended or _finished(s)) if args.Wait else None)
 
 
-class ResumeJobArgs(Bound):
+class ResumeJobArgs(JobStateArgs):
     """Resume-Job's parameters."""
 
-    Id: list[int] | None
-    Job: list[Job] | None
-    Name: list[str] | None
-    InstanceId: list[str] | None
-    State: str | None
-    Filter: list[object] | None
     Wait: bool
 
 
@@ -1202,15 +1189,9 @@ def _wait_until(cmd: Cmdlet, job: Job, done: Callable[[object], bool]) -> None:
         cancel.remove_callback(key)
 
 
-class EnterJobArgs(Bound):
+class EnterJobArgs(JobStateArgs):
     """Enter-Job's parameters."""
 
-    Id: list[int] | None
-    Job: list[Job] | None
-    Name: list[str] | None
-    InstanceId: list[str] | None
-    State: str | None
-    Filter: list[object] | None
 
 
 @command
@@ -1241,7 +1222,7 @@ class EnterJob(Cmdlet):
             if job.state is JobState.Suspended:
                 manager.resume(job)
         receiver = ReceiveJob(self.ctx)
-        bound = Bound({"Keep": False, "NoRecurse": False, "Force": False, "Wait": True,
+        bound = ReceiveJobArgs({"Keep": False, "NoRecurse": False, "Force": False, "Wait": True,
                        "AutoRemoveJob": False, "WriteEvents": False, "WriteJobInResults": False},
                       "Location")
         receiver._wait(bound, targets)
