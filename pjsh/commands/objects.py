@@ -691,8 +691,8 @@ class SelectObject(_Evaluating):
         if args.Property is not None:
             self._specs = parse_property_specs(self._throw, list(args.Property))
         self._exclude = [wildcard_regex(to_string(p)) for p in as_list(args.ExcludeProperty)]
-        if "Last" in args:
-            last = max(0, int(args.Last))
+        if args.Last is not None:  # given (a bound Int32 is never None)
+            last = max(0, args.Last)
             skip = max(0, to_int(args.Skip or 0))
             self._last = deque(maxlen=last + skip) if last + skip > 0 else deque(maxlen=0)
         if "SkipLast" in args:
@@ -713,14 +713,15 @@ class SelectObject(_Evaluating):
         if self._last is not None:
             if self._last.maxlen:
                 self._last.append((position, obj))
-            if "First" in args and position < max(0, int(args.First)):
+            if args.First is not None and position < max(0, args.First):
                 # -First N -Last M: the first N go out now, the last M at the end.
                 self._emit(obj, args)
                 self._first_emitted = position + 1
             return
         if self._delay is not None:
             self._delay.append(obj)
-            if len(self._delay) > max(0, int(args.SkipLast)):
+            assert args.SkipLast is not None  # the delay exists only with -SkipLast
+            if len(self._delay) > max(0, args.SkipLast):
                 self._emit(self._delay.popleft(), args)
             return
         if "Index" in args:
@@ -736,8 +737,8 @@ class SelectObject(_Evaluating):
         skip = max(0, to_int(args.Skip or 0))
         if position < skip:
             return
-        if "First" in args:
-            first = max(0, int(args.First))
+        if args.First is not None:
+            first = max(0, args.First)
             if position - skip >= first:
                 raise StopUpstreamSignal()
             self._emit(obj, args)
@@ -751,7 +752,8 @@ class SelectObject(_Evaluating):
         if self._last is not None:
             items = list(self._last)
             skip = max(0, to_int(args.Skip or 0))
-            last = max(0, int(args.Last))
+            assert args.Last is not None  # the buffer exists only with -Last
+            last = max(0, args.Last)
             kept = items[: len(items) - skip] if skip else items
             for position, obj in kept[-last:] if last else []:
                 if position >= self._first_emitted:
@@ -947,10 +949,10 @@ class SortObject(_Evaluating):
                     unique.append(entry)
             keyed = unique
         result = [obj for _, obj in keyed]
-        if "Top" in args:
-            result = result[: max(0, int(args.Top))]
-        elif "Bottom" in args:
-            n = max(0, int(args.Bottom))
+        if args.Top is not None:
+            result = result[: max(0, args.Top)]
+        elif args.Bottom is not None:
+            n = max(0, args.Bottom)
             result = result[len(result) - n:] if n else []
         for obj in result:
             self.ctx.write_output(obj)
