@@ -647,8 +647,8 @@ class SelectObject(_Evaluating):
             Param("SkipLast", INT, sets=("SkipLastParameter",),
                   help="Skip the last N objects."),
             Param("Wait", SWITCH, sets=("DefaultParameter", "IndexParameter"),
-                  help="Accepted for compatibility: upstream commands are always stopped "
-                       "once -First is satisfied."),
+                  help="Let upstream commands run to their end instead of stopping them "
+                       "once -First or -Index is satisfied."),
             Param("Index", INTS, sets=("IndexParameter",),
                   help="Output the objects at these 0-based positions."),
             Param("SkipIndex", INTS, sets=("SkipIndexParameter",),
@@ -727,7 +727,7 @@ class SelectObject(_Evaluating):
         if "Index" in args:
             if position in self._index:
                 self._emit(obj, args)
-            if position >= self._max_index:
+            if position >= self._max_index and not args.Wait:
                 raise StopUpstreamSignal()
             return
         if "SkipIndex" in args:
@@ -739,10 +739,13 @@ class SelectObject(_Evaluating):
             return
         if args.First is not None:
             first = max(0, args.First)
+            # -Wait turns the optimisation off: upstream runs to its end, the rest is dropped.
             if position - skip >= first:
+                if args.Wait:
+                    return
                 raise StopUpstreamSignal()
             self._emit(obj, args)
-            if position - skip + 1 >= first:
+            if position - skip + 1 >= first and not args.Wait:
                 raise StopUpstreamSignal()
             return
         self._emit(obj, args)
@@ -1101,12 +1104,14 @@ class MeasureObject(_Evaluating):
             for spec in self._specs:
                 if not spec.is_wildcard:
                     self._stats.setdefault(spec.label.lower(), (spec.label, _Stats()))
-        self._text = args.parameter_set == "TextMeasure" or any(
-            args.get(s) for s in ("Line", "Word", "Character", "IgnoreWhiteSpace"))
+        self._text = args.parameter_set == "TextMeasure" or (
+            args.Line or args.Word or args.Character or args.IgnoreWhiteSpace)
         if args.AllStats:
             self._wanted = set(_GENERIC_SWITCHES)
         else:
-            self._wanted = {s for s in _GENERIC_SWITCHES if args.get(s)}
+            asked = {"Sum": args.Sum, "Average": args.Average, "Maximum": args.Maximum,
+                     "Minimum": args.Minimum, "StandardDeviation": args.StandardDeviation}
+            self._wanted = {s for s in _GENERIC_SWITCHES if asked[s]}
 
     def process(self, args: MeasureObjectArgs) -> None:
         """Add one input object to the measurements."""

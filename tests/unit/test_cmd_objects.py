@@ -486,6 +486,21 @@ def test_engine_select_first_stops_a_foreach_producer() -> None:
     assert result.output == [1, 2, 3, 3]
 
 
+def test_engine_select_first_wait_lets_the_producer_run_to_its_end() -> None:
+    result = run("$n = 0; 1..100 | % { $n++; $_ } | Select-Object -First 3 -Wait; $n")
+    assert result.output == [1, 2, 3, 100]
+
+
+def test_engine_select_index_wait_lets_the_producer_run_to_its_end() -> None:
+    result = run("$n = 0; 1..10 | % { $n++; $_ } | Select-Object -Index 1, 2 -Wait; $n")
+    assert result.output == [2, 3, 10]
+
+
+def test_engine_select_index_without_wait_stops_after_the_last_index() -> None:
+    result = run("$n = 0; 1..10 | % { $n++; $_ } | Select-Object -Index 1, 2; $n")
+    assert result.output == [2, 3, 3]
+
+
 def test_engine_sort_by_script_block_and_hashtable_keys() -> None:
     result = run("1..6 | Sort-Object { $_ % 3 }, @{Expression={$_}; Descending=$true}")
     assert result.output == [6, 3, 4, 1, 5, 2]
