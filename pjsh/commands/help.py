@@ -712,8 +712,9 @@ class GetHelp(Cmdlet):
 
     def process(self, args: GetHelpArgs) -> None:
         """Find the help asked for and write it."""
-        for switch, missing in (("Online", "online help"), ("ShowWindow", "help window")):
-            if args.get(switch):
+        for switch, given, missing in (("Online", args.Online, "online help"),
+                                       ("ShowWindow", args.ShowWindow, "help window")):
+            if given:
                 self.ctx.throw(
                     f"The -{switch} parameter is not supported in pjsh: it has no {missing}. "
                     'Use "Get-Help <name> -Full" instead.',
@@ -783,8 +784,11 @@ class GetHelp(Cmdlet):
         if args.parameter_set == "Parameters":
             self._write_parameters(source, [to_string(p) for p in as_list(args.Parameter)])
             return
-        view = {"DetailedView": "detailed", "Examples": "examples"}.get(args.parameter_set)
-        if view is None:
+        if args.Detailed:
+            view = "detailed"
+        elif args.Examples:
+            view = "examples"
+        else:
             view = "full" if args.Full else "default"
         self.ctx.write_output(command_help(source, view))
 

@@ -333,7 +333,6 @@ class StartThreadJobArgs(Bound):
     InputObject: list[object] | None
     ArgumentList: list[object] | None
     ThrottleLimit: int | None
-    StreamingHost: str | None
 
 
 @command
@@ -360,7 +359,6 @@ class StartThreadJob(Cmdlet):
             Param("ArgumentList", OBJECTS, aliases=("Args", "Arguments"),
                   help="Arguments for the script block."),
             Param("ThrottleLimit", INT, help="How many thread jobs may run at once (session-wide)."),
-            Param("StreamingHost", STRING, help="Accepted for compatibility; ignored."),
         ))
     args_type = StartThreadJobArgs
 
@@ -662,7 +660,7 @@ class ReceiveJob(Cmdlet):
     def _filter_location(self, args: ReceiveJobArgs, jobs: list[Job]) -> list[Job]:
         from pjsh.jobs.model import PSRemotingJob
 
-        if args.parameter_set == "Session":
+        if args.Session is not None:  # the Session set
             out: list[Job] = []
             for j in jobs:
                 if not isinstance(j, PSRemotingJob):
@@ -670,7 +668,7 @@ class ReceiveJob(Cmdlet):
                         "The Session parameter can be used only with PSRemotingJob objects.",
                         "RunspaceParameterNotSupported,Microsoft.PowerShell.Commands."
                         "ReceiveJobCommand", "InvalidArgument", j))
-            # Local jobs belong to no session; remote children match by their session.
+            # No pjsh job runs in a PSSession, so no child matches any of args.Session.
             return out
         names = args.Location if args.parameter_set == "Location" else args.ComputerName
         if not names:

@@ -562,7 +562,6 @@ class OutHostArgs(Bound):
     """Out-Host's parameters."""
 
     InputObject: object
-    Paging: bool
 
 
 @command
@@ -573,7 +572,6 @@ class OutHost(Cmdlet):
         name="Out-Host",
         params=(
             Param("InputObject", PSOBJECT, pipeline=True, help="The object to show."),
-            Param("Paging", SWITCH, help="Accepted for compatibility; output is not paged."),
         ),
         summary="Sends output to the command line.",
         description=(
@@ -716,16 +714,18 @@ class _Format(Cmdlet):
 
         if not self._items:
             return
-        table = args if isinstance(args, FormatTableArgs) else None  # the table-only options
+        auto_size = wrap = hide_header = False
+        if isinstance(args, FormatTableArgs):  # the table-only options
+            auto_size, wrap, hide_header = args.AutoSize, args.Wrap, args.HideTableHeaders
         evaluate = self._evaluator()
         try:
             blocks = build_blocks(
                 self._items,
                 view=self.view,
                 properties=args.Property,
-                auto_size=table is not None and table.AutoSize,
-                wrap=table is not None and table.Wrap,
-                hide_header=table is not None and table.HideTableHeaders,
+                auto_size=auto_size,
+                wrap=wrap,
+                hide_header=hide_header,
                 evaluate=evaluate,
                 views=self.ctx.session.registry.views,
             )
