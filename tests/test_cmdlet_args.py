@@ -9,11 +9,13 @@ import ast
 import importlib
 import inspect
 import textwrap
+import types
 from collections.abc import Iterator
 
 import pytest
 
 from pjsh.commands import builtin_registry
+from pjsh.commands.objects import _WHERE_OPERATORS
 from pjsh.runtime.cmdlet import Bound, Cmdlet, Param
 
 REGISTRY = builtin_registry()
@@ -100,12 +102,17 @@ def test_every_cmdlet_receives_its_own_record_in_begin_process_and_end(
 _ARG_NAMES = {"args", "bound"}  # what cmdlets call their record
 
 
+def _is_record(node: ast.expr) -> bool:
+    """``args`` or ``bound``, or an object's ``.args`` (a helper keeping its cmdlet's record)."""
+    return (isinstance(node, ast.Name) and node.id in _ARG_NAMES) or (
+        isinstance(node, ast.Attribute) and node.attr in _ARG_NAMES)
+
+
 def _reads(node: ast.AST) -> Iterator[str]:
     """Parameter names read from a record inside ``node``: ``args.Name``, ``"Name" in args``,
     ``args.get("Name")``."""
     for n in ast.walk(node):
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) \
-                and n.value.id in _ARG_NAMES:
+        if isinstance(n, ast.Attribute) and _is_record(n.value):
             yield n.attr
         elif isinstance(n, ast.Compare) and isinstance(n.left, ast.Constant) \
                 and isinstance(n.left.value, str) and any(
@@ -118,38 +125,70 @@ def _reads(node: ast.AST) -> Iterator[str]:
             yield n.args[0].value
 
 
-def _called_functions(node: ast.AST) -> set[str]:
+def _called_names(node: ast.AST) -> set[str]:
     return {n.func.id for n in ast.walk(node)
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
 
 
-def _module_tree(module_name: str) -> ast.Module:
-    return ast.parse(textwrap.dedent(inspect.getsource(importlib.import_module(module_name))))
+def _tree(obj: type | types.FunctionType) -> ast.AST:
+    return ast.parse(textwrap.dedent(inspect.getsource(obj)))
 
 
 def parameters_read(cls: type[Cmdlet]) -> set[str]:
     """Every parameter name the cmdlet's code reads: its class and base classes, and the
-    module functions they call (transitively)."""
+    functions and helper classes of the command modules they call (transitively)."""
     found: set[str] = set()
-    for klass in cls.__mro__:
-        if klass in (Cmdlet, object) or not issubclass(klass, Cmdlet):
-            continue
-        tree = _module_tree(klass.__module__)
-        functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-        node = next(n for n in tree.body if isinstance(n, ast.ClassDef)
-                    and n.name == klass.__name__)
-        todo, seen = [node], set()
-        while todo:
-            current = todo.pop()
-            found.update(_reads(current))
-            for name in _called_functions(current) - seen:
-                seen.add(name)
-                if name in functions:
-                    todo.append(functions[name])
+    todo: list[type | types.FunctionType] = [k for k in cls.__mro__
+                          if k not in (Cmdlet, object) and issubclass(k, Cmdlet)]
+    seen: set[object] = set(todo)
+    while todo:
+        current = todo.pop()
+        tree = _tree(current)
+        found.update(_reads(tree))
+        namespace = vars(importlib.import_module(current.__module__))
+        for name in _called_names(tree):
+            target = namespace.get(name)
+            if (inspect.isfunction(target) or inspect.isclass(target)) \
+                    and target.__module__.startswith("pjsh.commands.") and target not in seen:
+                seen.add(target)
+                todo.append(target)
     return found
+
+
+_JOB_FILTER = ("-Filter selects the Filter set, whose branch in select_jobs warns that the "
+               "parameter applies only to custom job types (as pwsh documents); the hashtable "
+               "itself has nothing to match in pjsh")
+
+# Declared parameters a cmdlet may leave unread, each with the reason. Keep this short: a
+# parameter that does nothing should be implemented or removed from its table instead.
+UNREAD_ALLOWED: dict[str, dict[str, str]] = {
+    **{name: {"Filter": _JOB_FILTER} for name in (
+        "Get-Job", "Wait-Job", "Stop-Job", "Remove-Job", "Resume-Job", "Enter-Job")},
+    "Suspend-Job": {
+        "Filter": _JOB_FILTER,
+        "Force": "pwsh's -Force skips waiting for a workflow checkpoint; pjsh jobs have none "
+                 "and are always suspended at once",
+    },
+    "Where-Object": {
+        switch: "the operator switches are read in one loop over _WHERE_OPERATORS"
+        for switch, _, _ in _WHERE_OPERATORS},
+    "Out-Null": {"InputObject": "Out-Null discards its input: binding it is all it does"},
+    "Sort-Object": {"Stable": "the sort is always stable (Python's sort is)"},
+    "Stop-Process": {"Force": "pwsh's -Force only skips the confirmation prompt for other "
+                              "users' processes; pjsh never asks"},
+    "Get-Process": {"IncludeUserName": "every process object carries UserName already"},
+}
 
 
 @pytest.mark.parametrize("cls", CMDLETS, ids=lambda c: c.spec.name)
 def test_every_declared_parameter_is_read_by_its_cmdlet(cls: type[Cmdlet]) -> None:
-    unread = set(declared(cls)) - parameters_read(cls)
+    read = parameters_read(cls)
+    allowed = set(UNREAD_ALLOWED.get(cls.spec.name, {}))
+    unread = set(declared(cls)) - read - allowed
     assert not unread, f"{cls.spec.name} never reads: {sorted(unread)}"
+    stale = allowed - (set(declared(cls)) - read)
+    assert not stale, f"{cls.spec.name}: allowed to leave unread but read or gone: {stale}"
+
+
+def test_the_allow_list_names_only_registered_cmdlets() -> None:
+    assert set(UNREAD_ALLOWED) <= {c.spec.name for c in CMDLETS}
