@@ -138,8 +138,8 @@ def parameters_read(cls: type[Cmdlet]) -> set[str]:
     """Every parameter name the cmdlet's code reads: its class and base classes, and the
     functions and helper classes of the command modules they call (transitively)."""
     found: set[str] = set()
-    todo: list[type | types.FunctionType] = [k for k in cls.__mro__
-                          if k not in (Cmdlet, object) and issubclass(k, Cmdlet)]
+    todo: list[type | types.FunctionType] = [
+        k for k in cls.__mro__ if k not in (Cmdlet, object) and issubclass(k, Cmdlet)]
     seen: set[object] = set(todo)
     while todo:
         current = todo.pop()
