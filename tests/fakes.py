@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pjsh.runtime.cancel import CancelToken
-from pjsh.runtime.cmdlet import Bound, Cmdlet
+from pjsh.runtime.cmdlet import Cmdlet
 from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, make_error
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.session import Session
@@ -104,7 +104,7 @@ def run_cmdlet(cls: type[Cmdlet], params: dict[str, object] | None = None,
     for p in cls.spec.params:
         values.setdefault(p.name, p.default)
     values.update(params or {})
-    bound = Bound(values, cls.spec.default_set or "")
+    bound = cls.args_type(values, cls.spec.default_set or "")
     bound.mark_explicit(set(params or {}))
     cmd = cls(ctx)  # type: ignore[arg-type]
     cmd.begin(bound)
@@ -115,7 +115,7 @@ def run_cmdlet(cls: type[Cmdlet], params: dict[str, object] | None = None,
             vals = dict(values)
             if pipeline_param:
                 vals[pipeline_param] = item
-            b = Bound(vals, bound.parameter_set)
+            b = cls.args_type(vals, bound.parameter_set)
             b.mark_explicit(set(params or {}) | ({pipeline_param} if pipeline_param else set()))
             cmd.process(b)
     cmd.end(bound)

@@ -149,7 +149,7 @@ def _command_types(value: object) -> object:
 
 
 COMMAND_TYPES_SPEC = TypeSpec("System.Management.Automation.CommandTypes", _command_types,
-                              choices=COMMAND_TYPES)
+                              choices=COMMAND_TYPES, python="list[str]")
 
 
 def _parameter_metadata(name: str, type_name: str, aliases: Sequence[str],
@@ -518,6 +518,19 @@ def not_recognized_message(name: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+class GetCommandArgs(Bound):
+    """Get-Command's parameters."""
+
+    Name: list[str] | None
+    CommandType: list[str] | None
+    Verb: list[str] | None
+    Noun: list[str] | None
+    ParameterName: list[str] | None
+    TotalCount: int | None
+    Syntax: bool
+    All: bool
+
+
 @command
 class GetCommand(Cmdlet):
     """Get-Command: list the commands the session can run."""
@@ -562,13 +575,14 @@ class GetCommand(Cmdlet):
         ),
         output_type="System.Management.Automation.CommandInfo",
     )
+    args_type = GetCommandArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetCommandArgs) -> None:
         """Find and write the commands."""
         table = CommandTable(self.ctx.session)
-        names = [to_string(n) for n in as_list(args.get("Name"))]
-        requested = {to_string(t) for t in as_list(args.get("CommandType"))}
-        all_matches = bool(args.get("All"))
+        names = [to_string(n) for n in as_list(args.Name)]
+        requested = {to_string(t) for t in as_list(args.CommandType)}
+        all_matches = bool(args.All)
         if "All" in requested:
             requested = set(_ALL_TYPES)
         results: list[CommandInfo] = []
@@ -589,15 +603,15 @@ class GetCommand(Cmdlet):
                         "System.Management.Automation.CommandNotFoundException"))
                 results.extend(found)
         results = self._filter(results, args)
-        if args.get("TotalCount") is not None:
+        if args.TotalCount is not None:
             results = results[: max(0, int(args.TotalCount))]
         for info in results:
-            self.ctx.write_output(info.syntax() if args.get("Syntax") else info)
+            self.ctx.write_output(info.syntax() if args.Syntax else info)
 
-    def _filter(self, infos: list[CommandInfo], args: Bound) -> list[CommandInfo]:
-        verbs = [wildcard_regex(to_string(v)) for v in as_list(args.get("Verb"))]
-        nouns = [wildcard_regex(to_string(n)) for n in as_list(args.get("Noun"))]
-        pnames = [wildcard_regex(to_string(p)) for p in as_list(args.get("ParameterName"))]
+    def _filter(self, infos: list[CommandInfo], args: GetCommandArgs) -> list[CommandInfo]:
+        verbs = [wildcard_regex(to_string(v)) for v in as_list(args.Verb)]
+        nouns = [wildcard_regex(to_string(n)) for n in as_list(args.Noun)]
+        pnames = [wildcard_regex(to_string(p)) for p in as_list(args.ParameterName)]
         out: list[CommandInfo] = []
         seen: set[tuple[str, str, str]] = set()
         for info in infos:

@@ -751,7 +751,20 @@ def _validate_categories(value: object) -> str | None:
     return None
 
 
-CATEGORY = TypeSpec("System.String[]", _categories, is_array=True)
+CATEGORY = TypeSpec("System.String[]", _categories, is_array=True, python="list[str]")
+
+
+class GetHelpArgs(Bound):
+    """Get-Help's parameters."""
+
+    Name: str | None
+    Category: list[str] | None
+    Full: bool
+    Detailed: bool
+    Examples: bool
+    Parameter: list[str] | None
+    Online: bool
+    ShowWindow: bool
 
 
 @command
@@ -803,18 +816,20 @@ class GetHelp(Cmdlet):
         ),
         output_type="HelpInfo",
     )
+    args_type = GetHelpArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetHelpArgs) -> None:
         """Find the help asked for and write it."""
-        for switch, missing in (("Online", "online help"), ("ShowWindow", "help window")):
-            if args.get(switch):
+        for switch, given, missing in (("Online", args.Online, "online help"),
+                                       ("ShowWindow", args.ShowWindow, "help window")):
+            if given:
                 self.ctx.throw(
                     f"The -{switch} parameter is not supported in pjsh: it has no {missing}. "
                     'Use "Get-Help <name> -Full" instead.',
                     f"{switch}NotSupported,{_GET_HELP_ID}", "NotImplemented",
                     exception_type="System.NotSupportedException")
         categories = self._categories(args)
-        name = to_string(args.get("Name") or "")
+        name = to_string(args.Name or "")
         index = HelpIndex(self.ctx.session)
         if not name:
             if "Category" not in args:
@@ -847,14 +862,14 @@ class GetHelp(Cmdlet):
         self._write_rows(index, index.search(name, categories), name, args)
 
     @staticmethod
-    def _categories(args: Bound) -> frozenset[str]:
-        given = [to_string(c) for c in as_list(args.get("Category"))]
+    def _categories(args: GetHelpArgs) -> frozenset[str]:
+        given = [to_string(c) for c in as_list(args.Category)]
         if not given or "All" in given:
             return frozenset(CATEGORIES)
         return frozenset(given)
 
     def _write_rows(self, index: HelpIndex, rows: list[HelpSummary], name: str,
-                    args: Bound) -> None:
+                    args: GetHelpArgs) -> None:
         if not rows:
             self._not_found(not_found_message(name), name)
             return
@@ -873,13 +888,16 @@ class GetHelp(Cmdlet):
             return
         self._write_command(source, args)
 
-    def _write_command(self, source: CommandHelpSource, args: Bound) -> None:
+    def _write_command(self, source: CommandHelpSource, args: GetHelpArgs) -> None:
         if args.parameter_set == "Parameters":
             self._write_parameters(source, [to_string(p) for p in as_list(args.Parameter)])
             return
-        view = {"DetailedView": "detailed", "Examples": "examples"}.get(args.parameter_set)
-        if view is None:
-            view = "full" if args.get("Full") else "default"
+        if args.Detailed:
+            view = "detailed"
+        elif args.Examples:
+            view = "examples"
+        else:
+            view = "full" if args.Full else "default"
         self.ctx.write_output(command_help(source, view))
 
     def _write_parameters(self, source: CommandHelpSource, patterns: list[str]) -> None:

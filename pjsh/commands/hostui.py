@@ -55,6 +55,14 @@ def _fq(name: str, error_id: str) -> str:
     return f"{error_id},Microsoft.PowerShell.Commands.{name}"
 
 
+class ReadHostArgs(Bound):
+    """Read-Host's parameters."""
+
+    Prompt: object
+    AsSecureString: bool
+    MaskInput: bool
+
+
 @command
 class ReadHost(Cmdlet):
     """Read-Host: read a line of input from the user."""
@@ -83,25 +91,34 @@ class ReadHost(Cmdlet):
         ),
         output_type="System.String, System.Security.SecureString",
     )
+    args_type = ReadHostArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ReadHostArgs) -> None:
         """Prompt once and output the answer."""
-        prompt_value = args.get("Prompt")
+        prompt_value = args.Prompt
         if isinstance(prompt_value, (list, tuple)):
             prompt = " ".join(to_string(v) for v in prompt_value)
         else:
             prompt = to_string(prompt_value)
         text = f"{prompt}: " if prompt_value is not None else ""
         host = self.ctx.session.host
-        secure = bool(args.get("AsSecureString"))
+        secure = bool(args.AsSecureString)
         read: Callable[[str], str] = (
-            host.read_secret if secure or args.get("MaskInput") else host.read_line)
+            host.read_secret if secure or args.MaskInput else host.read_line)
         try:
             answer = read(text)
         except HostException as e:
             self.ctx.throw(e.message, _fq("ReadHostCommand", e.error_id), e.category)
             return
         self.ctx.write_output(SecureString(answer) if secure else answer)
+
+
+class ConvertToSecureStringArgs(Bound):
+    """ConvertTo-SecureString's parameters."""
+
+    String: str | None
+    AsPlainText: bool
+    Force: bool
 
 
 @command
@@ -121,15 +138,16 @@ class ConvertToSecureString(Cmdlet):
         examples=(("$s = ConvertTo-SecureString 'pw' -AsPlainText -Force", "A SecureString."),),
         output_type=SECURE_STRING,
     )
+    args_type = ConvertToSecureStringArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ConvertToSecureStringArgs) -> None:
         """Convert one string."""
-        if not args.get("AsPlainText"):
+        if not args.AsPlainText:
             self.ctx.throw("Encrypted standard strings are not supported by pjsh; use "
                            "-AsPlainText -Force.", _fq("ConvertToSecureStringCommand",
                                                        "NotSupported"), "NotImplemented")
             return
-        if not args.get("Force"):
+        if not args.Force:
             # pwsh's own guard: plain text must be asked for explicitly.
             self.ctx.throw("The system cannot protect plain text input. To suppress this "
                            "warning and convert the plain text to a SecureString, reissue "
@@ -137,7 +155,14 @@ class ConvertToSecureString(Cmdlet):
                            _fq("ConvertToSecureStringCommand", "ImportSecureString_"
                                "InvalidArgument"), "InvalidArgument")
             return
-        self.ctx.write_output(SecureString(to_string(args.get("String"))))
+        self.ctx.write_output(SecureString(to_string(args.String)))
+
+
+class ConvertFromSecureStringArgs(Bound):
+    """ConvertFrom-SecureString's parameters."""
+
+    SecureString: object
+    AsPlainText: bool
 
 
 @command
@@ -158,13 +183,14 @@ class ConvertFromSecureString(Cmdlet):
                    "Read-Host -AsSecureString prompt."),),
         output_type="System.String",
     )
+    args_type = ConvertFromSecureStringArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ConvertFromSecureStringArgs) -> None:
         """Convert one SecureString."""
-        value = args.get("SecureString")
+        value = args.SecureString
         if not isinstance(value, SecureString):
             return
-        if not args.get("AsPlainText"):
+        if not args.AsPlainText:
             self.ctx.throw("Encrypted standard strings are not supported by pjsh; use "
                            "-AsPlainText.", _fq("ConvertFromSecureStringCommand",
                                                 "NotSupported"), "NotImplemented")

@@ -19,7 +19,7 @@ import stat
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, TYPE_CHECKING, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar, Protocol
 
 from pjsh.lang.record import dataclass
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
@@ -42,6 +42,8 @@ from pjsh.runtime.operators import has_wildcard, wildcard_regex
 from pjsh.runtime.values import PROVIDER_NAME, PSPropertyClass
 
 if TYPE_CHECKING:
+    import datetime
+
     from pjsh.runtime.cmdlet import CommandContext
     from pjsh.runtime.errors import ErrorRecord
     from pjsh.runtime.session import Session
@@ -478,6 +480,7 @@ ENCODING = TypeSpec(
     "System.Text.Encoding", _convert_encoding,
     choices=("ascii", "ansi", "bigendianunicode", "bigendianutf32", "oem", "unicode", "utf7",
              "utf8", "utf8BOM", "utf8NoBOM", "utf32"),
+    python="TextEncoding",
 )
 
 _BOMS = (
@@ -579,16 +582,6 @@ class _NameFilter:
     include: list[re.Pattern[str]]
     exclude: list[re.Pattern[str]]
 
-    @classmethod
-    def from_args(cls, args: Bound) -> _NameFilter:
-        """Build the filter from a cmdlet's -Filter/-Include/-Exclude."""
-        flt = args.get("Filter")
-        return cls(
-            wildcard_regex(to_string(flt), FS_CASE_SENSITIVE) if flt else None,
-            _pattern_list(args.get("Include")),
-            _pattern_list(args.get("Exclude")),
-        )
-
     def accepts(self, name: str) -> bool:
         """Tell whether a name passes all three filters."""
         if self.filter is not None and not self.filter.match(name):
@@ -598,15 +591,49 @@ class _NameFilter:
         return not any(rx.match(name) for rx in self.exclude)
 
 
-def existing_items(cmd: Cmdlet, args: Bound, command_class: str) -> Iterator[str]:
+class _FilterArgs(Protocol):
+    """The record of a cmdlet with -Filter, -Include and -Exclude."""
+
+    @property
+    def Filter(self) -> str | None: ...
+    @property
+    def Include(self) -> list[str] | None: ...
+    @property
+    def Exclude(self) -> list[str] | None: ...
+
+
+def _name_filter(args: _FilterArgs) -> _NameFilter:
+    """The filter of a cmdlet's -Filter/-Include/-Exclude."""
+    return _NameFilter(
+        wildcard_regex(args.Filter, FS_CASE_SENSITIVE) if args.Filter else None,
+        _pattern_list(args.Include),
+        _pattern_list(args.Exclude),
+    )
+
+
+class PathArgs(Protocol):
+    """The record of a cmdlet that names items by -Path or -LiteralPath."""
+
+    parameter_set: str
+
+    @property
+    def Path(self) -> list[str] | None: ...
+    @property
+    def LiteralPath(self) -> list[str] | None: ...
+    def __contains__(self, name: str) -> bool: ...
+
+
+def existing_items(cmd: Cmdlet, args: PathArgs, command_class: str,
+                   force: bool) -> Iterator[str]:
     """The paths named by -Path (wildcards expanded) or -LiteralPath that exist; a literal path
-    that does not exist gets PowerShell's PathNotFound error."""
+    that does not exist gets PowerShell's PathNotFound error. Hidden files match wildcards only
+    with ``force``."""
     literal = _literal_set(args)
     session = cmd.ctx.session
     for raw in as_list(args.LiteralPath if literal else args.Path):
         text = provider_path(to_string(raw))
         if not literal and has_wildcard(text):
-            yield from glob_paths(session, text, bool(args.Force))
+            yield from glob_paths(session, text, force)
             continue
         full = resolve_literal(session, text)
         if not os.path.lexists(full):
@@ -617,7 +644,7 @@ def existing_items(cmd: Cmdlet, args: Bound, command_class: str) -> Iterator[str
         yield full
 
 
-def _literal_set(args: Bound) -> bool:
+def _literal_set(args: Bound | PathArgs) -> bool:
     return args.parameter_set.startswith("Literal") or "LiteralPath" in args
 
 
@@ -683,6 +710,24 @@ def _non_negative(value: object) -> str | None:
     return None
 
 
+class GetChildItemArgs(Bound):
+    """Get-ChildItem's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+    Recurse: bool
+    Depth: int | None
+    Force: bool
+    Name: bool
+    File: bool
+    Directory: bool
+    Hidden: bool
+    FollowSymlink: bool
+
+
 @command
 class GetChildItem(Cmdlet):
     """Get-ChildItem: list the items in directories (optionally recursively)."""
@@ -730,13 +775,14 @@ class GetChildItem(Cmdlet):
                   help="With -Recurse, also descend into symbolic links to directories."),
         ),
     )
+    args_type = GetChildItemArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetChildItemArgs) -> None:
         """List each path."""
         literal = _literal_set(args)
         paths = as_list(args.LiteralPath if literal else args.Path) or ["."]
         opts = _Listing(
-            names=_NameFilter.from_args(args),
+            names=_name_filter(args),
             force=bool(args.Force),
             files_only=bool(args.File),
             dirs_only=bool(args.Directory),
@@ -856,6 +902,17 @@ class GetChildItem(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class GetItemArgs(Bound):
+    """Get-Item's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Force: bool
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+
+
 @command
 class GetItem(Cmdlet):
     """Get-Item: the items at the given paths themselves (not their contents)."""
@@ -887,11 +944,12 @@ class GetItem(Cmdlet):
             Param("Exclude", STRINGS, help="Wildcards; matching names are left out."),
         ),
     )
+    args_type = GetItemArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetItemArgs) -> None:
         """Write the item each path names."""
-        names = _NameFilter.from_args(args)
-        for path in existing_items(self, args, "GetItemCommand"):
+        names = _name_filter(args)
+        for path in existing_items(self, args, "GetItemCommand", args.Force):
             try:
                 item = item_for(path)
             except OSError:
@@ -918,6 +976,25 @@ def _batches(values: Iterable[object], read_count: int) -> Iterator[object]:
             batch = []
     if batch:
         yield batch
+
+
+class GetContentArgs(Bound):
+    """Get-Content's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    ReadCount: int
+    TotalCount: int
+    Tail: int
+    Delimiter: str | None
+    Raw: bool
+    Wait: bool
+    Encoding: TextEncoding | None
+    AsByteStream: bool
+    Force: bool
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
 
 
 @command
@@ -972,8 +1049,9 @@ class GetContent(Cmdlet):
             Param("Exclude", STRINGS, help="Wildcards; matching file names are skipped."),
         ),
     )
+    args_type = GetContentArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: GetContentArgs) -> None:
         """Reject parameter combinations pwsh rejects."""
         total, tail = "TotalCount" in args, "Tail" in args
         if total and tail:
@@ -987,10 +1065,10 @@ class GetContent(Cmdlet):
                            "command.", _fqid("InvalidOperation", "GetContentCommand"),
                            "InvalidOperation", None, "System.InvalidOperationException")
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetContentArgs) -> None:
         """Read each file the paths name."""
         literal = _literal_set(args)
-        names = _NameFilter.from_args(args)
+        names = _name_filter(args)
         for raw in as_list(args.LiteralPath if literal else args.Path):
             text = provider_path(to_string(raw))
             if not literal and has_wildcard(text):
@@ -1007,7 +1085,7 @@ class GetContent(Cmdlet):
             else:
                 self._read(resolve_literal(self.ctx.session, text), args)
 
-    def _read(self, full: str, args: Bound) -> None:
+    def _read(self, full: str, args: GetContentArgs) -> None:
         if os.path.isdir(full):
             self.ctx.write_error(self.ctx.error(
                 f"Unable to get content because it is a directory: '{full}'. "
@@ -1026,7 +1104,7 @@ class GetContent(Cmdlet):
         except OSError as exc:
             _io_error(self.ctx, exc, full, "GetContentReader", "GetContentCommand", "ReadError")
 
-    def _emit_content(self, fh: IO[bytes], args: Bound) -> None:
+    def _emit_content(self, fh: IO[bytes], args: GetContentArgs) -> None:
         total = to_int(args.TotalCount) if "TotalCount" in args else -1
         tail = to_int(args.Tail) if "Tail" in args else -1
         if total == 0 or tail == 0:
@@ -1092,8 +1170,22 @@ def _take(values: Iterable[object], count: int) -> Iterator[object]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _content_bytes(values: Iterable[object], args: Bound, encoding: TextEncoding) -> bytes:
-    if args.get("AsByteStream"):
+class ContentWriterArgs(Bound):
+    """The parameters Set-Content and Add-Content share."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Value: list[object] | None
+    PassThru: bool
+    Force: bool
+    NoNewline: bool
+    Encoding: TextEncoding | None
+    AsByteStream: bool
+
+
+def _content_bytes(values: Iterable[object], args: ContentWriterArgs,
+                   encoding: TextEncoding) -> bytes:
+    if args.AsByteStream:
         out = bytearray()
         for v in values:
             if isinstance(v, (bytes, bytearray)):
@@ -1103,7 +1195,7 @@ def _content_bytes(values: Iterable[object], args: Bound, encoding: TextEncoding
             else:
                 out.append(to_int(v) & 0xFF)
         return bytes(out)
-    newline = "" if args.get("NoNewline") else "\n"
+    newline = "" if args.NoNewline else "\n"
     return encode_text("".join(to_string(v) + newline for v in values), encoding)
 
 
@@ -1113,11 +1205,11 @@ class _ContentWriter(Cmdlet):
     append: ClassVar[bool] = False
     command_class: ClassVar[str] = ""
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: ContentWriterArgs) -> None:
         """Start with no file opened."""
         self._files: dict[str, IO[bytes]] = {}
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ContentWriterArgs) -> None:
         """Write this input's values to every target file."""
         values = as_list(args.Value)
         encoding = args.Encoding or UTF8_NO_BOM
@@ -1134,7 +1226,7 @@ class _ContentWriter(Cmdlet):
             for v in values:
                 self.ctx.write_output(v)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: ContentWriterArgs) -> None:
         """Close the files; a write that fails only at the last flush (a full disk) is
         reported like any other write error."""
         self._close(report=True)
@@ -1157,7 +1249,7 @@ class _ContentWriter(Cmdlet):
         if files:
             self._close()
 
-    def _targets(self, args: Bound) -> list[str]:
+    def _targets(self, args: ContentWriterArgs) -> list[str]:
         session = self.ctx.session
         if _literal_set(args):
             return [resolve_literal(session, to_string(p)) for p in as_list(args.LiteralPath)]
@@ -1177,7 +1269,7 @@ class _ContentWriter(Cmdlet):
                 out.append(resolve_literal(session, text))
         return out
 
-    def _open(self, path: str, args: Bound, encoding: TextEncoding) -> IO[bytes] | None:
+    def _open(self, path: str, args: ContentWriterArgs, encoding: TextEncoding) -> IO[bytes] | None:
         fh = self._files.get(path)
         if fh is not None:
             return fh
@@ -1193,7 +1285,7 @@ class _ContentWriter(Cmdlet):
         except OSError as exc:
             _io_error(self.ctx, exc, path, "GetContentWriter", self.command_class, "WriteError")
             return None
-        if encoding.bom and not args.get("AsByteStream") and (
+        if encoding.bom and not args.AsByteStream and (
                 not self.append or not existed or fh.tell() == 0):
             fh.write(encoding.bom)
         self._files[path] = fh
@@ -1232,6 +1324,10 @@ _CONTENT_WRITER_PARAMS = (
 )
 
 
+class SetContentArgs(ContentWriterArgs):
+    """Set-Content's parameters."""
+
+
 @command
 class SetContent(_ContentWriter):
     """Set-Content: replace a file's content with the given values."""
@@ -1253,6 +1349,11 @@ class SetContent(_ContentWriter):
         output_type="System.String",
         params=_CONTENT_WRITER_PARAMS,
     )
+    args_type = SetContentArgs
+
+
+class AddContentArgs(ContentWriterArgs):
+    """Add-Content's parameters."""
 
 
 @command
@@ -1275,11 +1376,26 @@ class AddContent(_ContentWriter):
         output_type="System.String",
         params=_CONTENT_WRITER_PARAMS,
     )
+    args_type = AddContentArgs
 
 
 # ---------------------------------------------------------------------------------------------
 # Out-File
 # ---------------------------------------------------------------------------------------------
+
+
+class OutFileArgs(Bound):
+    """Out-File's parameters."""
+
+    FilePath: str | None
+    LiteralPath: str | None
+    Encoding: TextEncoding | None
+    Append: bool
+    Force: bool
+    NoClobber: bool
+    Width: int | None
+    NoNewline: bool
+    InputObject: object
 
 
 @command
@@ -1315,8 +1431,9 @@ class OutFile(Cmdlet):
             Param("InputObject", OBJECT, pipeline=True, help="The objects to write."),
         ),
     )
+    args_type = OutFileArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: OutFileArgs) -> None:
         """Check the target and create (or truncate) it, as pwsh does before any input."""
         self._objects: list[object] = []
         raw = args.LiteralPath if _literal_set(args) else args.FilePath
@@ -1334,7 +1451,7 @@ class OutFile(Cmdlet):
             except OSError as exc:
                 self._fail_os(exc)
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: OutFileArgs) -> None:
         """Collect the input; it is formatted as a whole at the end."""
         if "InputObject" not in args:
             return
@@ -1345,7 +1462,7 @@ class OutFile(Cmdlet):
         else:
             self._objects.append(value)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: OutFileArgs) -> None:
         """Format everything collected and write it."""
         from pjsh.runtime.formatting import build_blocks, render_text
 
@@ -1365,7 +1482,7 @@ class OutFile(Cmdlet):
         except OSError as exc:
             self._fail_os(exc)
 
-    def _open(self, args: Bound, mode: str) -> IO[bytes]:
+    def _open(self, args: OutFileArgs, mode: str) -> IO[bytes]:
         try:
             return open(self._path, mode)  # closed by the callers
         except PermissionError:
@@ -1399,6 +1516,20 @@ class OutFile(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 PATH_TYPE = enum_type("Microsoft.PowerShell.Commands.TestPathType", ("Any", "Container", "Leaf"))
+
+
+class TestPathArgs(Bound):
+    """Test-Path's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    PathType: str
+    IsValid: bool
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+    OlderThan: datetime.datetime | None
+    NewerThan: datetime.datetime | None
 
 
 @command
@@ -1438,11 +1569,12 @@ class TestPath(Cmdlet):
             Param("NewerThan", DATETIME, help="Only true if last modified after this time."),
         ),
     )
+    args_type = TestPathArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: TestPathArgs) -> None:
         """Output one boolean per path."""
         literal = _literal_set(args)
-        names = _NameFilter.from_args(args)
+        names = _name_filter(args)
         for raw in as_list(args.LiteralPath if literal else args.Path):
             text = provider_path(to_string(raw))
             if not text.strip():
@@ -1458,7 +1590,7 @@ class TestPath(Cmdlet):
             self.ctx.write_output(any(self._matches(p, args, names) for p in candidates))
 
     @staticmethod
-    def _matches(path: str, args: Bound, names: _NameFilter) -> bool:
+    def _matches(path: str, args: TestPathArgs, names: _NameFilter) -> bool:
         try:
             lst = os.lstat(path)
         except OSError:
@@ -1491,6 +1623,16 @@ def _item_type(text: str) -> str | None:
         if full.startswith(low):
             return kind
     return None
+
+
+class NewItemArgs(Bound):
+    """New-Item's parameters."""
+
+    Path: list[str] | None
+    Name: str | None
+    ItemType: str | None
+    Value: object
+    Force: bool
 
 
 @command
@@ -1529,8 +1671,9 @@ class NewItem(Cmdlet):
                   help="Overwrite an existing file and create missing parent directories."),
         ),
     )
+    args_type = NewItemArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: NewItemArgs) -> None:
         """Create each item."""
         session = self.ctx.session
         kind = "File"
@@ -1561,7 +1704,7 @@ class NewItem(Cmdlet):
         self.ctx.write_error(self.ctx.error(message, _fqid(error_id, "NewItemCommand"), category,
                                             full, "System.IO.IOException"))
 
-    def _create(self, full: str, kind: str, args: Bound) -> FileSystemItem | None:
+    def _create(self, full: str, kind: str, args: NewItemArgs) -> FileSystemItem | None:
         force = bool(args.Force)
         if kind == "Directory":
             if os.path.lexists(full):
@@ -1609,6 +1752,18 @@ class NewItem(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class RemoveItemArgs(Bound):
+    """Remove-Item's parameters."""
+
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    Recurse: bool
+    Force: bool
+    Filter: str | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+
+
 @command
 class RemoveItem(Cmdlet):
     """Remove-Item: delete files and directories."""
@@ -1643,11 +1798,12 @@ class RemoveItem(Cmdlet):
             Param("Exclude", STRINGS, help="Wildcards; matching names are kept."),
         ),
     )
+    args_type = RemoveItemArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: RemoveItemArgs) -> None:
         """Delete each item the paths name."""
-        names = _NameFilter.from_args(args)
-        for target in existing_items(self, args, "RemoveItemCommand"):
+        names = _name_filter(args)
+        for target in existing_items(self, args, "RemoveItemCommand", args.Force):
             if self.ctx.stopping:
                 return
             if names.accepts(os.path.basename(target)):

@@ -30,9 +30,12 @@ from pjsh.runtime.convert import (
 from pjsh.runtime.errors import ErrorRecord, make_error
 
 if TYPE_CHECKING:
+    import datetime
+
     from pjsh.jobs.manager import JobManager
     from pjsh.jobs.model import Job
     from pjsh.jobs.service import JobService
+    from pjsh.runtime import scriptblock
     from pjsh.runtime.cancel import CancelToken
     from pjsh.runtime.interpreter import Frame, Interpreter
 
@@ -54,7 +57,8 @@ def _jobs_convert(value: object) -> object:
     return out
 
 
-JOBS = TypeSpec("System.Management.Automation.Job[]", _jobs_convert, is_array=True)
+JOBS = TypeSpec("System.Management.Automation.Job[]", _jobs_convert, is_array=True,
+                python="list[Job]")
 
 
 def _not_negative_one(value: object) -> str | None:
@@ -142,10 +146,33 @@ def _not_found(cmd: Cmdlet, error_id: str, message: str, target: object) -> None
         exception_type="System.ArgumentException"))
 
 
-def select_jobs(cmd: Cmdlet, args: Bound, *, search_children: bool = True) -> list[Job]:
+class JobSelectorArgs(Bound):
+    """The job selectors every *-Job cmdlet that acts on existing jobs has."""
+
+    Id: list[int] | None
+    Job: list[Job] | None
+    Name: list[str] | None
+    InstanceId: list[str] | None
+
+
+class JobStateArgs(JobSelectorArgs):
+    """The selectors of the cmdlets that also select by -State (and -Filter)."""
+
+    State: str | None
+    Filter: list[object] | None
+
+
+class JobCommandArgs(JobStateArgs):
+    """The selectors of Get-Job and Remove-Job, which also select by -Command."""
+
+    Command: list[str] | None
+
+
+def select_jobs(cmd: Cmdlet, args: JobSelectorArgs, *,
+                search_children: bool = True) -> list[Job]:
     """The jobs named by whichever selector was used (with PowerShell's not-found errors)."""
     sset = args.parameter_set
-    if sset == JOB_SET or (sset in _RECV_JOB_SETS and args.get("Job") is not None):
+    if sset == JOB_SET or (sset in _RECV_JOB_SETS and args.Job is not None):
         return list(args.Job or [])
     everything = _all_jobs(cmd) if search_children else service(cmd).manager.jobs()
     found: list[Job] = []
@@ -186,11 +213,12 @@ def select_jobs(cmd: Cmdlet, args: Bound, *, search_children: bool = True) -> li
                            "Verify the value of the InstanceId parameter, and then try the "
                            "command again.", iid)
             found.extend(matches)
-    elif sset == STATE_SET:
+    elif sset == STATE_SET and isinstance(args, JobStateArgs):  # only they have the set
         found = [j for j in service(cmd).manager.jobs() if j.state.name == args.State]
-    elif sset == COMMAND_SET:
+    elif sset == COMMAND_SET and isinstance(args, JobCommandArgs):  # only they have the set
         found = [j for j in service(cmd).manager.jobs()
-                 if any(_match(p, j.command.strip()) or _match(p, j.command) for p in args.Command)]
+                 if any(_match(p, j.command.strip()) or _match(p, j.command)
+                        for p in args.Command or [])]
     elif sset == FILTER_SET:
         cmd.ctx.write_warning("The Filter parameter is supported only for custom job types.")
         found = []
@@ -228,7 +256,7 @@ def job_spec(jobs: list[Job], spec: str) -> Job | None:
 
 
 # ---- Start-Job --------------------------------------------------------------------------------
-def _script_from_file(cmd: Cmdlet, path: str) -> object:
+def _script_from_file(cmd: Cmdlet, path: str) -> scriptblock.ScriptBlock:
     from pjsh.lang.parser import parse
     from pjsh.runtime.scriptblock import ScriptBlock
 
@@ -246,6 +274,19 @@ def _script_from_file(cmd: Cmdlet, path: str) -> object:
         cmd.ctx.throw(result.error.describe(full), _fq(cmd, "ParseError"), "ParserError", full)
     assert result.body is not None
     return ScriptBlock(result.body, text, text)
+
+
+class StartJobArgs(Bound):
+    """Start-Job's parameters."""
+
+    ScriptBlock: scriptblock.ScriptBlock | None
+    FilePath: str | None
+    LiteralPath: str | None
+    InitializationScript: scriptblock.ScriptBlock | None
+    Name: str | None
+    WorkingDirectory: str | None
+    InputObject: list[object] | None
+    ArgumentList: list[object] | None
 
 
 @command
@@ -279,17 +320,18 @@ class StartJob(Cmdlet):
             Param("ArgumentList", OBJECTS, aliases=("Args", "Arguments"),
                   help="Arguments for the script block's parameters or $args."),
         ))
+    args_type = StartJobArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: StartJobArgs) -> None:
         self.items: list[object] = []
         self.got_input = False
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: StartJobArgs) -> None:
         if "InputObject" in args:
             self.got_input = True
             self.items.extend(args.InputObject or [])
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: StartJobArgs) -> None:
         from pjsh.runtime.scriptblock import ScriptBlock
 
         session = self.ctx.session
@@ -303,8 +345,10 @@ class StartJob(Cmdlet):
         if args.parameter_set == "ComputerName":
             block = args.ScriptBlock
         else:
-            block = _script_from_file(self, args.FilePath or args.LiteralPath)
-        assert isinstance(block, ScriptBlock)
+            path = args.FilePath or args.LiteralPath
+            assert path is not None  # mandatory in the FilePath and LiteralPath sets
+            block = _script_from_file(self, path)
+        assert isinstance(block, ScriptBlock)  # mandatory in the ComputerName set
         interp, frame = _caller(self)
         job = service(self).start_script_job(
             block, interp, frame, name=args.Name, args=list(args.ArgumentList or []),
@@ -316,6 +360,18 @@ class StartJob(Cmdlet):
 def _caller(cmd: Cmdlet) -> tuple[Interpreter, Frame]:
     """The interpreter and frame running this cmdlet (jobs copy variables from them)."""
     return cmd.ctx.caller()
+
+
+class StartThreadJobArgs(Bound):
+    """Start-ThreadJob's parameters."""
+
+    ScriptBlock: scriptblock.ScriptBlock | None
+    FilePath: str | None
+    Name: str | None
+    InitializationScript: scriptblock.ScriptBlock | None
+    InputObject: list[object] | None
+    ArgumentList: list[object] | None
+    ThrottleLimit: int | None
 
 
 @command
@@ -342,24 +398,27 @@ class StartThreadJob(Cmdlet):
             Param("ArgumentList", OBJECTS, aliases=("Args", "Arguments"),
                   help="Arguments for the script block."),
             Param("ThrottleLimit", INT, help="How many thread jobs may run at once (session-wide)."),
-            Param("StreamingHost", STRING, help="Accepted for compatibility; ignored."),
         ))
+    args_type = StartThreadJobArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: StartThreadJobArgs) -> None:
         self.items: list[object] = []
         self.got_input = False
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: StartThreadJobArgs) -> None:
         if "InputObject" in args:
             self.got_input = True
             self.items.extend(args.InputObject or [])
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: StartThreadJobArgs) -> None:
         from pjsh.runtime.scriptblock import ScriptBlock
 
-        block = args.ScriptBlock if args.parameter_set == "ScriptBlock" else _script_from_file(
-            self, args.FilePath)
-        assert isinstance(block, ScriptBlock)
+        if args.parameter_set == "ScriptBlock":
+            block = args.ScriptBlock
+        else:
+            assert args.FilePath is not None  # mandatory in the FilePath set
+            block = _script_from_file(self, args.FilePath)
+        assert isinstance(block, ScriptBlock)  # mandatory in the ScriptBlock set
         svc = service(self)
         interp, frame = _caller(self)
         job = svc.thread_job(block, name=args.Name, args=list(args.ArgumentList or []),
@@ -371,6 +430,17 @@ class StartThreadJob(Cmdlet):
 
 # ---- Get-Job ----------------------------------------------------------------------------------
 _GET_JOB_SETS = (ID_SET, JOB_SET, INSTANCE_SET, NAME_SET, STATE_SET, COMMAND_SET)
+
+
+class GetJobArgs(JobCommandArgs):
+    """Get-Job's parameters."""
+
+    IncludeChildJob: bool
+    ChildJobState: str | None
+    HasMoreData: bool | None
+    Before: datetime.datetime | None
+    After: datetime.datetime | None
+    Newest: int | None
 
 
 @command
@@ -398,8 +468,9 @@ class GetJob(Cmdlet):
                 Param("Newest", INT, sets=_GET_JOB_SETS,
                       help="The N jobs that ended most recently.")),
     )
+    args_type = GetJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetJobArgs) -> None:
         if args.parameter_set == ID_SET and not args.Id:
             jobs = service(self).manager.jobs()
         elif args.parameter_set == JOB_SET:
@@ -554,6 +625,21 @@ RECEIVE_SWITCHES = (
 _RECV_JOB_SETS = ("Location", "ComputerName", "Session")
 
 
+class ReceiveJobArgs(JobSelectorArgs):
+    """Receive-Job's parameters."""
+
+    Location: list[str] | None
+    ComputerName: list[str] | None
+    Session: list[object] | None
+    Keep: bool
+    NoRecurse: bool
+    Force: bool
+    Wait: bool
+    AutoRemoveJob: bool
+    WriteEvents: bool
+    WriteJobInResults: bool
+
+
 @command
 class ReceiveJob(Cmdlet):
     """Receive-Job: get the results of jobs."""
@@ -583,8 +669,9 @@ class ReceiveJob(Cmdlet):
                   pipeline_by_name=True, completer="job", help="Ids of the jobs."),
             *RECEIVE_SWITCHES,
         ))
+    args_type = ReceiveJobArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: ReceiveJobArgs) -> None:
         # As PowerShell's BeginProcessing: the switch misuse is a terminating error even
         # before any job arrives.
         if args.Wait:
@@ -601,7 +688,7 @@ class ReceiveJob(Cmdlet):
                 self.ctx.throw(message, _fq(self, "InvalidOperationException"), "InvalidOperation",
                                exception_type="System.InvalidOperationException")
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ReceiveJobArgs) -> None:
         jobs = self._filter_location(args, select_jobs(self, args))
         if not jobs:
             return
@@ -611,10 +698,10 @@ class ReceiveJob(Cmdlet):
             for job in jobs:
                 self.receive(job, args)
 
-    def _filter_location(self, args: Bound, jobs: list[Job]) -> list[Job]:
+    def _filter_location(self, args: ReceiveJobArgs, jobs: list[Job]) -> list[Job]:
         from pjsh.jobs.model import PSRemotingJob
 
-        if args.parameter_set == "Session":
+        if args.Session is not None:  # the Session set
             out: list[Job] = []
             for j in jobs:
                 if not isinstance(j, PSRemotingJob):
@@ -622,7 +709,7 @@ class ReceiveJob(Cmdlet):
                         "The Session parameter can be used only with PSRemotingJob objects.",
                         "RunspaceParameterNotSupported,Microsoft.PowerShell.Commands."
                         "ReceiveJobCommand", "InvalidArgument", j))
-            # Local jobs belong to no session; remote children match by their session.
+            # No pjsh job runs in a PSSession, so no child matches any of args.Session.
             return out
         names = args.Location if args.parameter_set == "Location" else args.ComputerName
         if not names:
@@ -641,7 +728,7 @@ class ReceiveJob(Cmdlet):
             out.extend(c for c in kids if any(_match(n, c.location) for n in names))
         return out
 
-    def receive(self, job: Job, args: Bound,
+    def receive(self, job: Job, args: ReceiveJobArgs,
                 cursors: dict[int, _Position] | None = None) -> None:
         """Emit a job's unread records on their streams (then its failure, once).
 
@@ -770,7 +857,7 @@ class ReceiveJob(Cmdlet):
         pending.start = end  # set first: a line whose output raised was taken
         self.emit(pending.stream, _fragment(data), src)
 
-    def _report_failure(self, job: Job, args: Bound) -> None:
+    def _report_failure(self, job: Job, args: ReceiveJobArgs) -> None:
         from pjsh.jobs.jobhost import JobScriptFailed
         from pjsh.jobs.model import JobState
 
@@ -822,7 +909,7 @@ class ReceiveJob(Cmdlet):
         elif stream is Stream.Progress:
             ctx.write_progress(value)
 
-    def _wait(self, args: Bound, jobs: list[Job]) -> None:
+    def _wait(self, args: ReceiveJobArgs, jobs: list[Job]) -> None:
         from pjsh.jobs.model import JobState, is_finished, is_persistent
         from pjsh.runtime.values import PSObject
 
@@ -938,6 +1025,14 @@ class WaitProgress:
 
 
 # ---- Wait-Job ---------------------------------------------------------------------------------
+class WaitJobArgs(JobStateArgs):
+    """Wait-Job's parameters."""
+
+    Any: bool
+    Timeout: int
+    Force: bool
+
+
 @command
 class WaitJob(Cmdlet):
     """Wait-Job: wait until jobs finish."""
@@ -955,14 +1050,15 @@ class WaitJob(Cmdlet):
                       validate=_not_negative_one, help="Seconds to wait at most (-1: forever)."),
                 Param("Force", SWITCH, help="Keep waiting through Suspended/Disconnected.")),
     )
+    args_type = WaitJobArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: WaitJobArgs) -> None:
         self.jobs: list[Job] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WaitJobArgs) -> None:
         self.jobs.extend(select_jobs(self, args))
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: WaitJobArgs) -> None:
         from pjsh.jobs.model import JobState
 
         jobs = list({j.id: j for j in self.jobs}.values())
@@ -994,6 +1090,12 @@ class WaitJob(Cmdlet):
 
 
 # ---- Stop-Job / Remove-Job / Suspend-Job / Resume-Job -----------------------------------------
+class StopJobArgs(JobStateArgs):
+    """Stop-Job's parameters."""
+
+    PassThru: bool
+
+
 @command
 class StopJob(Cmdlet):
     """Stop-Job: stop jobs and their whole process trees."""
@@ -1005,8 +1107,9 @@ class StopJob(Cmdlet):
                                                      "Stop all running jobs and show them.")),
         params=(*selector_params(), Param("PassThru", SWITCH, help="Output the stopped jobs.")),
     )
+    args_type = StopJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: StopJobArgs) -> None:
         manager = service(self).manager
         for job in select_jobs(self, args):
             # No timeout: each backend ends its jobs itself (SIGKILL after its grace for
@@ -1016,6 +1119,12 @@ class StopJob(Cmdlet):
                 return
             if args.PassThru:
                 self.ctx.write_output(job)
+
+
+class RemoveJobArgs(JobCommandArgs):
+    """Remove-Job's parameters."""
+
+    Force: bool
 
 
 @command
@@ -1032,8 +1141,9 @@ class RemoveJob(Cmdlet):
                       sets=(ID_SET, JOB_SET, NAME_SET, INSTANCE_SET, FILTER_SET),
                       help="Stop running jobs, then remove them.")),
     )
+    args_type = RemoveJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: RemoveJobArgs) -> None:
         from pjsh.jobs.model import JobError
 
         if args.parameter_set == COMMAND_SET and not args.Command:
@@ -1080,7 +1190,7 @@ class RemoveJob(Cmdlet):
                                                     job))
 
 
-def _resume_default(cmd: Cmdlet, args: Bound) -> list[Job]:
+def _resume_default(cmd: Cmdlet, args: JobStateArgs) -> list[Job]:
     """No selector: the most recent suspended job (bash's ``bg``/``fg`` habit)."""
     if args.parameter_set == ID_SET and not args.Id:
         from pjsh.jobs.model import JobState
@@ -1112,6 +1222,13 @@ def _signal_jobs(cmd: Cmdlet, jobs: list[Job], operation: Callable[[Job], None],
         cmd.ctx.write_output(job)
 
 
+class SuspendJobArgs(JobStateArgs):
+    """Suspend-Job's parameters."""
+
+    Force: bool
+    Wait: bool
+
+
 @command
 class SuspendJob(Cmdlet):
     """Suspend-Job: pause a job's processes (SIGSTOP to its process group)."""
@@ -1127,13 +1244,20 @@ class SuspendJob(Cmdlet):
                 Param("Wait", SWITCH,
                       help="Return once the job is Suspended (or has finished).")),
     )
+    args_type = SuspendJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: SuspendJobArgs) -> None:
         from pjsh.jobs.model import JobState
 
         _signal_jobs(self, select_jobs(self, args), service(self).manager.suspend,
                      "SuspendJobNotSupported",
                      (lambda s: s is JobState.Suspended or _finished(s)) if args.Wait else None)
+
+
+class ResumeJobArgs(JobStateArgs):
+    """Resume-Job's parameters."""
+
+    Wait: bool
 
 
 @command
@@ -1148,8 +1272,9 @@ class ResumeJob(Cmdlet):
                 Param("Wait", SWITCH, help="Return once the job is running again (or has "
                                            "finished).")),
     )
+    args_type = ResumeJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ResumeJobArgs) -> None:
         from pjsh.jobs.model import JobState
 
         _signal_jobs(self, _resume_default(self, args), service(self).manager.resume,
@@ -1183,6 +1308,11 @@ def _wait_until(cmd: Cmdlet, job: Job, done: Callable[[object], bool]) -> None:
         cancel.remove_callback(key)
 
 
+class EnterJobArgs(JobStateArgs):
+    """Enter-Job's parameters."""
+
+
+
 @command
 class EnterJob(Cmdlet):
     """Enter-Job (``fg``): bring a job to the foreground: resume it and stream its output."""
@@ -1193,8 +1323,9 @@ class EnterJob(Cmdlet):
                 "until it ends (the latest job when none is given).",
         params=(*selector_params(id_mandatory=False),),
     )
+    args_type = EnterJobArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: EnterJobArgs) -> None:
         from pjsh.jobs.model import JobState
         from pjsh.jobs.tty import TerminalJob, TerminalOwner
 
@@ -1232,7 +1363,7 @@ class EnterJob(Cmdlet):
             if job.state is JobState.Suspended:
                 manager.resume(job)
         receiver = ReceiveJob(self.ctx)
-        bound = Bound({"Keep": False, "NoRecurse": False, "Force": False, "Wait": True,
+        bound = ReceiveJobArgs({"Keep": False, "NoRecurse": False, "Force": False, "Wait": True,
                        "AutoRemoveJob": False, "WriteEvents": False, "WriteJobInResults": False},
                       "Location")
         if terminal is None:

@@ -210,6 +210,17 @@ def _depth_range(value: object) -> str | None:
     return None
 
 
+class ConvertToJsonArgs(Bound):
+    """ConvertTo-Json's parameters."""
+
+    InputObject: object
+    Depth: int
+    Compress: bool
+    EnumsAsStrings: bool
+    AsArray: bool
+    EscapeHandling: str
+
+
 @command
 class ConvertToJson(Cmdlet):
     """ConvertTo-Json: serialize objects as JSON text."""
@@ -243,17 +254,18 @@ class ConvertToJson(Cmdlet):
                   help="Which characters to escape: Default, EscapeNonAscii or EscapeHtml."),
         ),
     )
+    args_type = ConvertToJsonArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: ConvertToJsonArgs) -> None:
         """Start collecting."""
         self._items: list[object] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ConvertToJsonArgs) -> None:
         """Collect one input."""
         if "InputObject" in args:
             self._items.append(args.InputObject)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: ConvertToJsonArgs) -> None:
         """Serialize everything collected."""
         if not self._items and not args.AsArray:
             return
@@ -418,6 +430,15 @@ def _decode_message(exc: JSONDecodeError) -> str:
     return f"{exc.msg}. Path '', line {exc.lineno}, position {exc.colno}."
 
 
+class ConvertFromJsonArgs(Bound):
+    """ConvertFrom-Json's parameters."""
+
+    InputObject: str | None
+    AsHashtable: bool
+    Depth: int
+    NoEnumerate: bool
+
+
 @command
 class ConvertFromJson(Cmdlet):
     """ConvertFrom-Json: parse JSON text into objects."""
@@ -445,17 +466,18 @@ class ConvertFromJson(Cmdlet):
             Param("NoEnumerate", SWITCH, help="Output a top-level array as one object."),
         ),
     )
+    args_type = ConvertFromJsonArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: ConvertFromJsonArgs) -> None:
         """Start collecting."""
         self._texts: list[str] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ConvertFromJsonArgs) -> None:
         """Collect one input string."""
         if "InputObject" in args and args.InputObject is not None:
             self._texts.append(to_string(args.InputObject))
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: ConvertFromJsonArgs) -> None:
         """Parse what was collected, as pwsh does: a lone string as one document; several as
         separate documents if the first parses, else all joined by newlines."""
         texts = self._texts
@@ -474,10 +496,10 @@ class ConvertFromJson(Cmdlet):
             self._emit(self._convert(text, args), args)
 
     @staticmethod
-    def _parse(text: str, args: Bound) -> object:
+    def _parse(text: str, args: ConvertFromJsonArgs) -> object:
         return parse_json(text, bool(args.AsHashtable), to_int(args.Depth))
 
-    def _convert(self, text: str, args: Bound) -> object:
+    def _convert(self, text: str, args: ConvertFromJsonArgs) -> object:
         try:
             return self._parse(text, args)
         except JsonConversionError as exc:
@@ -486,7 +508,7 @@ class ConvertFromJson(Cmdlet):
                            "System.ArgumentException")
             raise  # pragma: no cover - throw() raises
 
-    def _emit(self, value: object, args: Bound) -> None:
+    def _emit(self, value: object, args: ConvertFromJsonArgs) -> None:
         if isinstance(value, list) and not args.NoEnumerate:
             for item in value:
                 self.ctx.write_output(item)

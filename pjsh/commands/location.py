@@ -19,12 +19,20 @@ def _fqid(error_id: str, command_class: str) -> str:
     return f"{error_id},Microsoft.PowerShell.Commands.{command_class}"
 
 
+class LocationChangerArgs(Bound):
+    """The parameters Set-Location and Push-Location share."""
+
+    Path: str | None
+    LiteralPath: str | None
+    PassThru: bool
+
+
 class _LocationChanger(Cmdlet):
     """Shared by Set-Location and Push-Location: resolve a target and move there."""
 
     command_class = ""
 
-    def change_to(self, args: Bound) -> bool:
+    def change_to(self, args: LocationChangerArgs) -> bool:
         """Move to the location the arguments name; report a non-terminating error and return
         False when it does not exist or is not a directory."""
         session = self.ctx.session
@@ -81,6 +89,12 @@ _PATH_PARAMS = (
 )
 
 
+class GetLocationArgs(Bound):
+    """Get-Location's parameters."""
+
+    Stack: bool
+
+
 @command
 class GetLocation(Cmdlet):
     """Get-Location: the current directory as a PathInfo object."""
@@ -104,8 +118,9 @@ class GetLocation(Cmdlet):
             Param("Stack", SWITCH, help="List the location stack instead."),
         ),
     )
+    args_type = GetLocationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetLocationArgs) -> None:
         """Write the location (or the stack)."""
         session = self.ctx.session
         if args.Stack:
@@ -113,6 +128,10 @@ class GetLocation(Cmdlet):
                 self.ctx.write_output(PathInfo(path))
             return
         self.ctx.write_output(PathInfo(session.cwd))
+
+
+class SetLocationArgs(LocationChangerArgs):
+    """Set-Location's parameters."""
 
 
 @command
@@ -139,11 +158,16 @@ class SetLocation(_LocationChanger):
         output_type="System.Management.Automation.PathInfo",
         params=_PATH_PARAMS,
     )
+    args_type = SetLocationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: SetLocationArgs) -> None:
         """Change the location."""
         if self.change_to(args) and args.PassThru:
             self.ctx.write_output(PathInfo(self.ctx.session.cwd))
+
+
+class PushLocationArgs(LocationChangerArgs):
+    """Push-Location's parameters."""
 
 
 @command
@@ -172,8 +196,9 @@ class PushLocation(_LocationChanger):
             *_PATH_PARAMS[1:],
         ),
     )
+    args_type = PushLocationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: PushLocationArgs) -> None:
         """Push, then move (undoing the push if the move fails)."""
         session = self.ctx.session
         session.location_stack.append(session.cwd)
@@ -186,6 +211,12 @@ class PushLocation(_LocationChanger):
             return
         if args.PassThru:
             self.ctx.write_output(PathInfo(session.cwd))
+
+
+class PopLocationArgs(Bound):
+    """Pop-Location's parameters."""
+
+    PassThru: bool
 
 
 @command
@@ -207,8 +238,9 @@ class PopLocation(Cmdlet):
             Param("PassThru", SWITCH, help="Output the new location as a PathInfo object."),
         ),
     )
+    args_type = PopLocationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: PopLocationArgs) -> None:
         """Pop and move."""
         session = self.ctx.session
         if not session.location_stack:

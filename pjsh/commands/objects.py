@@ -109,9 +109,9 @@ def _keep_blocks(value: object) -> object:
     return STRING.convert(value)
 
 
-NAME_OR_BLOCK = TypeSpec("System.String", _keep_blocks)
+NAME_OR_BLOCK = TypeSpec("System.String", _keep_blocks, python="str | ScriptBlock")
 # Input objects are taken as they are; the name is what pwsh's syntax lines show.
-PSOBJECT = TypeSpec("System.Management.Automation.PSObject", OBJECT.convert)
+PSOBJECT = TypeSpec("System.Management.Automation.PSObject", OBJECT.convert, python="object")
 
 
 def _key_kind(key: object, allowed: Sequence[str]) -> str | None:
@@ -307,6 +307,46 @@ def is_type(value: object, type_value: object) -> bool:
     return any(n == wanted or n.rsplit(".", 1)[-1] == wanted for n in names)
 
 
+class WhereObjectArgs(Bound):
+    """Where-Object's parameters."""
+
+    InputObject: object
+    FilterScript: ScriptBlock | None
+    Property: str | ScriptBlock | None
+    Value: object
+    EQ: bool
+    CEQ: bool
+    NE: bool
+    CNE: bool
+    GT: bool
+    CGT: bool
+    LT: bool
+    CLT: bool
+    GE: bool
+    CGE: bool
+    LE: bool
+    CLE: bool
+    Like: bool
+    CLike: bool
+    NotLike: bool
+    CNotLike: bool
+    Match: bool
+    CMatch: bool
+    NotMatch: bool
+    CNotMatch: bool
+    Contains: bool
+    CContains: bool
+    NotContains: bool
+    CNotContains: bool
+    In: bool
+    CIn: bool
+    NotIn: bool
+    CNotIn: bool
+    Is: bool
+    IsNot: bool
+    Not: bool
+
+
 @command
 class WhereObject(Cmdlet):
     """Where-Object: pass on the input objects for which a test is true."""
@@ -347,14 +387,15 @@ class WhereObject(Cmdlet):
         ),
         output_type="System.Object",
     )
+    args_type = WhereObjectArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WhereObjectArgs) -> None:
         """Test one input object and write it if the test holds."""
         if "InputObject" not in args:
             return  # no pipeline input: nothing to filter (pwsh skips AutomationNull)
         obj = args.InputObject
-        block = args.get("FilterScript")
-        prop = args.get("Property")
+        block = args.FilterScript
+        prop = args.Property
         if isinstance(prop, ScriptBlock):
             block = prop
         if isinstance(block, ScriptBlock):
@@ -362,7 +403,7 @@ class WhereObject(Cmdlet):
                 self.ctx.write_output(obj)
             return
         name = to_string(prop)
-        if args.get("Not"):
+        if args.Not:
             if not to_bool(property_value(obj, name)[1]):
                 self.ctx.write_output(obj)
             return
@@ -415,6 +456,21 @@ def _at_least(low: int) -> Callable[[object], str | None]:
                     "command again.")
         return None
     return check
+
+
+class ForEachObjectArgs(Bound):
+    """ForEach-Object's parameters."""
+
+    InputObject: object
+    Process: list[ScriptBlock] | None
+    Begin: ScriptBlock | None
+    End: ScriptBlock | None
+    MemberName: str | ScriptBlock | None
+    ArgumentList: list[object] | None
+    Parallel: ScriptBlock | None
+    ThrottleLimit: int
+    TimeoutSeconds: int
+    UseNewRunspace: bool
 
 
 @command
@@ -478,6 +534,7 @@ class ForEachObject(Cmdlet):
         ),
         output_type="System.Object",
     )
+    args_type = ForEachObjectArgs
     own_as_job_with = ("Parallel",)
 
     def __init__(self, ctx: CommandContext) -> None:
@@ -487,23 +544,23 @@ class ForEachObject(Cmdlet):
         self._member: str | None = None
         self._parallel: ParallelRun | None = None
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: ForEachObjectArgs) -> None:
         """Sort the script blocks into begin/process/end and run the begin block."""
         if args.parameter_set == _PARALLEL_SET:
             self._begin_parallel(args)
             return
-        member = args.get("MemberName")
-        blocks: list[ScriptBlock] = [b for b in as_list(args.get("Process"))
+        member = args.MemberName
+        blocks: list[ScriptBlock] = [b for b in as_list(args.Process)
                                      if isinstance(b, ScriptBlock)]
         if isinstance(member, ScriptBlock):
             blocks.insert(0, member)
-            blocks.extend(a for a in as_list(args.get("ArgumentList"))
+            blocks.extend(a for a in as_list(args.ArgumentList)
                           if isinstance(a, ScriptBlock))
         elif member is not None:
             self._member = to_string(member)
             return
-        begin = args.get("Begin")
-        end = args.get("End")
+        begin = args.Begin
+        end = args.End
         # pwsh: extra positional blocks fill begin first, then end, then process.
         if "Begin" not in args and len(blocks) >= 2:
             begin = blocks.pop(0)
@@ -514,7 +571,7 @@ class ForEachObject(Cmdlet):
         if isinstance(begin, ScriptBlock):
             self.ctx.invoke_to_output(begin)
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ForEachObjectArgs) -> None:
         """Run the process blocks (or the member access) for one input object."""
         given = "InputObject" in args
         obj = args.InputObject if given else None
@@ -529,7 +586,7 @@ class ForEachObject(Cmdlet):
         for block in self._process:
             self.ctx.invoke_to_output(block, dollar_under=obj)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: ForEachObjectArgs) -> None:
         """Run the end block."""
         if self._parallel is not None:
             self._parallel.finish()
@@ -537,19 +594,21 @@ class ForEachObject(Cmdlet):
         if self._end is not None:
             self.ctx.invoke_to_output(self._end)
 
-    def _begin_parallel(self, args: Bound) -> None:
+    def _begin_parallel(self, args: ForEachObjectArgs) -> None:
         from pjsh.commands.parallel import ParallelRun
 
         as_job = bool(self.ctx.common_parameter("AsJob"))
         if as_job and "TimeoutSeconds" in args:
             self.ctx.throw("The 'TimeoutSeconds' parameter cannot be used with the 'AsJob' "
                            "parameter.", "ParallelCannotUseTimeoutWithJob", "InvalidOperation")
-        self._parallel = ParallelRun(self, args.Parallel, to_int(args.ThrottleLimit),
+        block = args.Parallel
+        assert block is not None  # mandatory in the Parallel set
+        self._parallel = ParallelRun(self, block, to_int(args.ThrottleLimit),
                                      to_int(args.TimeoutSeconds), as_job)
 
-    def _member_access(self, obj: object, args: Bound) -> None:
+    def _member_access(self, obj: object, args: ForEachObjectArgs) -> None:
         name = self._member or ""
-        arguments = list(as_list(args.get("ArgumentList")))
+        arguments = list(as_list(args.ArgumentList))
         if obj is None:
             return
         if "ArgumentList" not in args:
@@ -613,6 +672,24 @@ def _unique_key(value: object, case_insensitive: bool) -> object:
     return ("v", value)
 
 
+class SelectObjectArgs(Bound):
+    """Select-Object's parameters."""
+
+    InputObject: object
+    Property: list[object] | None
+    ExcludeProperty: list[str] | None
+    ExpandProperty: str | None
+    Unique: bool
+    CaseInsensitive: bool
+    Last: int | None
+    First: int | None
+    Skip: int | None
+    SkipLast: int | None
+    Wait: bool
+    Index: list[int] | None
+    SkipIndex: list[int] | None
+
+
 @command
 class SelectObject(_Evaluating):
     """Select-Object: pick properties of objects, or pick objects by position."""
@@ -643,8 +720,8 @@ class SelectObject(_Evaluating):
             Param("SkipLast", INT, sets=("SkipLastParameter",), validate=_COUNT,
                   help="Skip the last N objects."),
             Param("Wait", SWITCH, sets=("DefaultParameter", "IndexParameter"),
-                  help="Accepted for compatibility: upstream commands are always stopped "
-                       "once -First is satisfied."),
+                  help="Let upstream commands run to their end instead of stopping them "
+                       "once -First or -Index is satisfied."),
             Param("Index", INTS, sets=("IndexParameter",),
                   help="Output the objects at these 0-based positions."),
             Param("SkipIndex", INTS, sets=("SkipIndexParameter",),
@@ -668,6 +745,7 @@ class SelectObject(_Evaluating):
         ),
         output_type="System.Management.Automation.PSObject",
     )
+    args_type = SelectObjectArgs
 
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
@@ -681,14 +759,14 @@ class SelectObject(_Evaluating):
         self._index: set[int] = set()
         self._max_index = -1
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: SelectObjectArgs) -> None:
         """Parse the property list and set up the selection mode."""
-        if args.get("Property") is not None:
+        if args.Property is not None:
             self._specs = parse_property_specs(self._throw, list(args.Property))
-        self._exclude = [wildcard_regex(to_string(p)) for p in as_list(args.get("ExcludeProperty"))]
-        if "Last" in args:
-            last = max(0, int(args.Last))
-            skip = max(0, to_int(args.get("Skip") or 0))
+        self._exclude = [wildcard_regex(to_string(p)) for p in as_list(args.ExcludeProperty)]
+        if args.Last is not None:  # given (a bound Int32 is never None)
+            last = max(0, args.Last)
+            skip = max(0, to_int(args.Skip or 0))
             self._last = deque(maxlen=last + skip) if last + skip > 0 else deque(maxlen=0)
         if "SkipLast" in args:
             self._delay = deque()
@@ -698,7 +776,7 @@ class SelectObject(_Evaluating):
         elif "SkipIndex" in args:
             self._index = {int(i) for i in (args.SkipIndex or [])}
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: SelectObjectArgs) -> None:
         """Select from one input object."""
         if "InputObject" not in args:
             return
@@ -708,54 +786,59 @@ class SelectObject(_Evaluating):
         if self._last is not None:
             if self._last.maxlen:
                 self._last.append((position, obj))
-            if "First" in args and position < max(0, int(args.First)):
+            if args.First is not None and position < max(0, args.First):
                 # -First N -Last M: the first N go out now, the last M at the end.
                 self._emit(obj, args)
                 self._first_emitted = position + 1
             return
         if self._delay is not None:
             self._delay.append(obj)
-            if len(self._delay) > max(0, int(args.SkipLast)):
+            assert args.SkipLast is not None  # the delay exists only with -SkipLast
+            if len(self._delay) > max(0, args.SkipLast):
                 self._emit(self._delay.popleft(), args)
             return
         if "Index" in args:
             if position in self._index:
                 self._emit(obj, args)
-            if position >= self._max_index:
+            if position >= self._max_index and not args.Wait:
                 raise StopUpstreamSignal()
             return
         if "SkipIndex" in args:
             if position not in self._index:
                 self._emit(obj, args)
             return
-        skip = max(0, to_int(args.get("Skip") or 0))
+        skip = max(0, to_int(args.Skip or 0))
         if position < skip:
             return
-        if "First" in args:
-            first = max(0, int(args.First))
+        if args.First is not None:
+            first = max(0, args.First)
+            # -Wait turns the optimisation off: upstream runs to its end, the rest is dropped.
             if position - skip >= first:
+                if args.Wait:
+                    return
                 raise StopUpstreamSignal()
             self._emit(obj, args)
-            if position - skip + 1 >= first:
+            if position - skip + 1 >= first and not args.Wait:
                 raise StopUpstreamSignal()
             return
         self._emit(obj, args)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: SelectObjectArgs) -> None:
         """Output what -Last kept."""
         if self._last is not None:
             items = list(self._last)
-            skip = max(0, to_int(args.get("Skip") or 0))
-            last = max(0, int(args.Last))
+            skip = max(0, to_int(args.Skip or 0))
+            assert args.Last is not None  # the buffer exists only with -Last
+            last = max(0, args.Last)
             kept = items[: len(items) - skip] if skip else items
             for position, obj in kept[-last:] if last else []:
                 if position >= self._first_emitted:
                     self._emit(obj, args)
 
-    def _emit(self, obj: object, args: Bound) -> None:
+    def _emit(self, obj: object, args: SelectObjectArgs) -> None:
         for item in self._select(obj, args):
-            if args.get("Unique"):
-                key = _unique_key(item, bool(args.get("CaseInsensitive")))
+            if args.Unique:
+                key = _unique_key(item, bool(args.CaseInsensitive))
                 if key in self._seen:
                     continue
                 self._seen.add(key)
@@ -764,8 +847,8 @@ class SelectObject(_Evaluating):
     def _excluded(self, name: str) -> bool:
         return any(rx.match(name) for rx in self._exclude)
 
-    def _select(self, obj: object, args: Bound) -> list[object]:
-        expand = args.get("ExpandProperty")
+    def _select(self, obj: object, args: SelectObjectArgs) -> list[object]:
+        expand = args.ExpandProperty
         if expand:
             return self._expand_property(obj, to_string(expand))
         if self._specs is None and not self._exclude:
@@ -852,6 +935,19 @@ class SelectObject(_Evaluating):
 # ---------------------------------------------------------------------------------------------
 
 
+class SortObjectArgs(Bound):
+    """Sort-Object's parameters."""
+
+    InputObject: object
+    Property: list[object] | None
+    Descending: bool
+    Unique: bool
+    CaseSensitive: bool
+    Stable: bool
+    Top: int | None
+    Bottom: int | None
+
+
 @command
 class SortObject(_Evaluating):
     """Sort-Object: sort the input objects by property values (stable)."""
@@ -892,23 +988,24 @@ class SortObject(_Evaluating):
         ),
         output_type="System.Object",
     )
+    args_type = SortObjectArgs
 
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
         self._items: list[object] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: SortObjectArgs) -> None:
         """Collect one input object."""
         if "InputObject" in args:
             self._items.append(args.InputObject)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: SortObjectArgs) -> None:
         """Sort and output everything collected."""
         specs = (parse_property_specs(self._throw, list(args.Property),
                                       ("Expression", "Ascending", "Descending"))
-                 if args.get("Property") is not None else [])
-        descending = bool(args.get("Descending"))
-        cs = bool(args.get("CaseSensitive"))
+                 if args.Property is not None else [])
+        descending = bool(args.Descending)
+        cs = bool(args.CaseSensitive)
         keyed = [(self._keys(specs, obj), obj) for obj in self._items]
         flags = [descending if s.descending is None else s.descending for s in specs] or [
             descending]
@@ -921,17 +1018,17 @@ class SortObject(_Evaluating):
             return 0
 
         keyed.sort(key=functools.cmp_to_key(cmp))
-        if args.get("Unique"):
+        if args.Unique:
             unique: list[tuple[list[object], object]] = []
             for entry in keyed:
                 if not unique or cmp(unique[-1], entry) != 0:
                     unique.append(entry)
             keyed = unique
         result = [obj for _, obj in keyed]
-        if "Top" in args:
-            result = result[: max(0, int(args.Top))]
-        elif "Bottom" in args:
-            n = max(0, int(args.Bottom))
+        if args.Top is not None:
+            result = result[: max(0, args.Top)]
+        elif args.Bottom is not None:
+            n = max(0, args.Bottom)
             result = result[len(result) - n:] if n else []
         for obj in result:
             self.ctx.write_output(obj)
@@ -1003,6 +1100,23 @@ class _Stats:
 _GENERIC_SWITCHES = ("Sum", "Average", "Maximum", "Minimum", "StandardDeviation")
 
 
+class MeasureObjectArgs(Bound):
+    """Measure-Object's parameters."""
+
+    InputObject: object
+    Property: list[object] | None
+    StandardDeviation: bool
+    Sum: bool
+    AllStats: bool
+    Average: bool
+    Maximum: bool
+    Minimum: bool
+    Line: bool
+    Word: bool
+    Character: bool
+    IgnoreWhiteSpace: bool
+
+
 @command
 class MeasureObject(_Evaluating):
     """Measure-Object: count objects, and sum/average/extremes of property values, or lines,
@@ -1047,6 +1161,7 @@ class MeasureObject(_Evaluating):
         ),
         output_type="Microsoft.PowerShell.Commands.GenericMeasureInfo",
     )
+    args_type = MeasureObjectArgs
 
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
@@ -1055,21 +1170,23 @@ class MeasureObject(_Evaluating):
         self._text = False
         self._wanted: set[str] = set()
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: MeasureObjectArgs) -> None:
         """Work out which measurements were asked for."""
-        if args.get("Property") is not None:
+        if args.Property is not None:
             self._specs = parse_property_specs(self._throw, list(args.Property), ())
             for spec in self._specs:
                 if not spec.is_wildcard:
                     self._stats.setdefault(spec.label.lower(), (spec.label, _Stats()))
-        self._text = args.parameter_set == "TextMeasure" or any(
-            args.get(s) for s in ("Line", "Word", "Character", "IgnoreWhiteSpace"))
-        if args.get("AllStats"):
+        self._text = args.parameter_set == "TextMeasure" or (
+            args.Line or args.Word or args.Character or args.IgnoreWhiteSpace)
+        if args.AllStats:
             self._wanted = set(_GENERIC_SWITCHES)
         else:
-            self._wanted = {s for s in _GENERIC_SWITCHES if args.get(s)}
+            asked = {"Sum": args.Sum, "Average": args.Average, "Maximum": args.Maximum,
+                     "Minimum": args.Minimum, "StandardDeviation": args.StandardDeviation}
+            self._wanted = {s for s in _GENERIC_SWITCHES if asked[s]}
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: MeasureObjectArgs) -> None:
         """Add one input object to the measurements."""
         if "InputObject" not in args:
             return
@@ -1084,14 +1201,14 @@ class MeasureObject(_Evaluating):
                 if value is not None:  # a $null value is not measured, like a missing one
                     self._add(name.lower(), name, value, args)
 
-    def _add(self, key: str, name: str, value: object, args: Bound) -> None:
+    def _add(self, key: str, name: str, value: object, args: MeasureObjectArgs) -> None:
         _, stats = self._stats.setdefault(key, (name, _Stats()))
         stats.count += 1
         if self._text:
             text = to_string(value)
             stats.lines += len(text.splitlines())
             stats.words += len(text.split())
-            if args.get("IgnoreWhiteSpace"):
+            if args.IgnoreWhiteSpace:
                 stats.chars += sum(1 for ch in text if not ch.isspace())
             else:
                 stats.chars += len(text)
@@ -1123,7 +1240,7 @@ class MeasureObject(_Evaluating):
         if stats.minimum is None or _order(extreme, stats.minimum, False) < 0:
             stats.minimum = extreme
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: MeasureObjectArgs) -> None:
         """Write one result per measured property."""
         if not self._stats:
             self._stats[""] = ("", _Stats())
@@ -1136,9 +1253,9 @@ class MeasureObject(_Evaluating):
                 continue
             if self._text:
                 self.ctx.write_output(TextMeasureInfo(
-                    Lines=stats.lines if args.get("Line") else None,
-                    Words=stats.words if args.get("Word") else None,
-                    Characters=stats.chars if args.get("Character") else None,
+                    Lines=stats.lines if args.Line else None,
+                    Words=stats.words if args.Word else None,
+                    Characters=stats.chars if args.Character else None,
                     Property=prop))
                 continue
             info = GenericMeasureInfo(Count=stats.count, Property=prop)
@@ -1222,6 +1339,17 @@ def _hashable(value: object) -> bool:
     return True
 
 
+class GroupObjectArgs(Bound):
+    """Group-Object's parameters."""
+
+    NoElement: bool
+    AsHashTable: bool
+    AsString: bool
+    InputObject: object
+    Property: list[object] | None
+    CaseSensitive: bool
+
+
 @command
 class GroupObject(_Evaluating):
     """Group-Object: gather objects that share property values into groups."""
@@ -1254,18 +1382,19 @@ class GroupObject(_Evaluating):
         ),
         output_type="Microsoft.PowerShell.Commands.GroupInfo",
     )
+    args_type = GroupObjectArgs
 
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
         self._specs: list[PropertySpec] = []
         self._groups: dict[tuple[str, ...], tuple[list[object], list[object]]] = {}
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: GroupObjectArgs) -> None:
         """Parse the grouping keys."""
-        if args.get("Property") is not None:
+        if args.Property is not None:
             self._specs = parse_property_specs(self._throw, list(args.Property), ("Expression",))
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GroupObjectArgs) -> None:
         """Put one input object in its group."""
         if "InputObject" not in args:
             return
@@ -1280,16 +1409,16 @@ class GroupObject(_Evaluating):
                     values.append(self._spec_value(spec, obj)[1])
         else:
             values = [obj]
-        key = _group_key(values, bool(args.get("CaseSensitive")))
+        key = _group_key(values, bool(args.CaseSensitive))
         entry = self._groups.get(key)
         if entry is None:
             self._groups[key] = (values, [obj])
         else:
             entry[1].append(obj)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: GroupObjectArgs) -> None:
         """Output the groups sorted by their values (or one hashtable)."""
-        cs = bool(args.get("CaseSensitive"))
+        cs = bool(args.CaseSensitive)
 
         def cmp(a: list[object], b: list[object]) -> int:
             for x, y in zip(a, b, strict=False):
@@ -1303,19 +1432,19 @@ class GroupObject(_Evaluating):
             return cmp(a[0], b[0])
 
         groups = sorted(self._groups.values(), key=functools.cmp_to_key(cmp_groups))
-        if args.get("AsHashTable"):
+        if args.AsHashTable:
             table = Hashtable()
             for values, members in groups:
                 name = ", ".join(to_string(v) for v in values)
                 key: object = name
-                if not args.get("AsString") and len(values) == 1 and _hashable(values[0]):
+                if not args.AsString and len(values) == 1 and _hashable(values[0]):
                     key = values[0]
                 table[key] = members
             self.ctx.write_output(table)
             return
         for values, members in groups:
             name = ", ".join(to_string(v) for v in values)
-            if args.get("NoElement"):
+            if args.NoElement:
                 self.ctx.write_output(GroupInfoNoElement(len(members), name, values))
             else:
                 self.ctx.write_output(GroupInfo(name, values, members))
@@ -1360,7 +1489,7 @@ def _member_types(value: object) -> object:
 
 
 MEMBER_TYPES = TypeSpec("System.Management.Automation.PSMemberTypes", _member_types,
-                        choices=_MEMBER_TYPE_NAMES)
+                        choices=_MEMBER_TYPE_NAMES, python="frozenset[str]")
 
 
 @dataclass
@@ -1379,6 +1508,16 @@ class MemberDefinition(PSPropertyClass):
         return self.Definition
 
 
+
+
+class GetMemberArgs(Bound):
+    """Get-Member's parameters."""
+
+    Name: list[str] | None
+    InputObject: object
+    MemberType: frozenset[str] | None
+    Static: bool
+    Force: bool
 
 
 @command
@@ -1415,12 +1554,13 @@ class GetMember(Cmdlet):
             Param("Force", SWITCH, help="Also list the intrinsic psobject member."),
         ),
     )
+    args_type = GetMemberArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: GetMemberArgs) -> None:
         """Nothing listed yet."""
         self._seen: set[str] = set()
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetMemberArgs) -> None:
         """List the members of a type seen for the first time."""
         if "InputObject" not in args or args.InputObject is None:
             return
@@ -1440,7 +1580,7 @@ class GetMember(Cmdlet):
                 continue
             self.ctx.write_output(MemberDefinition(type_name, name, kind, definition))
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: GetMemberArgs) -> None:
         """No object at all is pwsh's NoObjectInGetMember error."""
         if not self._seen:
             self.ctx.write_error(self.ctx.error(

@@ -116,6 +116,13 @@ def render_objects(items: Sequence[object], width: int, views: ViewTable | None 
 # ---------------------------------------------------------------------------------------------
 
 
+class WriteOutputArgs(Bound):
+    """Write-Output's parameters."""
+
+    InputObject: object
+    NoEnumerate: bool
+
+
 @command
 class WriteOutput(Cmdlet):
     """Write-Output: send objects down the pipeline, unrolling collections."""
@@ -142,15 +149,32 @@ class WriteOutput(Cmdlet):
         ),
         output_type="System.Management.Automation.PSObject",
     )
+    args_type = WriteOutputArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WriteOutputArgs) -> None:
         """Write the input objects."""
-        value = args.get("InputObject")
-        if isinstance(value, (list, tuple)) and not args.get("NoEnumerate"):
+        value = args.InputObject
+        if isinstance(value, (list, tuple)) and not args.NoEnumerate:
             for item in value:
                 self.ctx.write_output(item)
         else:
             self.ctx.write_output(value)
+
+
+class WriteErrorArgs(Bound):
+    """Write-Error's parameters."""
+
+    Message: str | None
+    Exception: object
+    ErrorRecord: object
+    Category: str | None
+    ErrorId: str | None
+    TargetObject: object
+    RecommendedAction: str | None
+    CategoryActivity: str | None
+    CategoryReason: str | None
+    CategoryTargetName: str | None
+    CategoryTargetType: str | None
 
 
 @command
@@ -198,8 +222,9 @@ class WriteError(Cmdlet):
         ),
         output_type="",
     )
+    args_type = WriteErrorArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WriteErrorArgs) -> None:
         """Build the error record and write it."""
         record = self._record(args)
         info = record.CategoryInfo
@@ -211,7 +236,7 @@ class WriteError(Cmdlet):
             info.TargetName = to_string(args.CategoryTargetName)
         if "CategoryTargetType" in args:
             info.TargetType = to_string(args.CategoryTargetType)
-        if args.get("RecommendedAction"):
+        if args.RecommendedAction:
             # As PowerShell's Write-Error: ErrorDetails carries the message and the action.
             from pjsh.runtime.errors import ErrorDetails
 
@@ -219,18 +244,18 @@ class WriteError(Cmdlet):
                                                to_string(args.RecommendedAction))
         self.ctx.write_error(record)
 
-    def _record(self, args: Bound) -> ErrorRecord:
+    def _record(self, args: WriteErrorArgs) -> ErrorRecord:
         if args.parameter_set == "ErrorRecord" or "ErrorRecord" in args:
-            given = args.get("ErrorRecord")
+            given = args.ErrorRecord
             if isinstance(given, ErrorRecord):
                 # A copy, so overriding the category leaves $Error's record alone.
                 return dataclasses.replace(
                     given, CategoryInfo=dataclasses.replace(given.CategoryInfo))
             return self._build(to_string(given), WRITE_ERROR_ID, "NotSpecified", None,
                                WRITE_ERROR_ID)
-        message = args.get("Message")
+        message = args.Message
         exc_type = WRITE_ERROR_ID
-        exception = args.get("Exception")
+        exception = args.Exception
         if exception is not None:
             if isinstance(exception, ExceptionInfo):
                 exc_type = exception.TypeName
@@ -241,9 +266,9 @@ class WriteError(Cmdlet):
                 exc_type = "System.Exception"
             if message is None:
                 message = exc_message
-        error_id = to_string(args.get("ErrorId")) if args.get("ErrorId") else WRITE_ERROR_ID
-        category = to_string(args.get("Category") or "NotSpecified")
-        return self._build(to_string(message), error_id, category, args.get("TargetObject"),
+        error_id = to_string(args.ErrorId) if args.ErrorId else WRITE_ERROR_ID
+        category = to_string(args.Category or "NotSpecified")
+        return self._build(to_string(message), error_id, category, args.TargetObject,
                            exc_type)
 
     def _build(self, message: str, error_id: str, category: str, target: object,
@@ -259,6 +284,16 @@ def _host_text(value: object, separator: str) -> str:
     if isinstance(value, (list, tuple)):
         return separator.join(_host_text(v, separator) for v in value)
     return to_string(value)
+
+
+class WriteHostArgs(Bound):
+    """Write-Host's parameters."""
+
+    Object: object
+    NoNewline: bool
+    Separator: object
+    ForegroundColor: str | None
+    BackgroundColor: str | None
 
 
 @command
@@ -288,14 +323,15 @@ class WriteHost(Cmdlet):
         ),
         output_type="",
     )
+    args_type = WriteHostArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WriteHostArgs) -> None:
         """Show the text."""
         separator = to_string(args.get("Separator", " "))
-        text = _host_text(args.get("Object"), separator)
-        fg = args.get("ForegroundColor")
-        bg = args.get("BackgroundColor")
-        self.ctx.write_host(text, not args.get("NoNewline"),
+        text = _host_text(args.Object, separator)
+        fg = args.ForegroundColor
+        bg = args.BackgroundColor
+        self.ctx.write_host(text, not args.NoNewline,
                             to_string(fg) if fg else None, to_string(bg) if bg else None)
 
 
@@ -318,16 +354,29 @@ def _message_spec(name: str, stream: str, summary: str, example: str) -> Command
     )
 
 
+class WriteWarningArgs(Bound):
+    """Write-Warning's parameters."""
+
+    Message: str | None
+
+
 @command
 class WriteWarning(Cmdlet):
     """Write-Warning: write to the warning stream."""
 
     spec = _message_spec("Write-Warning", "Warning", "Writes a warning message.",
                          "Write-Warning 'The job is taking long'")
+    args_type = WriteWarningArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WriteWarningArgs) -> None:
         """Write the message."""
-        self.ctx.write_warning(to_string(args.get("Message")))
+        self.ctx.write_warning(to_string(args.Message))
+
+
+class WriteVerboseArgs(Bound):
+    """Write-Verbose's parameters."""
+
+    Message: str | None
 
 
 @command
@@ -336,10 +385,17 @@ class WriteVerbose(Cmdlet):
 
     spec = _message_spec("Write-Verbose", "Verbose", "Writes text to the verbose message stream.",
                          "Write-Verbose 'Connecting to host' -Verbose")
+    args_type = WriteVerboseArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WriteVerboseArgs) -> None:
         """Write the message."""
-        self.ctx.write_verbose(to_string(args.get("Message")))
+        self.ctx.write_verbose(to_string(args.Message))
+
+
+class WriteDebugArgs(Bound):
+    """Write-Debug's parameters."""
+
+    Message: str | None
 
 
 @command
@@ -348,10 +404,18 @@ class WriteDebug(Cmdlet):
 
     spec = _message_spec("Write-Debug", "Debug", "Writes a debug message to the console.",
                          "Write-Debug 'x is 3' -Debug")
+    args_type = WriteDebugArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WriteDebugArgs) -> None:
         """Write the message."""
-        self.ctx.write_debug(to_string(args.get("Message")))
+        self.ctx.write_debug(to_string(args.Message))
+
+
+class WriteInformationArgs(Bound):
+    """Write-Information's parameters."""
+
+    MessageData: object
+    Tags: list[str] | None
 
 
 @command
@@ -375,11 +439,12 @@ class WriteInformation(Cmdlet):
         ),
         output_type="",
     )
+    args_type = WriteInformationArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WriteInformationArgs) -> None:
         """Write the message."""
-        tags = [to_string(t) for t in as_list(args.get("Tags"))]
-        self.ctx.write_information(args.get("MessageData"), tags)
+        tags = [to_string(t) for t in as_list(args.Tags)]
+        self.ctx.write_information(args.MessageData, tags)
 
 
 @dataclass
@@ -402,6 +467,20 @@ class ProgressRecord(PSPropertyClass):
     # PowerShell's ProgressRecord (the host gets it beside the record), so not listed above;
     # the console keys its activities by (SourceId, ActivityId).
     SourceId: int = 0
+
+
+class WriteProgressArgs(Bound):
+    """Write-Progress's parameters."""
+
+    Activity: str | None
+    Status: str
+    Id: int
+    PercentComplete: int
+    SecondsRemaining: int
+    CurrentOperation: str | None
+    ParentId: int
+    Completed: bool
+    SourceId: int | None
 
 
 @command
@@ -435,19 +514,20 @@ class WriteProgress(Cmdlet):
         ),
         output_type="",
     )
+    args_type = WriteProgressArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: WriteProgressArgs) -> None:
         """Write the progress record."""
         record = ProgressRecord(
-            ActivityId=to_int(args.get("Id") or 0),
+            ActivityId=to_int(args.Id or 0),
             ParentActivityId=to_int(args.get("ParentId", -1)),
-            Activity=to_string(args.get("Activity")),
-            StatusDescription=to_string(args.get("Status") or "Processing"),
-            CurrentOperation=to_string(args.get("CurrentOperation")),
+            Activity=to_string(args.Activity),
+            StatusDescription=to_string(args.Status or "Processing"),
+            CurrentOperation=to_string(args.CurrentOperation),
             PercentComplete=to_int(args.get("PercentComplete", -1)),
             SecondsRemaining=to_int(args.get("SecondsRemaining", -1)),
-            RecordType="Completed" if args.get("Completed") else "Processing",
-            SourceId=to_int(args.get("SourceId") or 0),
+            RecordType="Completed" if args.Completed else "Processing",
+            SourceId=to_int(args.SourceId or 0),
         )
         self.ctx.write_progress(record)
 
@@ -455,6 +535,12 @@ class WriteProgress(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 # Out-* cmdlets
 # ---------------------------------------------------------------------------------------------
+
+
+class OutNullArgs(Bound):
+    """Out-Null's parameters."""
+
+    InputObject: object
 
 
 @command
@@ -469,6 +555,14 @@ class OutNull(Cmdlet):
         examples=(("Start-Job { 1 } | Out-Null", "Start a job without showing it."),),
         output_type="",
     )
+    args_type = OutNullArgs
+
+
+class OutHostArgs(Bound):
+    """Out-Host's parameters."""
+
+    InputObject: object
+    Paging: bool
 
 
 @command
@@ -491,13 +585,14 @@ class OutHost(Cmdlet):
                                         "output."),),
         output_type="",
     )
+    args_type = OutHostArgs
 
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
         self._out: OutDefault | None = None
         self._paged: TextCollector | None = None
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: OutHostArgs) -> None:
         """Start the formatter."""
         from pjsh.runtime.formatting import OutDefault
 
@@ -508,7 +603,7 @@ class OutHost(Cmdlet):
             return
         self._out = OutDefault(host.write_format, self.ctx.session.registry.views)
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: OutHostArgs) -> None:
         """Format one object (shown as soon as its block is ready)."""
         if "InputObject" not in args:
             return
@@ -520,13 +615,22 @@ class OutHost(Cmdlet):
         for item in expand_format_output([args.InputObject]):
             self._out.add(item)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: OutHostArgs) -> None:
         """Show what is still held (with -Paging: all of it, a page at a time)."""
         if self._paged is not None:
             self._paged.flush()
             self.ctx.session.host.write_paged(self._paged.take())
         if self._out is not None:
             self._out.flush()
+
+
+class OutStringArgs(Bound):
+    """Out-String's parameters."""
+
+    InputObject: object
+    Stream: bool
+    Width: int | None
+    NoNewline: bool
 
 
 @command
@@ -553,34 +657,35 @@ class OutString(Cmdlet):
         ),
         output_type="System.String",
     )
+    args_type = OutStringArgs
 
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
         self._collector: TextCollector | None = None
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: OutStringArgs) -> None:
         """Start the formatter at the requested width."""
-        width = to_int(args.Width) if args.get("Width") else self.ctx.session.host.width
+        width = to_int(args.Width) if args.Width else self.ctx.session.host.width
         self._collector = TextCollector(max(1, width), self.ctx.session.registry.views)
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: OutStringArgs) -> None:
         """Format one object; with -Stream, write the lines that are ready."""
         if "InputObject" not in args or self._collector is None:
             return
         self._collector.add(args.InputObject)
-        if args.get("Stream"):
+        if args.Stream:
             self._write_lines()
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: OutStringArgs) -> None:
         """Write the text (or the remaining lines)."""
         if self._collector is None:
             return
         self._collector.flush()
-        if args.get("Stream"):
+        if args.Stream:
             self._write_lines()
             return
         text = self._collector.take()
-        if args.get("NoNewline"):
+        if args.NoNewline:
             text = text.replace("\n", "")
         self.ctx.write_output(text)
 
@@ -598,6 +703,13 @@ class OutString(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class FormatArgs(Bound):
+    """The parameters every Format-* cmdlet has."""
+
+    Property: list[object] | None
+    InputObject: object
+
+
 class _Format(Cmdlet):
     """Collects the input and emits one FormatOutput at the end."""
 
@@ -607,30 +719,34 @@ class _Format(Cmdlet):
         super().__init__(ctx)
         self._items: list[object] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: FormatArgs) -> None:
         """Collect one input object."""
         if "InputObject" in args:
             self._items.extend(expand_format_output([args.InputObject]))
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: FormatArgs) -> None:
         """Format everything collected."""
         from pjsh.runtime.formatting import FormatError, build_blocks
 
         if not self._items:
             return
-        properties = as_list(args.get("Property")) if args.get("Property") is not None else None
+        auto_size = wrap = hide_header = False
+        group_by: object = None
+        if isinstance(args, FormatTableArgs):  # the table-only options
+            auto_size, wrap, hide_header = args.AutoSize, args.Wrap, args.HideTableHeaders
+            group_by = args.GroupBy
         evaluate = self._evaluator()
         try:
             blocks = build_blocks(
                 self._items,
                 view=self.view,
-                properties=properties,
-                auto_size=bool(args.get("AutoSize")),
-                wrap=bool(args.get("Wrap")),
-                hide_header=bool(args.get("HideTableHeaders")),
+                properties=args.Property,
+                auto_size=auto_size,
+                wrap=wrap,
+                hide_header=hide_header,
                 evaluate=evaluate,
                 views=self.ctx.session.registry.views,
-                group_by=args.get("GroupBy"),
+                group_by=group_by,
             )
         except FormatError as e:
             self.ctx.throw(str(e), "DictionaryKeyIllegal", "InvalidArgument")
@@ -646,6 +762,15 @@ class _Format(Cmdlet):
             return first_or_list(self.ctx.invoke(block, dollar_under=obj))
 
         return evaluate
+
+
+class FormatTableArgs(FormatArgs):
+    """Format-Table's parameters."""
+
+    AutoSize: bool
+    Wrap: bool
+    HideTableHeaders: bool
+    GroupBy: object
 
 
 @command
@@ -684,6 +809,11 @@ class FormatTable(_Format):
         ),
         output_type="Microsoft.PowerShell.Commands.Internal.Format.FormatEntryData",
     )
+    args_type = FormatTableArgs
+
+
+class FormatListArgs(FormatArgs):
+    """Format-List's parameters."""
 
 
 @command
@@ -712,11 +842,22 @@ class FormatList(_Format):
         ),
         output_type="Microsoft.PowerShell.Commands.Internal.Format.FormatEntryData",
     )
+    args_type = FormatListArgs
 
 
 # ---------------------------------------------------------------------------------------------
 # Tee-Object
 # ---------------------------------------------------------------------------------------------
+
+
+class TeeObjectArgs(Bound):
+    """Tee-Object's parameters."""
+
+    InputObject: object
+    FilePath: str | None
+    LiteralPath: str | None
+    Append: bool
+    Variable: str | None
 
 
 @command
@@ -751,8 +892,9 @@ class TeeObject(Cmdlet):
                   help="The variable (name without $) that receives the objects."),
         ),
     )
+    args_type = TeeObjectArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: TeeObjectArgs) -> None:
         """Create (or truncate) the file before any input, as Out-File does."""
         from pjsh.commands.items import resolve_literal
 
@@ -765,7 +907,7 @@ class TeeObject(Cmdlet):
         self._collector = TextCollector(max(self.ctx.session.host.width, 1))
         self._write("", "ab" if args.Append else "wb")
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: TeeObjectArgs) -> None:
         """Save the object and pass it on."""
         if "InputObject" not in args:
             return
@@ -777,7 +919,7 @@ class TeeObject(Cmdlet):
             self._objects.append(value)
         self.ctx.write_output(value)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: TeeObjectArgs) -> None:
         """Finish the file's text, or set the variable."""
         if self._path is not None:
             self._collector.flush()

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from pjsh.runtime.cmdlet import Bound, Cmdlet
+from pjsh.runtime.cmdlet import Cmdlet
 
 if TYPE_CHECKING:
     from pjsh.jobs.model import Job
@@ -27,7 +27,7 @@ class ParallelRun:
 
     def __init__(self, cmd: Cmdlet, block: ScriptBlock, throttle_limit: int,
                  timeout_seconds: int, as_job: bool) -> None:
-        from pjsh.commands.jobs import ReceiveJob, _caller, service
+        from pjsh.commands.jobs import ReceiveJob, ReceiveJobArgs, _caller, service
         from pjsh.jobs.thread import ThreadBackend
 
         self.cmd = cmd
@@ -50,7 +50,10 @@ class ParallelRun:
         self.arrivals: deque[Job] = deque()
         self.options = svc.job_options()
         self.receiver = ReceiveJob(cmd.ctx)
-        self.receive_args = Bound({"Keep": False, "NoRecurse": False}, "Location")
+        # Receive-Job's own record with its defaults (no -Keep: each record is output once).
+        defaults = {p.name: bool(p.default) if p.type.is_switch else p.default
+                    for p in ReceiveJob.spec.params}
+        self.receive_args = ReceiveJobArgs(defaults, "Location")
 
     def add(self, item: object) -> None:
         """Make the task for one input object; without -AsJob it starts at once."""

@@ -329,6 +329,14 @@ def _by_id(cmd: Cmdlet, ids: list[int], command_class: str) -> list[ProcessInfo]
     return found
 
 
+class GetProcessArgs(Bound):
+    """Get-Process's parameters."""
+
+    Name: list[str] | None
+    Id: list[int] | None
+    IncludeUserName: bool
+
+
 @command
 class GetProcess(Cmdlet):
     """Get-Process: list running processes."""
@@ -358,8 +366,9 @@ class GetProcess(Cmdlet):
                   help="Accepted for compatibility: UserName is always filled in."),
         ),
     )
+    args_type = GetProcessArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetProcessArgs) -> None:
         """Write the matching processes."""
         if args.parameter_set == "Id" or "Id" in args:
             found = _by_id(self, [to_int(i) for i in as_list(args.Id)], "GetProcessCommand")
@@ -370,6 +379,16 @@ class GetProcess(Cmdlet):
             found = list_processes()
         for info in _sorted(found):
             self.ctx.write_output(info)
+
+
+class StopProcessArgs(Bound):
+    """Stop-Process's parameters."""
+
+    Id: list[int] | None
+    Name: list[str] | None
+    InputObject: list[object] | None
+    PassThru: bool
+    Force: bool
 
 
 @command
@@ -404,8 +423,9 @@ class StopProcess(Cmdlet):
             Param("Force", SWITCH, help="Accepted for compatibility."),
         ),
     )
+    args_type = StopProcessArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: StopProcessArgs) -> None:
         """Kill each process named."""
         cls = "StopProcessCommand"
         if args.parameter_set == "InputObject" or "InputObject" in args:

@@ -8,7 +8,7 @@ import os
 import re
 import time
 from collections import deque
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pjsh.commands.items import (
     UTF8_NO_BOM,
@@ -40,11 +40,23 @@ from pjsh.runtime.convert import (
 from pjsh.runtime.operators import OperatorError, compile_regex
 from pjsh.runtime.values import PSPropertyClass
 
+if TYPE_CHECKING:
+    import datetime
+
+    from pjsh.runtime.scriptblock import ScriptBlock
+
 # ---------------------------------------------------------------------------------------------
 # Start-Sleep
 # ---------------------------------------------------------------------------------------------
 
 _MAX_MS = 2**31 - 1
+
+
+class StartSleepArgs(Bound):
+    """Start-Sleep's parameters."""
+
+    Seconds: float | None
+    Milliseconds: int | None
 
 
 @command
@@ -72,8 +84,9 @@ class StartSleep(Cmdlet):
                   help="How long to wait, in milliseconds."),
         ),
     )
+    args_type = StartSleepArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: StartSleepArgs) -> None:
         """Sleep."""
         if args.parameter_set == "Milliseconds" or "Milliseconds" in args:
             seconds = to_int(args.Milliseconds) / 1000
@@ -94,6 +107,10 @@ class StartSleep(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class ClearHostArgs(Bound):
+    """Clear-Host's parameters."""
+
+
 @command
 class ClearHost(Cmdlet):
     """Clear-Host: clear the screen."""
@@ -108,8 +125,9 @@ class ClearHost(Cmdlet):
         ),
         examples=(("cls", "Clear the screen."),),
     )
+    args_type = ClearHostArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ClearHostArgs) -> None:
         """Ask the host to clear its display."""
         self.ctx.session.host.clear()
 
@@ -119,6 +137,13 @@ class ClearHost(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 _HISTORY_CLS = "Microsoft.PowerShell.Commands.GetHistoryCommand"
+
+
+class GetHistoryArgs(Bound):
+    """Get-History's parameters."""
+
+    Id: list[int] | None
+    Count: int | None
 
 
 @command
@@ -147,8 +172,9 @@ class GetHistory(Cmdlet):
                   help="How many of the most recent entries to get."),
         ),
     )
+    args_type = GetHistoryArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetHistoryArgs) -> None:
         """Write the requested entries."""
         history = list(self.ctx.session.history)
         count_given = "Count" in args and args.Count is not None
@@ -400,6 +426,23 @@ def _uformat_one(value: _dt.datetime, spec: str) -> str:
     return spec
 
 
+class GetDateArgs(Bound):
+    """Get-Date's parameters."""
+
+    Date: datetime.datetime | None
+    UnixTimeSeconds: int | None
+    Year: int | None
+    Month: int | None
+    Day: int | None
+    Hour: int | None
+    Minute: int | None
+    Second: int | None
+    Millisecond: int | None
+    Format: str | None
+    UFormat: str | None
+    AsUTC: bool
+
+
 @command
 class GetDate(Cmdlet):
     """Get-Date: the current date and time, or a given one, optionally formatted."""
@@ -441,8 +484,9 @@ class GetDate(Cmdlet):
             Param("AsUTC", SWITCH, help="Convert the date to UTC."),
         ),
     )
+    args_type = GetDateArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetDateArgs) -> None:
         """Compute, then output the date or its formatted text."""
         if args.UnixTimeSeconds is not None:
             value = _dt.datetime.fromtimestamp(to_int(args.UnixTimeSeconds))
@@ -479,7 +523,7 @@ class GetDate(Cmdlet):
         self.ctx.write_output(value)
 
 
-def _adjust(value: _dt.datetime, args: Bound) -> _dt.datetime:
+def _adjust(value: _dt.datetime, args: GetDateArgs) -> _dt.datetime:
     if args.Year is not None:
         value = _replace_month(value, to_int(args.Year), value.month)
     if args.Month is not None:
@@ -690,7 +734,24 @@ def _context(value: object) -> object:
     return counts
 
 
-CONTEXT = TypeSpec("System.Int32[]", _context, is_array=True)
+CONTEXT = TypeSpec("System.Int32[]", _context, is_array=True, python="list[int]")
+
+
+class SelectStringArgs(Bound):
+    """Select-String's parameters."""
+
+    Pattern: list[str]
+    Path: list[str] | None
+    LiteralPath: list[str] | None
+    InputObject: object
+    Raw: bool
+    Quiet: bool
+    SimpleMatch: bool
+    CaseSensitive: bool
+    NotMatch: bool
+    AllMatches: bool
+    List: bool
+    Context: list[int] | None
 
 
 @command
@@ -746,8 +807,9 @@ class SelectString(Cmdlet):
                   help="Lines to show before and after each match: N, or N,M."),
         ),
     )
+    args_type = SelectStringArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: SelectStringArgs) -> None:
         """Compile the patterns; a bad regex ends the command."""
         self.args = args
         self.patterns: list[tuple[str, re.Pattern[str]]] = []
@@ -795,7 +857,7 @@ class SelectString(Cmdlet):
         else:
             self.ctx.write_output(info)
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: SelectStringArgs) -> None:
         """Search the files named, the file piped, or the piped line."""
         if self.finished:
             return
@@ -812,9 +874,7 @@ class SelectString(Cmdlet):
                 self.stream.feed(to_string(value))
             return
         # Hidden files match wildcards only when named with a dot, as without -Force.
-        paths = Bound({**args.as_dict(), "Force": False}, args.parameter_set)
-        paths.mark_explicit({n for n in ("Path", "LiteralPath") if n in args})
-        for path in existing_items(self, paths, "SelectStringCommand"):
+        for path in existing_items(self, args, "SelectStringCommand", force=False):
             if self.finished:
                 return
             if not os.path.isdir(path):
@@ -834,7 +894,7 @@ class SelectString(Cmdlet):
                       "ReadError")
         searcher.finish()
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: SelectStringArgs) -> None:
         """Emit the piped matches still waiting for context."""
         if self.stream is not None:
             self.stream.finish()
@@ -843,6 +903,13 @@ class SelectString(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 # Measure-Command
 # ---------------------------------------------------------------------------------------------
+
+
+class MeasureCommandArgs(Bound):
+    """Measure-Command's parameters."""
+
+    Expression: ScriptBlock
+    InputObject: object
 
 
 @command
@@ -870,12 +937,13 @@ class MeasureCommand(Cmdlet):
                   help="Objects to run the block for ($_ in the block)."),
         ),
     )
+    args_type = MeasureCommandArgs
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: MeasureCommandArgs) -> None:
         """Nothing timed yet."""
         self._elapsed = 0.0
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: MeasureCommandArgs) -> None:
         """Run the block once, timing it; its output is dropped."""
         piped = "InputObject" in args
         value = args.InputObject
@@ -886,6 +954,6 @@ class MeasureCommand(Cmdlet):
         finally:
             self._elapsed += time.perf_counter() - start
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: MeasureCommandArgs) -> None:
         """Output the total time."""
         self.ctx.write_output(_dt.timedelta(seconds=self._elapsed))

@@ -117,10 +117,10 @@ def _not_found(cmd: Cmdlet, name: str, command_class: str) -> None:
         "System.Management.Automation.ItemNotFoundException"))
 
 
-def _scope_items(cmd: Cmdlet, frame: Frame, interp: Interpreter, args: Bound,
+def _scope_items(cmd: Cmdlet, frame: Frame, interp: Interpreter, args: GetVariableArgs,
                  command_class: str) -> list[tuple[str, object]]:
     """(name, value) of the variables visible (or, with -Scope, defined) in the asked scope."""
-    if args.get("Scope") is not None:
+    if args.Scope is not None:
         scope = resolve_scope(cmd, frame.scope, args.Scope, command_class)
         items = [(n, scope.get_local(n)[1]) for n in scope.local_names()]
         automatic = scope.parent is None
@@ -143,6 +143,16 @@ def _variable(name: str, value: object) -> PSVariable:
 # ---------------------------------------------------------------------------------------------
 # Get-Variable
 # ---------------------------------------------------------------------------------------------
+
+
+class GetVariableArgs(Bound):
+    """Get-Variable's parameters."""
+
+    Name: list[str] | None
+    ValueOnly: bool
+    Include: list[str] | None
+    Exclude: list[str] | None
+    Scope: str | None
 
 
 @command
@@ -175,8 +185,9 @@ class GetVariable(Cmdlet):
             Param("Scope", STRING, help="Global, Script, Local, or a number of levels up."),
         ),
     )
+    args_type = GetVariableArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetVariableArgs) -> None:
         """Write the matching variables."""
         interp, frame = caller(self)
         items = _scope_items(self, frame, interp, args, "GetVariableCommand")
@@ -199,20 +210,29 @@ class GetVariable(Cmdlet):
 # ---------------------------------------------------------------------------------------------
 
 
+class AssignArgs(Bound):
+    """The parameters Set-Variable and New-Variable share."""
+
+    Name: list[str] | None
+    Value: object
+    Scope: str | None
+    PassThru: bool
+
+
 class _Assigning(Cmdlet):
     """Set-Variable and New-Variable: a value given once, or collected from the pipeline."""
 
     command_class: ClassVar[str] = ""
 
-    def begin(self, args: Bound) -> None:
+    def begin(self, args: AssignArgs) -> None:
         """Start collecting."""
         self._values: list[object] = []
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: AssignArgs) -> None:
         """Collect one value (each pipeline object, or the -Value argument)."""
         self._values.append(args.Value)
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: AssignArgs) -> None:
         """Assign: one value as itself, several pipeline objects as an array."""
         if not self._values:
             self._values.append(args.Value)
@@ -227,7 +247,7 @@ class _Assigning(Cmdlet):
             if args.PassThru:
                 self.ctx.write_output(_variable(name, value))
 
-    def check(self, args: Bound, scope: Scope, name: str) -> bool:
+    def check(self, args: AssignArgs, scope: Scope, name: str) -> bool:
         """Tell whether the variable may be assigned."""
         return True
 
@@ -240,6 +260,10 @@ _ASSIGN_PARAMS = (
     Param("Scope", STRING, help="Global, Script, Local, or a number of levels up."),
     Param("PassThru", SWITCH, help="Output the variable as a PSVariable."),
 )
+
+
+class SetVariableArgs(AssignArgs):
+    """Set-Variable's parameters."""
 
 
 @command
@@ -265,6 +289,12 @@ class SetVariable(_Assigning):
         output_type="System.Management.Automation.PSVariable",
         params=_ASSIGN_PARAMS,
     )
+    args_type = SetVariableArgs
+
+
+class NewVariableArgs(AssignArgs):
+    """New-Variable's parameters."""
+    Force: bool
 
 
 @command
@@ -288,9 +318,11 @@ class NewVariable(_Assigning):
         params=(*_ASSIGN_PARAMS,
                 Param("Force", SWITCH, help="Overwrite a variable that already exists.")),
     )
+    args_type = NewVariableArgs
 
-    def check(self, args: Bound, scope: Scope, name: str) -> bool:
+    def check(self, args: AssignArgs, scope: Scope, name: str) -> bool:
         """A variable already in the target scope is an error without -Force."""
+        assert isinstance(args, NewVariableArgs)  # the binder builds this cmdlet's args_type
         if args.Force or not scope.get_local(name)[0]:
             return True
         self.ctx.write_error(self.ctx.error(
@@ -305,15 +337,24 @@ class NewVariable(_Assigning):
 # ---------------------------------------------------------------------------------------------
 
 
+class ExistingArgs(Bound):
+    """The parameters Remove-Variable and Clear-Variable share."""
+
+    Name: list[str] | None
+    Include: list[str] | None
+    Exclude: list[str] | None
+    Scope: str | None
+
+
 class _Existing(Cmdlet):
     """Remove-Variable and Clear-Variable: act on the existing variables -Name matches."""
 
     command_class: ClassVar[str] = ""
 
-    def matches(self, args: Bound) -> Iterator[tuple[Scope, str]]:
+    def matches(self, args: ExistingArgs) -> Iterator[tuple[Scope, str]]:
         """(owning scope, name) of each matching variable; missing literal names are errors."""
         _, frame = caller(self)
-        given = args.get("Scope") is not None
+        given = args.Scope is not None
         scope = resolve_scope(self, frame.scope, args.Scope, self.command_class)
         exclude, include = _patterns(args.Exclude), _patterns(args.Include)
         candidates = scope.local_names() if given else scope.names()
@@ -338,6 +379,10 @@ _EXISTING_PARAMS = (
 )
 
 
+class RemoveVariableArgs(ExistingArgs):
+    """Remove-Variable's parameters."""
+
+
 @command
 class RemoveVariable(_Existing):
     """Remove-Variable: delete variables."""
@@ -357,11 +402,17 @@ class RemoveVariable(_Existing):
         ),
         params=_EXISTING_PARAMS,
     )
+    args_type = RemoveVariableArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: RemoveVariableArgs) -> None:
         """Delete each matching variable."""
         for scope, name in list(self.matches(args)):
             scope.remove(name)
+
+
+class ClearVariableArgs(ExistingArgs):
+    """Clear-Variable's parameters."""
+    PassThru: bool
 
 
 @command
@@ -382,8 +433,9 @@ class ClearVariable(_Existing):
         params=(*_EXISTING_PARAMS,
                 Param("PassThru", SWITCH, help="Output the cleared variables.")),
     )
+    args_type = ClearVariableArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: ClearVariableArgs) -> None:
         """Set each matching variable to $null."""
         for scope, name in list(self.matches(args)):
             scope.set(name, None)
@@ -400,6 +452,14 @@ def _alias_table(cmd: Cmdlet) -> dict[str, AliasInfo]:
     from pjsh.commands.commandinfo import CommandTable
 
     return {a.Name.lower(): a for a in CommandTable(cmd.ctx.session).aliases()}
+
+
+class GetAliasArgs(Bound):
+    """Get-Alias's parameters."""
+
+    Name: list[str] | None
+    Definition: list[str] | None
+    Exclude: list[str] | None
 
 
 @command
@@ -431,8 +491,9 @@ class GetAlias(Cmdlet):
             Param("Exclude", STRINGS, help="Leave out aliases whose names match."),
         ),
     )
+    args_type = GetAliasArgs
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: GetAliasArgs) -> None:
         """Write the matching aliases."""
         table = _alias_table(self)
         exclude = _patterns(args.Exclude)
@@ -458,12 +519,20 @@ class GetAlias(Cmdlet):
             self.ctx.write_output(alias)
 
 
+class AliasWriterArgs(Bound):
+    """The parameters Set-Alias and New-Alias share."""
+
+    Name: str | None
+    Value: str | None
+    PassThru: bool
+
+
 class _AliasWriter(Cmdlet):
     """Set-Alias and New-Alias."""
 
     command_class: ClassVar[str] = ""
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: AliasWriterArgs) -> None:
         """Define the alias (user aliases live in the session, keyed by lower-case name)."""
         name, value = to_string(args.Name), to_string(args.Value)
         if not self.check(args, name):
@@ -472,7 +541,7 @@ class _AliasWriter(Cmdlet):
         if args.PassThru:
             self.ctx.write_output(_alias_table(self)[name.lower()])
 
-    def check(self, args: Bound, name: str) -> bool:
+    def check(self, args: AliasWriterArgs, name: str) -> bool:
         """Tell whether the alias may be defined."""
         return True
 
@@ -484,6 +553,10 @@ _ALIAS_PARAMS = (
           completer="command", help="The command the alias runs."),
     Param("PassThru", SWITCH, help="Output the alias as an AliasInfo."),
 )
+
+
+class SetAliasArgs(AliasWriterArgs):
+    """Set-Alias's parameters."""
 
 
 @command
@@ -507,6 +580,12 @@ class SetAlias(_AliasWriter):
         output_type="System.Management.Automation.AliasInfo",
         params=_ALIAS_PARAMS,
     )
+    args_type = SetAliasArgs
+
+
+class NewAliasArgs(AliasWriterArgs):
+    """New-Alias's parameters."""
+    Force: bool
 
 
 @command
@@ -530,9 +609,11 @@ class NewAlias(_AliasWriter):
         params=(*_ALIAS_PARAMS,
                 Param("Force", SWITCH, help="Replace an alias that already exists.")),
     )
+    args_type = NewAliasArgs
 
-    def check(self, args: Bound, name: str) -> bool:
+    def check(self, args: AliasWriterArgs, name: str) -> bool:
         """An existing alias is an error without -Force."""
+        assert isinstance(args, NewAliasArgs)  # the binder builds this cmdlet's args_type
         if args.Force or name.lower() not in _alias_table(self):
             return True
         self.ctx.write_error(self.ctx.error(

@@ -82,9 +82,9 @@ class BindResult:
     common: dict[str, object] = field(default_factory=dict)
     expects_pipeline: list[Param] = field(default_factory=list)
 
-    def bound(self, parameter_set: str) -> Bound:
-        """A Bound view of the values."""
-        b = Bound(dict(self.values), parameter_set)
+    def bound(self, parameter_set: str, args_type: type[Bound] = Bound) -> Bound:
+        """The values as an ``args_type`` record."""
+        b = args_type(dict(self.values), parameter_set)
         b.mark_explicit(set(self.explicit))
         return b
 
@@ -99,8 +99,9 @@ def _param_sets(p: Param, spec: CommandSpec) -> list[str]:
 class CommandBinder:
     """Binds arguments for one command invocation according to its spec."""
 
-    def __init__(self, spec: CommandSpec) -> None:
+    def __init__(self, spec: CommandSpec, args_type: type[Bound] = Bound) -> None:
         self.spec = spec
+        self.args_type = args_type  # the record the cmdlet receives
         self.sets = spec.set_names()
         # name → declarations (a name may be declared per group of sets)
         self.by_name: dict[str, list[Param]] = {}
@@ -450,7 +451,7 @@ class CommandBinder:
                 "match any of the parameters that take pipeline input.", "InvalidArgument")
         r = BindResult(values, explicit, candidates, result.common, [])
         chosen = self.choose_set(r, pipeline=False)
-        b = Bound(values, chosen)
+        b = self.args_type(values, chosen)
         b.mark_explicit(explicit)
         return b
 

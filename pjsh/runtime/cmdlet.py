@@ -105,30 +105,23 @@ class CommandSpec:
 
 
 class Bound:
-    """The values bound for one invocation: ``args.Name`` reads a parameter (its default if
-    unbound); ``"Name" in args`` tells whether it was given."""
+    """The values bound for one invocation. Each cmdlet declares a subclass with one typed
+    attribute per parameter (its ``args_type``), so ``args.Name`` is typed where the cmdlet
+    reads it; unbound parameters hold their default. ``"Name" in args`` tells whether the
+    caller gave it. (The script binder uses this class itself, through :meth:`get`.)"""
 
     def __init__(self, values: dict[str, object], parameter_set: str) -> None:
+        self.__dict__.update(values)
         self._values = values
         self.parameter_set = parameter_set
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["_values"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+        self._explicit: set[str] = set()
 
     def __contains__(self, name: str) -> bool:
         return name in self._explicit
 
-    @property
-    def _explicit(self) -> set[str]:
-        names: set[str] = self.__dict__.setdefault("_explicit_names", set())
-        return names
-
     def mark_explicit(self, names: set[str]) -> None:
         """Record which parameters the caller actually supplied."""
-        self.__dict__["_explicit_names"] = set(names)
+        self._explicit = set(names)
 
     def get(self, name: str, default: object = None) -> object:
         """Return a parameter's value or ``default``."""
@@ -217,6 +210,8 @@ class Cmdlet:
     pipeline parameters rebound), or once if the command has no pipeline input."""
 
     spec: ClassVar[CommandSpec]
+    # The typed record of this cmdlet's parameters, which the binder builds for each call.
+    args_type: ClassVar[type[Bound]] = Bound
     _builtin_command: ClassVar[bool] = False  # set by @command
     # Parameters whose presence means the cmdlet makes its own job for -AsJob (ForEach-Object
     # -Parallel returns a job of per-item tasks) instead of running whole as a thread job.
@@ -225,13 +220,15 @@ class Cmdlet:
     def __init__(self, ctx: CommandContext) -> None:
         self.ctx = ctx
 
-    def begin(self, args: Bound) -> None:
+    # ``args`` is the cmdlet's own ``args_type`` record: each cmdlet annotates it with that
+    # type (tests/test_cmdlet_args.py checks), which the base cannot name.
+    def begin(self, args: Any) -> None:
         """Run once before the first input."""
 
-    def process(self, args: Bound) -> None:
+    def process(self, args: Any) -> None:
         """Run for each input object."""
 
-    def end(self, args: Bound) -> None:
+    def end(self, args: Any) -> None:
         """Run once after the last input."""
 
 

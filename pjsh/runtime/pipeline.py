@@ -443,7 +443,7 @@ class CmdletStage(Stage):
         self.ctx = CmdletContext(self)
         self.cmd = self.cls(self.ctx)
         sets = self.result.candidate_sets
-        self.cmdline_bound = self.result.bound(sets[0] if sets else "")
+        self.cmdline_bound = self.result.bound(sets[0] if sets else "", self.cls.args_type)
         self.cmd.begin(self.cmdline_bound)
 
     def process_no_input(self) -> None:
@@ -1045,7 +1045,7 @@ class PipelineRunner:
         if kind == "cmdlet":
             assert isinstance(target, type) and issubclass(target, Cmdlet)
             cls: type[Cmdlet] = target
-            binder = CommandBinder(cls.spec)
+            binder = CommandBinder(cls.spec, cls.args_type)
             args = self.evaluate_args(node, frame)
             try:
                 result = binder.bind(args, has_pipeline_input=index > 0)

@@ -22,7 +22,7 @@ from pjsh.commands.objects import (
     is_type,
     property_value,
 )
-from pjsh.runtime.cmdlet import Bound, Cmdlet
+from pjsh.runtime.cmdlet import Cmdlet
 from pjsh.runtime.errors import PSRuntimeError, StopUpstreamSignal
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.values import Hashtable, PSObject, type_names
@@ -50,12 +50,12 @@ def drive(cls: type[Cmdlet], items: list[object], **params: object) -> tuple[Fak
     values = {p.name: p.default for p in cls.spec.params}
     values.update(params)
     cmd = cls(ctx)  # type: ignore[arg-type]
-    head = Bound(dict(values), cls.spec.default_set or "")
+    head = cls.args_type(dict(values), cls.spec.default_set or "")
     head.mark_explicit(set(params))
     cmd.begin(head)
     consumed = 0
     for item in items:
-        bound = Bound({**values, "InputObject": item}, head.parameter_set)
+        bound = cls.args_type({**values, "InputObject": item}, head.parameter_set)
         bound.mark_explicit(set(params) | {"InputObject"})
         consumed += 1
         try:
@@ -484,6 +484,21 @@ def test_engine_select_first_stops_the_commands_before_it() -> None:
 def test_engine_select_first_stops_a_foreach_producer() -> None:
     result = run("$n = 0; 1..100 | % { $n++; $_ } | Select-Object -First 3; $n")
     assert result.output == [1, 2, 3, 3]
+
+
+def test_engine_select_first_wait_lets_the_producer_run_to_its_end() -> None:
+    result = run("$n = 0; 1..100 | % { $n++; $_ } | Select-Object -First 3 -Wait; $n")
+    assert result.output == [1, 2, 3, 100]
+
+
+def test_engine_select_index_wait_lets_the_producer_run_to_its_end() -> None:
+    result = run("$n = 0; 1..10 | % { $n++; $_ } | Select-Object -Index 1, 2 -Wait; $n")
+    assert result.output == [2, 3, 10]
+
+
+def test_engine_select_index_without_wait_stops_after_the_last_index() -> None:
+    result = run("$n = 0; 1..10 | % { $n++; $_ } | Select-Object -Index 1, 2; $n")
+    assert result.output == [2, 3, 3]
 
 
 def test_engine_sort_by_script_block_and_hashtable_keys() -> None:
