@@ -859,14 +859,14 @@ class ProcessBackend:
             nonlocal grown, splice
             count = -1
             if splice and store.spilling:
+                # The store drains the pipe itself when it cannot keep the bytes (a full
+                # disk): a pipe left readable would wake this reader again at once.
                 try:
                     count = store.splice_from(stream, fd)
                 except BlockingIOError:
                     return
-                except OSError as exc:
-                    if exc.errno != errno.EINVAL:
-                        return self._lost(job, exc)
-                    splice = False  # no splice into this file system: read instead
+                except OSError:  # EINVAL: no splice into this file system: read instead
+                    splice = False
                     count = -1
             if count < 0:
                 try:
@@ -876,10 +876,8 @@ class ProcessBackend:
                 except OSError:
                     count = 0
                 if count:
-                    try:
-                        job.write_bytes(stream, memoryview(scratch)[:count])
-                    except OSError as exc:
-                        self._lost(job, exc)
+                    # Never raises for want of room: the store counts what it drops.
+                    job.write_bytes(stream, memoryview(scratch)[:count])
             elif count:
                 job._emit_output(stream)  # the bytes went in behind write_bytes' back
             if count:
@@ -896,12 +894,6 @@ class ProcessBackend:
                 self._check_exits(loop, job, run)
 
         loop.add_reader(fd, on_readable)
-
-    @staticmethod
-    def _lost(job: Job, exc: OSError) -> None:
-        # The spill disk is full: keep draining so the job is not blocked, but say why output
-        # is missing.
-        job.status_message = f"output lost: {exc.strerror}"
 
     def _check_exits(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
         """The pipes are at EOF: finish if every stage has exited, else watch the rest."""
