@@ -76,6 +76,8 @@ class NativeGroup:
         self.on_stdout = on_stdout
         self.on_stderr = on_stderr
         self._sel: selectors.BaseSelector | None = None
+        # The first process closed its stdin (EPIPE): nothing more should be produced for it.
+        self.stdin_broken = False
         self._pending_out = b""
         self._pending_err = b""
         prev_read: int | None = stdin
@@ -131,7 +133,7 @@ class NativeGroup:
                                       if fd is not None}
 
     # ------------------------------------------------------------ I/O loop
-    def _pump(self, write_data: bytes | None, finish: bool) -> None:
+    def _pump(self, write_data: bytes | bytearray | memoryview | None, finish: bool) -> None:
         """Move bytes: write ``write_data`` to stdin (if any) while draining outputs.
         With ``finish``, keep draining until every output hits EOF."""
         data = memoryview(write_data) if write_data else None
@@ -163,6 +165,7 @@ class NativeGroup:
                             continue
                         except BrokenPipeError:
                             data = None
+                            self.stdin_broken = True
                             self.close_stdin()
                         if data is None or len(data) == 0:
                             try:
@@ -190,8 +193,9 @@ class NativeGroup:
         elif self.on_stderr is not None and (chunk or eof):
             self.on_stderr(chunk)
 
-    def feed(self, data: bytes) -> None:
-        """Write bytes to the first process's stdin, draining outputs meanwhile."""
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Write bytes to the first process's stdin, draining outputs meanwhile (sets
+        ``stdin_broken`` when the process no longer reads it)."""
         if self.stdin_fd is None or self._stdin_closed:
             return
         self._pump(data, finish=False)
