@@ -55,10 +55,12 @@ from pjsh.runtime.posix import (
     Cancellable,
     find_executable,
     group_members,
+    guard_group,
     has_exited,
     kill_group,
     signal_name,
     terminate_group,
+    unguard_group,
     wait_stopped,
 )
 
@@ -512,6 +514,7 @@ class ProcessBackend:
                 run.pids.append(pid)
                 if index == 0:
                     run.pgid = pid
+                    guard_group(pid)  # no fork server to kill it should pjsh die
                 prev = next_r
         except BaseException as exc:
             for fd in (out_r, err_r, stdin_w):
@@ -525,6 +528,7 @@ class ProcessBackend:
                         os.waitpid(pid, 0)
                 for popen in run.popens:
                     popen.returncode = -signal.SIGKILL
+                unguard_group(run.pgid)
             if isinstance(exc, OSError):
                 name = spec.commands[len(run.pids)][0]
                 raise _StartFailure(f"Program '{name}' failed to run: {exc.strerror}") from exc
@@ -1075,6 +1079,7 @@ class ProcessBackend:
                 popen.returncode = code
             codes.append(code)
         run.reaped = True
+        unguard_group(run.pgid)
         with self._lock:
             self._runs.pop(job, None)
         self._finish(job, run, codes[-1])

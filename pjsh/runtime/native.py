@@ -18,6 +18,7 @@ from typing import Any
 
 from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import to_string
+from pjsh.runtime.posix import guard_group, unguard_group
 
 
 def expand_native_arg(value: object, bareword: bool, cwd: str) -> list[str]:
@@ -78,6 +79,7 @@ class NativeGroup:
         self._sel: selectors.BaseSelector | None = None
         # The first process closed its stdin (EPIPE): nothing more should be produced for it.
         self.stdin_broken = False
+        self._guarded = 0  # the process group named to the guard (posix.guard_group)
         self._pending_out = b""
         self._pending_err = b""
         prev_read: int | None = stdin
@@ -107,6 +109,10 @@ class NativeGroup:
                     stdin=prev_read, stdout=out_target, stderr=err_target,
                     close_fds=True, restore_signals=True, **group)
                 self.procs.append(proc)
+                if new_group and i == 0:
+                    # An in-process job's natives must not outlive pjsh, even a killed one.
+                    guard_group(proc.pid)
+                    self._guarded = proc.pid
                 if not last:
                     # The parent's copies must close so readers see EOF.
                     assert out_target is not None and next_read is not None
@@ -120,6 +126,7 @@ class NativeGroup:
             for p in self.procs:
                 p.kill()
                 p.wait()
+            unguard_group(self._guarded)
             raise
         first, last_proc = self.procs[0], self.procs[-1]
         self.stdin_fd = first.stdin.fileno() if first.stdin is not None else None
@@ -218,7 +225,11 @@ class NativeGroup:
                 p.stdout.close()
             if p.stderr is not None:
                 p.stderr.close()
-        return [p.wait() for p in self.procs]
+        codes = [p.wait() for p in self.procs]
+        if self._guarded:
+            unguard_group(self._guarded)
+            self._guarded = 0
+        return codes
 
     def kill(self) -> None:
         """Terminate every process (pipeline stopped early)."""
