@@ -7,6 +7,8 @@ through Python; only the edges that meet cmdlets (or a capturing caller) are rea
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import glob
 import os
@@ -59,6 +61,10 @@ class NativeSpec:
     display: str
 
 
+# Input of at least this size grows the stdin pipe to it (bytes).
+_BIG_FEED = 1024 * 1024
+
+
 class NativeGroup:
     """A run of adjacent native commands connected by OS pipes.
 
@@ -79,6 +85,7 @@ class NativeGroup:
         self._sel: selectors.BaseSelector | None = None
         # The first process closed its stdin (EPIPE): nothing more should be produced for it.
         self.stdin_broken = False
+        self._stdin_grown = False
         self._guarded = 0  # the process group named to the guard (posix.guard_group)
         self._pending_out = b""
         self._pending_err = b""
@@ -166,7 +173,7 @@ class NativeGroup:
                     if mask & selectors.EVENT_WRITE:
                         assert data is not None
                         try:
-                            n = os.write(fd, data[:65536])
+                            n = os.write(fd, data)
                             data = data[n:]
                         except BlockingIOError:
                             continue
@@ -203,9 +210,47 @@ class NativeGroup:
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Write bytes to the first process's stdin, draining outputs meanwhile (sets
         ``stdin_broken`` when the process no longer reads it)."""
-        if self.stdin_fd is None or self._stdin_closed:
+        fd = self.stdin_fd
+        if fd is None or self._stdin_closed:
             return
-        self._pump(data, finish=False)
+        view = memoryview(data)
+        if len(view) >= _BIG_FEED and not self._stdin_grown:
+            # Bulk input (a job's bytes): a bigger pipe means far fewer wake-ups.
+            self._stdin_grown = True
+            set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+            if set_size is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(fd, set_size, _BIG_FEED)
+        # Straight into the pipe while it has room; a selector only when it is full (then
+        # the outputs must be drained meanwhile, or the program could block on them).
+        while view:
+            try:
+                written = os.write(fd, view)
+            except BlockingIOError:
+                break
+            except BrokenPipeError:
+                self.stdin_broken = True
+                self.close_stdin()
+                return
+            view = view[written:]
+        self._drain_ready()
+        if view:
+            self._pump(view, finish=False)
+
+    def _drain_ready(self) -> None:
+        """Hand on whatever the outputs hold now, without blocking (their fds are
+        non-blocking): downstream sees the program's output as it comes."""
+        for fd in list(self._open_reads):
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    self._open_reads.discard(fd)
+                    self._deliver(fd, b"", eof=True)
+                    break
+                self._deliver(fd, chunk)
 
     def close_stdin(self) -> None:
         """Signal EOF to the first process."""
