@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -618,6 +619,7 @@ class NativeStage(Stage):
         self._input = bytearray()
         self._last_feed = 0.0
         self._idle_token: int | None = None
+        self._thread = 0  # the thread running this pipeline (idle flushes happen only there)
 
     def _open(self, path: str, append: bool) -> int:
         """Open a redirection target; the native writes to it directly (no bytes via Python)."""
@@ -690,6 +692,7 @@ class NativeStage(Stage):
             if not self.first:
                 # A producer about to block (Start-Sleep, Get-Content -Wait, Receive-Job
                 # -Wait) first hands over what is buffered for this native.
+                self._thread = threading.get_ident()
                 self._idle_token = self.interp.stop_event.add_idle(self._on_idle)
         except PermissionError as e:
             raise self.interp.fail(self.frame, self.node,
@@ -717,6 +720,8 @@ class NativeStage(Stage):
         self._stop_token = self.interp.stop_event.add_callback(stop)
 
     def _on_idle(self) -> None:
+        if threading.get_ident() != self._thread:
+            return  # another thread waiting on the same token: not ours to write from
         with contextlib.suppress(StopUpstreamSignal):  # seen at the next object
             self._flush_input()
 
