@@ -981,7 +981,8 @@ class ProcessBackend:
         if run.reaped or run.open_pipes == 0:
             return
         loop = asyncio.get_running_loop()
-        members = [pid for pid in group_members(run.pgid) if pid not in run.pids]
+        members = [pid for pid in group_members(run.pgid) if pid not in run.pids] \
+            if run.pgid > 0 else []
         for pid in members:
             try:
                 pidfd = os.pidfd_open(pid)
