@@ -938,6 +938,7 @@ class ReceiveJob(Cmdlet):
                         seen_state[j.id] = info
                 if all_done:
                     break
+                self.ctx.cancel.before_blocking()  # a native downstream gets what is queued
                 if not activity.wait(progress.tick):
                     return  # stopped: the interpreter ends the pipeline at its next check
         finally:

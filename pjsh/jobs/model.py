@@ -137,6 +137,12 @@ CANNOT_REMOVE_CHILD = (
 )
 
 
+def output_lost_reason(store: OutputStore) -> str:
+    """The Reason of a job whose output could not all be kept."""
+    return (f"{store.lost_bytes} bytes of the job's output could not be kept "
+            f"({store.lost_reason}); the output kept is complete up to the first byte lost.")
+
+
 class JobFailureReason(str):
     """``$job.JobStateInfo.Reason``: an exception in PowerShell, so scripts read
     ``.Reason.Message``; a str here, so it still reads, prints and compares as its message."""
@@ -397,6 +403,12 @@ class Job(PSPropertyClass):
                 return False
             if not can_transition(old.State, new):
                 raise InvalidJobStateTransition(self.id, old.State, new)
+            if new in (_S.Completed, _S.Failed) and self.store.lost_bytes and not self._children:
+                # The one rule for output that could not be kept, whatever the backend: the
+                # job did not deliver its output, so it cannot be Completed.
+                new = _S.Failed
+                loss = output_lost_reason(self.store)
+                reason = loss if reason is None else f"{reason}; {loss}"
             info = JobStateInfo(new, None if reason is None else JobFailureReason(reason))
             self._info = info
             now = datetime.datetime.now()
@@ -561,7 +573,10 @@ class Job(PSPropertyClass):
 
     @property
     def StatusMessage(self) -> str:
-        """A backend-specific status line (blank for local jobs)."""
+        """A backend-specific status line (blank for local jobs); says so while output is
+        being lost."""
+        if self.store.lost_bytes and not self.status_message:
+            return f"Output lost: {self.store.lost_bytes} bytes ({self.store.lost_reason})"
         return self.status_message
 
     @property

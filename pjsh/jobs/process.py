@@ -24,6 +24,7 @@ import functools
 import itertools
 import json
 import os
+import select
 import shlex
 import signal
 import socket
@@ -54,10 +55,13 @@ from pjsh.runtime.native import LaunchRefused, check_launch
 from pjsh.runtime.posix import (
     Cancellable,
     find_executable,
+    group_members,
+    guard_group,
     has_exited,
     kill_group,
     signal_name,
     terminate_group,
+    unguard_group,
     wait_stopped,
 )
 
@@ -95,6 +99,11 @@ _INHERITED_IGNORES = tuple(
 _getsignal: Callable[[int], object] = getattr(signal, "_signal", signal).getsignal
 # How long a caller asking for a job's pids waits for the fork server's reply at most.
 _PID_WAIT = 30.0
+# Every stage exited but a capture pipe is open: look at the job's group after this long
+# (seconds), by when the pipe's EOF, if it is coming, has been read.
+_GROUP_CHECK_DELAY = 0.05
+# Reads taken from a pipe given up (at most ~1 MiB each): what the job wrote before its end.
+_ABANDON_READS = 64
 _sealed = False
 
 
@@ -189,6 +198,12 @@ class _Run:
     # Capture pipes the fork server made and still holds (it hands one over when it has
     # data, or says it ended empty); each is also counted in open_pipes.
     held: int = 0
+    # The pipes pjsh reads (fd -> its reader), so they can be given up (see _check_group).
+    readers: dict[int, Callable[[], None]] = field(default_factory=dict)
+    # Every stage has exited but a pipe is still open: the pending check of the group, and
+    # pidfds of the group's remaining processes (pidfd -> pid).
+    group_check: asyncio.Handle | None = None
+    member_watchers: dict[int, int] = field(default_factory=dict)
 
     def all_exited(self) -> bool:
         """True once every stage is known to have exited (they are still unreaped)."""
@@ -506,6 +521,7 @@ class ProcessBackend:
                 run.pids.append(pid)
                 if index == 0:
                     run.pgid = pid
+                    guard_group(pid)  # no fork server to kill it should pjsh die
                 prev = next_r
         except BaseException as exc:
             for fd in (out_r, err_r, stdin_w):
@@ -519,6 +535,7 @@ class ProcessBackend:
                         os.waitpid(pid, 0)
                 for popen in run.popens:
                     popen.returncode = -signal.SIGKILL
+                unguard_group(run.pgid)
             if isinstance(exc, OSError):
                 name = spec.commands[len(run.pids)][0]
                 raise _StartFailure(f"Program '{name}' failed to run: {exc.strerror}") from exc
@@ -866,14 +883,14 @@ class ProcessBackend:
             nonlocal grown, splice
             count = -1
             if splice and store.spilling:
+                # The store drains the pipe itself when it cannot keep the bytes (a full
+                # disk): a pipe left readable would wake this reader again at once.
                 try:
                     count = store.splice_from(stream, fd)
                 except BlockingIOError:
                     return
-                except OSError as exc:
-                    if exc.errno != errno.EINVAL:
-                        return self._lost(job, exc)
-                    splice = False  # no splice into this file system: read instead
+                except OSError:  # EINVAL: no splice into this file system: read instead
+                    splice = False
                     count = -1
             if count < 0:
                 try:
@@ -883,10 +900,8 @@ class ProcessBackend:
                 except OSError:
                     count = 0
                 if count:
-                    try:
-                        job.write_bytes(stream, memoryview(scratch)[:count])
-                    except OSError as exc:
-                        self._lost(job, exc)
+                    # Never raises for want of room: the store counts what it drops.
+                    job.write_bytes(stream, memoryview(scratch)[:count])
             elif count:
                 job._emit_output(stream)  # the bytes went in behind write_bytes' back
             if count:
@@ -898,17 +913,13 @@ class ProcessBackend:
                 return
             loop.remove_reader(fd)
             os.close(fd)
+            run.readers.pop(fd, None)
             run.open_pipes -= 1
             if run.open_pipes == 0:
                 self._check_exits(loop, job, run)
 
+        run.readers[fd] = on_readable
         loop.add_reader(fd, on_readable)
-
-    @staticmethod
-    def _lost(job: Job, exc: OSError) -> None:
-        # The spill disk is full: keep draining so the job is not blocked, but say why output
-        # is missing.
-        job.status_message = f"output lost: {exc.strerror}"
 
     def _check_exits(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
         """The pipes are at EOF: finish if every stage has exited, else watch the rest."""
@@ -961,6 +972,80 @@ class ProcessBackend:
             kill_group(run.pgid, signal.SIGKILL)
         if run.open_pipes == 0 and run.watching:
             self._finish_run(job, run)
+        elif run.watching and run.group_check is None and not run.member_watchers:
+            # A pipe is still open although every stage has exited. Nearly always its EOF is
+            # simply next in the loop; if not, something else holds it (see _check_group).
+            run.group_check = asyncio.get_running_loop().call_later(
+                _GROUP_CHECK_DELAY, self._check_group, job, run)
+
+    def _check_group(self, job: Job, run: _Run) -> None:
+        """Every stage has exited and a capture pipe is still open. The job ends when its
+        process group is empty: a process the job left in its group (a `cmd &` of its
+        script) is still the job's, and its output is waited for; one that left the group
+        (`setsid`, a daemon) is not, so the pipe it holds is drained of what is in it and
+        given up. Decided by process, as bash decides a job's end, not by the pipe."""
+        run.group_check = None
+        if run.reaped or run.open_pipes == 0:
+            return
+        loop = asyncio.get_running_loop()
+        members = [pid for pid in group_members(run.pgid) if pid not in run.pids] \
+            if run.pgid > 0 else []
+        for pid in members:
+            try:
+                pidfd = os.pidfd_open(pid)
+            except ProcessLookupError:
+                continue
+            except (AttributeError, OSError):
+                # No pidfds: look again later (this only happens in this rare case).
+                run.group_check = loop.call_later(_GROUP_CHECK_DELAY, self._check_group,
+                                                  job, run)
+                return
+            run.member_watchers[pidfd] = pid
+            loop.add_reader(pidfd, self._on_member_exit, job, run, pidfd)
+        if run.member_watchers:
+            return
+        if members:  # they were gone before their pidfds were opened: look again
+            run.group_check = loop.call_soon(self._check_group, job, run)
+            return
+        self._abandon_pipes(loop, job, run)
+
+    def _on_member_exit(self, job: Job, run: _Run, pidfd: int) -> None:
+        """A process left in the job's group has exited; once all have, look again (one of
+        them may have started another)."""
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        run.member_watchers.pop(pidfd, None)
+        if not run.member_watchers and run.group_check is None:
+            run.group_check = loop.call_soon(self._check_group, job, run)
+
+    def _abandon_pipes(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
+        """The job's group is empty, yet a process outside it holds a capture pipe: keep
+        what the job's processes wrote (it is in the pipe already), stop reading, finish."""
+        for fd, reader in list(run.readers.items()):
+            for _ in range(_ABANDON_READS):
+                if fd not in run.readers or not select.select([fd], [], [], 0)[0]:
+                    break
+                reader()
+            if fd in run.readers:
+                del run.readers[fd]
+                loop.remove_reader(fd)
+                os.close(fd)
+                run.open_pipes -= 1
+        if run.reaped:
+            return
+        if run.held:
+            # Pipes the fork server still holds (nothing was written to them): it closes
+            # them when the job is released.
+            run.open_pipes -= run.held
+            run.held = 0
+            server = run.server
+            if server is not None:
+                with self._lock:
+                    server.captures.pop(run.pgid, None)
+        if run.open_pipes <= 0:
+            run.open_pipes = 0
+            self._finish_run(job, run)
 
     def _finish_run(self, job: Job, run: _Run) -> None:
         """Reap every stage and set the final state from the last stage's status."""
@@ -971,6 +1056,13 @@ class ProcessBackend:
         if run.feeder is not None:
             run.feeder.cancel()
         loop = asyncio.get_running_loop()
+        if run.group_check is not None:
+            run.group_check.cancel()
+            run.group_check = None
+        for pidfd in run.member_watchers:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+        run.member_watchers.clear()
         for pidfd in run.exit_watchers.values():
             if pidfd >= 0:
                 loop.remove_reader(pidfd)
@@ -995,6 +1087,7 @@ class ProcessBackend:
                 popen.returncode = code
             codes.append(code)
         run.reaped = True
+        unguard_group(run.pgid)
         with self._lock:
             self._runs.pop(job, None)
         self._finish(job, run, codes[-1])

@@ -382,11 +382,11 @@ def _run_block(rs: Runspace, block: ScriptBlock, writer: JobWriter, args: Sequen
                variables: dict[str, object], dollar_under: object = _NO_ITEM) -> None:
     from pjsh.runtime.errors import PSRuntimeError
     from pjsh.runtime.interpreter import _MISSING
-    from pjsh.runtime.streams import CallbackSink
+    from pjsh.runtime.streams import CallbackByteSink
 
     g = rs.session.global_scope
     install_copied_variables(g, variables)
-    out = CallbackSink(writer.write_output)
+    out = CallbackByteSink(writer.write_output, writer.write_bytes)
     frame = rs.frame(block.source)
     try:
         if init is not None:

@@ -179,6 +179,12 @@ class Server:
             assert isinstance(pgids, list)
             for pgid in pgids:
                 self.leaders.discard(pgid)
+                # Capture pipes still held: something outside the job's group keeps them
+                # open (pjsh gave them up); they are not the job's any more.
+                for fd in [f for f, (owner, _s) in self.captures.items() if owner == pgid]:
+                    del self.captures[fd]
+                    self.poll.unregister(fd)
+                    os.close(fd)
                 if pgid in self.held:
                     self.held.discard(pgid)
                     reap(pgid)

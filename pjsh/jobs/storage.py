@@ -5,7 +5,14 @@ single sequence, so the interleaving across streams is kept for Receive-Job. Rec
 memory until the job holds more than ``limit`` bytes of them; later records are appended to a
 private spill file (0600, in a 0700 directory) and read back lazily, so a job writing gigabytes
 neither fills memory nor loses a byte. Reading consumes per stream (Receive-Job) unless asked to
-keep (``-Keep``). The file is deleted when the store is closed (the job is removed).
+keep (``-Keep``). The file is unlinked as soon as it is open (it is read and written through
+its descriptor), so nothing is left behind even if pjsh is killed.
+
+Output that cannot be kept (the spill file system is full, the directory is gone) is never an
+exception for the writer: the store keeps what it already has, drops every later record and
+counts the dropped bytes (``lost_bytes``, ``lost_reason``). What was kept is then a clean
+prefix of the job's output, and the job's end turns that into a Failed state (see
+``pjsh.jobs.model``).
 """
 
 from __future__ import annotations
@@ -108,9 +115,62 @@ def default_spill_dir() -> str:
         if _fallback_dir is None or not os.path.isdir(_fallback_dir):
             import tempfile  # only when no private directory can be made (slow import)
 
-            _fallback_dir = tempfile.mkdtemp(prefix="pjsh-")  # mkdtemp makes it 0700
+            base = tempfile.gettempdir()
+            _reap_stale_dirs(base)
+            # The pid in the name lets a later pjsh remove it should this one be killed.
+            _fallback_dir = tempfile.mkdtemp(prefix=f"pjsh-{os.getpid()}-", dir=base)
             atexit.register(_remove_empty_dir, _fallback_dir)
         return _fallback_dir
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's
+    return True
+
+
+def reap_stale_spill_files(directory: str) -> None:
+    """Remove spill files of pjsh processes that no longer run (``job-<pid>-*.out``): a pjsh
+    killed in the instant between creating a spill file and unlinking it."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    me = os.getpid()
+    for name in names:
+        if not (name.startswith("job-") and name.endswith(".out")):
+            continue
+        pid_text = name[4:].partition("-")[0]
+        if pid_text.isdigit() and int(pid_text) != me and not _pid_alive(int(pid_text)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+
+
+def _reap_stale_dirs(base: str) -> None:
+    """Remove the fallback spill directories (``pjsh-<pid>-*``) of pjsh processes that no
+    longer run, with any spill file left in them."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    uid = os.getuid()
+    for name in names:
+        pid_text = name[5:].partition("-")[0] if name.startswith("pjsh-") else ""
+        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            continue
+        path = os.path.join(base, name)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
+                continue
+            reap_stale_spill_files(path)
+            os.rmdir(path)
+        except OSError:
+            continue
 
 
 def _remove_empty_dir(path: str) -> None:
@@ -186,6 +246,10 @@ class OutputStore:
         self._pinned: dict[int, object] = {}
         self._pin_keys = 0
         self._closed = False
+        # Output that could not be kept: from the first failure on, every record is dropped
+        # (counted), so what was kept is a prefix of the output with no hole in it.
+        self._lost_bytes = 0
+        self._lost_error: str | None = None
 
     # ---- writing -----------------------------------------------------------------------------
 
@@ -201,6 +265,9 @@ class OutputStore:
         with self._lock:
             if self._closed:
                 return
+            if self._lost_error is not None:
+                self._lost_bytes += size
+                return
             seq = self._next_seq
             # Memory only while nothing waits on disk, so that memory records always precede
             # disk records and reading memory-then-disk is in order.
@@ -209,7 +276,11 @@ class OutputStore:
                 self._mem_bytes += size
             else:
                 kind, payload = self._encode(value)
-                self._spill(stream, kind, payload)
+                try:
+                    self._spill(stream, kind, payload)
+                except OSError as exc:
+                    self._lose(len(payload), exc)
+                    return
             self._next_seq = seq + 1
             self._last_seq[stream] = seq
 
@@ -226,13 +297,20 @@ class OutputStore:
         with self._lock:
             if self._closed:
                 return
+            if self._lost_error is not None:
+                self._lost_bytes += size
+                return
             seq = self._next_seq
             if self._disk_end == 0 and self._mem_bytes + size <= self.limit:
                 self._mem.append((seq, Record(stream, bytes(view), True), size))
                 self._mem_bytes += size
             else:
                 # Straight from the caller's buffer to the file: no intermediate copy.
-                self._spill(stream, _KIND_RAW, view)
+                try:
+                    self._spill(stream, _KIND_RAW, view)
+                except OSError as exc:
+                    self._lose(size, exc)
+                    return
             self._next_seq = seq + 1
             self._last_seq[stream] = seq
 
@@ -254,27 +332,39 @@ class OutputStore:
         Returns the number of bytes moved; 0 means end of file. A non-blocking pipe with
         nothing in it raises BlockingIOError; where splice cannot be used (no ``os.splice``,
         EINVAL from a file system without splice support) OSError is raised and nothing is
-        stored, so the caller can fall back to reading. After close() the bytes are read and
-        dropped, as appends are.
+        stored, so the caller can fall back to reading. After close(), or once output was
+        lost (``lost_bytes``), the bytes are read and dropped (counted), as appends are: the
+        pipe is always drained, so the caller never spins on a pipe that stays readable.
         """
         count = min(count, MAX_CHUNK)
         with self._lock:
-            if self._closed:
-                return len(os.read(fd, count))
+            if self._closed or self._lost_error is not None:
+                return self._drop_from(fd, count)
             if _splice is None:
                 raise OSError(errno.EINVAL, "splice is not available")
-            if self._fd is None:
-                self._open_spill_file()
-            assert self._fd is not None
-            start = self._disk_end
-            # The payload goes in first, after room for its header, because its length is
-            # only known afterwards. Readers never look past _disk_end, so no reader can see
-            # the frame before its header is written.
-            moved: int = _splice(fd, self._fd, count, offset_dst=start + _FRAME.size,
-                                 flags=_SPLICE_FLAGS)
-            if moved == 0:
-                return 0
-            os.pwrite(self._fd, _FRAME.pack(_STREAM_CODE[stream], _KIND_RAW, moved), start)
+            try:
+                if self._fd is None:
+                    self._open_spill_file()
+                assert self._fd is not None
+                start = self._disk_end
+                # The payload goes in first, after room for its header, because its length
+                # is only known afterwards. Readers never look past _disk_end, so no reader
+                # can see the frame before its header is written.
+                moved: int = _splice(fd, self._fd, count, offset_dst=start + _FRAME.size,
+                                     flags=_SPLICE_FLAGS)
+                if moved == 0:
+                    return 0
+                os.pwrite(self._fd, _FRAME.pack(_STREAM_CODE[stream], _KIND_RAW, moved),
+                          start)
+            except BlockingIOError:
+                raise
+            except OSError as exc:
+                if exc.errno == errno.EINVAL:
+                    raise  # no splice into this file system: the caller reads instead
+                # Not kept (ENOSPC, EDQUOT, EIO, the directory gone…): record the loss, then
+                # drain what the pipe holds so the reader is not woken again at once.
+                self._lose(0, exc)
+                return self._drop_from(fd, count)
             seq = self._next_seq
             if start == 0:
                 self._disk_head_seq = seq
@@ -283,6 +373,30 @@ class OutputStore:
             self._next_seq = seq + 1
             self._last_seq[stream] = seq
             return moved
+
+    def _drop_from(self, fd: int, count: int) -> int:
+        """Read up to ``count`` bytes from ``fd`` and drop them (counted as lost unless the
+        store is closed); the number read, 0 at end of file."""
+        dropped = len(os.read(fd, count))
+        if not self._closed:
+            self._lost_bytes += dropped
+        return dropped
+
+    def _lose(self, size: int, exc: OSError) -> None:
+        """Output could not be kept: from now on every record is dropped and counted."""
+        self._lost_bytes += size
+        if self._lost_error is None:
+            self._lost_error = exc.strerror or str(exc)
+
+    @property
+    def lost_bytes(self) -> int:
+        """Bytes of output dropped because they could not be stored (0: nothing lost)."""
+        return self._lost_bytes
+
+    @property
+    def lost_reason(self) -> str | None:
+        """Why output was dropped (the first error's text), or None if nothing was."""
+        return self._lost_error
 
     def _spill(self, stream: Stream, kind: int, payload: bytes | memoryview) -> None:
         if self._fd is None:
@@ -330,16 +444,29 @@ class OutputStore:
 
     def _open_spill_file(self) -> None:
         directory = ensure_private_dir(self._spill_dir) if self._spill_dir else default_spill_dir()
+        reap_stale_spill_files(directory)
         path = os.path.join(directory, f"job-{os.getpid()}-{os.urandom(16).hex()}.out")
         # No O_APPEND: frames are written at explicit offsets, which splice(2) requires (it
         # refuses an O_APPEND target) and which lets a frame's header follow its payload.
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
         flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(path, flags, 0o600)
-        # The umask can only remove bits; make sure the mode is exactly 0600 anyway.
-        os.fchmod(fd, 0o600)
+        try:
+            # The umask can only remove bits; make sure the mode is exactly 0600 anyway.
+            os.fchmod(fd, 0o600)
+        finally:
+            # Unlinked at once: the store reads and writes through the descriptor, so the
+            # data lives exactly as long as the store (or pjsh, if it is killed), and a
+            # removed directory changes nothing for it.
+            with contextlib.suppress(OSError):
+                os.unlink(path)
         self._fd = fd
         self._path = path
+
+    def spill_stat(self) -> os.stat_result | None:
+        """``fstat`` of the open spill file (it has no name any more), or None."""
+        with self._lock:
+            return None if self._fd is None else os.fstat(self._fd)
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -493,7 +620,8 @@ class OutputStore:
 
     @property
     def spill_path(self) -> str | None:
-        """The spill file's path, once something was spilled (None after close)."""
+        """Where the spill file was created, once something was spilled (None after close);
+        the name is unlinked at once, the store keeps the file open."""
         return self._path
 
     @property
@@ -517,10 +645,7 @@ class OutputStore:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        if self._path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._path)
-            self._path = None
+        self._path = None  # unlinked when it was opened
 
     def __del__(self) -> None:
         # A forgotten store must not leave its spill file behind.

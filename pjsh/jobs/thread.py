@@ -62,6 +62,10 @@ class JobWriter:
         """Success output."""
         self.job.write(Stream.Output, value)
 
+    def write_bytes(self, data: bytes) -> None:
+        """A native's raw output, stored as bytes (Receive-Job > file is then byte-exact)."""
+        self.job.write_bytes(Stream.Output, data)
+
     def write_error(self, record: object) -> None:
         """An error record (non-terminating)."""
         self.job.write(Stream.Error, record)

@@ -33,9 +33,11 @@ from pjsh.jobs.storage import Stream
 from pjsh.runtime.posix import (
     Cancellable,
     group_members,
+    guard_group,
     kill_group,
     signal_name,
     terminate_group,
+    unguard_group,
     wait_stopped,
 )
 
@@ -154,6 +156,7 @@ class WorkerBackend:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=_worker_env(),
             cwd="/", limit=_LINE_LIMIT, **kwargs)
         self._procs.add(proc)
+        guard_group(proc.pid)  # a worker and what it started must not outlive pjsh
         worker = _Worker(proc)
         assert proc.stdout is not None
         line = await proc.stdout.readline()
@@ -161,6 +164,7 @@ class WorkerBackend:
             kill_group(proc.pid, signal.SIGKILL)
             await proc.wait()
             self._procs.discard(proc)
+            unguard_group(proc.pid)
             raise JobError("The pjsh worker process did not start.")
         return worker
 
@@ -254,6 +258,7 @@ class WorkerBackend:
         # until it has really ended, so a Stopped/Completed job has no process left.
         if kill_group(proc.pid, signal.SIGKILL):
             await _group_ended(proc.pid)
+        unguard_group(proc.pid)
         exit_code = done.get("exit") if done is not None else None
         if isinstance(exit_code, int) and code >= 0:
             job.exit_code = exit_code
@@ -326,6 +331,7 @@ class WorkerBackend:
         for proc in killed:
             await proc.wait()
             self._procs.discard(proc)
+            unguard_group(proc.pid)
 
     def _kill_idle(self) -> list[asyncio.subprocess.Process]:
         """SIGKILL every started worker process that serves no job."""

@@ -28,6 +28,8 @@ class CancelToken:
     def __init__(self) -> None:
         self._set = False
         self._callbacks: dict[int, Callable[[], None]] = {}
+        # Run before a wait on this token blocks (see before_blocking).
+        self._idle: dict[int, Callable[[], None]] = {}
         self._waiters: dict[int, queue.SimpleQueue[None]] = {}
         # itertools.count's next() is atomic under the GIL: ids need no lock.
         self._ids = itertools.count()
@@ -54,6 +56,7 @@ class CancelToken:
             return True
         if timeout is not None and timeout <= 0:
             return False
+        self.before_blocking()
         waiter: queue.SimpleQueue[None] = queue.SimpleQueue()
         key = next(self._ids)
         self._waiters[key] = waiter
@@ -82,3 +85,21 @@ class CancelToken:
         """Have ``set()`` put None on ``waiter`` (a wait that also waits for other things,
         such as job events, on the same queue); returns an id for remove_callback."""
         return self.add_callback(lambda: waiter.put(None))
+
+    def add_idle(self, callback: Callable[[], None]) -> int:
+        """Run ``callback`` each time a wait on this token is about to block (a pipeline's
+        producer going idle: a native fed in batches gets what is buffered); returns an id
+        for remove_idle."""
+        key = next(self._ids)
+        self._idle[key] = callback
+        return key
+
+    def remove_idle(self, key: int) -> None:
+        """Forget a callback added with add_idle."""
+        self._idle.pop(key, None)
+
+    def before_blocking(self) -> None:
+        """Run the idle callbacks: the caller is about to block (a wait that does not go
+        through :meth:`wait`, such as Receive-Job -Wait, calls it itself)."""
+        for callback in list(self._idle.values()):
+            callback()

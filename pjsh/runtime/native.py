@@ -7,6 +7,8 @@ through Python; only the edges that meet cmdlets (or a capturing caller) are rea
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import glob
 import os
@@ -18,6 +20,7 @@ from typing import Any
 
 from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import to_string
+from pjsh.runtime.posix import guard_group, unguard_group
 
 
 def expand_native_arg(value: object, bareword: bool, cwd: str) -> list[str]:
@@ -109,6 +112,10 @@ class NativeSpec:
     display: str
 
 
+# Input of at least this size grows the stdin pipe to it (bytes).
+_BIG_FEED = 1024 * 1024
+
+
 class NativeGroup:
     """A run of adjacent native commands connected by OS pipes.
 
@@ -128,6 +135,10 @@ class NativeGroup:
         self.on_stdout = on_stdout
         self.on_stderr = on_stderr
         self._sel: selectors.BaseSelector | None = None
+        # The first process closed its stdin (EPIPE): nothing more should be produced for it.
+        self.stdin_broken = False
+        self._stdin_grown = False
+        self._guarded = 0  # the process group named to the guard (posix.guard_group)
         self._pending_out = b""
         self._pending_err = b""
         prev_read: int | None = stdin
@@ -157,6 +168,10 @@ class NativeGroup:
                     stdin=prev_read, stdout=out_target, stderr=err_target,
                     close_fds=True, restore_signals=True, **group)
                 self.procs.append(proc)
+                if new_group and i == 0:
+                    # An in-process job's natives must not outlive pjsh, even a killed one.
+                    guard_group(proc.pid)
+                    self._guarded = proc.pid
                 if not last:
                     # The parent's copies must close so readers see EOF.
                     assert out_target is not None and next_read is not None
@@ -170,6 +185,7 @@ class NativeGroup:
             for p in self.procs:
                 p.kill()
                 p.wait()
+            unguard_group(self._guarded)
             raise
         first, last_proc = self.procs[0], self.procs[-1]
         self.stdin_fd = first.stdin.fileno() if first.stdin is not None else None
@@ -183,7 +199,7 @@ class NativeGroup:
                                       if fd is not None}
 
     # ------------------------------------------------------------ I/O loop
-    def _pump(self, write_data: bytes | None, finish: bool) -> None:
+    def _pump(self, write_data: bytes | bytearray | memoryview | None, finish: bool) -> None:
         """Move bytes: write ``write_data`` to stdin (if any) while draining outputs.
         With ``finish``, keep draining until every output hits EOF."""
         data = memoryview(write_data) if write_data else None
@@ -209,12 +225,13 @@ class NativeGroup:
                     if mask & selectors.EVENT_WRITE:
                         assert data is not None
                         try:
-                            n = os.write(fd, data[:65536])
+                            n = os.write(fd, data)
                             data = data[n:]
                         except BlockingIOError:
                             continue
                         except BrokenPipeError:
                             data = None
+                            self.stdin_broken = True
                             self.close_stdin()
                         if data is None or len(data) == 0:
                             try:
@@ -242,11 +259,50 @@ class NativeGroup:
         elif self.on_stderr is not None and (chunk or eof):
             self.on_stderr(chunk)
 
-    def feed(self, data: bytes) -> None:
-        """Write bytes to the first process's stdin, draining outputs meanwhile."""
-        if self.stdin_fd is None or self._stdin_closed:
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Write bytes to the first process's stdin, draining outputs meanwhile (sets
+        ``stdin_broken`` when the process no longer reads it)."""
+        fd = self.stdin_fd
+        if fd is None or self._stdin_closed:
             return
-        self._pump(data, finish=False)
+        view = memoryview(data)
+        if len(view) >= _BIG_FEED and not self._stdin_grown:
+            # Bulk input (a job's bytes): a bigger pipe means far fewer wake-ups.
+            self._stdin_grown = True
+            set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+            if set_size is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(fd, set_size, _BIG_FEED)
+        # Straight into the pipe while it has room; a selector only when it is full (then
+        # the outputs must be drained meanwhile, or the program could block on them).
+        while view:
+            try:
+                written = os.write(fd, view)
+            except BlockingIOError:
+                break
+            except BrokenPipeError:
+                self.stdin_broken = True
+                self.close_stdin()
+                return
+            view = view[written:]
+        self._drain_ready()
+        if view:
+            self._pump(view, finish=False)
+
+    def _drain_ready(self) -> None:
+        """Hand on whatever the outputs hold now, without blocking (their fds are
+        non-blocking): downstream sees the program's output as it comes."""
+        for fd in list(self._open_reads):
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    self._open_reads.discard(fd)
+                    self._deliver(fd, b"", eof=True)
+                    break
+                self._deliver(fd, chunk)
 
     def close_stdin(self) -> None:
         """Signal EOF to the first process."""
@@ -266,7 +322,11 @@ class NativeGroup:
                 p.stdout.close()
             if p.stderr is not None:
                 p.stderr.close()
-        return [p.wait() for p in self.procs]
+        codes = [p.wait() for p in self.procs]
+        if self._guarded:
+            unguard_group(self._guarded)
+            self._guarded = 0
+        return codes
 
     def kill(self) -> None:
         """Terminate every process (pipeline stopped early)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -75,6 +77,24 @@ class StageInput:
             if getattr(e, "origin", None) is None:
                 e.origin = self.stage  # type: ignore[attr-defined]
                 self.stage.stopped_upstream = True
+            raise
+
+
+class NativeStageInput(StageInput):
+    """The input of a native stage: takes raw bytes too (a job's native output), which go to
+    the program's stdin as they are, never decoded or split into lines."""
+
+    def write_bytes(self, data: bytes) -> None:
+        """Raw bytes for the native's stdin."""
+        stage = self.stage
+        assert isinstance(stage, NativeStage)
+        stage.interp.check_stop()
+        try:
+            stage.feed_bytes(data)
+        except StopUpstreamSignal as e:
+            if getattr(e, "origin", None) is None:
+                e.origin = stage  # type: ignore[attr-defined]
+                stage.stopped_upstream = True
             raise
 
 
@@ -657,6 +677,11 @@ class NativeStage(Stage):
         self._stop_token: int | None = None  # the stop callback on the interpreter's token
         self._stop_kill: Cancellable | None = None  # the pending SIGKILL after a stop
         self._terminal = False  # lent the console's terminal (job control)
+        # Text for the native's stdin is written in blocks, not one write() per object.
+        self._input = bytearray()
+        self._last_feed = 0.0
+        self._idle_token: int | None = None
+        self._thread = 0  # the thread running this pipeline (idle flushes happen only there)
 
     def _open(self, path: str, append: bool) -> int:
         """Open a redirection target; the native writes to it directly (no bytes via Python)."""
@@ -678,13 +703,22 @@ class NativeStage(Stage):
         stdin: int | None = session.native_stdin if self.first else -1  # -1 → PIPE
         last = self.members[-1]
         stdout: int | None
-        on_stdout = None
+        on_stdout: Callable[[bytes], None] | None = None
         if last.stdout_file is not None:
             path, append = last.stdout_file
             stdout = self._open(path, append) if path != os.devnull else self._open(os.devnull,
                                                                                     False)
         elif self.last_in_pipeline and getattr(self.out, "native_fd", None) is not None:
             stdout = getattr(self.out, "native_fd", None)
+        elif self.last_in_pipeline and isinstance(self.out, ByteSink):
+            # A sink that keeps bytes (a thread job's output): the program's bytes go there
+            # as they are, never split into lines or decoded (CR, NUL, no final newline…).
+            stdout = -1
+            write_bytes = self.out.write_bytes
+
+            def on_stdout(chunk: bytes) -> None:
+                if chunk:
+                    write_bytes(chunk)
         else:
             stdout = -1
             on_stdout = LineSplitter(self.out.send)
@@ -723,6 +757,11 @@ class NativeStage(Stage):
                 new_group=session.isolate_natives or self._terminal)
             if session.isolate_natives:
                 self._watch_stop()
+            if not self.first:
+                # A producer about to block (Start-Sleep, Get-Content -Wait, Receive-Job
+                # -Wait) first hands over what is buffered for this native.
+                self._thread = threading.get_ident()
+                self._idle_token = self.interp.stop_event.add_idle(self._on_idle)
         except LaunchRefused as e:
             for fd in self._fds:
                 os.close(fd)
@@ -755,7 +794,17 @@ class NativeStage(Stage):
 
         self._stop_token = self.interp.stop_event.add_callback(stop)
 
+    def _on_idle(self) -> None:
+        if threading.get_ident() != self._thread:
+            return  # another thread waiting on the same token: not ours to write from
+        with contextlib.suppress(StopUpstreamSignal):  # seen at the next object
+            self._flush_input()
+
     def _unwatch_stop(self) -> None:
+        idle = self._idle_token
+        if idle is not None:
+            self.interp.stop_event.remove_idle(idle)
+            self._idle_token = None
         token = self._stop_token
         if token is not None:
             self.interp.stop_event.remove_callback(token)
@@ -774,19 +823,54 @@ class NativeStage(Stage):
         assert self.group is not None
         if isinstance(item, str) or is_scalar(item):
             self._flush_formatter()
-            self.group.feed(encode_text(to_string(item) + "\n"))
+            self._buffer(encode_text(to_string(item) + "\n"))
             return
         # Objects become the text Out-String would make of the whole run of them (one table
         # header for many rows), so the formatter is shared across items.
         from pjsh.runtime.formatting import OutDefault, render_text
 
         if self._formatter is None:
-            group = self.group
             self._formatter = OutDefault(
-                lambda blocks: group.feed(encode_text(render_text(blocks, 120))),
+                lambda blocks: self._buffer(encode_text(render_text(blocks, 120))),
                 self.interp.session.registry.views)
         assert isinstance(self._formatter, OutDefault)
         self._formatter.add(item)
+
+    def _buffer(self, data: bytes) -> None:
+        """Queue text for the native's stdin; written once a block is full, or at once when
+        the last write was a while ago (a slow producer's lines are not held back)."""
+        self._input += data
+        if len(self._input) >= _FEED_BLOCK or \
+                time.monotonic() - self._last_feed >= _FEED_LATENCY:
+            self._flush_input()
+
+    def _flush_input(self) -> None:
+        """Write what is buffered; StopUpstreamSignal once the native no longer reads its
+        stdin (it exited, as `head` does): the producers upstream are stopped, as SIGPIPE
+        stops them in bash."""
+        group = self.group
+        if group is None:
+            return
+        if self._input:
+            data, self._input = self._input, bytearray()
+            group.feed(data)
+            self._last_feed = time.monotonic()
+        if group.stdin_broken:
+            raise StopUpstreamSignal()
+
+    def feed_bytes(self, data: bytes) -> None:
+        """Raw bytes (a job's native output) straight to the native's stdin, in order after
+        any text queued before them."""
+        self._flush_formatter()
+        if len(self._input) + len(data) < _FEED_BLOCK:
+            self._buffer(data)
+            return
+        self._flush_input()
+        assert self.group is not None
+        self.group.feed(data)
+        self._last_feed = time.monotonic()
+        if self.group.stdin_broken:
+            raise StopUpstreamSignal()
 
     def _flush_formatter(self) -> None:
         if self._formatter is not None:
@@ -798,6 +882,8 @@ class NativeStage(Stage):
     def end(self) -> None:
         assert self.group is not None
         self._flush_formatter()
+        with contextlib.suppress(StopUpstreamSignal):  # nothing is upstream any more
+            self._flush_input()
         terminal = self.interp.session.terminal
         try:
             if self._terminal and terminal is not None:
@@ -832,6 +918,7 @@ class NativeStage(Stage):
 
     def abort(self) -> None:
         self._unwatch_stop()
+        self._input = bytearray()
         if self.group is not None:
             # Nobody wants the rest of the output: drop it instead of splitting it into lines.
             self.group.on_stdout = None
@@ -1200,7 +1287,12 @@ class PipelineRunner:
                     st.members.append(st)
             n = len(stages)
             for i, st in enumerate(stages):
-                st.out = StageInput(stages[i + 1]) if i + 1 < n else out
+                if i + 1 < n:
+                    after = stages[i + 1]
+                    st.out = (NativeStageInput(after) if isinstance(after, NativeStage)
+                              else StageInput(after))
+                else:
+                    st.out = out
                 if isinstance(st, NativeStage):
                     st.first = i == 0
                     st.last_in_pipeline = i == n - 1
@@ -1300,6 +1392,12 @@ __all__ = ["ListSink", "PipelineRunner"]
 
 # How long a job's natives get between SIGTERM and SIGKILL when the job is stopped.
 _NATIVE_STOP_GRACE = 2.0
+# Text for a native's stdin is written in blocks of this size (one write() per object cost
+# ~20 µs a line)…
+_FEED_BLOCK = 64 * 1024
+# …or at once when the previous write is older than this (seconds): a slow producer's lines
+# are not held back; a fast one's are batched.
+_FEED_LATENCY = 0.01
 
 
 def native_failure_reason(stage: object) -> str | None:

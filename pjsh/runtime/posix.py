@@ -49,6 +49,92 @@ def kill_group(pgid: int, sig: int) -> bool:
     return True
 
 
+# ---- the guard: no job process outlives pjsh -----------------------------------------------------
+
+# The guard is a tiny stdlib-only process holding the read end of a pipe whose only write end
+# is pjsh's. pjsh names the process groups of its jobs' processes ("+pgid"/"-pgid" lines);
+# when the pipe reaches EOF (pjsh exited, or was killed with SIGKILL: the kernel closes its
+# descriptors either way) the guard SIGKILLs the groups still named, and exits. Chosen over
+# PR_SET_PDEATHSIG, which needs a preexec_fn (a fork instead of vfork for every native, and
+# Python code run in the child of a threaded process) and fires when the *thread* that
+# spawned the child ends, not the process.
+_GUARD_CODE = r"""
+import os, signal
+for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP,
+          signal.SIGTTIN, signal.SIGTTOU, signal.SIGPIPE):
+    signal.signal(s, signal.SIG_IGN)
+groups = set()
+tail = b""
+while True:
+    try:
+        data = os.read(0, 65536)
+    except InterruptedError:
+        continue
+    if not data:
+        break
+    *lines, tail = (tail + data).split(b"\n")
+    for line in lines:
+        if line[:1] == b"+":
+            groups.add(int(line[1:]))
+        elif line[:1] == b"-":
+            groups.discard(int(line[1:]))
+for pgid in groups:
+    if pgid > 1:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+_guard_lock = threading.Lock()
+_guard_fd: int | None = None
+_guard_pid = 0  # the process the guard belongs to (a forked child must start its own)
+
+
+def _guard_write(line: bytes, start: bool) -> None:
+    global _guard_fd, _guard_pid
+    with _guard_lock:
+        if _guard_fd is not None and _guard_pid != os.getpid():
+            _guard_fd = None  # inherited across a fork: that guard watches our parent
+        if _guard_fd is None:
+            if not start:
+                return
+            import subprocess  # the guard starts with the first job process that needs it
+            import sys
+
+            read_end, write_end = os.pipe()
+            try:
+                subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", _GUARD_CODE], stdin=read_end,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True,
+                    start_new_session=True, cwd="/")
+            except OSError:
+                os.close(write_end)
+                return
+            finally:
+                os.close(read_end)
+            # The guard is never waited for (it outlives pjsh by design); the Popen object
+            # is dropped, and pjsh's exit closes the pipe.
+            _guard_fd = write_end
+            _guard_pid = os.getpid()
+        try:
+            os.write(_guard_fd, line)
+        except OSError:
+            pass  # the guard is gone: nothing else to do
+
+
+def guard_group(pgid: int) -> None:
+    """Have the guard SIGKILL process group ``pgid`` should pjsh die before
+    :func:`unguard_group` (the natives of in-process jobs, workers, directly spawned jobs)."""
+    if pgid > 1:
+        _guard_write(b"+%d\n" % pgid, True)
+
+
+def unguard_group(pgid: int) -> None:
+    """The group has ended (its leader reaped): the guard must forget it."""
+    if pgid > 1:
+        _guard_write(b"-%d\n" % pgid, False)
+
+
 class Cancellable(Protocol):
     """Something scheduled that can be called off (a timer handle)."""
 

@@ -61,6 +61,19 @@ class CallbackSink:
         self.fn(value)
 
 
+class CallbackByteSink(CallbackSink):
+    """Calls a function per object and another per chunk of raw native bytes (a job's
+    output: a native's bytes are stored as bytes, as the process backend stores them)."""
+
+    def __init__(self, fn: Callable[[object], None], bytes_fn: Callable[[bytes], None]) -> None:
+        super().__init__(fn)
+        self.bytes_fn = bytes_fn
+
+    def write_bytes(self, data: bytes) -> None:
+        """Raw bytes, as the program wrote them."""
+        self.bytes_fn(data)
+
+
 class HostSink:
     """The default output: objects are formatted and shown by the host (Out-Default).
     A native command writing here may inherit the host's stdout descriptor directly."""

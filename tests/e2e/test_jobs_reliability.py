@@ -7,9 +7,11 @@ The figures (time, throughput, peak RSS) are printed; run with ``-s`` to see the
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
+import random
 import signal
 import subprocess
 import time
@@ -209,3 +211,113 @@ def test_leaving_pjsh_stops_its_jobs_and_their_process_trees(tmp_path: Path, how
             assert sh.proc.wait(60) == 128 + signum
     assert_nothing_left(groups, workers)
     assert "stopping 2 running job(s) before exit: Job1, Job3" in sh.stderr
+
+
+# ---------------------------------------------------------------------------- bytes to natives
+
+def test_a_thread_jobs_native_output_is_received_byte_exact(tmp_path: Path) -> None:
+    rng = random.Random(8420)
+    payload = (bytes(rng.getrandbits(8) for _ in range(2_000_000))
+               + b"\r\n\r\x00\xff\xfe\xc3(\r\nno newline at the end\r")
+    (tmp_path / "rand.bin").write_bytes(payload)
+    with Shell(tmp_path) as sh:
+        assert sh.run("$t = Start-ThreadJob { cat rand.bin }; $null = Wait-Job $t; "
+                      "Receive-Job $t > got.bin; $t.State") == ["Completed"]
+    assert (tmp_path / "got.bin").read_bytes() == payload
+
+
+def test_a_jobs_bytes_stream_to_a_native_in_bounded_memory(tmp_path: Path) -> None:
+    size = 300 * 1000 * 1000
+    generator = GENERATOR.replace(f"head -c {GIB}", f"head -c {size}")
+    reference = hashlib.sha256(subprocess.run(["sh", "-c", generator], check=True,
+                                              capture_output=True).stdout).hexdigest()
+    with Shell(tmp_path) as sh:
+        sh.run(f"$j = sh -c '{generator}' &; $null = Wait-Job $j")
+        started = time.monotonic()
+        # One "line" of 300 MB: before, it was decoded and split in memory (GBs of RSS).
+        sh.run("Receive-Job $j -Keep | cat > piped.bin", timeout=300)
+        piped = time.monotonic() - started
+        started = time.monotonic()
+        sh.run("Receive-Job $j -Keep > copy.bin", timeout=300)
+        filed = time.monotonic() - started
+        hwm = vm_hwm_kib(sh.run("(Get-Content /proc/$PID/status) -match 'VmHWM'"))
+    print(f"\n300 MB job through a native: {piped:.2f} s ({size / piped / 1e6:.0f} MB/s); "
+          f"into a file {filed:.2f} s; pjsh peak RSS {hwm / 1024:.1f} MiB")
+    digest = hashlib.sha256((tmp_path / "piped.bin").read_bytes()).hexdigest()
+    assert digest == reference
+    assert hwm < 200 * 1024
+
+
+def test_a_line_oriented_job_streams_to_a_native_and_objects_are_written_in_blocks(
+        tmp_path: Path) -> None:
+    lines = 5_000_000
+    total = sum(len(str(n)) + 1 for n in range(1, lines + 1))
+    with Shell(tmp_path) as sh:
+        sh.run(f"$j = seq 1 {lines} &; $null = Wait-Job $j")
+        started = time.monotonic()
+        counted = sh.run("Receive-Job $j -Keep | wc -lc", timeout=300)
+        piped = time.monotonic() - started
+        started = time.monotonic()
+        sh.run("Receive-Job $j -Keep > copy.txt", timeout=300)
+        filed = time.monotonic() - started
+        # Objects to a native: one write() per block, not per object.
+        started = time.monotonic()
+        objects = sh.run("1..300000 | wc -l", timeout=300)
+        per_object = (time.monotonic() - started) / 300000
+    assert counted[0].split() == [str(lines), str(total)]
+    assert objects == ["300000"]
+    print(f"\n{total} bytes of lines to a native: {piped:.2f} s; into a file {filed:.2f} s; "
+          f"objects to a native {per_object * 1e6:.1f} µs each")
+
+
+# ---------------------------------------------------------------------------- hangs
+
+def test_a_native_that_stops_reading_stops_the_pipeline_before_it(tmp_path: Path) -> None:
+    started = time.monotonic()
+    r = script("1..2000000000 | head -n 1\n& { while ($true) { 'y' } } | head -n 2\n'after'\n",
+               cwd=tmp_path)
+    assert (r.stdout, r.returncode) == ("1\ny\ny\nafter\n", 0)
+    print(f"\nupstream stopped by head: {time.monotonic() - started:.2f} s")
+
+
+def escaped_sleep(tmp_path: Path) -> str:
+    """sh script text: a sleep that leaves the job's group (setsid) holding its pipes, its pid
+    in esc.pid."""
+    return ("setsid sh -c \"echo \\$\\$ > esc.pid; exec sleep 1000\" & "
+            f"while [ ! -s {tmp_path}/esc.pid ]; do sleep 0.01; done; echo started")
+
+
+def kill_escaped(tmp_path: Path) -> None:
+    pid = int((tmp_path / "esc.pid").read_text())
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_a_job_completes_when_its_group_has_exited_though_an_escaped_process_holds_its_pipe(
+        tmp_path: Path) -> None:
+    try:
+        with Shell(tmp_path) as sh:
+            sh.run(f"$j = sh -c '{escaped_sleep(tmp_path)}' &")
+            assert sh.run("$null = Wait-Job $j -Timeout 60; $j.State; Receive-Job $j") == [
+                "Completed", "started"]
+            # A process the job left in its own group is still the job's: waited for.
+            sh.run("$k = sh -c '(sleep 0.5; echo late) & echo early' &")
+            assert sh.run("$null = Wait-Job $k -Timeout 60; $k.State; Receive-Job $k") == [
+                "Completed", "early", "late"]
+    finally:
+        kill_escaped(tmp_path)
+
+
+def test_stop_job_ends_a_job_whose_escaped_process_holds_its_pipe(tmp_path: Path) -> None:
+    try:
+        with Shell(tmp_path) as sh:
+            sh.run(f"$j = sh -c '{escaped_sleep(tmp_path)}; sleep 1000' &; "
+                   "Receive-Job $j -Wait | Select-Object -First 1 | Out-Null")
+            started = time.monotonic()
+            assert sh.run("Stop-Job $j; $j.State") == ["Stopped"]
+            assert sh.run("Wait-Job $j | Out-Null; Remove-Job $j -Force; 'removed'") == [
+                "removed"]
+            elapsed = time.monotonic() - started
+            assert elapsed < 10
+    finally:
+        kill_escaped(tmp_path)

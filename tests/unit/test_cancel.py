@@ -93,3 +93,16 @@ def test_wake_puts_none_on_a_queue_a_wait_shares_with_other_events() -> None:
     token.set()
     assert events.get(timeout=5) is None
     token.remove_callback(key)
+
+
+def test_idle_callbacks_run_before_a_wait_blocks_and_can_be_removed() -> None:
+    token = CancelToken()
+    calls: list[str] = []
+    key = token.add_idle(lambda: calls.append("idle"))
+    assert token.wait(0.001) is False
+    token.wait(0)  # does not block: no idle callback
+    token.before_blocking()
+    assert calls == ["idle", "idle"]
+    token.remove_idle(key)
+    token.wait(0.001)
+    assert calls == ["idle", "idle"]

@@ -340,3 +340,30 @@ def test_read_recurses_parent_then_children_in_order() -> None:
     a.write(Stream.Output, "a2")
     assert [r.value for r in parent.read(recurse=False)] == []
     assert [r.value for r in parent.read()] == ["a1", "a2", "b-err"]
+
+
+def test_a_job_whose_output_could_not_be_kept_fails_with_the_bytes_lost() -> None:
+    import errno
+    import os
+
+    job = PSRemotingChildJob(1, command="x")
+    job.set_state(S.Running)
+    job.write(Stream.Output, "kept")
+    job.store._lose(1234, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    assert job.StatusMessage == "Output lost: 1234 bytes (No space left on device)"
+    job.finish_if_unfinished(S.Completed)
+    assert job.state is S.Failed
+    assert job.reason == ("1234 bytes of the job's output could not be kept (No space left on "
+                          "device); the output kept is complete up to the first byte lost.")
+    assert [r.value for r in job.read()] == ["kept"]
+
+
+def test_a_failed_job_that_also_lost_output_says_both() -> None:
+    import errno
+    import os
+
+    job = ThreadJob(1, command="x")
+    job.set_state(S.Running)
+    job.store._lose(10, OSError(errno.ENOENT, os.strerror(errno.ENOENT)))
+    job.set_state(S.Failed, "'make' exited with code 2")
+    assert job.reason is not None and job.reason.startswith("'make' exited with code 2; 10 bytes")

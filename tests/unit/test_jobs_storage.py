@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import random
 import select
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -91,8 +93,9 @@ def test_memory_bound_then_spill_to_a_private_file(spill_dir: str) -> None:
     assert path is not None and os.path.dirname(path) == spill_dir
     assert store.memory_bytes == 600 and store.disk_bytes > 600
     assert stat.S_IMODE(os.stat(spill_dir).st_mode) == 0o700
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert os.stat(path).st_uid == os.getuid()
+    st = store.spill_stat()
+    assert st is not None and stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_uid == os.getuid()
     assert b"".join(store.iter_bytes()) == b"a" * 600 + b"b" * 600
 
 
@@ -103,8 +106,8 @@ def test_permissions_hold_even_with_a_permissive_umask(spill_dir: str) -> None:
         store.append_bytes(Stream.Output, b"x")
     finally:
         os.umask(old)
-    assert store.spill_path is not None
-    assert stat.S_IMODE(os.stat(store.spill_path).st_mode) == 0o600
+    st = store.spill_stat()
+    assert st is not None and stat.S_IMODE(st.st_mode) == 0o600
     assert stat.S_IMODE(os.stat(spill_dir).st_mode) == 0o700
     store.close()
 
@@ -223,14 +226,15 @@ def test_records_arriving_after_a_spill_go_to_disk_to_keep_order(spill_dir: str)
     assert b"".join(store.iter_bytes()) == b"1" * 90 + b"2" * 90 + b"3"
 
 
-def test_close_deletes_the_spill_file_and_drops_later_appends(spill_dir: str) -> None:
+def test_the_spill_file_has_no_name_while_open_and_close_releases_it(spill_dir: str) -> None:
     store = OutputStore(limit=0, spill_dir=spill_dir)
     store.append_bytes(Stream.Output, b"data")
-    path = store.spill_path
-    assert path is not None and os.path.exists(path)
+    st = store.spill_stat()
+    # Unlinked as soon as it was opened: nothing is left behind even if pjsh is killed.
+    assert st is not None and st.st_nlink == 0 and os.listdir(spill_dir) == []
+    assert b"".join(store.iter_bytes(consume=False)) == b"data"
     store.close()
-    assert not os.path.exists(path)
-    assert store.closed and store.spill_path is None
+    assert store.closed and store.spill_path is None and store.spill_stat() is None
     store.append_bytes(Stream.Output, b"late")
     assert store.read() == [] and not store.has_more
     store.close()  # idempotent
@@ -240,14 +244,12 @@ def test_close_waits_for_an_active_reader(spill_dir: str) -> None:
     store = OutputStore(limit=0, spill_dir=spill_dir)
     for i in range(3):
         store.append_bytes(Stream.Output, bytes([i]) * 10)
-    path = store.spill_path
-    assert path is not None
     iterator = store.iter_bytes()
     assert next(iterator) == b"\x00" * 10
     store.close()
-    assert os.path.exists(path)  # the reader is still scanning it
+    assert store.spill_stat() is not None  # the reader is still scanning it
     assert list(iterator) == [b"\x01" * 10, b"\x02" * 10]
-    assert not os.path.exists(path)
+    assert store.spill_stat() is None
 
 
 def test_concurrent_consumers_never_receive_the_same_record(spill_dir: str) -> None:
@@ -431,6 +433,89 @@ def test_frames_written_at_offsets_survive_a_reset_of_the_file(spill_dir: str) -
     assert b"".join(store.iter_bytes()) == b"one"
     assert store.disk_bytes == 0
     store.append_bytes(Stream.Output, b"two")
-    assert store.spill_path is not None
-    assert os.path.getsize(store.spill_path) == store.disk_bytes
+    st = store.spill_stat()
+    assert st is not None and st.st_size == store.disk_bytes
     assert b"".join(store.iter_bytes()) == b"two"
+
+
+# ---- output that cannot be kept ------------------------------------------------------------
+
+def _fail_spills_after(monkeypatch: pytest.MonkeyPatch, frames: int) -> None:
+    """Make the spill file system full after ``frames`` frames were written."""
+    real = storage._write_all
+    written = [0]
+
+    def write_all(fd: int, header: bytes, payload: bytes | memoryview, offset: int) -> None:
+        if written[0] >= frames:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written[0] += 1
+        real(fd, header, payload, offset)
+
+    monkeypatch.setattr(storage, "_write_all", write_all)
+
+
+def test_output_that_cannot_be_spilled_is_counted_and_what_was_kept_stays_readable(
+        spill_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fail_spills_after(monkeypatch, 2)
+    store = OutputStore(limit=10, spill_dir=spill_dir)
+    store.append_bytes(Stream.Output, b"a" * 8)  # memory
+    store.append_bytes(Stream.Output, b"b" * 8)  # spilled
+    store.append_object(Stream.Output, "kept")  # spilled
+    store.append_bytes(Stream.Output, b"c" * 100)  # the disk is full: lost
+    assert store.lost_bytes == 100 and store.lost_reason == os.strerror(errno.ENOSPC)
+    monkeypatch.undo()  # room again: later output is dropped all the same (no hole)
+    store.append_bytes(Stream.Output, b"d" * 7)
+    store.append_bytes(Stream.Error, b"e" * 5)
+    assert store.lost_bytes == 112
+    assert [r.value for r in store.read()] == [b"a" * 8, b"b" * 8, "kept"]
+
+
+def test_splice_into_a_full_spill_file_drains_the_pipe_and_counts_the_loss(
+        spill_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert OutputStore.can_splice()  # Linux
+
+    def splice(*args: object, **kwargs: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    store = OutputStore(limit=0, spill_dir=spill_dir)
+    store.append_bytes(Stream.Output, b"first")
+    monkeypatch.setattr(storage, "_splice", splice)
+    r, w = os.pipe()
+    try:
+        os.write(w, b"x" * 5000)
+        os.set_blocking(r, False)
+        # The pipe is drained (the reader is not woken again for the same bytes)…
+        assert store.splice_from(Stream.Output, r) == 5000
+        with pytest.raises(BlockingIOError):
+            store.splice_from(Stream.Output, r)
+        os.close(w)
+        assert store.splice_from(Stream.Output, r) == 0
+    finally:
+        os.close(r)
+    # …the bytes are counted, and what was kept stays readable.
+    assert store.lost_bytes == 5000
+    assert b"".join(store.iter_bytes()) == b"first"
+
+
+def test_a_spill_directory_removed_under_the_store_changes_nothing(tmp_path: Path) -> None:
+    directory = tmp_path / "spill"
+    store = OutputStore(limit=0, spill_dir=str(directory))
+    store.append_bytes(Stream.Output, b"one")
+    os.rmdir(directory)  # empty: the spill file was unlinked when it was opened
+    store.append_bytes(Stream.Output, b"two")
+    assert b"".join(store.iter_bytes()) == b"onetwo" and store.lost_bytes == 0
+
+
+def test_stale_spill_files_of_dead_processes_are_removed(spill_dir: str) -> None:
+    ensure_private_dir(spill_dir)
+    proc = subprocess.Popen(["true"])  # its pid is dead once waited for
+    proc.wait()
+    stale = os.path.join(spill_dir, f"job-{proc.pid}-{'0' * 32}.out")
+    mine = os.path.join(spill_dir, f"job-{os.getpid()}-{'1' * 32}.out")
+    for path in (stale, mine):
+        with open(path, "wb"):
+            pass
+    store = OutputStore(limit=0, spill_dir=spill_dir)
+    store.append_bytes(Stream.Output, b"x")
+    assert sorted(os.listdir(spill_dir)) == [os.path.basename(mine)]
+    store.close()
