@@ -1,0 +1,165 @@
+"""Jobs leak nothing: thousands of jobs of each kind (``&`` with a native, Start-Job,
+Start-ThreadJob, ``-AsJob``) started, waited for, received and removed in batches in ONE pjsh
+process under ``ulimit -n 256`` leave its open descriptors, its thread count and its child
+processes where they were after a warm-up batch.
+
+The children pjsh keeps by design (docs/architecture.md) are the fork servers
+(``pjsh/jobs/spawner.py``) and the one warm spare worker (``python -m pjsh.jobs.worker``); they
+are counted by kind, and their numbers must come back too.
+
+``PJSH_LEAK_JOBS`` jobs of each kind (default 500) in batches of 50, except Start-Job:
+``PJSH_LEAK_WORKER_JOBS`` (default 40, in batches of 20), since each one starts a worker process;
+the defaults take about a minute on two shared cores (the issue's full figure is 5000 of each).
+The figures are printed; run with ``-s`` to see them."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_cli import pjsh_command, pjsh_env
+from tests.e2e.test_jobs_cli import Shell
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")]
+
+JOBS = int(os.environ.get("PJSH_LEAK_JOBS", "500"))
+# Start-Job starts a worker process per job (a Python start-up and the engine's imports), so it
+# gets its own, smaller count.
+WORKER_JOBS = int(os.environ.get("PJSH_LEAK_WORKER_JOBS", "40"))
+FD_LIMIT = 256
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One way of starting jobs: the statement starting one, a warm-up statement whose jobs
+    overlap (so pools reach the size they keep), the count and the batch size."""
+
+    start: str
+    warm: str
+    jobs: int
+    batch: int
+
+
+# `&` runs a native (the process backend); the others a script block or a bound cmdlet.
+KINDS = {
+    "native &": Kind("/bin/echo $i &", "/bin/sleep 0.2 &", JOBS, 50),
+    "Start-Job": Kind("Start-Job { 1 }", "Start-Job { Start-Sleep -Milliseconds 200 }",
+                      WORKER_JOBS, 20),
+    "Start-ThreadJob": Kind("Start-ThreadJob { 1 }",
+                            "Start-ThreadJob { Start-Sleep -Milliseconds 100 }", JOBS, 50),
+    # -AsJob jobs run on a pool that grows to the most jobs ever running at once (up to 256)
+    # and keeps its threads: the warm-up runs a whole batch at once.
+    "-AsJob": Kind("Get-Date -AsJob", "Start-Sleep -Milliseconds 300 -AsJob", JOBS, 50),
+}
+
+
+def batch(start: str, n: int) -> str:
+    """A statement running one batch of n jobs and printing how many gave output."""
+    return (f"$b = foreach ($i in 1..{n}) {{ {start} }}; $null = $b | Wait-Job; "
+            "$r = @($b | Receive-Job); $b | Remove-Job; "
+            "\"batch $($r.Count) $(@($b | Where-Object State -ne 'Completed').Count)\"")
+
+
+class LimitedShell(Shell):
+    """A scripted pjsh (see Shell) started with at most FD_LIMIT open descriptors."""
+
+    def __init__(self, cwd: Path) -> None:
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT, FD_LIMIT))
+
+        self.proc = subprocess.Popen(
+            [*pjsh_command(), "-NoProfile"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=cwd, env=pjsh_env(), start_new_session=True,
+            preexec_fn=limit)
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._out = self.proc.stdout.fileno()
+        self._buf = b""
+        self._marks = 0
+        self._err: list[bytes] = []
+        self._err_reader = threading.Thread(target=self._drain_stderr, args=(self.proc.stderr,),
+                                            daemon=True)
+        self._err_reader.start()
+
+
+def children(pid: int) -> dict[str, int]:
+    """pjsh's live children by kind: fork server, worker, or other (with its command)."""
+    kinds: dict[str, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) != pid or fields[0] == "Z":
+            continue
+        if "pjsh/jobs/spawner.py" in cmd:
+            kind = "fork server"
+        elif "pjsh.jobs.worker" in cmd:
+            kind = "spare worker"
+        else:
+            kind = "other: " + cmd.strip()
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def measure(sh: Shell) -> tuple[int, int, dict[str, int]]:
+    """Open descriptors and threads (read by pjsh itself from /proc), and children."""
+    (line,) = sh.run("\"$((Get-ChildItem /proc/$PID/fd).Count) "
+                     "$(((Get-Content /proc/$PID/status) -match '^Threads:') -replace '\\D', '')\"")
+    fds, threads = (int(x) for x in line.split())
+    return fds, threads, children(sh.pid)
+
+
+def settled(sh: Shell, expected: tuple[int, int, dict[str, int]],
+            timeout: float = 15) -> tuple[int, int, dict[str, int]]:
+    """Measure until the figures are back to ``expected`` or ``timeout`` passes: a spare worker
+    being started, or a pool thread finishing its last job, is not a leak."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = measure(sh)
+        if (now[0] <= expected[0] and now[1] <= expected[1] and now[2] == expected[2]) or \
+                time.monotonic() > deadline:
+            return now
+        time.sleep(0.2)
+
+
+def test_thousands_of_jobs_of_every_kind_leak_no_descriptor_thread_or_process(
+        tmp_path: Path) -> None:
+    with LimitedShell(tmp_path) as sh:
+        assert sh.run("(Get-Content /proc/$PID/limits) -match 'open files' -replace '\\s+', ' '") \
+            == [f"Max open files {FD_LIMIT} {FD_LIMIT} files "]
+        for kind in KINDS.values():  # warm-up: every kind's machinery is up, pools full
+            assert sh.run(batch(kind.warm, kind.batch), timeout=300) == [f"batch {kind.batch} 0"]
+            assert sh.run(batch(kind.start, kind.batch), timeout=300) == [f"batch {kind.batch} 0"]
+        before = settled(sh, measure(sh), timeout=2)
+        started = time.monotonic()
+        timings = {}
+        for name, kind in KINDS.items():
+            t0 = time.monotonic()
+            for _ in range(max(1, kind.jobs // kind.batch)):
+                assert sh.run(batch(kind.start, kind.batch), timeout=300) == [
+                    f"batch {kind.batch} 0"], name
+            timings[name] = (max(1, kind.jobs // kind.batch) * kind.batch,
+                             time.monotonic() - t0)
+        elapsed = time.monotonic() - started
+        after = settled(sh, before)
+        stderr = sh.stderr
+    print(f"\njobs run and removed in {elapsed:.1f} s ("
+          + ", ".join(f"{n} {k}: {t:.1f} s" for k, (n, t) in timings.items())
+          + f"); fds {before[0]} -> {after[0]}, threads {before[1]} -> {after[1]}, "
+            f"children {before[2]} -> {after[2]}")
+    assert stderr == ""
+    assert after[0] <= before[0], "descriptors leaked"
+    assert after[1] <= before[1], "threads leaked"
+    assert after[2] == before[2], "child processes leaked"
