@@ -26,7 +26,7 @@ class KnownIssue:
 
     def matches(self, kind: str, detail: str, script: str) -> bool:
         """True if a finding of ``kind`` with ``detail`` in ``script`` is this issue."""
-        return (kind == self.kind and re.search(self.detail, detail) is not None
+        return (kind == self.kind and re.search(self.detail, detail, re.DOTALL) is not None
                 and re.search(self.script, script) is not None)
 
 
@@ -48,6 +48,28 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "internal",
         r'pjsh internal error: ConversionError: Cannot convert (value|the) .* to type '
         r'"System\.Int32"', "$LASTEXITCODE = @()", script=r"(?i)LASTEXITCODE"),
+    KnownIssue(
+        "split-index-error", "-bnot/-split/Start-Sleep/redirection internal errors", "internal",
+        r"pjsh internal error: IndexError: list index out of range", "1 -split @()",
+        script=r"(?i)-split"),
+    # Internal errors found by the grammar fuzzer, not in the issue: reported as new bugs.
+    KnownIssue(
+        "wildcard-bad-range", "new: a wildcard with a reversed range (`'a' -like '[z-a]'`, "
+        "`Get-ChildItem '[z-a]'`)", "internal", r"pjsh internal error: error: bad character range",
+        "'a' -like '[z-a]'", script=r"\["),
+    KnownIssue(
+        "get-history-null-input", "new: `$null | Get-History`", "internal",
+        r'pjsh internal error: ConversionError: Cannot convert the "" value of type '
+        r'"System\.Object\[\]" to type "System\.Int32"', "$null | Get-History",
+        script=r"(?i)Get-History|\| *(h|history|ghy)\b"),
+    KnownIssue(
+        "start-job-empty-string", "new: `Start-Job ''`", "internal",
+        r"pjsh internal error: AttributeError: 'NoneType' object has no attribute 'startswith'",
+        "Start-Job ''", script=r"(?i)Start-Job|sajb"),
+    KnownIssue(
+        "as-byte-stream-conversion", "new: `Set-Content x -Value 'abc' -AsByteStream`", "internal",
+        r'pjsh internal error: ConversionError: Cannot convert value .* to type "System\.Int32"',
+        "Set-Content o.bin -Value 'abc' -AsByteStream", script=r"(?i)-asb"),
     # Parser deviations from PowerShell found by the grammar fuzzer (the generated script is
     # valid PowerShell; pjsh reports a ParserError). Reported as new bugs.
     KnownIssue(

@@ -129,3 +129,23 @@ def test_generated_scripts_run_without_unknown_findings() -> None:
     print("\n" + report.summary())
     assert report.scripts > 0
     assert report.unknown == [], report.summary()
+
+
+@pytest.mark.slow
+def test_the_runner_detects_a_leftover_process_and_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox = Sandbox()
+    try:
+        orphan = generate("detect:0")
+        # sh exits at once; its background sleep outlives pjsh (and is then killed by the runner).
+        orphan.text = "/bin/sh -c '/bin/sleep 30 > /dev/null 2>&1 &'\n"
+        found = inspect([orphan], run_process(sandbox, [orphan]), "stdin")
+        assert [f.kind for f in found] == ["leftover-process"]
+        assert "sleep 30" in found[0].detail
+        monkeypatch.setattr("tests.fuzz.runner.BATCH_BUDGET", 1.0)
+        monkeypatch.setattr("tests.fuzz.runner.PER_SCRIPT", 0.0)
+        slow = generate("detect:1")
+        slow.text = "Start-Sleep 20\n"
+        found = inspect([slow], run_process(sandbox, [slow]), "stdin")
+        assert [f.kind for f in found] == ["hang"]
+    finally:
+        sandbox.close()
