@@ -68,8 +68,20 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "Start-Job ''", script=r"(?i)Start-Job|sajb"),
     KnownIssue(
         "as-byte-stream-conversion", "new: `Set-Content x -Value 'abc' -AsByteStream`", "internal",
-        r'pjsh internal error: ConversionError: Cannot convert value .* to type "System\.Int32"',
-        "Set-Content o.bin -Value 'abc' -AsByteStream", script=r"(?i)-asb"),
+        r'pjsh internal error: ConversionError: Cannot convert (value|the) .* to type '
+        r'"System\.Int32"', "Set-Content o.bin -Value 'abc' -AsByteStream", script=r"(?i)-asb"),
+    KnownIssue(
+        "select-string-empty-pattern", "new: `Select-String -Pattern @() -NotMatch -AllMatches`",
+        "internal", r"pjsh internal error: IndexError: list index out of range",
+        "Select-String -Pattern @() -InputObject 'a' -NotMatch -AllMatches",
+        script=r"(?i)(Select-String|sls) .*-Pattern @\(\)"),
+    KnownIssue(
+        "stop-child-job", "new: Stop-Job on a child job: the parent's derived state goes Running "
+        "-> Stopped, an invalid transition (\"job observer failed\" traceback), and the parent "
+        "stays Running, so Wait-Job on it never returns", "traceback",
+        r"InvalidJobStateTransition: Job \d+ cannot change state from Running to Stopped",
+        "$j = sleep 5 &; Stop-Job $j.ChildJobs[0]; Wait-Job $j -Timeout 1 | Out-Null",
+        script=r"(?i)Stop-Job|spjb"),
     # Parser deviations from PowerShell found by the grammar fuzzer (the generated script is
     # valid PowerShell; pjsh reports a ParserError). Reported as new bugs.
     KnownIssue(

@@ -168,8 +168,10 @@ def _processes_with(token: str) -> dict[int, str]:
     return found
 
 
-def run_process(sandbox: Sandbox, scripts: list[Script], mode: str = "stdin") -> Outcome:
-    """Run scripts in one pjsh process (``mode``: stdin batch, ``command`` or ``file``)."""
+def run_process(sandbox: Sandbox, scripts: list[Script], mode: str = "stdin",
+                scale: float = 1.0) -> Outcome:
+    """Run scripts in one pjsh process (``mode``: stdin batch, ``command`` or ``file``) within
+    ``scale`` times the time budget."""
     d = sandbox.new_dir()
     env = sandbox.env(d)
     work = d / "work"
@@ -191,6 +193,7 @@ def run_process(sandbox: Sandbox, scripts: list[Script], mode: str = "stdin") ->
             (work / "fz.ps1").write_text(script.text)
             argv = [*pjsh_executable(), "-NoProfile", "fz.ps1"]
         budget = SOLO_BUDGET
+    budget *= scale
     proc = subprocess.Popen(argv, cwd=work, env=env, start_new_session=True,
                             stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -396,6 +399,10 @@ def fuzz(seed: str, seconds: float, max_scripts: int | None = None, workers: int
                 scripts = [script_for(seed, first + i)[0] for i in range(count)]
                 mode = "stdin"
             outcome = run_process(sandbox, scripts, mode)
+            if outcome.timed_out:
+                # On a loaded machine a batch of many Start-Jobs can be slow without hanging:
+                # a hang is one that a run with three times the budget does not finish either.
+                outcome = run_process(sandbox, scripts, mode, scale=3.0)
             found = inspect(scripts, outcome, mode)
             for f in found:
                 if f.known is None and minimise:
