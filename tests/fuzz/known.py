@@ -58,9 +58,14 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "`Get-ChildItem '[z-a]'`)", "internal", r"pjsh internal error: error: bad character range",
         "'a' -like '[z-a]'", script=r"\["),
     KnownIssue(
-        "get-history-null-input", "new: `$null | Get-History`", "internal",
-        r'pjsh internal error: ConversionError: Cannot convert the "" value of type '
-        r'"System\.Object\[\]" to type "System\.Int32"', "$null | Get-History",
+        "set-location-bad-escape", "new: JSON text piped to Set-Location (a wildcard path "
+        "ending in a backslash?)", "internal", r"pjsh internal error: error: bad escape \\Z",
+        "true -- | ConvertTo-Json ((0 -le 42)) -Depth 0x10 -EnumsAsStrings:$true -AsArray:$true | "
+        "Set-Location -PassThru", script=r"(?i)Set-Location|\bsl\b|\bcd\b|chdir"),
+    KnownIssue(
+        "get-history-ids", "new: `$null | Get-History`, `Get-History -Id 1, 2`", "internal",
+        r'pjsh internal error: ConversionError: Cannot convert the ".*" value of type '
+        r'"System\.Object\[\]" to type "System\.Int32"', "Get-History -Id 1, 2",
         script=r"(?i)Get-History|\| *(h|history|ghy)\b"),
     KnownIssue(
         "start-job-empty-string", "new: `Start-Job ''`", "internal",
