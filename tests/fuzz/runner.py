@@ -49,11 +49,12 @@ SOLO_EVERY = 8  # every eighth process runs one script alone (-c or a file)
 BATCH_BUDGET = 25.0  # seconds for a batch process, plus PER_SCRIPT per script
 PER_SCRIPT = 1.0
 SOLO_BUDGET = 30.0
-REAP_GRACE = 5.0  # how long the sandbox's processes may take to go once pjsh has exited
+REAP_GRACE = 15.0  # how long the sandbox's processes may take to go once pjsh has exited
 
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|Fatal Python error|"
                        r"Exception ignored in|Exception in thread")
-INTERNAL = re.compile(r"pjsh internal error[^\n]*")
+# The message may span lines (a value with newlines in it); it ends with "This is a bug ...".
+INTERNAL = re.compile(r"pjsh internal error(?:.|\n){0,2000}?(?:This is a bug in pjsh[^\n]*|$)")
 PARSE_ERROR = re.compile(r"ParserError:[^\n]*\n(?:[^\n]*\n){0,4}?\s*\| (?P<msg>[^\n]+)\n?$",
                          re.MULTILINE)
 

@@ -111,7 +111,11 @@ def test_known_issues_still_reproduce() -> None:
                 continue
             script = generate(f"known:{issue.name}")
             script.text = issue.reproduction + "\n"
-            found = inspect([script], run_process(sandbox, [script]), "stdin")
+            # A race (a leftover process) may need a few tries to show.
+            for _ in range(5 if issue.kind == "leftover-process" else 1):
+                found = inspect([script], run_process(sandbox, [script]), "stdin")
+                if any(f.known is issue for f in found):
+                    break
             assert any(f.known is issue for f in found), \
                 f"{issue.name} no longer reproduces: remove it from KNOWN_ISSUES ({found})"
     finally:
