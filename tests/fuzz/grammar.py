@@ -112,31 +112,38 @@ class Generator:
     # ---------------------------------------------------------------- helpers
 
     def pick(self, seq: tuple[str, ...] | list[str]) -> str:
+        """One element of a sequence."""
         return seq[self.r.randrange(len(seq))]
 
     def chance(self, p: float) -> bool:
+        """True with probability p."""
         return self.r.random() < p
 
     def fresh(self, stem: str) -> str:
+        """A new unique name."""
         self.counter += 1
         return f"{stem}{self.counter}"
 
     # ---------------------------------------------------------------- values
 
     def small_int(self) -> str:
+        """A small integer literal."""
         return str(self.r.choice((0, 1, 2, 3, 5, 7, 10, -1, -3, 42)))
 
     def int_value(self) -> str:
+        """A value for an Int32 parameter, sometimes out of range or not a number."""
         return self.pick(("0", "1", "2", "3", "5", "-1", "100", "2147483647", "2147483648",
                           "'7'", "0x10", "1.5", "'12abc'", "-2147483649", "1kb", "$true"))
 
     def string_literal(self) -> str:
+        """A single- or double-quoted string."""
         s = self.pick(STRINGS)
         if self.chance(0.5) and "`" not in s and "$" not in s:
             return "'" + s.replace("'", "''") + "'"
         return '"' + s.replace('"', '`"') + '"'
 
     def variable(self) -> str:
+        """A variable reference."""
         if self.chance(0.85):
             return "$" + self.pick(VARIABLES)
         return self.pick(("$_", "$args", "$PWD", "$HOME", "$Error", "$LASTEXITCODE", "$?",
@@ -144,6 +151,7 @@ class Generator:
                           "$false", "${f x}", "$global:fx", "$script:fy", "$env:NOPE"))
 
     def string_expansion(self, scope: _Scope) -> str:
+        """An expandable string with variables and sub-expressions."""
         parts = ["x"]
         for _ in range(self.r.randint(1, 3)):
             parts.append(self.pick(("$fx", "${fy}", "$($fz)", "`t", " ", "$env:HOME",
@@ -153,11 +161,13 @@ class Generator:
         return '"' + "".join(parts) + '"'
 
     def here_string(self) -> str:
+        """A here-string."""
         if self.chance(0.5):
             return "@'\nraw $fx `n\n  two\n'@"
         return "@\"\nline $fx $(2 * 3)\n  two\n\"@"
 
     def literal(self, scope: _Scope) -> str:
+        """A literal value: number, string, range, array, hashtable or variable."""
         k = self.r.randrange(12)
         if k < 3:
             return self.small_int()
@@ -238,6 +248,7 @@ class Generator:
         return "(" + self.pipeline(inner) + ")"
 
     def script_block(self, scope: _Scope, params: bool = False) -> str:
+        """A script block literal, sometimes with a param block."""
         inner = self._deeper(scope)
         body = self.statement_list(inner, self.r.randint(0, 2), sep="; ")
         if params and self.chance(0.4):
@@ -296,15 +307,18 @@ class Generator:
         return text if simple or text.lstrip("-").isdigit() else f"({text})"
 
     def list_of(self, one: Callable[[], str], array: bool) -> str:
+        """One value, or (for an array parameter) sometimes several."""
         if array and self.chance(0.3):
             return ", ".join(one() for _ in range(self.r.randint(2, 3)))
         return one()
 
     def path_value(self, directory: bool) -> str:
+        """A relative path inside the sandbox."""
         value = self.pick(DIRS if directory or self.chance(0.1) else FILES)
         return "'" + value + "'" if self.chance(0.5) or " " in value else value
 
     def job_ref(self, param: Param) -> str:
+        """A job, an id, a name or something that is not a job."""
         if param.name in ("Id",):
             return self.pick(("1", "2", "$j1.Id", "999", "'x'"))
         if param.name in ("Name",):
@@ -316,6 +330,7 @@ class Generator:
         return self.pick(("(Get-Job)", "$j1", "$null", "(Get-Job -Newest 1)", "5"))
 
     def wrong_value(self, scope: _Scope) -> str:
+        """A value of a type no parameter expects."""
         return self.pick(("@{a = 1}", "{ 1 }", "$null", "@()", "'abc'", "(Get-Date)", "1, 2",
                           "-1", "''", "$true", "(1..3)", "[pscustomobject]@{Name = 'n'}",
                           "'a`0b'" if self.chance(0.05) else "'nul-free'", "99999999999"))
@@ -361,6 +376,7 @@ class Generator:
         return " ".join(words)
 
     def param_name(self, p: Param) -> str:
+        """A parameter spelled by name, alias, prefix or lower case."""
         k = self.r.randrange(10)
         if k == 0 and p.aliases:
             return "-" + self.pick(p.aliases)
@@ -371,6 +387,7 @@ class Generator:
         return "-" + p.name
 
     def common_parameter(self, spec: CommandSpec) -> str:
+        """One of the common parameters."""
         k = self.r.randrange(8)
         if k == 0:
             return "-ErrorAction " + self.pick(ACTIONS)
@@ -389,6 +406,7 @@ class Generator:
         return "-AsJob" if spec.supports_as_job else "-Verbose"
 
     def native_call(self, scope: _Scope) -> str:
+        """A call of a harmless native with small arguments."""
         name = self.pick(NATIVES)
         args: list[str] = []
         if name == "seq":
@@ -416,6 +434,7 @@ class Generator:
         return prefix + " ".join([name, *args])
 
     def native_arg(self, scope: _Scope) -> str:
+        """An argument for a native."""
         k = self.r.randrange(6)
         if k == 0:
             return self.variable()
@@ -428,6 +447,7 @@ class Generator:
         return self.pick(("a", "b.txt", "x$fx", "@fx", "1", "--", "'-e'", "*"))
 
     def command(self, scope: _Scope) -> str:
+        """A cmdlet, native, function or script block call."""
         k = self.r.randrange(10)
         if k < 5:
             return self.cmdlet_call(scope)
@@ -440,6 +460,7 @@ class Generator:
                           "& $fx", "nosuchcommand", "& ('Get-' + 'Location')"))
 
     def filter_stage(self, scope: _Scope) -> str:
+        """A pipeline stage after the first."""
         inner = self._deeper(scope)
         k = self.r.randrange(9)
         if k == 0:
@@ -462,10 +483,12 @@ class Generator:
         return self.cmdlet_call(inner)
 
     def native_filter(self) -> str:
+        """A native that reads its input."""
         return self.pick(("cat", "head -n 2", "wc -l", "head -c 5", "cat -", "wc -c",
                           "sleep 0", "true", "echo ignored"))
 
     def source(self, scope: _Scope) -> str:
+        """The first stage of a pipeline."""
         k = self.r.randrange(6)
         if k < 2:
             return self.command(scope)
@@ -476,6 +499,7 @@ class Generator:
         return self.expr(self._deeper(scope))
 
     def pipeline(self, scope: _Scope) -> str:
+        """A pipeline, sometimes with a redirection."""
         stages = [self.source(scope)]
         for _ in range(self.r.choice((0, 0, 1, 1, 2, 3))):
             stages.append(self.filter_stage(scope))
@@ -485,6 +509,7 @@ class Generator:
         return text
 
     def redirection(self) -> str:
+        """A redirection of one or all streams."""
         k = self.r.randrange(8)
         target = self.pick(REDIRECT_TARGETS)
         if k == 0:
@@ -513,14 +538,17 @@ class Generator:
         return new
 
     def block(self, scope: _Scope, loop: bool = False) -> str:
+        """A statement block."""
         inner = self._deeper(scope, loop_depth=scope.loop_depth + (1 if loop else 0))
         n = self.r.randint(0, 3 if scope.depth < 2 else 1)
         return "{ " + self.statement_list(inner, n, sep="; ") + " }"
 
     def statement_list(self, scope: _Scope, n: int, sep: str) -> str:
+        """Statements joined by sep."""
         return sep.join(self.statement(scope) for _ in range(n))
 
     def statement(self, scope: _Scope) -> str:
+        """A statement: pipeline, assignment, control flow, error handling or job."""
         if scope.depth >= 4:
             return self.pipeline(scope) if self.chance(0.5) else self.expr(scope)
         k = self.r.randrange(30)
@@ -593,6 +621,7 @@ class Generator:
         return self.command(scope) + (" " + self.redirection() if self.chance(0.2) else "")
 
     def job_body(self, scope: _Scope) -> str:
+        """The script block of a job."""
         inner = self._deeper(scope, in_job=True)
         return "{ " + self.statement_list(inner, self.r.randint(1, 2), sep="; ") + " }"
 
@@ -636,6 +665,7 @@ class Generator:
             f"Receive-Job {var} 2>&1 > out1.txt"))
 
     def function_definition(self, scope: _Scope) -> str:
+        """A function or filter (begin/process/end blocks sometimes)."""
         name = f"fz{self.tag}f{len(scope.functions)}"
         inner = _Scope(0, True, scope.in_job, 1, list(scope.functions))
         kind = self.r.randrange(4)
@@ -662,6 +692,7 @@ class Generator:
         return text
 
     def top_statement(self, scope: _Scope) -> str:
+        """A top-level statement."""
         k = self.r.randrange(10)
         if k == 0:
             return self.function_definition(scope)
