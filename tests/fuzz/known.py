@@ -93,6 +93,11 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         r"InvalidJobStateTransition: Job \d+ cannot change state from Running to Stopped",
         "$j = sleep 5 &; Stop-Job $j.ChildJobs[0]; Wait-Job $j -Timeout 1 | Out-Null",
         script=r"(?i)Stop-Job|spjb"),
+    KnownIssue(
+        "stop-child-job-hang", "new: after Stop-Job on a child job (see stop-child-job), "
+        "Wait-Job or Remove-Job -Force on the parent never returns", "hang",
+        r"did not finish", "$j = sleep 5 &; Stop-Job -Id 2; Get-Job | Remove-Job -Force",
+        script=r"(?i)(Stop-Job|spjb)\b[^\n]*(-Id 2\b|ChildJobs)"),
     # Parser deviations from PowerShell found by the grammar fuzzer (the generated script is
     # valid PowerShell; pjsh reports a ParserError). Reported as new bugs.
     KnownIssue(
