@@ -105,6 +105,12 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "parse", r"You must provide a value expression following the '\*' operator",
         "'x' *> out.txt", script=r"\*>"),
     KnownIssue(
+        "star-redirect-swallows-input", "new: `*>` after an expression is read as `*` (see "
+        "star-redirect-after-expression); when that line also opens a here-string, the rest of "
+        "it is read as new statements, one of which opens a string that swallows the input "
+        "after it", "exit", r"before the end of its input",
+        "'x' *> o.txt, @\"\nline\n\"@ -eq 1\n'after'", script=r'\*>[^\n]*@"\n'),
+    KnownIssue(
         "call-operator-after-chain-operator", "new: `a || & b` is rejected", "parse",
         r"Missing expression after '(&&|\|\|)' in pipeline element",
         "'a' || & { 'b' }", script=r"(&&|\|\|) &"),
