@@ -5,7 +5,8 @@ Reviewed list, kept short on purpose. An entry matches a finding only when the f
 its ``kind``, its detail matches ``detail`` and its script matches ``script``: a new bug with a
 similar message still fails. Each entry carries a ``reproduction``;
 ``test_known_issues_still_reproduce`` runs them, so once a fix lands the test names the entry to
-delete (empty the list as fixes land; nothing else is skipped)."""
+delete (empty the list as fixes land; nothing else is skipped). An entry marked ``race`` shows
+only now and then; its reproduction is not asserted, so it is removed by hand with its fix."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class KnownIssue:
     detail: str  # regular expression searched in the finding's detail
     reproduction: str  # a script that shows the bug on the code it was listed against
     script: str = ""  # regular expression the failing script must contain too
+    # A race that shows only now and then (under load): its reproduction is not required to
+    # show on every run, so remove the entry by hand once the fix is in.
+    race: bool = False
 
     def matches(self, kind: str, detail: str, script: str) -> bool:
         """True if a finding of ``kind`` with ``detail`` in ``script`` is this issue."""
@@ -67,7 +71,7 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "thread-job-native-orphaned-at-exit", "new: leaving pjsh right after a thread job starts "
         "a native: the job is stopped before the native starts, and the native outlives pjsh",
         "leftover-process", r"\A(\d+: sleep 30\n?)+\Z", "$t = Start-ThreadJob { sleep 30 }",
-        script=r"(?i)Start-ThreadJob \{ sleep 30 \}"),
+        script=r"(?i)Start-ThreadJob \{ sleep 30 \}", race=True),
     KnownIssue(
         "get-history-ids", "new: `$null | Get-History`, `Get-History -Id 1, 2`", "internal",
         r'pjsh internal error: ConversionError: Cannot convert the ".*" value of type '
