@@ -415,7 +415,7 @@ class Parser:
         return c == "+" and (n.isdigit() or n in "+$(")
 
     # ------------------------------------------------------------ keyword statements
-    def _condition(self, keyword: str) -> ast.Statement:
+    def _condition(self, keyword: str, block_follows: bool = True) -> ast.Statement:
         self.lx.skip_space(newlines=True)
         if self.ch() != "(":
             raise self.fail("MissingOpenParenthesisInIfStatement" if keyword == "if"
@@ -432,7 +432,8 @@ class Parser:
         self.lx.skip_space(newlines=True)
         self.expect(")", "MissingEndParenthesisAfterStatement",
                     f"Missing closing ')' after expression in '{keyword}' statement.")
-        self.lx.skip_space(newlines=True)
+        if block_follows:  # a do loop's condition ends the statement: its newline is the end
+            self.lx.skip_space(newlines=True)
         return cond
 
     def _block_after(self, what: str) -> ast.StatementBlock:
@@ -487,7 +488,7 @@ class Parser:
             raise self.fail("MissingWhileOrUntilInDoWhile",
                             "Missing while or until keyword in do loop.")
         self.take_word()
-        cond = self._condition(w)
+        cond = self._condition(w, block_follows=False)
         return ast.DoStatement(self.span_from(start), body, cond, w == "until", label)
 
     def parse_for_statement(self, label: str | None) -> ast.Statement:

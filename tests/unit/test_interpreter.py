@@ -463,6 +463,13 @@ def test_for_foreach_while_do() -> None:
     assert out("$i = 10; do { $i++ } while ($false); $i") == [11]
 
 
+def test_a_newline_after_a_do_loops_condition_ends_the_statement() -> None:
+    # Found by the grammar fuzzer: the condition swallowed the newline, so the next line was
+    # read as part of the do statement ("Unexpected token").
+    assert out("$i = 0; do { $i++ } while ($i -lt 4)\n\"next $i\"") == ["next 4"]
+    assert out("$i = 0\ndo {\n  $i++\n}\nuntil ($i -ge 2)\n$i") == [2]
+
+
 def test_break_and_continue() -> None:
     assert out("foreach ($x in 1..5) { if ($x -eq 2) { continue }; if ($x -eq 4) { break }; $x }") \
         == [1, 3]
