@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pjsh.lang.record import dataclass, field
 from pjsh.runtime.errors import ErrorRecord
+from pjsh.runtime.values import FormatOutput
 
 if TYPE_CHECKING:
     from pjsh.runtime.session import Session
@@ -87,10 +88,9 @@ class HostSink:
         self.native_fd = session.host.native_stdio()[0]
 
     def send(self, value: object) -> None:
-        blocks = getattr(value, "blocks", None)
-        if blocks is not None and type(value).__name__ == "FormatOutput":
+        if isinstance(value, FormatOutput):  # Format-Table/-List output: already formatted
             self._out.flush()
-            self.session.host.write_format(blocks)
+            self.session.host.write_format(value.blocks)
             return
         self._out.add(value)
 
