@@ -888,7 +888,11 @@ class NativeStage(Stage):
         try:
             if self._terminal and terminal is not None:
                 command = " | ".join(" ".join(spec.argv) for spec in self.specs)
-                got = terminal.run_foreground(self.interp.session, self.group.procs, command)
+                # The host steps aside (progress bar, any prompt) while the group owns the
+                # terminal; the terminal owner does the process-group hand-over itself.
+                with self.interp.session.host.terminal():
+                    got = terminal.run_foreground(self.interp.session, self.group.procs,
+                                                  command)
                 if got is None:
                     # Suspended: it is a job now, which owns the processes.
                     self.group.procs = []
