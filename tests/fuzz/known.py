@@ -36,26 +36,10 @@ class KnownIssue:
 
 KNOWN_ISSUES: tuple[KnownIssue, ...] = (
     KnownIssue(
-        "begin-block-output", "begin-block output AssertionError", "internal",
-        r"pjsh internal error: AssertionError: \.",
-        '1..3 | ForEach-Object -Begin {"header"} -Process {$_} | Sort-Object'),
-    KnownIssue(
-        "nul-in-argv-env", "NUL bytes in argv/env", "internal",
-        r"pjsh internal error: ValueError: embedded null byte",
-        '$env:FZ = "a`0b"; true', script=r"`0"),
-    KnownIssue(
-        "bnot-conversion", "-bnot/-split/Start-Sleep/redirection internal errors", "internal",
-        r'pjsh internal error: ConversionError: Cannot convert (value|the) .* to type '
-        r'"System\.Int\d+"', '-bnot "x"', script=r"-bnot"),
-    KnownIssue(
         "lastexitcode-not-int", "new: a value that is not an int assigned to $LASTEXITCODE",
         "internal",
         r'pjsh internal error: ConversionError: Cannot convert (value|the) .* to type '
         r'"System\.Int32"', "$LASTEXITCODE = @()", script=r"(?i)LASTEXITCODE"),
-    KnownIssue(
-        "split-index-error", "-bnot/-split/Start-Sleep/redirection internal errors", "internal",
-        r"pjsh internal error: IndexError: list index out of range", "1 -split @()",
-        script=r"(?i)-split"),
     # Internal errors found by the grammar fuzzer, not in the issue: reported as new bugs.
     KnownIssue(
         "wildcard-bad-range", "new: a wildcard with a reversed range (`'a' -like '[z-a]'`, "
@@ -72,15 +56,6 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "a native: the job is stopped before the native starts, and the native outlives pjsh",
         "leftover-process", r"\A(\d+: sleep 30\n?)+\Z", "$t = Start-ThreadJob { sleep 30 }",
         script=r"(?i)Start-ThreadJob \{ sleep 30 \}", race=True),
-    KnownIssue(
-        "get-history-ids", "new: `$null | Get-History`, `Get-History -Id 1, 2`", "internal",
-        r'pjsh internal error: ConversionError: Cannot convert the ".*" value of type '
-        r'"System\.Object\[\]" to type "System\.Int32"', "Get-History -Id 1, 2",
-        script=r"(?i)Get-History|\| *(h|history|ghy)\b"),
-    KnownIssue(
-        "start-job-empty-string", "new: `Start-Job ''`", "internal",
-        r"pjsh internal error: AttributeError: 'NoneType' object has no attribute 'startswith'",
-        "Start-Job ''", script=r"(?i)Start-Job|sajb"),
     KnownIssue(
         "as-byte-stream-conversion", "new: `Set-Content x -Value 'abc' -AsByteStream`", "internal",
         r'pjsh internal error: ConversionError: Cannot convert (value|the) .* to type '
@@ -105,14 +80,9 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
     # Parser deviations from PowerShell found by the grammar fuzzer (the generated script is
     # valid PowerShell; pjsh reports a ParserError). Reported as new bugs.
     KnownIssue(
-        "star-redirect-after-expression", "new: `*>` after an expression is read as `*`",
-        "parse", r"You must provide a value expression following the '\*' operator",
-        "'x' *> out.txt", script=r"\*>"),
-    KnownIssue(
-        "star-redirect-swallows-input", "new: `*>` after an expression is read as `*` (see "
-        "star-redirect-after-expression); when that line also opens a here-string, the rest of "
-        "it is read as new statements, one of which opens a string that swallows the input "
-        "after it", "exit", r"before the end of its input",
+        "star-redirect-swallows-input", "new: a line with a parse error after `*>` (`'x' *> o.txt, @\"`) "
+        "that also opens a here-string: the rest of it is read as new statements, one of which "
+        "opens a string that swallows the input after it", "exit", r"before the end of its input",
         "'x' *> o.txt, @\"\nline\n\"@ -eq 1\n'after'", script=r'\*>[^\n]*@"\n'),
     KnownIssue(
         "call-operator-after-chain-operator", "new: `a || & b` is rejected", "parse",
