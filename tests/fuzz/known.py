@@ -35,11 +35,6 @@ class KnownIssue:
 
 
 KNOWN_ISSUES: tuple[KnownIssue, ...] = (
-    KnownIssue(
-        "lastexitcode-not-int", "new: a value that is not an int assigned to $LASTEXITCODE",
-        "internal",
-        r'pjsh internal error: ConversionError: Cannot convert (value|the) .* to type '
-        r'"System\.Int32"', "$LASTEXITCODE = @()", script=r"(?i)LASTEXITCODE"),
     # Internal errors found by the grammar fuzzer, not in the issue: reported as new bugs.
     KnownIssue(
         "wildcard-bad-range", "new: a wildcard with a reversed range (`'a' -like '[z-a]'`, "
