@@ -37,16 +37,6 @@ class KnownIssue:
 KNOWN_ISSUES: tuple[KnownIssue, ...] = (
     # Internal errors found by the grammar fuzzer, not in the issue: reported as new bugs.
     KnownIssue(
-        "wildcard-bad-range", "new: a wildcard with a reversed range (`'a' -like '[z-a]'`, "
-        "`Get-ChildItem '[z-a]'`)", "internal", r"pjsh internal error: error: bad character range",
-        "'a' -like '[z-a]'", script=r"\["),
-    KnownIssue(
-        "wildcard-bad-escape", "new: a wildcard whose translation to a regex ends in a stray "
-        "escape (seen with Set-Location and Remove-Variable -Include)", "internal",
-        r"pjsh internal error: error: bad escape \\Z at position",
-        "true -- | ConvertTo-Json ((0 -le 42)) -Depth 0x10 -EnumsAsStrings:$true -AsArray:$true | "
-        "Set-Location -PassThru"),
-    KnownIssue(
         "thread-job-native-orphaned-at-exit", "new: leaving pjsh right after a thread job starts "
         "a native: the job is stopped before the native starts, and the native outlives pjsh",
         "leftover-process", r"\A(\d+: sleep 30\n?)+\Z", "$t = Start-ThreadJob { sleep 30 }",

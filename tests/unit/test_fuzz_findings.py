@@ -3,6 +3,8 @@ behaviour that replaces it."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.harness import run
 
 
@@ -16,3 +18,24 @@ def test_lastexitcode_holds_any_assigned_value_and_reads_it_back() -> None:
 def test_lastexitcode_assigned_null_reads_null() -> None:
     r = run("$LASTEXITCODE = $null; $null -eq $LASTEXITCODE")
     assert r.errors == [] and r.output == [True]
+
+
+@pytest.mark.parametrize("text", ["'a' -like '[z-a]'", "Get-Variable '[z-a]'",
+                                  "Get-ChildItem '[z-a]'", "'a' -like '[]'"])
+def test_an_invalid_wildcard_range_is_a_wildcard_pattern_error(text: str) -> None:
+    r = run(f"try {{ {text} }} catch {{ $_.FullyQualifiedErrorId; $_.Exception.Message }}")
+    assert r.output == ["WildcardPattern_Invalid",
+                        "The specified wildcard character pattern is not valid: "
+                        + text.rsplit(" ", 1)[-1].strip("'")]
+
+
+def test_wildcard_brackets_hold_only_literal_members() -> None:
+    r = run("'b' -like '[a-c]'; '\\' -like '[\\]'; '-' -like '[a-]'; 'd' -like '[a-c]'; "
+            "']' -like '[`]]'")
+    assert r.errors == [] and r.output == [True, True, True, False, True]
+
+
+def test_a_trailing_backtick_in_a_wildcard_is_literal() -> None:
+    r = run("'a`' -like 'a`'; 'ab' -like 'a`'; Remove-Variable -Name nosuch -Include 'x`' "
+            "-ErrorAction Ignore; 'done'")
+    assert r.errors == [] and r.output == [True, False, "done"]
