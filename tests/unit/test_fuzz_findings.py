@@ -39,3 +39,11 @@ def test_a_trailing_backtick_in_a_wildcard_is_literal() -> None:
     r = run("'a`' -like 'a`'; 'ab' -like 'a`'; Remove-Variable -Name nosuch -Include 'x`' "
             "-ErrorAction Ignore; 'done'")
     assert r.errors == [] and r.output == [True, False, "done"]
+
+
+def test_start_job_with_an_empty_string_is_a_script_block_binding_error() -> None:
+    r = run("Start-Job ''")
+    assert r.output == [] and r.messages == [
+        'Cannot bind parameter \'ScriptBlock\'. Cannot convert the "" value of type '
+        '"System.String" to type "System.Management.Automation.ScriptBlock".']
+    assert r.errors[0].FullyQualifiedErrorId.startswith("CannotConvertArgumentNoMessage,")
