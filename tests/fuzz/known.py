@@ -73,13 +73,6 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "call-operator-after-chain-operator", "new: `a || & b` is rejected", "parse",
         r"Missing expression after '(&&|\|\|)' in pipeline element",
         "'a' || & { 'b' }", script=r"(&&|\|\|) &"),
-    KnownIssue(
-        "unary-operator-operands", "new: a unary operator after a cast (`[int]-not $x`, "
-        "`[bool]!$x`), or before a hashtable or a cast (`-@{a = 1}`, `+@{}`, `-[double]@()`), "
-        "is rejected", "parse",
-        r"Unexpected token '(!|-not|-bnot)|Missing closing '\)'|"
-        r"The assignment expression is not valid|An expression was expected after '\('",
-        "[bool]!$true", script=r"\]\s*(!|-not|-bnot)|[-+]@\{|-\["),
 )
 
 

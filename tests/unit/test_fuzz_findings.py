@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pjsh.lang.parser import parse
 from tests.harness import run
 
 
@@ -47,3 +48,28 @@ def test_start_job_with_an_empty_string_is_a_script_block_binding_error() -> Non
         'Cannot bind parameter \'ScriptBlock\'. Cannot convert the "" value of type '
         '"System.String" to type "System.Management.Automation.ScriptBlock".']
     assert r.errors[0].FullyQualifiedErrorId.startswith("CannotConvertArgumentNoMessage,")
+
+
+def test_a_cast_applies_to_a_unary_expression() -> None:
+    r = run("[int]-not 0; [bool]!$true; [int]-bnot 5; $x = 3; [int]-$x")
+    assert r.errors == [] and r.output == [1, False, -6, -3]
+
+
+@pytest.mark.parametrize("text", ["-@{a=1}", "$x = -@{a = 1}", "(+@{'a' = 1})"])
+def test_a_unary_operator_before_a_hashtable_is_a_runtime_error_not_a_parse_error(
+        text: str) -> None:
+    r = run(text)
+    assert r.output == [] and len(r.errors) == 1
+    assert r.messages[0].startswith('Cannot convert the "System.Collections.Hashtable" value')
+
+
+@pytest.mark.parametrize("text", ["foreach ($v in -@()) { }", "$x = -@()", "-[double]@()",
+                                  "+@{}", "[int]--3", "[int] -eq [int]"])
+def test_a_unary_minus_before_an_array_or_a_cast_parses_as_an_expression(text: str) -> None:
+    result = parse(text)
+    assert result.error is None and result.body is not None
+
+
+def test_a_unary_minus_before_a_cast_negates_the_cast_value() -> None:
+    r = run("-[double]'2'; [int] -eq [int]")
+    assert r.errors == [] and r.output == [-2.0, True]
