@@ -46,11 +46,6 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         r'pjsh internal error: ConversionError: Cannot convert (value|the) .* to type '
         r'"System\.Int32"', "Set-Content o.bin -Value 'abc' -AsByteStream", script=r"(?i)-asb"),
     KnownIssue(
-        "select-string-empty-pattern", "new: `Select-String -Pattern @() -NotMatch -AllMatches`",
-        "internal", r"pjsh internal error: IndexError: list index out of range",
-        "Select-String -Pattern @() -InputObject 'a' -NotMatch -AllMatches",
-        script=r"(?i)(Select-String|sls) .*-Pattern @\(\)"),
-    KnownIssue(
         "stop-child-job", "new: Stop-Job on a child job: the parent's derived state goes Running "
         "-> Stopped, an invalid transition (\"job observer failed\" traceback), and the parent "
         "stays Running, so Wait-Job on it never returns", "traceback",

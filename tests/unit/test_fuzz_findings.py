@@ -73,3 +73,12 @@ def test_a_unary_minus_before_an_array_or_a_cast_parses_as_an_expression(text: s
 def test_a_unary_minus_before_a_cast_negates_the_cast_value() -> None:
     r = run("-[double]'2'; [int] -eq [int]")
     assert r.errors == [] and r.output == [-2.0, True]
+
+
+def test_select_string_with_an_empty_pattern_array_is_a_binding_error() -> None:
+    r = run("Select-String -Pattern @() -InputObject 'a' -NotMatch -AllMatches")
+    assert r.output == []
+    assert r.messages == ["Cannot bind argument to parameter 'Pattern' because it is an empty "
+                          "array."]
+    assert r.errors[0].FullyQualifiedErrorId.startswith(
+        "ParameterArgumentValidationErrorEmptyArrayNotAllowed,")
