@@ -42,10 +42,6 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "leftover-process", r"\A(\d+: sleep 30\n?)+\Z", "$t = Start-ThreadJob { sleep 30 }",
         script=r"(?i)Start-ThreadJob \{ sleep 30 \}", race=True),
     KnownIssue(
-        "as-byte-stream-conversion", "new: `Set-Content x -Value 'abc' -AsByteStream`", "internal",
-        r'pjsh internal error: ConversionError: Cannot convert (value|the) .* to type '
-        r'"System\.Int32"', "Set-Content o.bin -Value 'abc' -AsByteStream", script=r"(?i)-asb"),
-    KnownIssue(
         "stop-child-job", "new: Stop-Job on a child job: the parent's derived state goes Running "
         "-> Stopped, an invalid transition (\"job observer failed\" traceback), and the parent "
         "stays Running, so Wait-Job on it never returns", "traceback",

@@ -3,6 +3,8 @@ behaviour that replaces it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pjsh.lang.parser import parse
@@ -82,3 +84,16 @@ def test_select_string_with_an_empty_pattern_array_is_a_binding_error() -> None:
                           "array."]
     assert r.errors[0].FullyQualifiedErrorId.startswith(
         "ParameterArgumentValidationErrorEmptyArrayNotAllowed,")
+
+
+@pytest.mark.parametrize("cmdlet", ["Set-Content", "Add-Content"])
+def test_as_byte_stream_refuses_a_string_that_is_not_a_byte(cmdlet: str, tmp_path: Path) -> None:
+    r = run(f"{cmdlet} o.bin -Value 'abc' -AsByteStream; 'next'", cwd=str(tmp_path))
+    assert r.output == ["next"]
+    assert r.messages == ['Cannot convert value "abc" to type "System.Byte". Error: "The input '
+                          'string \'abc\' was not in a correct format."']
+
+
+def test_as_byte_stream_writes_numbers_as_bytes(tmp_path: Path) -> None:
+    r = run("Set-Content o.bin -Value 65, 66 -AsByteStream", cwd=str(tmp_path))
+    assert r.errors == [] and (tmp_path / "o.bin").read_bytes() == b"AB"
