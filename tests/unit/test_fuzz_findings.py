@@ -97,3 +97,10 @@ def test_as_byte_stream_refuses_a_string_that_is_not_a_byte(cmdlet: str, tmp_pat
 def test_as_byte_stream_writes_numbers_as_bytes(tmp_path: Path) -> None:
     r = run("Set-Content o.bin -Value 65, 66 -AsByteStream", cwd=str(tmp_path))
     assert r.errors == [] and (tmp_path / "o.bin").read_bytes() == b"AB"
+
+
+
+def test_start_job_with_a_null_file_path_is_an_error_not_an_internal_one() -> None:
+    r = run("Start-Job -FilePath $null")
+    assert r.output == [] and len(r.errors) == 1
+    assert r.errors[0].FullyQualifiedErrorId.startswith("CannotConvertArgumentNoMessage,")
