@@ -1183,6 +1183,14 @@ class ContentWriterArgs(Bound):
     AsByteStream: bool
 
 
+def _to_byte(value: object) -> int:
+    """One value written with -AsByteStream; what is not a number is refused as pwsh does."""
+    try:
+        return to_int(value) & 0xFF
+    except ConversionError as e:
+        raise ConversionError(str(e).replace('"System.Int32"', '"System.Byte"')) from None
+
+
 def _content_bytes(values: Iterable[object], args: ContentWriterArgs,
                    encoding: TextEncoding) -> bytes:
     if args.AsByteStream:
@@ -1191,9 +1199,9 @@ def _content_bytes(values: Iterable[object], args: ContentWriterArgs,
             if isinstance(v, (bytes, bytearray)):
                 out += v
             elif isinstance(v, (list, tuple)):
-                out += bytes(to_int(x) & 0xFF for x in v)
+                out += bytes(_to_byte(x) for x in v)
             else:
-                out.append(to_int(v) & 0xFF)
+                out.append(_to_byte(v))
         return bytes(out)
     newline = "" if args.NoNewline else "\n"
     return encode_text("".join(to_string(v) + newline for v in values), encoding)
@@ -1213,12 +1221,19 @@ class _ContentWriter(Cmdlet):
         """Write this input's values to every target file."""
         values = as_list(args.Value)
         encoding = args.Encoding or UTF8_NO_BOM
+        try:
+            data = _content_bytes(values, args, encoding)
+        except ConversionError as e:
+            # -AsByteStream with a value that is not a byte (a string such as 'abc').
+            self.ctx.throw(str(e), _fqid("InvalidArgument", self.command_class),
+                           "InvalidArgument", values, "System.Management.Automation."
+                           "PSInvalidCastException")
         for target in self._targets(args):
             fh = self._open(target, args, encoding)
             if fh is None:
                 continue
             try:
-                fh.write(_content_bytes(values, args, encoding))
+                fh.write(data)
             except OSError as exc:
                 _io_error(self.ctx, exc, target, "GetContentWriter", self.command_class,
                           "WriteError")

@@ -408,11 +408,12 @@ class Parser:
         if c == "." and n.isdigit():
             return True
         if is_dash(c):
-            if n.isdigit() or n in "$(." or (n == "-" and self.ch(2) in "$("):
+            # -@{...}, -[double]@(): a minus operator, as no parameter name starts with @ or [.
+            if n.isdigit() or n in "$(.@[" or (n == "-" and self.ch(2) in "$("):
                 return True
             op = dash_operator_at(self.src, self.pos)
             return op in ("not", "bnot", "split", "join")
-        return c == "+" and (n.isdigit() or n in "+$(")
+        return c == "+" and (n.isdigit() or n in "+$(@[")
 
     # ------------------------------------------------------------ keyword statements
     def _condition(self, keyword: str, block_follows: bool = True) -> ast.Statement:
@@ -1229,12 +1230,21 @@ class Parser:
             save = self.pos
             self.lx.skip_space()
             nc = self.ch()
-            if nc != "\0" and (nc in "$('\"[@{" or nc.isdigit() or (is_dash(nc) and self.ch(1).isdigit())):
+            if nc != "\0" and (nc in "$('\"[@{!" or nc.isdigit() or self._unary_operator_follows()):
+                # A cast applies to a unary expression: [int]-not 0, [bool]!$x, [int]-$x.
                 operand = self.parse_unary()
                 return ast.Cast(self.span_from(start), type_name, operand)
             self.lx.pos = save
             return self.parse_postfix(ast.TypeLiteral(self.span_from(start), type_name))
         return self.parse_postfix(self.parse_primary())
+
+    def _unary_operator_follows(self) -> bool:
+        """Tell whether a prefix operator (``-x``, ``+x``, ``-not``, ``-bnot``) starts here."""
+        c, n = self.ch(), self.ch(1)
+        if is_dash(c):
+            return (n.isdigit() or n in "$(@[.+" or is_dash(n)
+                    or dash_operator_at(self.src, self.pos) in ("not", "bnot"))
+        return c == "+" and (n.isdigit() or n in "$(@[+")
 
     def parse_type_literal(self) -> str:
         """``[TypeName]`` → the name."""

@@ -32,7 +32,7 @@ def _run_prompt_function(runspace: Runspace) -> str:
 
     session = runspace.session
     _, status = session.global_scope.lookup("?")
-    last_exit = session.last_exit_code
+    last_exit = session.last_exit_value
     sink = ListSink()
     try:
         runspace.run("prompt", origin="prompt", out=sink)
@@ -40,6 +40,6 @@ def _run_prompt_function(runspace: Runspace) -> str:
         return FALLBACK_PROMPT
     finally:
         session.global_scope.set("?", status)
-        session.last_exit_code = last_exit
+        session.last_exit_value = last_exit
     text = " ".join(to_string(item) for item in sink.items)
     return text or FALLBACK_PROMPT

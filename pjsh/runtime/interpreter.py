@@ -555,7 +555,7 @@ class Interpreter:
         if low == "pid":
             return os.getpid()
         if low == "lastexitcode":
-            return self.session.last_exit_code
+            return self.session.last_exit_value
         if low == "error":
             return self.session.errors
         if low == "home":
@@ -594,7 +594,7 @@ class Interpreter:
                 "VariableNotWritable", "WriteError",
                 exception_type="System.Management.Automation.SessionStateUnauthorizedAccessException"))
         if low == "lastexitcode":
-            self.session.last_exit_code = to_int(value) if value is not None else 0
+            self.session.last_exit_value = value
             return
         if scope == "global":
             self.session.global_scope.set(name, value)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from pjsh.runtime.convert import ConversionError, parse_number, to_int, to_number, to_string
+from pjsh.runtime.errors import PSRuntimeError, make_error
 from pjsh.runtime.values import Hashtable
 
 
@@ -20,6 +21,41 @@ class OperatorError(Exception):
         self.error_id = error_id
         self.message = message
         self.inner_type = inner_type  # the .NET exception a RuntimeException would wrap
+
+
+def _invalid_wildcard(pattern: str) -> PSRuntimeError:
+    """pwsh's WildcardPatternException for a pattern it cannot parse."""
+    return PSRuntimeError(make_error(
+        f"The specified wildcard character pattern is not valid: {pattern}",
+        "WildcardPattern_Invalid", "InvalidArgument", target=pattern,
+        exception_type="System.Management.Automation.WildcardPatternException"))
+
+
+def _bracket_class(pattern: str, body: str) -> str:
+    """A regex character class for the inside of a wildcard ``[...]``: each member escaped
+    (so it can never make an invalid regex), ranges checked as pwsh does."""
+    chars: list[str] = []
+    i = 0
+    while i < len(body):
+        if body[i] == "`" and i + 1 < len(body):
+            i += 1
+        chars.append(body[i])
+        i += 1
+    if not chars:
+        raise _invalid_wildcard(pattern)
+    members: list[str] = []
+    j = 0
+    while j < len(chars):
+        if j + 2 < len(chars) and chars[j + 1] == "-":
+            low, high = chars[j], chars[j + 2]
+            if low > high:
+                raise _invalid_wildcard(pattern)
+            members.append(f"{re.escape(low)}-{re.escape(high)}")
+            j += 3
+        else:
+            members.append(re.escape(chars[j]))
+            j += 1
+    return "[" + "".join(members) + "]"
 
 
 @functools.lru_cache(maxsize=512)
@@ -38,14 +74,16 @@ def wildcard_regex(pattern: str, case_sensitive: bool = False) -> re.Pattern[str
         elif c == "?":
             out.append(".")
         elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
+            end = i + 1
+            while end < len(pattern) and pattern[end] != "]":
+                end += 2 if pattern[end] == "`" else 1  # `] is a member, not the end
+            if end >= len(pattern):
                 out.append(re.escape(c))
             else:
-                body = pattern[i + 1:end].replace("\\", "\\\\")
-                out.append("[" + body + "]")
+                out.append(_bracket_class(pattern, pattern[i + 1:end]))
                 i = end
         else:
+            # A trailing backtick escapes nothing: it is literal.
             out.append(re.escape(c))
         i += 1
     flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)

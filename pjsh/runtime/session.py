@@ -86,7 +86,9 @@ class Session:
     interactive: bool = False
     script_args: list[object] = field(default_factory=list)
     exit_code: int | None = None
-    last_exit_code: int = 0
+    # $LASTEXITCODE: a native's exit status, or whatever a script assigned (pwsh stores any
+    # value there); ``last_exit_code`` is its integer reading.
+    last_exit_value: object = 0
     max_errors: int = 256
     # Functions defined by scripts (lower-case name -> FunctionInfo) and aliases (name -> command).
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
@@ -108,6 +110,16 @@ class Session:
     job_factory: JobEngineFactory | None = field(default=None, repr=False)
     # The options the runspace was built from (a job's runspace derives its own from them).
     options: RunspaceOptions | None = field(default=None, repr=False)
+
+    @property
+    def last_exit_code(self) -> int:
+        """$LASTEXITCODE as an exit status (0 when a script stored something that is not one)."""
+        value = self.last_exit_value
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    @last_exit_code.setter
+    def last_exit_code(self, code: int) -> None:
+        self.last_exit_value = code
 
     def resolve_path(self, path: str) -> str:
         """Make a path absolute against the session's current directory (``~`` expanded)."""

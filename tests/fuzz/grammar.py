@@ -26,6 +26,8 @@ from pjsh.runtime.cmdlet import CommandSpec, Param
 EXCLUDED_CMDLETS: dict[str, str] = {
     "Stop-Process": "takes any process id or name: a generated one could end a process of "
                     "another user of the machine",
+    "Read-Host": "reads the next line of the script's own input in a stdin batch (as pwsh "
+                 "does), which swallows the rest of the batch",
 }
 
 # Parameters the fuzzer never passes: each one waits for something that never comes (by design).

@@ -225,7 +225,10 @@ def run_process(sandbox: Sandbox, scripts: list[Script], mode: str = "stdin",
     if mode == "stdin":
         pieces_out = _split(stdout, sandbox, len(scripts))
         pieces_err = _split(stderr, sandbox, len(scripts))
-        finished = sum(1 for i in range(len(scripts)) if _marker(sandbox, i) in stdout)
+        # The first script whose marker is missing is where the input went astray (a later
+        # marker can still show when a string swallowed only part of the input).
+        finished = next((i for i in range(len(scripts)) if _marker(sandbox, i) not in stdout),
+                        len(scripts))
         pieces = [a + b for a, b in zip(pieces_out, pieces_err, strict=True)]
     else:
         finished = 0 if timed_out else 1

@@ -17,7 +17,7 @@ import pytest
 
 from pjsh.lang.parser import parse
 from tests.fuzz.grammar import CMDLETS, EXCLUDED_PARAMS, Generator, _Scope, generate
-from tests.fuzz.known import KNOWN_ISSUES, classify
+from tests.fuzz.known import KNOWN_ISSUES, KnownIssue, classify
 from tests.fuzz.runner import Outcome, Sandbox, fuzz, inspect, run_process
 
 
@@ -72,10 +72,13 @@ def test_the_inspection_flags_tracebacks_internal_errors_and_early_ends() -> Non
 
 
 def test_known_issues_match_only_their_own_pattern() -> None:
+    issue = KnownIssue("nul", "example", "internal",
+                       r"pjsh internal error: ValueError: embedded null byte", '"a`0b"',
+                       script=r"`0")
     msg = 'pjsh internal error: ValueError: embedded null byte. This is a bug in pjsh'
-    assert classify("internal", msg, '"a`0b"') is not None
-    assert classify("internal", msg, "no nul here") is None
-    assert classify("hang", msg, '"a`0b"') is None
+    assert issue.matches("internal", msg, '"a`0b"')
+    assert not issue.matches("internal", msg, "no nul here")
+    assert not issue.matches("hang", msg, '"a`0b"')
     assert len({k.name for k in KNOWN_ISSUES}) == len(KNOWN_ISSUES)
 
 

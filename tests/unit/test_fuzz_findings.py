@@ -1,0 +1,106 @@
+"""Internal errors the grammar fuzzer (tests/fuzz) found, each pinned as the PowerShell
+behaviour that replaces it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pjsh.lang.parser import parse
+from tests.harness import run
+
+
+def test_lastexitcode_holds_any_assigned_value_and_reads_it_back() -> None:
+    r = run("$LASTEXITCODE = @(); $LASTEXITCODE.GetType().Name; $LASTEXITCODE = 'x'; "
+            "$LASTEXITCODE; $LASTEXITCODE = 7; $LASTEXITCODE + 1")
+    assert r.errors == []
+    assert r.output == ["Object[]", "x", 8]
+
+
+def test_lastexitcode_assigned_null_reads_null() -> None:
+    r = run("$LASTEXITCODE = $null; $null -eq $LASTEXITCODE")
+    assert r.errors == [] and r.output == [True]
+
+
+@pytest.mark.parametrize("text", ["'a' -like '[z-a]'", "Get-Variable '[z-a]'",
+                                  "Get-ChildItem '[z-a]'", "'a' -like '[]'"])
+def test_an_invalid_wildcard_range_is_a_wildcard_pattern_error(text: str) -> None:
+    r = run(f"try {{ {text} }} catch {{ $_.FullyQualifiedErrorId; $_.Exception.Message }}")
+    assert r.output == ["WildcardPattern_Invalid",
+                        "The specified wildcard character pattern is not valid: "
+                        + text.rsplit(" ", 1)[-1].strip("'")]
+
+
+def test_wildcard_brackets_hold_only_literal_members() -> None:
+    r = run("'b' -like '[a-c]'; '\\' -like '[\\]'; '-' -like '[a-]'; 'd' -like '[a-c]'; "
+            "']' -like '[`]]'")
+    assert r.errors == [] and r.output == [True, True, True, False, True]
+
+
+def test_a_trailing_backtick_in_a_wildcard_is_literal() -> None:
+    r = run("'a`' -like 'a`'; 'ab' -like 'a`'; Remove-Variable -Name nosuch -Include 'x`' "
+            "-ErrorAction Ignore; 'done'")
+    assert r.errors == [] and r.output == [True, False, "done"]
+
+
+def test_start_job_with_an_empty_string_is_a_script_block_binding_error() -> None:
+    r = run("Start-Job ''")
+    assert r.output == [] and r.messages == [
+        'Cannot bind parameter \'ScriptBlock\'. Cannot convert the "" value of type '
+        '"System.String" to type "System.Management.Automation.ScriptBlock".']
+    assert r.errors[0].FullyQualifiedErrorId.startswith("CannotConvertArgumentNoMessage,")
+
+
+def test_a_cast_applies_to_a_unary_expression() -> None:
+    r = run("[int]-not 0; [bool]!$true; [int]-bnot 5; $x = 3; [int]-$x")
+    assert r.errors == [] and r.output == [1, False, -6, -3]
+
+
+@pytest.mark.parametrize("text", ["-@{a=1}", "$x = -@{a = 1}", "(+@{'a' = 1})"])
+def test_a_unary_operator_before_a_hashtable_is_a_runtime_error_not_a_parse_error(
+        text: str) -> None:
+    r = run(text)
+    assert r.output == [] and len(r.errors) == 1
+    assert r.messages[0].startswith('Cannot convert the "System.Collections.Hashtable" value')
+
+
+@pytest.mark.parametrize("text", ["foreach ($v in -@()) { }", "$x = -@()", "-[double]@()",
+                                  "+@{}", "[int]--3", "[int] -eq [int]"])
+def test_a_unary_minus_before_an_array_or_a_cast_parses_as_an_expression(text: str) -> None:
+    result = parse(text)
+    assert result.error is None and result.body is not None
+
+
+def test_a_unary_minus_before_a_cast_negates_the_cast_value() -> None:
+    r = run("-[double]'2'; [int] -eq [int]")
+    assert r.errors == [] and r.output == [-2.0, True]
+
+
+def test_select_string_with_an_empty_pattern_array_is_a_binding_error() -> None:
+    r = run("Select-String -Pattern @() -InputObject 'a' -NotMatch -AllMatches")
+    assert r.output == []
+    assert r.messages == ["Cannot bind argument to parameter 'Pattern' because it is an empty "
+                          "array."]
+    assert r.errors[0].FullyQualifiedErrorId.startswith(
+        "ParameterArgumentValidationErrorEmptyArrayNotAllowed,")
+
+
+@pytest.mark.parametrize("cmdlet", ["Set-Content", "Add-Content"])
+def test_as_byte_stream_refuses_a_string_that_is_not_a_byte(cmdlet: str, tmp_path: Path) -> None:
+    r = run(f"{cmdlet} o.bin -Value 'abc' -AsByteStream; 'next'", cwd=str(tmp_path))
+    assert r.output == ["next"]
+    assert r.messages == ['Cannot convert value "abc" to type "System.Byte". Error: "The input '
+                          'string \'abc\' was not in a correct format."']
+
+
+def test_as_byte_stream_writes_numbers_as_bytes(tmp_path: Path) -> None:
+    r = run("Set-Content o.bin -Value 65, 66 -AsByteStream", cwd=str(tmp_path))
+    assert r.errors == [] and (tmp_path / "o.bin").read_bytes() == b"AB"
+
+
+
+def test_start_job_with_a_null_file_path_is_an_error_not_an_internal_one() -> None:
+    r = run("Start-Job -FilePath $null")
+    assert r.output == [] and len(r.errors) == 1
+    assert r.errors[0].FullyQualifiedErrorId.startswith("CannotConvertArgumentNoMessage,")
