@@ -90,18 +90,6 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "internal", r"pjsh internal error: IndexError: list index out of range",
         "Select-String -Pattern @() -InputObject 'a' -NotMatch -AllMatches",
         script=r"(?i)(Select-String|sls) .*-Pattern @\(\)"),
-    KnownIssue(
-        "stop-child-job", "new: Stop-Job on a child job: the parent's derived state goes Running "
-        "-> Stopped, an invalid transition (\"job observer failed\" traceback), and the parent "
-        "stays Running, so Wait-Job on it never returns", "traceback",
-        r"InvalidJobStateTransition: Job \d+ cannot change state from Running to Stopped",
-        "$j = sleep 5 &; Stop-Job $j.ChildJobs[0]; Wait-Job $j -Timeout 1 | Out-Null",
-        script=r"(?i)Stop-Job|spjb"),
-    KnownIssue(
-        "stop-child-job-hang", "new: after Stop-Job on a child job (see stop-child-job), "
-        "Wait-Job or Remove-Job -Force on the parent never returns", "hang",
-        r"did not finish", "$j = sleep 5 &; Stop-Job -Id 2; Get-Job | Remove-Job -Force",
-        script=r"(?i)(Stop-Job|spjb)\b[^\n]*(-Id 2\b|ChildJobs)"),
     # Parser deviations from PowerShell found by the grammar fuzzer (the generated script is
     # valid PowerShell; pjsh reports a ParserError). Reported as new bugs.
     KnownIssue(

@@ -725,6 +725,28 @@ def test_stop_job_selectors_and_has_more_data(rs: Runspace) -> None:
     assert [j.HasMoreData for j in jobs_of(rs, "Get-Job")] == [False] * 3
 
 
+@pytest.mark.parametrize("start", ["sleep 30 &", "Start-Job { sleep 30 }"])
+@pytest.mark.parametrize("stop", ["Stop-Job $j.ChildJobs[0]", "Stop-Job -Id 2"])
+def test_stopping_a_child_job_stops_it_and_its_parent_ends_stopped(
+        rs: Runspace, start: str, stop: str, caplog: pytest.LogCaptureFixture) -> None:
+    parent = job(rs, f"$j = {start}; $j")
+    child = parent.ChildJobs[0]
+    pgid = child.ProcessId
+    assert pgid is not None
+    assert ok(rs, stop) == []
+    assert child.State == "Stopped"
+    # Wait-Job on the parent returns (it derived Stopped from its child), without a timeout.
+    assert ok(rs, "Wait-Job $j") == [parent]
+    assert parent.State == "Stopped" and live_group_members(pgid) == {}
+    assert "job observer failed" not in caplog.text
+
+
+def test_remove_job_force_returns_after_a_child_job_was_stopped(rs: Runspace) -> None:
+    parent = job(rs, "$j = sleep 30 &; $j")
+    assert ok(rs, "Stop-Job -Id 2; Get-Job | Remove-Job -Force") == []
+    assert ok(rs, "Get-Job") == [] and parent.State == "Stopped"
+
+
 # ---------------------------------------------------------------------------- Remove-Job
 
 def test_remove_job_deletes_finished_jobs(rs: Runspace) -> None:
