@@ -103,10 +103,6 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "after it", "exit", r"before the end of its input",
         "'x' *> o.txt, @\"\nline\n\"@ -eq 1\n'after'", script=r'\*>[^\n]*@"\n'),
     KnownIssue(
-        "call-operator-after-chain-operator", "new: `a || & b` is rejected", "parse",
-        r"Missing expression after '(&&|\|\|)' in pipeline element",
-        "'a' || & { 'b' }", script=r"(&&|\|\|) &"),
-    KnownIssue(
         "unary-operator-operands", "new: a unary operator after a cast (`[int]-not $x`, "
         "`[bool]!$x`), or before a hashtable or a cast (`-@{a = 1}`, `+@{}`, `-[double]@()`), "
         "is rejected", "parse",
