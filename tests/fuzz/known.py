@@ -68,11 +68,6 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "true -- | ConvertTo-Json ((0 -le 42)) -Depth 0x10 -EnumsAsStrings:$true -AsArray:$true | "
         "Set-Location -PassThru"),
     KnownIssue(
-        "thread-job-native-orphaned-at-exit", "new: leaving pjsh right after a thread job starts "
-        "a native: the job is stopped before the native starts, and the native outlives pjsh",
-        "leftover-process", r"\A(\d+: sleep 30\n?)+\Z", "$t = Start-ThreadJob { sleep 30 }",
-        script=r"(?i)Start-ThreadJob \{ sleep 30 \}", race=True),
-    KnownIssue(
         "get-history-ids", "new: `$null | Get-History`, `Get-History -Id 1, 2`", "internal",
         r'pjsh internal error: ConversionError: Cannot convert the ".*" value of type '
         r'"System\.Object\[\]" to type "System\.Int32"', "Get-History -Id 1, 2",

@@ -1127,6 +1127,33 @@ def test_stopping_a_thread_job_ends_the_native_program_it_runs(rs: Runspace, tmp
     assert proc_state(pid) in (None, "Z")
 
 
+def test_a_stop_arriving_while_a_thread_jobs_native_starts_still_ends_it(
+        rs: Runspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stop lands after the native was spawned and before its stop callback is in place
+    # (Stop-Job, or pjsh leaving, just as the job reaches the native): it must not be lost.
+    from pjsh.runtime.pipeline import NativeStage
+
+    started = threading.Event()
+    pids: list[int] = []
+    original = NativeStage._watch_stop
+
+    def stop_first(stage: NativeStage) -> None:
+        assert stage.group is not None
+        pids.append(stage.group.procs[0].pid)
+        assert started.wait(30)
+        rs.session.jobs.manager.stop(holder[0], wait=False)
+        original(stage)
+
+    holder: list[Job] = []
+    monkeypatch.setattr(NativeStage, "_watch_stop", stop_first)
+    t = job(rs, "$t = Start-ThreadJob { sleep 30 }; $t")
+    holder.append(t)
+    started.set()
+    assert ok(rs, "Wait-Job $t -Timeout 20") == [t]
+    assert t.State == "Stopped"
+    assert pids and proc_state(pids[0]) in (None, "Z")
+
+
 def test_receive_wait_stops_at_a_suspended_job(rs: Runspace) -> None:
     j = job(rs, "$j = Start-Job { sh -c 'echo before; sleep 30' }; $j")
     wait_for_output(rs, j)
