@@ -473,8 +473,13 @@ class Job(PSPropertyClass):
             target = derive_parent_state(
                 self._info.State, [c.state for c in self._children], self.stop_requested
             )
-            if target is not None:
-                self.set_state(target)
+            if target is None:
+                return
+            if target is _S.Stopped and not can_transition(self._info.State, _S.Stopped):
+                # A child stopped on its own (Stop-Job on the child) ends a parent nobody asked
+                # to stop: Stopped is reached through Stopping, as for every job.
+                self.set_state(_S.Stopping)
+            self.set_state(target)
 
     # ---- events ------------------------------------------------------------------------------
 

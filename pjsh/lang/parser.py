@@ -305,7 +305,9 @@ class Parser:
                     raise self.lx.incomplete("EmptyPipelineChainElement",
                                              "A pipeline chain operator must be followed by a "
                                              "pipeline.")
-                if self.at_statement_end() or self.ch() == "&":
+                # A lone '&' here is the call operator starting the next pipeline (`a || & $sb`);
+                # only a second chain operator (`a && && b`) leaves the element empty.
+                if self.at_statement_end() or self.lx.looking_at("&&"):
                     raise self.lx.error("MissingExpression",
                                         f"Missing expression after '{op}' in pipeline element.",
                                         self.pos)

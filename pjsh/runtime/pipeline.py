@@ -785,14 +785,22 @@ class NativeStage(Stage):
         if group is None or not group.procs:
             return
         leader = group.procs[0]
+        token = self.interp.stop_event
+        done = threading.Lock()  # the group is terminated once, by whichever path comes first
 
         def stop() -> None:
             # Runs in whatever thread set the token: only signals, and a timer thread for
             # the SIGKILL. Called off once the leader is reaped (its id may be reused then).
+            if not done.acquire(blocking=False):
+                return
             self._stop_kill = terminate_group(leader.pid, _NATIVE_STOP_GRACE,
                                               still_ours=lambda: leader.returncode is None)
 
-        self._stop_token = self.interp.stop_event.add_callback(stop)
+        self._stop_token = token.add_callback(stop)
+        if token.is_set():
+            # The stop came while the natives were being started (a job stopped as it
+            # reached them, pjsh leaving): set() ran before our callback was there.
+            stop()
 
     def _on_idle(self) -> None:
         if threading.get_ident() != self._thread:

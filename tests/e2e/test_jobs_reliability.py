@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import os
 import random
+import select
 import signal
 import subprocess
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import script
+from tests.e2e.test_cli import pjsh_command, pjsh_env, script
 from tests.e2e.test_jobs_cli import Shell, live_group_members
 
 pytestmark = [pytest.mark.slow,
@@ -211,6 +212,58 @@ def test_leaving_pjsh_stops_its_jobs_and_their_process_trees(tmp_path: Path, how
             assert sh.proc.wait(60) == 128 + signum
     assert_nothing_left(groups, workers)
     assert "stopping 2 running job(s) before exit: Job1, Job3" in sh.stderr
+
+
+def token_processes(token: str) -> list[int]:
+    """Live processes (zombies excluded) whose environment carries ``token``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue
+        if f"PJSH_TEST_TOKEN={token}".encode() in environ and alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def wait_gone(pid: int, timeout: float = 30) -> None:
+    """Block until process ``pid`` (not necessarily our child) has exited (a pidfd)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        assert select.select([fd], [], [], timeout)[0], f"process {pid} still running"
+    finally:
+        os.close(fd)
+
+
+def test_a_thread_job_started_as_pjsh_leaves_leaves_no_native_behind() -> None:
+    # The job's native starts while leaving pjsh is already stopping the job (the stop may
+    # come before the native is watched); a few statements first move that moment around.
+    for run in range(30):
+        token = f"{os.getpid()}-{run}-{random.getrandbits(32)}"
+        busy = "" if run % 3 == 0 else f"foreach ($i in 1..{run * 20}) {{}}; "
+        started = time.monotonic()
+        done = subprocess.run(
+            [*pjsh_command(), "-c", f"$t = Start-ThreadJob {{ {busy}sleep 30 }}"],
+            env=pjsh_env(PJSH_TEST_TOKEN=token), capture_output=True, timeout=60)
+        took = time.monotonic() - started
+        for pid in token_processes(token):
+            # pjsh's guard (it has pjsh's environment) ends once it has seen pjsh go and
+            # killed what pjsh left; what is left after it, pjsh and its guard both missed.
+            if b"-I\0-S\0-c" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                wait_gone(pid)
+        left = token_processes(token)
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        assert (done.returncode, left) == (0, []), done.stderr
+        # The job manager's shutdown gives up waiting after 10 s: longer, the stop was lost.
+        assert took < 8, f"run {run} took {took:.1f} s"
 
 
 # ---------------------------------------------------------------------------- bytes to natives

@@ -35,24 +35,6 @@ class KnownIssue:
 
 
 KNOWN_ISSUES: tuple[KnownIssue, ...] = (
-    # Internal errors found by the grammar fuzzer, not in the issue: reported as new bugs.
-    KnownIssue(
-        "thread-job-native-orphaned-at-exit", "new: leaving pjsh right after a thread job starts "
-        "a native: the job is stopped before the native starts, and the native outlives pjsh",
-        "leftover-process", r"\A(\d+: sleep 30\n?)+\Z", "$t = Start-ThreadJob { sleep 30 }",
-        script=r"(?i)Start-ThreadJob \{ sleep 30 \}", race=True),
-    KnownIssue(
-        "stop-child-job", "new: Stop-Job on a child job: the parent's derived state goes Running "
-        "-> Stopped, an invalid transition (\"job observer failed\" traceback), and the parent "
-        "stays Running, so Wait-Job on it never returns", "traceback",
-        r"InvalidJobStateTransition: Job \d+ cannot change state from Running to Stopped",
-        "$j = sleep 5 &; Stop-Job $j.ChildJobs[0]; Wait-Job $j -Timeout 1 | Out-Null",
-        script=r"(?i)Stop-Job|spjb"),
-    KnownIssue(
-        "stop-child-job-hang", "new: after Stop-Job on a child job (see stop-child-job), "
-        "Wait-Job or Remove-Job -Force on the parent never returns", "hang",
-        r"did not finish", "$j = sleep 5 &; Stop-Job -Id 2; Get-Job | Remove-Job -Force",
-        script=r"(?i)(Stop-Job|spjb)\b[^\n]*(-Id 2\b|ChildJobs)"),
     # Parser deviations from PowerShell found by the grammar fuzzer (the generated script is
     # valid PowerShell; pjsh reports a ParserError). Reported as new bugs.
     KnownIssue(
@@ -60,10 +42,6 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "that also opens a here-string: the rest of it is read as new statements, one of which "
         "opens a string that swallows the input after it", "exit", r"before the end of its input",
         "'x' *> o.txt, @\"\nline\n\"@ -eq 1\n'after'", script=r'\*>[^\n]*@"\n'),
-    KnownIssue(
-        "call-operator-after-chain-operator", "new: `a || & b` is rejected", "parse",
-        r"Missing expression after '(&&|\|\|)' in pipeline element",
-        "'a' || & { 'b' }", script=r"(&&|\|\|) &"),
 )
 
 

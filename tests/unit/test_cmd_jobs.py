@@ -725,6 +725,28 @@ def test_stop_job_selectors_and_has_more_data(rs: Runspace) -> None:
     assert [j.HasMoreData for j in jobs_of(rs, "Get-Job")] == [False] * 3
 
 
+@pytest.mark.parametrize("start", ["sleep 30 &", "Start-Job { sleep 30 }"])
+@pytest.mark.parametrize("stop", ["Stop-Job $j.ChildJobs[0]", "Stop-Job -Id 2"])
+def test_stopping_a_child_job_stops_it_and_its_parent_ends_stopped(
+        rs: Runspace, start: str, stop: str, caplog: pytest.LogCaptureFixture) -> None:
+    parent = job(rs, f"$j = {start}; $j")
+    child = parent.ChildJobs[0]
+    pgid = child.ProcessId
+    assert pgid is not None
+    assert ok(rs, stop) == []
+    assert child.State == "Stopped"
+    # Wait-Job on the parent returns (it derived Stopped from its child), without a timeout.
+    assert ok(rs, "Wait-Job $j") == [parent]
+    assert parent.State == "Stopped" and live_group_members(pgid) == {}
+    assert "job observer failed" not in caplog.text
+
+
+def test_remove_job_force_returns_after_a_child_job_was_stopped(rs: Runspace) -> None:
+    parent = job(rs, "$j = sleep 30 &; $j")
+    assert ok(rs, "Stop-Job -Id 2; Get-Job | Remove-Job -Force") == []
+    assert ok(rs, "Get-Job") == [] and parent.State == "Stopped"
+
+
 # ---------------------------------------------------------------------------- Remove-Job
 
 def test_remove_job_deletes_finished_jobs(rs: Runspace) -> None:
@@ -1103,6 +1125,33 @@ def test_stopping_a_thread_job_ends_the_native_program_it_runs(rs: Runspace, tmp
     ok(rs, "Stop-Job $t")
     assert t.State == "Stopped"
     assert proc_state(pid) in (None, "Z")
+
+
+def test_a_stop_arriving_while_a_thread_jobs_native_starts_still_ends_it(
+        rs: Runspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stop lands after the native was spawned and before its stop callback is in place
+    # (Stop-Job, or pjsh leaving, just as the job reaches the native): it must not be lost.
+    from pjsh.runtime.pipeline import NativeStage
+
+    started = threading.Event()
+    pids: list[int] = []
+    original = NativeStage._watch_stop
+
+    def stop_first(stage: NativeStage) -> None:
+        assert stage.group is not None
+        pids.append(stage.group.procs[0].pid)
+        assert started.wait(30)
+        rs.session.jobs.manager.stop(holder[0], wait=False)
+        original(stage)
+
+    holder: list[Job] = []
+    monkeypatch.setattr(NativeStage, "_watch_stop", stop_first)
+    t = job(rs, "$t = Start-ThreadJob { sleep 30 }; $t")
+    holder.append(t)
+    started.set()
+    assert ok(rs, "Wait-Job $t -Timeout 20") == [t]
+    assert t.State == "Stopped"
+    assert pids and proc_state(pids[0]) in (None, "Z")
 
 
 def test_receive_wait_stops_at_a_suspended_job(rs: Runspace) -> None:

@@ -728,6 +728,12 @@ def test_and_and_or_chains() -> None:
     assert r.output == ["a", "b", "c"] and r.messages == ["x", "y"]
 
 
+def test_a_chain_operator_may_be_followed_by_a_call_operator() -> None:
+    r = run("$sb = { 'sb' }; Write-Error x || & { 'b' }; 'a' && & $sb; "
+            "Write-Error y && & { 'never' }")
+    assert r.output == ["b", "a", "sb"] and r.messages == ["x", "y"]
+
+
 def test_redirect_output_to_files(tmp_path: Path) -> None:
     cwd = str(tmp_path)
     assert out("'a' > o.txt; 'b' >> o.txt; Get-Content o.txt", cwd=cwd) == ["a", "b"]

@@ -149,6 +149,21 @@ def test_fake_parent_stopped_while_its_children_finish(
     assert illegal == []
 
 
+def test_fake_child_stopped_on_its_own_ends_its_parent_stopped_through_stopping(
+    manager: JobManager, illegal: list[tuple[int, JobState, JobState]],
+) -> None:
+    fake = FakeBackend(manager)
+    parent = manager.start(fake.create_parent([[], []]))
+    first, second = parent.ChildJobs
+    seen: list[JobState] = []
+    parent.add_observer(lambda event: seen.append(event.job.state))
+    manager.stop(first)  # Stop-Job on the child, not on the parent
+    assert (first.state, parent.state) == (S.Stopped, S.Running)
+    fake.finish(second)
+    assert (second.state, parent.state) == (S.Completed, S.Stopped)
+    assert seen == [S.Stopping, S.Stopped] and illegal == []
+
+
 # ---- thread backend ------------------------------------------------------------------------------
 
 def test_thread_stop_racing_the_end_of_many_jobs(

@@ -234,6 +234,24 @@ def test_background_before_a_chain_operator_is_an_error() -> None:
     assert error("a & && b") == ("BackgroundOperatorInPipelineChain", False)
 
 
+@pytest.mark.parametrize("src", ["'a' || & { 'b' }", "a && & $sb", "a &&\n  & 'b' -x"])
+def test_a_call_operator_may_start_the_pipeline_after_a_chain_operator(src: str) -> None:
+    chain = only(src)
+    assert isinstance(chain, ast.PipelineChain) and not chain.background
+    (_, nxt), = chain.rest
+    first = nxt.elements[0]
+    assert isinstance(first, ast.Command) and first.invocation == "&"
+
+
+def test_a_call_after_a_chain_operator_may_itself_run_in_the_background() -> None:
+    chain = only("a || & $sb &")
+    assert isinstance(chain, ast.PipelineChain) and chain.background and len(chain.rest) == 1
+
+
+def test_a_chain_operator_right_after_another_is_an_error() -> None:
+    assert error("a && && b") == ("MissingExpression", False)
+
+
 # ---------------------------------------------------------------- expressions
 
 def test_operator_precedence() -> None:
