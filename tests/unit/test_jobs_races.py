@@ -231,7 +231,8 @@ def test_thread_suspend_and_resume_are_refused_whatever_the_state(
     with pytest.raises(JobError):
         manager.suspend(job)
     gate.set()
-    settle(manager, [job])
+    # Wait for the job's own end (settle would stop it if it had not quite ended yet).
+    assert manager.wait([job], timeout=30) == [job]
     with pytest.raises(JobError):
         manager.call(backend.resume(job))
     assert job.state is S.Completed and illegal == []
