@@ -1568,11 +1568,11 @@ class TestPath(Cmdlet):
         output_type="System.Boolean",
         params=(
             Param("Path", STRINGS, position=0, mandatory=True, pipeline=True,
-                  pipeline_by_name=True, sets=("Path",), completer="path",
+                  pipeline_by_name=True, sets=("Path",), completer="path", allow_empty=True,
                   help="Paths to test; wildcards allowed."),
             Param("LiteralPath", STRINGS, mandatory=True, aliases=("PSPath", "LP"),
                   pipeline_by_name=True, sets=("LiteralPath",), completer="path",
-                  help="Paths to test, taken exactly as written."),
+                  allow_empty=True, help="Paths to test, taken exactly as written."),
             Param("PathType", PATH_TYPE, default="Any", aliases=("Type",),
                   help="Any (default), Container (a directory) or Leaf (not a directory)."),
             Param("IsValid", SWITCH,

@@ -345,16 +345,9 @@ class StartJob(Cmdlet):
         if args.parameter_set == "ComputerName":
             block = args.ScriptBlock
         else:
+            # Mandatory in the FilePath and LiteralPath sets: the binder refuses $null and ''.
             path = args.FilePath or args.LiteralPath
-            if not path:
-                # `Start-Job ''`: pwsh reports the argument as the script block it could not
-                # convert (an empty path is never a script file).
-                self.ctx.throw('Cannot bind parameter \'ScriptBlock\'. Cannot convert the "" '
-                               'value of type "System.String" to type '
-                               '"System.Management.Automation.ScriptBlock".',
-                               _fq(self, "CannotConvertArgumentNoMessage"), "InvalidArgument",
-                               path, "System.Management.Automation.ParameterBindingException")
-            assert path is not None  # mandatory in the FilePath and LiteralPath sets
+            assert path
             block = _script_from_file(self, path)
         assert isinstance(block, ScriptBlock)  # mandatory in the ComputerName set
         interp, frame = _caller(self)

@@ -186,7 +186,8 @@ class WriteError(Cmdlet):
         default_set="NoException",
         params=(
             Param("Message", STRING, position=0, mandatory=True, pipeline=True,
-                  aliases=("Msg",), sets=("NoException",), help="The error message."),
+                  aliases=("Msg",), sets=("NoException",), allow_empty=True,
+                  help="The error message."),
             Param("Exception", OBJECT, mandatory=True, sets=("WithException",),
                   help="An exception whose message and type the error carries."),
             Param("Message", STRING, aliases=("Msg",), sets=("WithException",),
@@ -340,7 +341,7 @@ def _message_spec(name: str, stream: str, summary: str, example: str) -> Command
         name=name,
         params=(
             Param("Message", STRING, position=0, mandatory=True, pipeline=True,
-                  aliases=("Msg",), help=f"The {stream.lower()} message."),
+                  aliases=("Msg",), allow_empty=True, help=f"The {stream.lower()} message."),
         ),
         summary=summary,
         description=f"{name} writes a message to the {stream.lower()} stream. " + (

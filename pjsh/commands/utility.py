@@ -813,12 +813,6 @@ class SelectString(Cmdlet):
         """Compile the patterns; a bad regex ends the command."""
         self.args = args
         self.patterns: list[tuple[str, re.Pattern[str]]] = []
-        if not as_list(args.Pattern):
-            # Mandatory and without [AllowEmptyCollection] in pwsh: the binder refuses @().
-            self.ctx.throw("Cannot bind argument to parameter 'Pattern' because it is an empty "
-                           "array.", f"ParameterArgumentValidationErrorEmptyArrayNotAllowed,"
-                           f"{_SLS_CLASS}", "InvalidData", None,
-                           "System.Management.Automation.ParameterBindingValidationException")
         for raw in as_list(args.Pattern):
             text = to_string(raw)
             source = re.escape(text) if args.SimpleMatch else text

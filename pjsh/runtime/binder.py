@@ -179,9 +179,13 @@ class CommandBinder:
             # Script parameters convert through an argument transformation, cmdlets bind.
             lead = (f"Cannot process argument transformation on parameter '{p.name}'."
                     if self.script_params else f"Cannot bind parameter '{p.name}'.")
-            raise BindingError("ParameterArgumentTransformationError", f"{lead} {e}",
+            # pwsh's ids: a cmdlet's binder cannot convert, a script's transformation fails.
+            raise BindingError("ParameterArgumentTransformationError" if self.script_params
+                               else "CannotConvertArgumentNoMessage", f"{lead} {e}",
                                "InvalidData" if self.script_params else "InvalidArgument"
                                ) from None
+        if p.mandatory and not p.allow_empty and p.type in (STRING, STRINGS):
+            _refuse_empty_text(p, value, converted)
         if p.validate is not None:
             problem = p.validate(converted)
             if problem:
@@ -269,20 +273,21 @@ class CommandBinder:
                 if next_pos is None:
                     break
                 options = self._positional_options(next_pos, candidates, explicit)
-                last_error: BindingError | None = None
+                first_error: BindingError | None = None
                 for p in options:
                     try:
                         values[p.name] = self.convert(p, a.value)
                     except BindingError as e:
-                        last_error = e
+                        # pwsh reports the failure of the default set's parameter (tried first).
+                        first_error = first_error or e
                         continue
                     explicit.add(p.name)
                     candidates = [s for s in candidates if s in self.sets_of(p.name)]
                     bound_here = True
                     break
-                if not bound_here and last_error is not None:
-                    last_error.span_index = a.index
-                    raise last_error
+                if not bound_here and first_error is not None:
+                    first_error.span_index = a.index
+                    raise first_error
                 position = next_pos + 1
             if bound_here:
                 continue
@@ -316,6 +321,14 @@ class CommandBinder:
         result = BindResult(values, explicit, candidates, common, pipeline_params)
         if not has_pipeline_input:
             result.candidate_sets = [self.choose_set(result, pipeline=False)]
+            return result
+        # With pipeline input, a set stays a candidate only if every mandatory parameter the
+        # pipeline cannot supply was given; none left is pwsh's missing-mandatory error, raised
+        # before any input is read (a stage must never begin in a set it cannot run).
+        complete = [s for s in candidates if not self.missing_mandatory(result, s, pipeline=True)]
+        if not complete:
+            self.choose_set(result, pipeline=True)  # raises, naming what is missing
+        result.candidate_sets = complete
         return result
 
     def _positional_options(self, position: int, candidates: list[str],
@@ -454,6 +467,22 @@ class CommandBinder:
         b = self.args_type(values, chosen)
         b.mark_explicit(explicit)
         return b
+
+
+def _refuse_empty_text(p: Param, raw: object, converted: object) -> None:
+    """pwsh's rule for mandatory text parameters: $null, '' and @() are not values (so
+    ``Remove-Item -LiteralPath ''`` cannot mean the current directory)."""
+    if raw is None:
+        what, error_id = "null", "ParameterArgumentValidationErrorNullNotAllowed"
+    elif isinstance(converted, list) and not converted:
+        what, error_id = "an empty array", "ParameterArgumentValidationErrorEmptyArrayNotAllowed"
+    elif converted == "" or (isinstance(converted, list) and "" in converted):
+        what, error_id = ("an empty string",
+                          "ParameterArgumentValidationErrorEmptyStringNotAllowed")
+    else:
+        return
+    raise BindingError(error_id, f"Cannot bind argument to parameter '{p.name}' because it is "
+                       f"{what}.", "InvalidData")
 
 
 def _accepts_by_value(t: TypeSpec, item: object) -> bool:

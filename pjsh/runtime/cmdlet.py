@@ -76,6 +76,9 @@ class Param:
     validate: Validator | None = None
     completer: str | None = None  # "path", "directory", "command", "job", "variable", "host"
     remaining: bool = False  # ValueFromRemainingArguments: unbound positional args collect here
+    # [AllowNull][AllowEmptyString][AllowEmptyCollection]: a mandatory text parameter that
+    # takes $null, '' and @() (pwsh refuses them for every other mandatory text parameter).
+    allow_empty: bool = False
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ def test_type_conversion_and_its_error(registry: Registry) -> None:
     assert bound("Get-Thing -Id '7'", registry) == [{"set": "ById", "Id": 7}]
     assert bound("Get-Thing a '5'", registry) == [{"set": "ByName", "Name": "a", "Count": 5}]
     error_id, message = fails("Get-Thing a -Count abc", registry)
-    assert error_id == "ParameterArgumentTransformationError"
+    assert error_id == "CannotConvertArgumentNoMessage"
     assert message == ("Cannot bind parameter 'Count'. Cannot convert value \"abc\" to type "
                        "\"System.Int32\". Error: \"The input string 'abc' was not in a correct "
                        "format.\"")

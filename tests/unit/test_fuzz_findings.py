@@ -103,4 +103,54 @@ def test_as_byte_stream_writes_numbers_as_bytes(tmp_path: Path) -> None:
 def test_start_job_with_a_null_file_path_is_an_error_not_an_internal_one() -> None:
     r = run("Start-Job -FilePath $null")
     assert r.output == [] and len(r.errors) == 1
-    assert r.errors[0].FullyQualifiedErrorId.startswith("CannotConvertArgumentNoMessage,")
+    assert r.messages == ["Cannot bind argument to parameter 'FilePath' because it is null."]
+    assert r.errors[0].FullyQualifiedErrorId.startswith(
+        "ParameterArgumentValidationErrorNullNotAllowed,")
+
+
+@pytest.mark.parametrize(("text", "parameter", "what"), [
+    ("Remove-Item -LiteralPath '' -Recurse", "LiteralPath", "an empty string"),
+    ("Remove-Item -Path $null", "Path", "null"),
+    ("Remove-Item -Path 'x', ''", "Path", "an empty string"),
+    ("Get-Content -Path @()", "Path", "an empty array"),
+    ("Set-Location -LiteralPath ''", "LiteralPath", "an empty string"),
+    ("Set-Alias x ''", "Value", "an empty string"),
+])
+def test_a_mandatory_text_parameter_refuses_null_and_empty(
+        text: str, parameter: str, what: str, tmp_path: Path) -> None:
+    # fuzz seed ci:1871: `Remove-Item -LiteralPath '' -Recurse` deleted the current directory.
+    (tmp_path / "x").write_text("kept")
+    r = run(f"{text}; 'next'", cwd=str(tmp_path))
+    assert r.output == ["next"]
+    assert r.messages == [f"Cannot bind argument to parameter '{parameter}' because it is {what}."]
+    assert (tmp_path / "x").read_text() == "kept"
+
+
+def test_parameters_that_allow_empty_text_take_it() -> None:
+    r = run("Test-Path ''; Write-Warning ''; Write-Error '' -ErrorAction SilentlyContinue; 'next'")
+    assert r.output == [False, "next"] and r.messages == []
+
+
+@pytest.mark.parametrize("text", ["1 | ForEach-Object -TimeoutSeconds 1",
+                                  "1 | ForEach-Object -ThrottleLimit 3"])
+def test_piped_input_does_not_satisfy_a_missing_mandatory_parameter(text: str) -> None:
+    # fuzz seed ci:1382: the stage began in the Parallel set without its -Parallel block.
+    r = run(f"{text}; 'next'")
+    assert r.output == ["next"]
+    assert r.messages == ["Cannot process command because of one or more missing mandatory "
+                          "parameters: Parallel."]
+    assert r.errors[0].FullyQualifiedErrorId.startswith("MissingMandatoryParameter,")
+
+
+def test_piped_input_still_binds_a_mandatory_pipeline_parameter() -> None:
+    r = run("'a', 'b' | Select-String b | ForEach-Object Line")
+    assert r.errors == [] and r.output == ["b"]
+
+
+@pytest.mark.parametrize(("mode", "pattern"), [("regex", "+\\d+"), ("wildcard", "[z-a]")])
+def test_a_bad_switch_pattern_is_the_scripts_error(mode: str, pattern: str) -> None:
+    # hypothesis (tests/unit/test_fuzz.py): an invalid switch -regex pattern was internal.
+    r = run(f"switch -{mode} ('foo123') {{ '{pattern}' {{ 'hit' }} default {{ 'miss' }} }}; "
+            "'next'")
+    assert r.output == ["next"] and len(r.errors) == 1
+    assert "pattern" in r.messages[0] and "internal" not in r.messages[0]
