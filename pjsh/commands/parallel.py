@@ -133,6 +133,9 @@ class ParallelRun:
 
     def stop(self) -> None:
         """Stop every task not finished yet."""
+        # Closed first, so that no queued task starts while the running ones are stopped (each
+        # that ends frees a slot, and would start the next queued one before it is stopped).
+        self.backend.close()
         for task in self.tasks:
             if not task.is_finished():
                 self.manager.call(self.backend.stop(task))
