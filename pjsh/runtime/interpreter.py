@@ -422,15 +422,18 @@ class Interpreter:
                                                       new_scope=False)))
         pv = self.eval(pattern, frame)
         cs = stmt.case_sensitive
-        if stmt.mode == "regex":
-            m = ops.compile_regex(to_string(pv), cs).search(to_string(item))
-            if m:
-                frame.scope.set("Matches", ops.match_groups(m))
-            return m is not None
-        if stmt.mode == "wildcard":
-            return ops.like(item, pv, cs)
-        return ops.equals(item, pv, cs) if not isinstance(item, str) else ops.equals(
-            item, to_string(pv), cs)
+        try:
+            if stmt.mode == "regex":
+                m = ops.compile_regex(to_string(pv), cs).search(to_string(item))
+                if m:
+                    frame.scope.set("Matches", ops.match_groups(m))
+                return m is not None
+            if stmt.mode == "wildcard":
+                return ops.like(item, pv, cs)
+            return ops.equals(item, pv, cs) if not isinstance(item, str) else ops.equals(
+                item, to_string(pv), cs)
+        except Exception as exc:  # a bad -regex or -wildcard pattern is the script's error
+            raise self.operator_failure(exc, frame, pattern) from None
 
     def exec_try(self, stmt: ast.TryStatement, frame: Frame, out: Sink) -> None:
         self.try_depth += 1
