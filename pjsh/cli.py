@@ -253,6 +253,8 @@ class StdinLines(list):  # type: ignore[type-arg]
 
 def run_stdin(rs: Runspace) -> int:
     """Scripted mode: run statements as they arrive, joining lines while input is incomplete."""
+    from pjsh.lifecycle import leave_if_signalled
+
     stream = sys.stdin.buffer
     pending = ""
     ok = True
@@ -272,6 +274,7 @@ def run_stdin(rs: Runspace) -> int:
             continue
         result = rs.run(pending, parsed=parsed)
         pending = ""
+        leave_if_signalled()
         if result.exit_code is not None:
             return _exit_status(result.ok, result.exit_code)
         ok = result.ok

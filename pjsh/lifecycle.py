@@ -58,6 +58,21 @@ def flush_quietly(host: Host) -> None:
         pass
 
 
+# Signals that asked pjsh to leave, in arrival order (see exit_on_signals).
+_signalled: list[int] = []
+
+
+def _leave_now(signum: int) -> None:
+    raise SystemExit(128 + signum)
+
+
+def leave_if_signalled() -> None:
+    """Leave now if a signal asked pjsh to (its SystemExit may have been dropped, raised in a
+    finaliser while a command ran); the console checks between commands."""
+    if _signalled:
+        raise SystemExit(128 + _signalled[0])
+
+
 def exit_on_signals(interactive: bool = False) -> None:
     """SIGTERM and SIGHUP (and SIGQUIT, outside the console) end pjsh through the normal exit
     path (jobs are stopped, no orphans), with the conventional 128+N status. The console
@@ -65,6 +80,18 @@ def exit_on_signals(interactive: bool = False) -> None:
     and must not end the shell; it is a handler, so programs pjsh starts get the default."""
 
     def leave(signum: int, _frame: object) -> None:
+        _signalled.append(signum)
+        asyncio = sys.modules.get("asyncio")  # not imported: no loop can be running
+        try:
+            loop = asyncio.get_running_loop() if asyncio is not None else None
+        except RuntimeError:  # none in this (the main) thread
+            loop = None
+        if loop is not None:
+            # Raised from a callback of the running loop (the prompt's), which asyncio lets
+            # through, not from here: a handler runs between any two bytecodes, also inside a
+            # finaliser (an old loop's __del__), where Python prints the SystemExit and drops it.
+            loop.call_soon(_leave_now, signum)
+            return
         raise SystemExit(128 + signum)
 
     def ignore(_signum: int, _frame: object) -> None:

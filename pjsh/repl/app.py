@@ -228,7 +228,13 @@ def run_repl(no_profile: bool = False) -> int:
 
     from pjsh.engine import local_options
     from pjsh.jobs.tty import TerminalOwner
-    from pjsh.lifecycle import exit_on_signals, flush_quietly, running_jobs, stop_jobs_on_exit
+    from pjsh.lifecycle import (
+        exit_on_signals,
+        flush_quietly,
+        leave_if_signalled,
+        running_jobs,
+        stop_jobs_on_exit,
+    )
     from pjsh.repl.console_host import ConsoleHost
     from pjsh.repl.notices import NoticeQueue
     from pjsh.repl.prompt import prompt_text
@@ -260,6 +266,7 @@ def run_repl(no_profile: bool = False) -> int:
             return " " + notices.toolbar_text()
 
         while True:
+            leave_if_signalled()
             try:
                 message = ANSI(prompt_text(runspace))
                 show_bar = preference(runspace, "PjshJobToolbar")

@@ -173,11 +173,33 @@ def _with_marker(marker: str) -> list[int]:
             if n.isdigit() and marker in _cmdline(int(n)) and _alive(int(n))]
 
 
+def _describe(pid: int) -> str:
+    """A process's state, parent, command line and where its threads wait, for a failure."""
+    fields = _stat(pid)
+    threads = []
+    for tid in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else []:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/wchan") as fh:
+                threads.append(fh.read() or "-")
+        except OSError:
+            pass
+    signals = []
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            signals = [line.replace("\t", " ") for line in fh.read().splitlines()
+                       if line.startswith(("SigPnd", "ShdPnd", "SigBlk", "SigCgt"))]
+    except OSError:
+        pass
+    return (f"{pid} state={fields[0] if fields else '?'} ppid={fields[1] if fields else '?'} "
+            f"{_cmdline(pid)!r} waiting in {threads} {signals}")
+
+
 def _wait_gone(pids: Callable[[], list[int]]) -> None:
     deadline = time.monotonic() + TIMEOUT
     while pids():
         if time.monotonic() > deadline:
-            raise AssertionError(f"processes still running: {pids()}")
+            raise AssertionError("processes still running:\n" + "\n".join(
+                _describe(pid) for pid in pids()))
         time.sleep(0.05)
 
 
