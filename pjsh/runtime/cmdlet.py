@@ -9,7 +9,7 @@ imports nothing above the runtime.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pjsh.lang.record import dataclass
@@ -235,18 +235,99 @@ class Cmdlet:
         """Run once after the last input."""
 
 
+def module_commands(name: str) -> list[type[Cmdlet]]:
+    """The cmdlet classes a command module marks with :func:`command`, in definition order
+    (importing the module; an import error propagates: a missing command module is a broken
+    installation, not something to skip)."""
+    module = importlib.import_module(name)
+    return [value for value in vars(module).values()
+            if isinstance(value, type) and value.__dict__.get("_builtin_command")
+            and value.__module__ == module.__name__]
+
+
+if TYPE_CHECKING:
+    _TableBase = MutableMapping[str, "type[Cmdlet]"]
+else:  # subscripting collections.abc at run time needs 3.9; the engine runs on 3.8 hosts
+    _TableBase = MutableMapping
+
+
+class CommandTable(_TableBase):
+    """Lower-case command name → cmdlet class. Names a manifest promises are resolved on
+    demand: their module is imported when one of them is first looked up (or the table is
+    listed), so start-up does not pay for the command families a script never uses."""
+
+    def __init__(self, loaded: Mapping[str, type[Cmdlet]] | None = None,
+                 pending: Mapping[str, str] | None = None,
+                 order: Sequence[str] = ()) -> None:
+        self._loaded: dict[str, type[Cmdlet]] = dict(loaded or {})
+        self._pending: dict[str, str] = dict(pending or {})  # name → module that provides it
+        self._order = tuple(order)  # the manifest's order: listing never depends on use
+
+    def __getitem__(self, name: str) -> type[Cmdlet]:
+        found = self._loaded.get(name)
+        if found is None:
+            module = self._pending.get(name)
+            if module is None:
+                raise KeyError(name)
+            self._load(module)
+            found = self._loaded[name]
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._loaded or name in self._pending
+
+    def __setitem__(self, name: str, cls: type[Cmdlet]) -> None:
+        self._pending.pop(name, None)
+        self._loaded[name] = cls
+
+    def __delitem__(self, name: str) -> None:
+        if self._pending.pop(name, None) is None:
+            del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        if self._pending:
+            for module in dict.fromkeys(self._pending.values()):
+                self._load(module)
+            ranked = {name: self._loaded[name] for name in self._order if name in self._loaded}
+            for name, cls in self._loaded.items():  # added ones after the manifest's
+                ranked.setdefault(name, cls)
+            self._loaded = ranked
+        return iter(list(self._loaded))
+
+    def __len__(self) -> int:
+        return len(self._loaded) + len(self._pending)
+
+    def copy(self) -> CommandTable:
+        """An independent table with the same commands (loaded or not)."""
+        return CommandTable(self._loaded, self._pending, self._order)
+
+    def _load(self, module: str) -> None:
+        for cls in module_commands(module):
+            name = cls.spec.name.lower()
+            if self._pending.get(name) == module:  # not replaced meanwhile by add()
+                del self._pending[name]
+                self._loaded[name] = cls
+        missing = [name for name, owner in self._pending.items() if owner == module]
+        if missing:
+            raise ImportError(f"{module} does not provide the commands its manifest lists: "
+                              f"{', '.join(missing)}")
+
+
 class Registry:
     """A command table: canonical name → cmdlet class, plus command aliases.
 
-    Built explicitly from a list of command modules (:meth:`from_modules`), never filled by
-    import side effects; each runspace owns a copy, so one runspace (a thread job, a remote
-    session) cannot change another's commands.
+    Built explicitly from a list of command modules (:meth:`from_modules`, which imports them)
+    or from a manifest of what each provides (:meth:`from_manifest`, which imports a module
+    when one of its commands is first used), never filled by import side effects; each
+    runspace owns a copy, so one runspace (a thread job, a remote session) cannot change
+    another's commands.
     """
 
-    def __init__(self, commands: dict[str, type[Cmdlet]] | None = None,
+    def __init__(self, commands: CommandTable | None = None,
                  aliases: dict[str, str] | None = None, modules: tuple[str, ...] = (),
                  views: ViewTable | None = None) -> None:
-        self.commands: dict[str, type[Cmdlet]] = dict(commands or {})
+        self.commands: CommandTable = commands.copy() if commands is not None \
+            else CommandTable()
         self.aliases: dict[str, str] = dict(aliases or {})
         # The modules the table was built from: a worker process rebuilds the same table.
         self.modules = modules
@@ -255,17 +336,22 @@ class Registry:
     @property
     def views(self) -> ViewTable:
         """The default format views: the runtime's own plus those each command module adds
-        through its ``format_views(table)`` function. Built on first use (formatting is not
-        loaded at start-up)."""
+        through its ``format_views(table)`` function (those on first lookup)."""
         if self._views is None:
             from pjsh.runtime.formatting import builtin_views
 
-            table = builtin_views()
-            for name in self.modules:
-                add_views = getattr(importlib.import_module(name), "format_views", None)
-                if add_views is not None:
-                    add_views(table)
-            self._views = table
+            modules = self.modules
+
+            def add_module_views(table: ViewTable) -> None:
+                for name in modules:
+                    add_views = getattr(importlib.import_module(name), "format_views", None)
+                    if add_views is not None:
+                        add_views(table)
+
+            self._views = builtin_views()
+            # The modules' views are added when an object first needs a view: a runspace
+            # that only ever prints strings imports no command module for them.
+            self._views.fill_later(add_module_views)
         return self._views
 
     def add(self, cls: type[Cmdlet]) -> type[Cmdlet]:
@@ -283,17 +369,27 @@ class Registry:
     @classmethod
     def from_modules(cls, names: Iterable[str]) -> Registry:
         """Import the named command modules and register the cmdlets each one marks with
-        :func:`command`, in module order. An import error propagates: a missing command
-        module is a broken installation, not something to skip."""
+        :func:`command`, in module order."""
         names = tuple(names)
         registry = cls(modules=names)
         for name in names:
-            module = importlib.import_module(name)
-            for value in vars(module).values():
-                if isinstance(value, type) and value.__dict__.get("_builtin_command") \
-                        and value.__module__ == module.__name__:
-                    registry.add(value)
+            for command_class in module_commands(name):
+                registry.add(command_class)
         return registry
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Sequence[str]]) -> Registry:
+        """A registry of what each command module promises (module → ``"Name alias ..."``
+        entries), importing a module only when one of its commands is first looked up."""
+        pending: dict[str, str] = {}
+        aliases: dict[str, str] = {}
+        for module, entries in manifest.items():
+            for entry in entries:
+                name, *names = entry.split()
+                pending[name.lower()] = module
+                aliases.update((alias.lower(), name) for alias in names)
+        return cls(CommandTable(pending=pending, order=tuple(pending)), aliases,
+                   tuple(manifest))
 
 
 def command(cls: type[Cmdlet]) -> type[Cmdlet]:

@@ -15,6 +15,7 @@ import datetime as _dt
 import enum
 import fnmatch
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeAlias
@@ -140,20 +141,42 @@ class ListView:
 View: TypeAlias = "TableView | ListView"
 
 
+_FILL_LOCK = threading.Lock()
+
+
 class ViewTable:
     """Default views by type name (what Format-Table/-List and Out-Default use when no
     properties are given). Each runspace has its own (see ``Registry.views``)."""
 
-    def __init__(self, views: Mapping[str, View] | None = None) -> None:
+    def __init__(self, views: Mapping[str, View] | None = None,
+                 fill: Callable[[ViewTable], None] | None = None) -> None:
         self._views: dict[str, View] = dict(views or {})
+        self._fill = fill
+
+    def fill_later(self, fill: Callable[[ViewTable], None]) -> None:
+        """Have ``fill(table)`` add its views on first use (a lookup, a registration or a
+        copy): the command modules that declare views are imported only when an object
+        needs one, not when a runspace starts."""
+        self._fill = fill
+
+    def _filled(self) -> dict[str, View]:
+        if self._fill is not None:
+            with _FILL_LOCK:  # one thread fills; another meanwhile waits for the whole table
+                fill = self._fill
+                if fill is not None:
+                    table = ViewTable(self._views)
+                    fill(table)
+                    self._views = table._views
+                    self._fill = None
+        return self._views
 
     def register(self, type_name: str, view: View) -> None:
         """Make ``view`` the default view of objects whose type names include ``type_name``."""
-        self._views[type_name.lower()] = view
+        self._filled()[type_name.lower()] = view
 
     def copy(self) -> ViewTable:
-        """An independent copy."""
-        return ViewTable(self._views)
+        """An independent copy (still to be filled, if this one is)."""
+        return ViewTable(self._views, self._fill)
 
     def find(self, obj: object) -> View | None:
         """Return the view of the most specific type name of ``obj`` that has one.
@@ -162,7 +185,7 @@ class ViewTable:
         so a job table received from a remote runspace looks like a local one.
         """
         names = type_names(obj)
-        views = self._views
+        views = self._filled()
         for name in names:
             view = views.get(name.lower())
             if view is not None:

@@ -4,14 +4,17 @@ copies of its registries, and is never patched after it is built."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
-from pjsh.commands import BUILTIN_MODULES, builtin_registry
+from pjsh.commands import BUILTIN_MANIFEST, BUILTIN_MODULES, builtin_registry
 from pjsh.engine import local_options
 from pjsh.jobs.service import JobService
 from pjsh.jobs.workers import worker_command
-from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Registry
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Registry, module_commands
 from pjsh.runtime.formatting import ListView
 from pjsh.runtime.host import MemoryHost
 from pjsh.runtime.runspace import DEVNULL, RunspaceOptions, create_runspace
@@ -123,3 +126,46 @@ def test_a_sandboxed_runspace_starts_no_program() -> None:
 def test_a_worker_is_told_the_command_modules_of_its_callers_registry() -> None:
     argv = worker_command(BUILTIN_MODULES)
     assert argv[-2:] == ["--commands", ",".join(BUILTIN_MODULES)]
+
+
+def test_the_manifest_lists_exactly_what_each_command_module_provides() -> None:
+    for module, entries in BUILTIN_MANIFEST.items():
+        provided = [" ".join((c.spec.name, *c.spec.aliases)) for c in module_commands(module)]
+        assert list(entries) == provided, module
+
+
+def test_the_lazy_table_lists_and_resolves_as_the_eager_one() -> None:
+    lazy, eager = builtin_registry(), Registry.from_modules(BUILTIN_MODULES)
+    assert lazy.aliases == eager.aliases
+    assert "get-job" in lazy.commands and "nosuch" not in lazy.commands
+    assert lazy.commands.get("get-job") is eager.commands["get-job"]
+    assert list(lazy.commands.items()) == list(eager.commands.items())
+
+
+def _command_modules_imported_by(script: str) -> list[str]:
+    """Run ``script`` in a fresh interpreter's runspace; the command modules it imported."""
+    code = textwrap.dedent(f"""
+        import sys
+        from pjsh.engine import local_options
+        from pjsh.runtime.host import MemoryHost
+        from pjsh.runtime.runspace import create_runspace
+        rs = create_runspace(local_options(MemoryHost()))
+        assert rs.run({script!r}).ok
+        print(sorted(m for m in sys.modules if m.startswith("pjsh.commands.")))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return list(eval(out))  # a printed list of module names
+
+
+def test_a_runspace_imports_a_command_module_only_when_one_of_its_commands_runs() -> None:
+    assert _command_modules_imported_by("'text'; 1 + 2; /bin/true") == []
+    used = _command_modules_imported_by("Get-Date | Out-Null")
+    assert {"pjsh.commands.utility", "pjsh.commands.output"} <= set(used)
+    assert not {"pjsh.commands.jobs", "pjsh.commands.help", "pjsh.commands.json"} & set(used)
+
+
+def test_an_object_that_needs_a_view_loads_the_views_of_every_module() -> None:
+    # Job rows are formatted by the view pjsh.commands.jobs declares, even with no job
+    # cmdlet run before: `&` makes a job without a command module.
+    assert "pjsh.commands.jobs" in _command_modules_imported_by("/bin/true &")
