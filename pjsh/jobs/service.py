@@ -88,7 +88,8 @@ class JobService:
 
                 self._workers = WorkerBackend(
                     self.manager, stop_grace=self.manager.stop_grace,
-                    command_modules=self.session.registry.modules)
+                    command_modules=self.session.registry.modules,
+                    command_manifest=self.session.registry.manifest)
                 self.manager.register_backend("worker", self._workers)
                 self._workers.warm()
             return self._workers

@@ -9,8 +9,10 @@ fd 1 and 2 point at /dev/null so stray writes can never corrupt it.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import select
 import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
@@ -164,9 +166,12 @@ def watch_parent() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Worker entry point: announce readiness, take one request, run it, exit. The arguments
-    name the command modules of the caller's registry (``--commands a,b,c``)."""
+    name the command modules of the caller's registry (``--commands a,b,c``) and, for a
+    registry built from a manifest, what each provides (``--manifest <json>``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     modules = args[args.index("--commands") + 1].split(",") if "--commands" in args else []
+    modules = [m for m in modules if m]
+    manifest = json.loads(args[args.index("--manifest") + 1]) if "--manifest" in args else None
     proto_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)
@@ -178,9 +183,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     import pjsh.runtime.serialize  # noqa: F401
     from pjsh.runtime.cmdlet import Registry
 
-    registry = Registry.from_modules(modules)
+    registry = Registry.from_manifest(manifest) if manifest else Registry.from_modules(modules)
     out.write(f'{{"ready":true,"v":{PROTOCOL_VERSION}}}\n')
     out.flush()
+    if manifest:
+        # Ready before the command modules are imported, so the first Start-Job (which waits
+        # for this line) does not wait for them; a spare then imports them while it waits,
+        # unless a request is already there (it imports what it uses).
+        for module in modules:
+            if select.select([0], [], [], 0)[0]:
+                break
+            importlib.import_module(module)
     line = sys.stdin.buffer.readline()
     if not line:
         return 0

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,9 +77,14 @@ class WorkerRequest:
         return (json.dumps(payload, ensure_ascii=True) + "\n").encode()
 
 
-def worker_command(command_modules: Sequence[str] = ()) -> list[str]:
-    """How to start a worker with this interpreter, loading these command modules."""
-    return [sys.executable, "-m", "pjsh.jobs.worker", "--commands", ",".join(command_modules)]
+def worker_command(command_modules: Sequence[str] = (),
+                   manifest: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """How to start a worker with this interpreter, loading these command modules (on first
+    use of one of their commands, given the manifest of what each provides)."""
+    argv = [sys.executable, "-m", "pjsh.jobs.worker", "--commands", ",".join(command_modules)]
+    if manifest is not None:
+        argv += ["--manifest", json.dumps({m: list(e) for m, e in manifest.items()})]
+    return argv
 
 
 def _worker_env() -> dict[str, str]:
@@ -103,11 +108,13 @@ class WorkerBackend:
     """Runs script blocks in pjsh worker processes (BackgroundJob children)."""
 
     def __init__(self, manager: JobManager, stop_grace: float = 2.0,
-                 command_modules: Sequence[str] = ()) -> None:
+                 command_modules: Sequence[str] = (),
+                 command_manifest: Mapping[str, Sequence[str]] | None = None) -> None:
         self.manager = manager
         self.stop_grace = stop_grace
-        # The caller's registry, rebuilt in each worker from its module names.
+        # The caller's registry, rebuilt in each worker from its module names (and manifest).
         self.command_modules = tuple(command_modules)
+        self.command_manifest = command_manifest
         self._pending: dict[Job, WorkerRequest] = {}
         self._workers: dict[Job, _Worker] = {}
         # Warm spares, oldest first. One is kept normally; a burst of Start-Jobs that finds
@@ -152,7 +159,8 @@ class WorkerBackend:
         else:  # pragma: no cover - Python 3.10
             kwargs["preexec_fn"] = os.setpgrp
         proc = await asyncio.create_subprocess_exec(
-            *worker_command(self.command_modules), stdin=asyncio.subprocess.PIPE,
+            *worker_command(self.command_modules, self.command_manifest),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=_worker_env(),
             cwd="/", limit=_LINE_LIMIT, **kwargs)
         self._procs.add(proc)

@@ -325,12 +325,15 @@ class Registry:
 
     def __init__(self, commands: CommandTable | None = None,
                  aliases: dict[str, str] | None = None, modules: tuple[str, ...] = (),
-                 views: ViewTable | None = None) -> None:
+                 views: ViewTable | None = None,
+                 manifest: Mapping[str, Sequence[str]] | None = None) -> None:
         self.commands: CommandTable = commands.copy() if commands is not None \
             else CommandTable()
         self.aliases: dict[str, str] = dict(aliases or {})
-        # The modules the table was built from: a worker process rebuilds the same table.
+        # The modules the table was built from, and what each provides if the table was built
+        # from a manifest: a worker process rebuilds the same table the same way.
         self.modules = modules
+        self.manifest = manifest
         self._views = views
 
     @property
@@ -364,7 +367,7 @@ class Registry:
     def copy(self) -> Registry:
         """An independent copy (the cmdlet classes themselves are shared: they are immutable)."""
         views = self._views.copy() if self._views is not None else None
-        return Registry(self.commands, self.aliases, self.modules, views)
+        return Registry(self.commands, self.aliases, self.modules, views, self.manifest)
 
     @classmethod
     def from_modules(cls, names: Iterable[str]) -> Registry:
@@ -389,7 +392,7 @@ class Registry:
                 pending[name.lower()] = module
                 aliases.update((alias.lower(), name) for alias in names)
         return cls(CommandTable(pending=pending, order=tuple(pending)), aliases,
-                   tuple(manifest))
+                   tuple(manifest), manifest={m: tuple(e) for m, e in manifest.items()})
 
 
 def command(cls: type[Cmdlet]) -> type[Cmdlet]:

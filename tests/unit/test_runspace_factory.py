@@ -3,6 +3,7 @@ copies of its registries, and is never patched after it is built."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -126,6 +127,17 @@ def test_a_sandboxed_runspace_starts_no_program() -> None:
 def test_a_worker_is_told_the_command_modules_of_its_callers_registry() -> None:
     argv = worker_command(BUILTIN_MODULES)
     assert argv[-2:] == ["--commands", ",".join(BUILTIN_MODULES)]
+
+
+def test_a_worker_is_told_the_manifest_of_a_lazy_registry_and_rebuilds_it() -> None:
+    registry = builtin_registry()
+    assert registry.manifest is not None
+    argv = worker_command(registry.modules, registry.manifest)
+    assert argv[argv.index("--manifest") + 1] == json.dumps(
+        {m: list(e) for m, e in BUILTIN_MANIFEST.items()})
+    r = run("Start-Job { Get-Date | Out-Null; gal gjb | ForEach-Object Definition } | "
+            "Receive-Job -Wait -AutoRemoveJob")
+    assert r.errors == [] and r.output == ["Get-Job"]
 
 
 def test_the_manifest_lists_exactly_what_each_command_module_provides() -> None:
