@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import getpass
 import hashlib
 import hmac
@@ -53,7 +54,6 @@ DEFAULT_IDENTITIES = ("~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ecdsa_sk",
 DEFAULT_ALIVE_INTERVAL = 5
 DEFAULT_ALIVE_COUNT = 3
 DEFAULT_PASSWORD_PROMPTS = 3
-_MAX_JUMPS = 8
 
 
 class _Config(SSHClientConfig):
@@ -142,7 +142,7 @@ def resolve_target(spec: HostSpec, options: ConnectOptions,
     """Merge the explicit parameters, -Options and the ssh_config files (``~/.ssh/config``,
     then ``/etc/ssh/ssh_config``; HOME decides where ``~`` is), first value winning."""
     files = [USER_CONFIG, SYSTEM_CONFIG] if config_files is None else list(config_files)
-    config = _Config(None, False, False, False, _local_user(),
+    config = _Config(cast(Any, None), False, False, False, _local_user(),
                      spec.user if spec.user is not None else (),  # type: ignore[arg-type]
                      spec.host,
                      spec.port if spec.port is not None else ())  # type: ignore[arg-type]
@@ -324,7 +324,7 @@ class _Attempt:
         target = self.target
         files = [*target.user_known_hosts, *target.global_known_hosts]
         known = find_known_keys(files, host, addr, port)
-        shown = _host_port(host, port) if port != DEFAULT_PORT else host
+        shown = known_host_name(host, port)
         fingerprint = key.get_fingerprint("sha256")
         kind = key_type(key)
         if known:
@@ -366,7 +366,7 @@ def _client_factory(attempt: _Attempt) -> Callable[[], asyncssh.SSHClient]:
                                      key: asyncssh.SSHKey) -> bool:
             return attempt.check_host_key(host, addr, port, key)
 
-        async def password_auth_requested(self) -> str | None:  # type: ignore[override]
+        async def password_auth_requested(self) -> str | None:
             attempt.password_wanted = True
             if attempt.read_secret is None or attempt.password_tries >= target.password_prompts:
                 return None
@@ -378,7 +378,7 @@ def _client_factory(attempt: _Attempt) -> Callable[[], asyncssh.SSHClient]:
             # '' lets the server choose the submethods; None skips keyboard-interactive.
             return "" if attempt.read_secret is not None else None
 
-        async def kbdint_challenge_received(  # type: ignore[override]
+        async def kbdint_challenge_received(
                 self, name: str, instructions: str, lang: str,
                 prompts: Sequence[tuple[str, bool]]) -> list[str] | None:
             if not prompts:
@@ -420,7 +420,7 @@ async def _load_keys(target: Target, attempt: _Attempt) -> list[asyncssh.SSHKeyP
             try:
                 # Decrypting a key (bcrypt) takes a while: off the loop.
                 loaded = await loop.run_in_executor(
-                    None, lambda p=path, s=passphrase: asyncssh.load_keypairs([p], s))
+                    None, functools.partial(asyncssh.load_keypairs, [path], passphrase))
                 keys += loaded
                 break
             except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError, ValueError) as exc:
@@ -563,18 +563,15 @@ class SSHConnection:
 
 
 async def open_connection(target: Target, options: ConnectOptions,
-                          known_hosts_lock: asyncio.Lock | None = None,
-                          depth: int = 0) -> SSHConnection:
-    """Open and authenticate a connection to ``target`` (through its ProxyJump hosts, each
-    checked the same way); raises RemoteConnectionError."""
+                          known_hosts_lock: asyncio.Lock | None = None) -> SSHConnection:
+    """Open and authenticate a connection to ``target`` (through its ProxyJump hosts, in
+    order, each checked the same way); raises RemoteConnectionError."""
     hops: list[SSHConnection] = []
     try:
         if target.proxy_jump:
-            if depth >= _MAX_JUMPS:
-                raise RemoteConnectionError(target.name, "Too many ProxyJump hops.", "config")
-            for hop in target.proxy_jump:
+            for jump in target.proxy_jump:
                 try:
-                    hop_spec = HostSpec.parse(hop)
+                    hop_spec = HostSpec.parse(jump)
                 except HostSpecError as exc:
                     raise RemoteConnectionError(target.name, f"Bad ProxyJump: {exc}",
                                                 "config") from None
