@@ -751,7 +751,9 @@ async def start_native(conn: SSHConnection, argv: Sequence[str], *,
             ConnectionResetError) as exc:
         raise ChannelUnavailable from exc
     except asyncssh.ChannelOpenError as exc:
-        if not conn.is_alive():
+        # asyncssh fails pending opens with 'SSH connection closed' before it tells the
+        # connection's owner that it was lost: that, too, means nothing ran.
+        if not conn.is_alive() or exc.reason == "SSH connection closed":
             raise ChannelUnavailable from exc
         raise RemoteConnectionError(conn.target.name, f"ssh: channel open failed: {exc.reason}",
                                     "closed", "PSSessionStateBroken") from None
