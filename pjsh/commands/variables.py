@@ -78,6 +78,8 @@ def resolve_scope(cmd: Cmdlet, current: Scope, scope: object, command_class: str
         target: Scope | None = current
         for _ in range(int(text)):
             target = target.parent if target is not None else None
+            if target is None:  # past the global scope: a huge number must not spin
+                break
         if target is not None:
             return target
         cmd.ctx.throw(f"The scope number '{text}' exceeds the number of active scopes. "

@@ -258,12 +258,18 @@ def _bool_param(value: object) -> object:
 
 def _int_conv(value: object) -> object:
     try:
-        return to_int(value)
+        result = to_int(value)
     except ConversionError:
         raise ConversionError(
             f'Cannot convert value "{to_string(value)}" to type "System.Int32". '
             "Error: \"The input string '" + to_string(value) + "' was not in a correct format.\""
         ) from None
+    if isinstance(result, int) and not -0x80000000 <= result <= 0x7FFFFFFF:
+        # An Int32 parameter: -Width 2147483648 must not become a 2 GiB line to format.
+        raise ConversionError(
+            f'Cannot convert value "{to_string(value)}" to type "System.Int32". '
+            'Error: "Value was either too large or too small for an Int32."')
+    return result
 
 
 STRING = TypeSpec("System.String", _string, python="str")

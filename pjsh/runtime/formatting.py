@@ -1021,6 +1021,15 @@ def _pad(text: str, width: int, align: str) -> str:
     return text + " " * gap
 
 
+def _join_cells(cells: Sequence[tuple[str, int, str]]) -> str:
+    """A table line from (text, width, align) cells, one space apart. A left-aligned last cell
+    is not padded: the line's trailing space is dropped anyway, and the last column may be as
+    wide as the rest of the line (-Width 2147483647 must not build a 2 GiB line)."""
+    last = len(cells) - 1
+    return " ".join(text if i == last and align == "left" else _pad(text, width, align)
+                    for i, (text, width, align) in enumerate(cells))
+
+
 def _chunks(text: str, width: int) -> list[str]:
     """Split ``text`` into pieces of at most ``width`` cells (for wrapped cells and lists)."""
     if width < 1 or display_width(text) <= width:
@@ -1092,10 +1101,9 @@ def _fit(columns: tuple[Column, ...], widths: list[int],
         widths[-1] = max(1, min(widths[-1], width - starts[-1]))
     shown = list(zip(columns, widths, strict=True))
     labels = [_cut(c.label, w, c.align) for c, w in shown]
-    header = " ".join(_pad(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True))
-    rule = " ".join(
-        _pad("-" * display_width(t), w, c.align) for t, (c, w) in zip(labels, shown, strict=True)
-    )
+    header = _join_cells([(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True)])
+    rule = _join_cells([("-" * display_width(t), w, c.align)
+                        for t, (c, w) in zip(labels, shown, strict=True)])
     head: list[StyledLine] = [((header.rstrip(), ROLE_HEADER),), ((rule.rstrip(), ROLE_HEADER),)]
     return columns, widths, head
 
@@ -1122,11 +1130,11 @@ def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
             lines += head
         if not block.wrap:
             for row in block.rows:
-                text = " ".join(
-                    _pad(_cut(_cell_lines(row[i] if i < len(row) else "", False)[0], w,
-                              c.align), w, c.align)
+                text = _join_cells([
+                    (_cut(_cell_lines(row[i] if i < len(row) else "", False)[0], w, c.align),
+                     w, c.align)
                     for i, (c, w) in enumerate(zip(shown, widths, strict=True))
-                )
+                ])
                 lines.append(_plain(text.rstrip()))
             return lines
         cells = [
@@ -1157,10 +1165,8 @@ def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
         else:
             parts = [[_cut(cell_row[i][0], w, shown[i].align)] for i, w in enumerate(widths)]
         for k in range(max(len(p) for p in parts)):
-            text = " ".join(
-                _pad(p[k] if k < len(p) else "", w, c.align)
-                for p, c, w in zip(parts, shown, widths, strict=True)
-            )
+            text = _join_cells([(p[k] if k < len(p) else "", w, c.align)
+                                for p, c, w in zip(parts, shown, widths, strict=True)])
             lines.append(_plain(text.rstrip()))
     return lines
 

@@ -154,3 +154,28 @@ def test_a_bad_switch_pattern_is_the_scripts_error(mode: str, pattern: str) -> N
             "'next'")
     assert r.output == ["next"] and len(r.errors) == 1
     assert "pattern" in r.messages[0] and "internal" not in r.messages[0]
+
+
+@pytest.mark.parametrize("command", ["Set-Variable -Name x -Value 1", "Get-Variable -Name x",
+                                     "New-Variable -Name x -Value 1"])
+def test_a_huge_scope_number_is_out_of_range_at_once(command: str) -> None:
+    # fuzz seed stop13:2518: -Scope 99999999999 walked that many parents (a hang at 100% CPU).
+    r = run(f"{command} -Scope 99999999999; 'next'")
+    assert r.output == ["next"]
+    assert r.messages[0].startswith("The scope number '99999999999' exceeds the number of active "
+                                    "scopes.")
+
+
+def test_an_int32_parameter_refuses_a_value_past_int32() -> None:
+    # fuzz seed stop13:9923: Out-File -Width 2147483648 was taken and formatted 2 GiB lines.
+    r = run("'x' | Out-String -Width 2147483648; 'next'")
+    assert r.output == ["next"]
+    assert r.messages == ["Cannot bind parameter 'Width'. Cannot convert value \"2147483648\" to "
+                          "type \"System.Int32\". Error: \"Value was either too large or too small "
+                          "for an Int32.\""]
+
+
+def test_the_widest_int32_width_formats_without_building_the_width() -> None:
+    # A left-aligned last column may be as wide as the line: it is not padded to it.
+    r = run("@{a = 7}, [pscustomobject]@{A = 1; B = 'xx'} | Out-String -Width 2147483647")
+    assert r.errors == [] and max(len(line) for line in r.output[0].splitlines()) < 40
