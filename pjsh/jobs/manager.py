@@ -283,7 +283,7 @@ class JobManager:
         results = await asyncio.gather(
             *(self._stop_leaf(leaf) for leaf in leaves), return_exceptions=True
         )
-        for leaf, result in zip(leaves, results, strict=True):
+        for leaf, result in zip(leaves, results):
             if isinstance(result, Exception) and not leaf.is_finished():
                 leaf.failure = result
                 leaf.finish_if_unfinished(JobState.Failed, str(result) or type(result).__name__)
