@@ -65,6 +65,13 @@ Get-Job | Remove-Job
 "jobs left: $(@(Get-Job).Count)"
 """
 
+WORKER_PYTHON = r"""
+$w = Start-Job { (Get-Process -Id $PID).Path }
+$w | Wait-Job | Out-Null
+Receive-Job $w
+Remove-Job $w
+"""
+
 
 def main() -> int:
     """Run SCRIPT in ``sys.argv[1]`` and print the host's text, then the errors."""
@@ -72,12 +79,18 @@ def main() -> int:
     runspace = create_runspace(local_options(host, cwd=sys.argv[1]))
     try:
         runspace.run(SCRIPT)
+        text = "".join(host.text)
+        # The interpreter a Start-Job worker runs on (it differs between the two runs, so it
+        # is printed apart, last).
+        runspace.run(WORKER_PYTHON)
+        worker = "".join(host.text)[len(text):].strip()
     finally:
         runspace.session.shutdown()
         runspace.close()
-    sys.stdout.write("".join(host.text))
+    sys.stdout.write(text)
     for record in host.errors:
         sys.stdout.write(f"ERROR: {record.message}\n")
+    sys.stdout.write(f"WORKER PYTHON: {worker}\n")
     return 0
 
 
