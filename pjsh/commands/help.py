@@ -521,7 +521,7 @@ def command_help(cmd: CommandHelpSource, view: str = "default") -> HelpInfo:
     if view in ("detailed", "full"):
         lines.append("PARAMETERS")
         groups = grouped_params(spec.params)
-        for g, ph in zip(groups, params, strict=True):
+        for g, ph in zip(groups, params):
             lines += _parameter_lines(ph, g[0].type, view == "full", _INDENT)
         if not groups and not cmd.common:
             lines += [f"{_INDENT}None", ""]
@@ -577,12 +577,15 @@ def topic_names() -> list[str]:
     from importlib import resources
 
     try:
-        entries = list(resources.files(_TOPIC_PACKAGE).iterdir())
+        if sys.version_info >= (3, 9):  # novm
+            entries = [entry.name for entry in resources.files(_TOPIC_PACKAGE).iterdir()]
+        else:  # the engine runs on 3.8 too, where files() is missing
+            entries = list(resources.contents(_TOPIC_PACKAGE))
     except (ModuleNotFoundError, OSError):
         # An engine shipped without its help data (as to a remote host) has no topics.
         return []
-    names = [entry.name[:-3] for entry in entries
-             if entry.name.startswith("about_") and entry.name.endswith(".md")]
+    names = [entry[:-3] for entry in entries
+             if entry.startswith("about_") and entry.endswith(".md")]
     return sorted(names, key=str.lower)
 
 
@@ -590,7 +593,10 @@ def topic_text(name: str) -> str:
     """The text of one topic (``name`` as returned by :func:`topic_names`)."""
     from importlib import resources
 
-    return resources.files(_TOPIC_PACKAGE).joinpath(f"{name}.md").read_text(encoding="utf-8")
+    if sys.version_info >= (3, 9):  # novm
+        return resources.files(_TOPIC_PACKAGE).joinpath(f"{name}.md").read_text(encoding="utf-8")
+    # The engine runs on 3.8 too, where files() is missing.
+    return resources.read_text(_TOPIC_PACKAGE, f"{name}.md", encoding="utf-8")
 
 
 def topic_synopsis(text: str) -> str:

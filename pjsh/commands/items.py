@@ -1857,6 +1857,6 @@ class RemoveItem(Cmdlet):
                           "RemoveItemCommand", "WriteError")
 
         if sys.version_info >= (3, 12):
-            shutil.rmtree(path, onexc=failed)
+            shutil.rmtree(path, onexc=failed)  # novm
         else:
             shutil.rmtree(path, onerror=lambda f, p, info: failed(f, p, info[1]))

@@ -27,6 +27,10 @@ from pjsh.runtime.values import Hashtable, PSObject, ps_properties
 if TYPE_CHECKING:
     from json import JSONDecodeError
 
+    _PairListBase = list[tuple[str, object]]
+else:
+    _PairListBase = list  # Python 3.8 cannot subscript list at run time (the engine runs there)
+
 _TO_JSON = "Microsoft.PowerShell.Commands.ConvertToJsonCommand"
 _FROM_JSON = "Microsoft.PowerShell.Commands.ConvertFromJsonCommand"
 
@@ -97,7 +101,7 @@ class _Null:
 _NULL = _Null()
 
 
-class _JsonObject(list[tuple[str, object]]):
+class _JsonObject(_PairListBase):
     """An ordered JSON object in the intermediate tree."""
 
 

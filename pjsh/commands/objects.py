@@ -1421,7 +1421,7 @@ class GroupObject(_Evaluating):
         cs = bool(args.CaseSensitive)
 
         def cmp(a: list[object], b: list[object]) -> int:
-            for x, y in zip(a, b, strict=False):
+            for x, y in zip(a, b):
                 c = _order(x, y, cs)
                 if c:
                     return c

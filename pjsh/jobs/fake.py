@@ -23,7 +23,9 @@ from pjsh.jobs.model import (
 )
 from pjsh.jobs.storage import Stream
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
+    from typing import TypeAlias
+
     from pjsh.jobs.manager import JobManager
 
 
@@ -44,7 +46,7 @@ class Transition:
     reason: str | None = None
 
 
-Step = Emit | Transition
+Step: TypeAlias = "Emit | Transition"
 
 
 class FakeBackend:

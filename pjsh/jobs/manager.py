@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -135,7 +136,8 @@ class JobManager:
                 task.cancel()
             loop.run_until_complete(asyncio.sleep(0))
             loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
+            if sys.version_info >= (3, 9):  # novm: 3.8 (the engine runs there) lacks it
+                loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     def in_loop_thread(self) -> bool:
@@ -283,7 +285,7 @@ class JobManager:
         results = await asyncio.gather(
             *(self._stop_leaf(leaf) for leaf in leaves), return_exceptions=True
         )
-        for leaf, result in zip(leaves, results, strict=True):
+        for leaf, result in zip(leaves, results):
             if isinstance(result, Exception) and not leaf.is_finished():
                 leaf.failure = result
                 leaf.finish_if_unfinished(JobState.Failed, str(result) or type(result).__name__)

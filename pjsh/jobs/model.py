@@ -21,9 +21,14 @@ from pjsh.jobs.storage import OutputStore, Record, Stream, decode_lines
 from pjsh.lang.record import dataclass
 from pjsh.runtime.values import PSPropertyClass
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
     import uuid
     from collections.abc import Collection
+    from typing import TypeAlias
+
+    _ObjectListBase = list[object]
+else:
+    _ObjectListBase = list  # Python 3.8 cannot subscript list at run time (the engine runs there)
 
 
 class JobState(Enum):
@@ -167,7 +172,7 @@ _STREAM_ITEM_TYPES = {
 }
 
 
-class PSDataCollection(list[object]):
+class PSDataCollection(_ObjectListBase):
     """A job's stream as scripts see it (``$job.Output``, ``.Error``, ``.Verbose``…), like
     PowerShell's PSDataCollection: Count, indexing, enumeration and ``ReadAll()``.
 
@@ -223,7 +228,7 @@ class JobEvent:
     stream: Stream | None = None
 
 
-JobObserver = Callable[[JobEvent], None]
+JobObserver: TypeAlias = "Callable[[JobEvent], None]"
 
 
 class JobBackend(Protocol):

@@ -59,13 +59,17 @@ from pjsh.runtime.posix import (
     guard_group,
     has_exited,
     kill_group,
+    pidfd_open,
     signal_name,
     terminate_group,
     unguard_group,
     wait_stopped,
+    waitstatus_to_exitcode,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
+    from typing import TypeAlias
+
     from pjsh.jobs.manager import JobManager
 
 # PowerShell's CommandNotFoundException text.
@@ -210,7 +214,7 @@ class _Run:
         return self.known and len(self.exited) == len(self.pids)
 
 
-_Pipes = tuple[int | None, int | None, int | None]
+_Pipes: TypeAlias = "tuple[int | None, int | None, int | None]"
 
 
 class ProcessBackend:
@@ -510,8 +514,7 @@ class ProcessBackend:
                               err_w, owned)
                 return out_r, err_r, stdin_w
             prev = first_in
-            for index, (argv, executable) in enumerate(zip(spec.commands, executables,
-                                                          strict=True)):
+            for index, (argv, executable) in enumerate(zip(spec.commands, executables)):
                 if index < len(spec.commands) - 1:
                     next_r, out = os.pipe()
                     owned.extend((next_r, out))
@@ -564,8 +567,7 @@ class ProcessBackend:
         stages: list[list[object]] = []
         prev = first_in
         count = len(run.spec.commands)
-        for number, (argv, executable) in enumerate(zip(run.spec.commands, executables,
-                                                       strict=True)):
+        for number, (argv, executable) in enumerate(zip(run.spec.commands, executables)):
             if number < count - 1:
                 next_r, out = os.pipe()
                 owned.extend((next_r, out))
@@ -943,7 +945,7 @@ class ProcessBackend:
             if pid in run.exited or pid in run.exit_watchers:
                 continue
             try:
-                pidfd = os.pidfd_open(pid)
+                pidfd = pidfd_open(pid)
             except (AttributeError, OSError):
                 run.exit_watchers[pid] = -1
                 threading.Thread(target=_wait_exit_in_thread,
@@ -992,7 +994,7 @@ class ProcessBackend:
             if run.pgid > 0 else []
         for pid in members:
             try:
-                pidfd = os.pidfd_open(pid)
+                pidfd = pidfd_open(pid)
             except ProcessLookupError:
                 continue
             except (AttributeError, OSError):
@@ -1076,7 +1078,7 @@ class ProcessBackend:
         for pid in run.pids:
             try:
                 _, status = os.waitpid(pid, 0)
-                code = os.waitstatus_to_exitcode(status)
+                code = waitstatus_to_exitcode(status)
             except ChildProcessError:
                 popen = popens.get(pid)
                 code = popen.returncode if popen is not None and popen.returncode is not None \
@@ -1306,7 +1308,7 @@ def _received_fds(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
     return fds
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)  # functools.cache is 3.9+; the engine runs on 3.8
 def _server_limit() -> int:
     """How many fork servers may run: one per CPU this process may use, up to _MAX_SERVERS."""
     try:

@@ -21,6 +21,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pjsh.runtime.posix import pidfds_available
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -42,8 +44,8 @@ def spawner_available() -> bool:
     if os.environ.get("PJSH_SPAWNER", "1") == "0" or not sys.platform.startswith("linux"):
         return False
     return all(hasattr(m, a) for m, a in (
-        (os, "pidfd_open"), (socket, "send_fds"), (socket, "SOCK_SEQPACKET"), (os, "fork"),
-        (socket, "MSG_CMSG_CLOEXEC")))
+        (socket, "SOCK_SEQPACKET"), (os, "fork"), (socket, "MSG_CMSG_CLOEXEC"))) \
+        and pidfds_available()
 
 
 def prestart() -> None:

@@ -74,6 +74,22 @@ _BATCH_BYTES = 32768
 _CAPTURE_OUT, _CAPTURE_ERR, _NULL = -1, -2, -3  # stage descriptors this helper makes
 
 
+def _pidfd_open_syscall(pid: int) -> int:
+    """``os.pidfd_open`` for Python 3.8 (Linux 5.3+): the raw system call. This script cannot
+    import pjsh, so it has its own copy of pjsh.runtime.posix's."""
+    import ctypes
+
+    syscall = ctypes.CDLL(None, use_errno=True).syscall
+    fd = int(syscall(ctypes.c_long(434), ctypes.c_int(pid), ctypes.c_uint(0)))  # __NR_pidfd_open
+    if fd < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+    return fd
+
+
+_pidfd_open = os.pidfd_open if hasattr(os, "pidfd_open") else _pidfd_open_syscall  # novm
+
+
 class Server:
     """The helper's state: its socket, its children and their groups."""
 
@@ -258,7 +274,7 @@ class Server:
             setsigdef=[signum for signum in _DEFAULTS if signum not in ignored],
         )
         try:
-            pidfd = os.pidfd_open(pid)
+            pidfd = _pidfd_open(pid)
         except OSError:
             # Without a pidfd its exit would go unreported: treat it as a failed start.
             os.kill(pid, signal.SIGKILL)
@@ -352,7 +368,10 @@ class Server:
                     passed.append(fd)
             try:
                 if passed:
-                    socket.send_fds(self.sock, [b"\n".join(batch)], passed)
+                    # What socket.send_fds does (it is 3.9+; the engine runs on 3.8 too).
+                    self.sock.sendmsg([b"\n".join(batch)], [(
+                        socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                        struct.pack(f"{len(passed)}i", *passed))])
                 else:
                     self.sock.send(b"\n".join(batch))
             except BlockingIOError:

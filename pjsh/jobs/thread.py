@@ -29,7 +29,9 @@ from pjsh.jobs.model import (
 from pjsh.jobs.storage import Stream
 from pjsh.runtime.cancel import CancelToken
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
+    from typing import TypeAlias
+
     from pjsh.jobs.manager import JobManager
 
 
@@ -91,7 +93,7 @@ class JobWriter:
         self.job.write(Stream.Progress, record)
 
 
-ThreadTarget = Callable[[JobWriter], None]
+ThreadTarget: TypeAlias = "Callable[[JobWriter], None]"
 
 
 class ThreadBackend:

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 # How long a job's group has, when pjsh leaves, between SIGHUP and SIGKILL.
 _HANGUP_GRACE = 1.0
+# os.CLD_STOPPED is 3.9+ (the engine runs on 3.8 too); 5 is its value in Linux's siginfo.h.
+_CLD_STOPPED = getattr(os, "CLD_STOPPED", 5)
 # The exit status of a command that was suspended (bash: 128 + SIGTSTP).
 SUSPENDED_STATUS = 128 + int(signal.SIGTSTP)
 
@@ -91,7 +93,7 @@ class ProcessGroup:
                 continue
             with self.cond:
                 pid = info.si_pid
-                if info.si_code == os.CLD_STOPPED:
+                if info.si_code == _CLD_STOPPED:
                     self.stopped[pid] = info.si_status
                 elif info.si_code == os.CLD_CONTINUED:
                     self.stopped.pop(pid, None)

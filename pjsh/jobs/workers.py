@@ -35,6 +35,7 @@ from pjsh.runtime.posix import (
     group_members,
     guard_group,
     kill_group,
+    pidfd_open,
     signal_name,
     terminate_group,
     unguard_group,
@@ -357,7 +358,7 @@ async def _group_ended(pgid: int, limit: float = 10.0) -> None:
     waits: list[asyncio.Future[None]] = []
     for pid in group_members(pgid):
         try:
-            pidfd = os.pidfd_open(pid)
+            pidfd = pidfd_open(pid)
         except (AttributeError, OSError):
             continue  # already gone, or no pidfds on this system
         future: asyncio.Future[None] = loop.create_future()

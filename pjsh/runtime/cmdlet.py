@@ -16,7 +16,9 @@ from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import OBJECT, TypeSpec
 from pjsh.runtime.errors import ErrorRecord
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
+    from typing import TypeAlias
+
     from pjsh.runtime.cancel import CancelToken
     from pjsh.runtime.formatting import ViewTable
     from pjsh.runtime.interpreter import Frame, Interpreter
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from pjsh.runtime.session import Session
 
 # A validator returns None when the value is fine, else PowerShell's validator message.
-Validator = Callable[[object], "str | None"]
+Validator: TypeAlias = "Callable[[object], str | None]"
 
 
 def validate_range(low: float, high: float | None = None) -> Validator:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import sys
 from collections.abc import Callable, Sequence
 
 from pjsh.lang.record import dataclass
@@ -160,6 +161,21 @@ def to_bool(value: object) -> bool:
     return True
 
 
+if sys.version_info >= (3, 11):
+    _fromisoformat = _dt.datetime.fromisoformat
+else:
+    _ISO_FRACTION = re.compile(r"(T?\d\d:\d\d:\d\d)[.,](\d+)")
+
+    def _fromisoformat(text: str) -> _dt.datetime:
+        """datetime.fromisoformat before 3.11 (the engine runs on 3.8) takes only what
+        isoformat() writes: accept 3.11's common extras too, a ``Z`` offset and any number of
+        fraction digits."""
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        text = _ISO_FRACTION.sub(lambda m: f"{m[1]}.{m[2][:6].ljust(6, '0')}", text, count=1)
+        return _dt.datetime.fromisoformat(text)
+
+
 def to_datetime(value: object) -> _dt.datetime:
     """Convert text or a timestamp to a datetime."""
     if isinstance(value, _dt.datetime):
@@ -173,7 +189,7 @@ def to_datetime(value: object) -> _dt.datetime:
         except ValueError:
             continue
     try:
-        return _dt.datetime.fromisoformat(text)
+        return _fromisoformat(text)
     except ValueError:
         raise ConversionError(
             f'Cannot convert value "{text}" to type "System.DateTime". '

@@ -18,7 +18,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TypeAlias
+from typing import TYPE_CHECKING
 
 from pjsh.lang.record import dataclass, replace
 from pjsh.runtime.convert import to_string
@@ -42,9 +42,14 @@ ROLE_TEXT = ""
 ROLE_HEADER = "header"  # table header labels and their dashes ($PSStyle.Formatting.TableHeader)
 ROLE_LABEL = "label"  # list labels ($PSStyle.Formatting.FormatAccent)
 
-Segment: TypeAlias = tuple[str, str]  # (text, role)
-StyledLine: TypeAlias = tuple[Segment, ...]  # () is a blank line
-Evaluate: TypeAlias = Callable[[object, object], object]
+if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
+    from typing import TypeAlias
+
+# The aliases are strings: the engine runs on Python 3.8, where builtin and collections.abc
+# generics cannot be subscripted at run time (docs/architecture.md).
+Segment: TypeAlias = "tuple[str, str]"  # (text, role)
+StyledLine: TypeAlias = "tuple[Segment, ...]"  # () is a blank line
+Evaluate: TypeAlias = "Callable[[object, object], object]"
 ColumnSource: TypeAlias = "str | Callable[[object], object]"  # a property name or a getter
 
 
@@ -101,7 +106,7 @@ class TextBlock:
     lines: tuple[str, ...]
 
 
-Block: TypeAlias = TableBlock | ListBlock | TextBlock
+Block: TypeAlias = "TableBlock | ListBlock | TextBlock"
 _BLOCK_TYPES = (TableBlock, ListBlock, TextBlock)
 
 
@@ -474,7 +479,7 @@ class _Entries:
     entries: list[tuple[tuple[str, str], ...]]
 
 
-_Piece: TypeAlias = _Text | _Rows | _Entries | TableBlock | ListBlock | TextBlock
+_Piece: TypeAlias = "_Text | _Rows | _Entries | TableBlock | ListBlock | TextBlock"
 
 _CALC_KEYS = ("name", "label", "expression", "width", "alignment", "formatstring")
 
@@ -714,7 +719,7 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
 
     values = [spec.source(obj) for spec in specs]
     if kind == "list":
-        entry = tuple((s.label, format_value(v)) for s, v in zip(specs, values, strict=True))
+        entry = tuple((s.label, format_value(v)) for s, v in zip(specs, values))
         yield _Entries([entry])
         return
 
@@ -728,7 +733,7 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
                 None if opts.auto_size else spec.width,
                 spec.align or ("right" if table_view is None and _is_number(value) else "left"),
             )
-            for spec, value in zip(specs, values, strict=True)
+            for spec, value in zip(specs, values)
         )
     row = tuple(format_value(v) for v in values)
     group_title = _group_title(obj, opts.group_by) if opts.group_by is not None else None
@@ -1099,11 +1104,11 @@ def _fit(columns: tuple[Column, ...], widths: list[int],
         widths[-1] = max(1, width - starts[-1])
     else:
         widths[-1] = max(1, min(widths[-1], width - starts[-1]))
-    shown = list(zip(columns, widths, strict=True))
+    shown = list(zip(columns, widths))
     labels = [_cut(c.label, w, c.align) for c, w in shown]
-    header = _join_cells([(t, w, c.align) for t, (c, w) in zip(labels, shown, strict=True)])
+    header = _join_cells([(t, w, c.align) for t, (c, w) in zip(labels, shown)])
     rule = _join_cells([("-" * display_width(t), w, c.align)
-                        for t, (c, w) in zip(labels, shown, strict=True)])
+                        for t, (c, w) in zip(labels, shown)])
     head: list[StyledLine] = [((header.rstrip(), ROLE_HEADER),), ((rule.rstrip(), ROLE_HEADER),)]
     return columns, widths, head
 
@@ -1133,7 +1138,7 @@ def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
                 text = _join_cells([
                     (_cut(_cell_lines(row[i] if i < len(row) else "", False)[0], w, c.align),
                      w, c.align)
-                    for i, (c, w) in enumerate(zip(shown, widths, strict=True))
+                    for i, (c, w) in enumerate(zip(shown, widths))
                 ])
                 lines.append(_plain(text.rstrip()))
             return lines
@@ -1166,7 +1171,7 @@ def _table_lines(block: TableBlock, width: int) -> list[StyledLine]:
             parts = [[_cut(cell_row[i][0], w, shown[i].align)] for i, w in enumerate(widths)]
         for k in range(max(len(p) for p in parts)):
             text = _join_cells([(p[k] if k < len(p) else "", w, c.align)
-                                for p, c, w in zip(parts, shown, widths, strict=True)])
+                                for p, c, w in zip(parts, shown, widths)])
             lines.append(_plain(text.rstrip()))
     return lines
 

@@ -304,7 +304,8 @@ class StreamHost:
             self._write(self._out, "\n")
             self._out.flush()
         line = raw.decode("utf-8", "surrogateescape")
-        return line.rstrip("\n").removesuffix("\r")
+        line = line.rstrip("\n")
+        return line[:-1] if line.endswith("\r") else line  # str.removesuffix is 3.9+
 
     def _write(self, stream: object, text: str) -> None:
         try:

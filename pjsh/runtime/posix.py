@@ -13,9 +13,11 @@ cannot be recycled under a pending SIGKILL.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import select
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -191,6 +193,60 @@ def terminate_group(
     return _GraceTimer(grace, fire)
 
 
+# ---- what Python 3.8 lacks ---------------------------------------------------------------------
+# The engine also runs on a remote host's python3, which may be 3.8 (docs/architecture.md, "The
+# engine runs on Python 3.8"): these are the standard library's own functions where it has them
+# (3.9+, so nothing changes there), else equivalents.
+
+def _pidfd_open_syscall(pid: int) -> int:
+    """``os.pidfd_open`` for Python 3.8 on Linux: the raw system call (kernel 5.3+); OSError
+    where the kernel or the platform has none, as ``os.pidfd_open`` raises."""
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, "pidfd_open is not available")
+    import ctypes  # only on 3.8, and only once a pidfd is wanted
+
+    syscall = ctypes.CDLL(None, use_errno=True).syscall
+    fd = int(syscall(ctypes.c_long(434), ctypes.c_int(pid), ctypes.c_uint(0)))  # __NR_pidfd_open
+    if fd < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+    return fd
+
+
+pidfd_open: Callable[[int], int] = (
+    os.pidfd_open if hasattr(os, "pidfd_open") else _pidfd_open_syscall)  # novm
+
+
+def pidfds_available() -> bool:
+    """Whether :func:`pidfd_open` can work here: Python 3.9+ has it where the platform does;
+    3.8 asks the kernel once."""
+    global _pidfds
+    if _pidfds is None:
+        if hasattr(os, "pidfd_open"):  # novm
+            _pidfds = True
+        else:
+            try:
+                os.close(_pidfd_open_syscall(os.getpid()))
+                _pidfds = True
+            except OSError:
+                _pidfds = False
+    return _pidfds
+
+
+_pidfds: bool | None = None
+
+if sys.version_info >= (3, 9):  # novm
+    waitstatus_to_exitcode = os.waitstatus_to_exitcode
+else:
+    def waitstatus_to_exitcode(status: int) -> int:
+        """The exit code of a wait status, or minus the signal that ended the process."""
+        if os.WIFEXITED(status):
+            return os.WEXITSTATUS(status)
+        if os.WIFSIGNALED(status):
+            return -os.WTERMSIG(status)
+        raise ValueError(f"invalid wait status: {status!r}")
+
+
 # ---- stop / continue confirmation --------------------------------------------------------------
 
 def wait_stopped(pids: Iterable[int]) -> None:
@@ -228,7 +284,7 @@ def wait_exited(pids: Iterable[int], timeout: float | None = None) -> bool:
     try:
         for pid in pids:
             try:
-                fds.append(os.pidfd_open(pid))
+                fds.append(pidfd_open(pid))
             except ProcessLookupError:
                 continue  # gone already
             except (AttributeError, OSError):

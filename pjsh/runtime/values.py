@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from pjsh.runtime.formatting import Block
 
+    _MappingBase = MutableMapping[object, object]
+    _BlockListBase = list[Block]
+else:
+    # Python 3.8 (where the engine also runs) cannot subscript these at run time; the
+    # parameters only matter to type checkers, and 3.9+ builds the same class either way.
+    _MappingBase = MutableMapping
+    _BlockListBase = list
+
 
 class PSObject:
     """A property bag with PowerShell type names; property names are case-insensitive."""
@@ -84,7 +92,7 @@ class DeserializedObject(PSObject):
         self.text = text
 
 
-class Hashtable(MutableMapping[object, object]):
+class Hashtable(_MappingBase):
     """PowerShell's @{} : insertion-ordered, with case-insensitive string keys."""
 
     __slots__ = ("_data",)
@@ -251,7 +259,7 @@ class PathInfo(PSPropertyClass):
         return hash(self.Path)
 
 
-class FormatOutput(list["Block"], PSPropertyClass):
+class FormatOutput(_BlockListBase, PSPropertyClass):
     """What Format-Table / Format-List output: already formatted blocks.
 
     It is a list of blocks so that anything that formats output (the host, Out-String,
