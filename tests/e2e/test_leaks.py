@@ -68,8 +68,10 @@ KINDS = {
 def batch(start: str, n: int) -> str:
     """A statement running one batch of n jobs and printing how many gave output."""
     return (f"$b = foreach ($i in 1..{n}) {{ {start} }}; $null = $b | Wait-Job; "
-            "$r = @($b | Receive-Job); $b | Remove-Job; "
-            "\"batch $($r.Count) $(@($b | Where-Object State -ne 'Completed').Count)\"")
+            "$r = @($b | Receive-Job); "
+            "$bad = @($b | Where-Object State -ne 'Completed'); $b | Remove-Job; "
+            "\"batch $($r.Count) $($bad.Count)\" + -join ($bad | ForEach-Object { "
+            "\" | $($_.State): $($_.JobStateInfo.Reason) $($_.ChildJobs.JobStateInfo.Reason)\" })")
 
 
 class LimitedShell(Shell):
