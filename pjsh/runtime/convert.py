@@ -36,7 +36,10 @@ def to_string(value: object) -> str:
     if isinstance(value, PSObject):
         if value.has("ToString"):
             return to_string(value.get("ToString"))
-        inner = "; ".join(f"{k}={to_string(v)}" for k, v in value.property_items())
+        # A property holding an array shows as .NET's ToString of the array, as in pwsh
+        # (`"$([pscustomobject]@{x = 1, 2})"` is `@{x=System.Object[]}`), not expanded.
+        inner = "; ".join(f"{k}={'System.Object[]' if isinstance(v, (list, tuple)) else to_string(v)}"
+                          for k, v in value.property_items())
         return "@{" + inner + "}"
     if isinstance(value, _dt.datetime):
         return value.strftime("%m/%d/%Y %H:%M:%S")

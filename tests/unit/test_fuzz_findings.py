@@ -179,3 +179,10 @@ def test_the_widest_int32_width_formats_without_building_the_width() -> None:
     # A left-aligned last column may be as wide as the line: it is not padded to it.
     r = run("@{a = 7}, [pscustomobject]@{A = 1; B = 'xx'} | Out-String -Width 2147483647")
     assert r.errors == [] and max(len(line) for line in r.output[0].splitlines()) < 40
+
+
+def test_a_custom_objects_text_shows_an_array_property_as_its_type() -> None:
+    # fuzz seed stop13:10123: a self-nesting $fb expanded every array level into its text,
+    # so `$fb -notlike $fb` matched thousands of items against a 300,000-character pattern.
+    r = run("\"$([pscustomobject]@{x = 1, 2; h = @{k = 1}; s = 'a b'})\"")
+    assert r.output == ["@{x=System.Object[]; h=System.Collections.Hashtable; s=a b}"]
