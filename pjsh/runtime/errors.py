@@ -236,6 +236,16 @@ class PSRuntimeError(Exception):
         self.record = record
 
 
+class CallDepthOverflow(RecursionError):
+    """Script blocks and functions nested past the depth limit. Unlike a statement's error it
+    unwinds the whole script (as pwsh's ScriptCallDepthException): a recursion that also loops
+    must not go on at every level, doubling its calls per level. A RecursionError, so what
+    handles Python's own (the runspace's top level) handles it the same way."""
+
+    def __init__(self) -> None:
+        super().__init__("The script failed due to call depth overflow.")
+
+
 class FlowControl(Exception):
     """Base of break/continue/return/exit signals."""
 

@@ -28,6 +28,7 @@ from pjsh.runtime.dotnet import (
 )
 from pjsh.runtime.errors import (
     BreakSignal,
+    CallDepthOverflow,
     ContinueSignal,
     ErrorRecord,
     ExceptionInfo,
@@ -238,6 +239,13 @@ class Interpreter:
                 if self.error_action(frame).lower() == "stop":
                     raise PSRuntimeFailure(e.record, script_terminating=True) from None
                 self.report(e.record, frame)
+            except CallDepthOverflow:
+                if self.call_depth > 0:
+                    raise  # unwinds every level of the recursion, to the script's statement
+                self.report(self.error_at(frame, stmt.span, str(CallDepthOverflow()),
+                                          "CallDepthOverflow", "InvalidOperation",
+                                          "System.Management.Automation.ScriptCallDepthException"),
+                            frame)
             if top_level:
                 flush = getattr(out, "flush", None)
                 if flush is not None:
@@ -1068,8 +1076,7 @@ class Interpreter:
         self.call_depth += 1
         if self.call_depth > 500:
             self.call_depth -= 1
-            raise self.fail(frame, None, "The script failed due to call depth overflow.",
-                            "CallDepthOverflow", "InvalidOperation")
+            raise CallDepthOverflow
         try:
             self.run_body(block.body, inner, sink)
         except ReturnSignal:

@@ -20,7 +20,13 @@ from pjsh.runtime.binder import Argument, BindingError, BindResult, CommandBinde
 from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param
 from pjsh.runtime.convert import OBJECT, SWITCH, TypeSpec, to_string
-from pjsh.runtime.errors import ErrorRecord, PSRuntimeError, StopUpstreamSignal, make_error
+from pjsh.runtime.errors import (
+    CallDepthOverflow,
+    ErrorRecord,
+    PSRuntimeError,
+    StopUpstreamSignal,
+    make_error,
+)
 from pjsh.runtime.native import (
     LaunchRefused,
     LineSplitter,
@@ -574,9 +580,7 @@ class ScriptStage(Stage):
         self.interp.call_depth += 1
         try:
             if self.interp.call_depth > 500:
-                raise self.interp.fail(self.frame, self.node,
-                                       "The script failed due to call depth overflow.",
-                                       "CallDepthOverflow")
+                raise CallDepthOverflow
             self.interp.exec_statements(stmts, self.inner, self.out)
         except ReturnSignal:
             pass

@@ -3,6 +3,7 @@ behaviour that replaces it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,17 @@ def test_a_custom_objects_text_shows_an_array_property_as_its_type() -> None:
     # so `$fb -notlike $fb` matched thousands of items against a 300,000-character pattern.
     r = run("\"$([pscustomobject]@{x = 1, 2; h = @{k = 1}; s = 'a b'})\"")
     assert r.output == ["@{x=System.Object[]; h=System.Collections.Hashtable; s=a b}"]
+
+
+def test_a_call_depth_overflow_unwinds_the_whole_recursion() -> None:
+    # fuzz seed stop13b:10121: each level reported the overflow and looped on, so a recursion
+    # that loops twice per level made 2**500 calls. pjsh raises Python's limit as the CLI does.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 8000))
+    try:
+        r = run("$n = 0; $sb = { $script:n++; $i = 0; do { $i++; & $sb > /dev/null } "
+                "while ($i -lt 2) }; & $sb; \"n=$n $?\"; function f { f }; f; \"after $?\"")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert r.output == ["n=500 False", "after False"]
+    assert r.messages == ["The script failed due to call depth overflow."] * 2
