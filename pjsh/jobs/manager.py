@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -31,6 +30,7 @@ from pjsh.jobs.model import (
 )
 from pjsh.jobs.storage import DEFAULT_LIMIT, OutputStore
 from pjsh.runtime.cancel import CancelToken
+from pjsh.runtime.loopthread import start_loop_thread
 
 __all__ = ["CancelToken", "JobBackend", "JobManager"]
 
@@ -115,30 +115,8 @@ class JobManager:
             if self._loop is None:
                 if self._closed:
                     raise RuntimeError("the job manager has been shut down")
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-                thread = threading.Thread(
-                    target=self._run_loop, args=(loop, ready), name="pjsh-jobs", daemon=True
-                )
-                thread.start()
-                ready.wait()
-                self._loop, self._thread = loop, thread
+                self._loop, self._thread = start_loop_thread("pjsh-jobs")
             return self._loop
-
-    @staticmethod
-    def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-        asyncio.set_event_loop(loop)
-        loop.call_soon(ready.set)
-        try:
-            loop.run_forever()
-        finally:
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            if sys.version_info >= (3, 9):  # novm: 3.8 (the engine runs there) lacks it
-                loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
 
     def in_loop_thread(self) -> bool:
         """True when called from the manager's own loop thread."""

@@ -24,6 +24,8 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pjsh.runtime.loopthread import start_loop_thread
+
 if TYPE_CHECKING:
     from pjsh.remote.transport import NativeProcess, SSHConnection, Target
 
@@ -236,27 +238,8 @@ class SSHPool:
             if self._closed:
                 raise RuntimeError("the SSH connection pool has been closed")
             if self._loop is None:
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-                thread = threading.Thread(target=self._run_loop, args=(loop, ready),
-                                          name="pjsh-ssh", daemon=True)
-                thread.start()
-                ready.wait()
-                self._loop, self._thread = loop, thread
+                self._loop, self._thread = start_loop_thread("pjsh-ssh")
             return self._loop
-
-    @staticmethod
-    def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-        asyncio.set_event_loop(loop)
-        loop.call_soon(ready.set)
-        try:
-            loop.run_forever()
-        finally:
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
 
     def in_loop_thread(self) -> bool:
         """True when called from the pool's own loop thread."""
