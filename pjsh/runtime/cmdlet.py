@@ -128,6 +128,10 @@ class Bound:
         """Record which parameters the caller actually supplied."""
         self._explicit = set(names)
 
+    def explicit_names(self) -> frozenset[str]:
+        """The parameters the caller supplied (the command line's and the pipeline's)."""
+        return frozenset(self._explicit)
+
     def get(self, name: str, default: object = None) -> object:
         """Return a parameter's value or ``default``."""
         return self._values.get(name, default)
@@ -210,6 +214,46 @@ class CommandContext(Protocol):
         """The token a stop of this pipeline sets: pass it to every blocking wait."""
 
 
+# ---- bulk input (fast paths) -------------------------------------------------------------------
+# Producers of many plain strings (Receive-Job's native lines, Get-Content) hand them down in
+# blocks; a consumer that declares ``bulk_parameter`` takes a block in one call instead of one
+# binding and one ``process`` per line. Tests turn this off to compare with the per-object path.
+FAST_PATHS = True
+
+
+class Taken:
+    """How many values of a block a consumer has taken: on an exception (a stop upstream
+    from Select-Object -First) the producer knows where to resume; the value whose
+    processing raised counts as taken, as with one-by-one output."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def write_all(ctx: CommandContext, values: Sequence[object], taken: Taken | None = None) -> None:
+    """Write ``values`` downstream in order, exactly as one ``write_output`` each would; in
+    one call where the context and the next stage take blocks (``write_many``)."""
+    tally = taken if taken is not None else Taken()
+    bulk = getattr(ctx, "write_many", None) if FAST_PATHS else None
+    if bulk is not None:
+        bulk(values, tally)
+        return
+    write = ctx.write_output
+    for value in values:
+        tally.count += 1
+        write(value)
+
+
+def bulk_strings(values: Sequence[object]) -> bool:
+    """True when every value is a plain string (``str``, or a subclass marked
+    ``plain_str``: a string with attributes, such as a received native line, that formats,
+    converts and binds as its text): what the bulk handlers take."""
+    # The distinct types, gathered in C: a block is one or two types however long it is.
+    return all(t is str or getattr(t, "plain_str", False) for t in set(map(type, values)))
+
+
 class Cmdlet:
     """Base of every built-in command. ``process`` runs once per pipeline input (with the
     pipeline parameters rebound), or once if the command has no pipeline input."""
@@ -235,6 +279,24 @@ class Cmdlet:
 
     def end(self, args: Any) -> None:
         """Run once after the last input."""
+
+    # The pipeline parameter a block of plain strings binds to (each string by value, with no
+    # conversion): set by cmdlets whose ``process_many`` takes such blocks.
+    bulk_parameter: ClassVar[str | None] = None
+
+    def process_many(self, args: Any, values: Sequence[object], taken: Taken) -> None:
+        """Process plain strings as ``process`` would, one after the other, ``args`` being
+        bound for the first (the bulk parameter is replaced for each); ``taken`` counts
+        them. Cmdlets override it where a whole block is cheaper."""
+        name = self.bulk_parameter
+        assert name is not None
+        fields = args.__dict__
+        bound = fields["_values"]
+        process = self.process
+        for value in values:
+            taken.count += 1
+            fields[name] = bound[name] = value
+            process(args)
 
 
 def module_commands(name: str) -> list[type[Cmdlet]]:
