@@ -408,6 +408,8 @@ class Job(PSPropertyClass):
                 return False
             if not can_transition(old.State, new):
                 raise InvalidJobStateTransition(self.id, old.State, new)
+            if is_finished(new):
+                self.store.flush()  # its last spilled objects: a failure to keep them counts
             if new in (_S.Completed, _S.Failed) and self.store.lost_bytes and not self._children:
                 # The one rule for output that could not be kept, whatever the backend: the
                 # job did not deliver its output, so it cannot be Completed.
