@@ -245,8 +245,9 @@ class MemoryBudget:
     lock, so no thread ever holds two stores' locks.
     """
 
-    def __init__(self, limit: int = DEFAULT_BUDGET) -> None:
+    def __init__(self, limit: int = DEFAULT_BUDGET, step: int = CHARGE_STEP) -> None:
         self.limit = limit
+        self.step = step  # how far a store's memory may move before it tells the budget
         self._lock = threading.Lock()
         self._used = 0
         self.peak = 0  # the most ever held at once (for tests and benchmarks)
@@ -415,7 +416,8 @@ class OutputStore:
         itself); True when the budget is over its limit."""
         charged = self._charged = self._charged + delta
         change = charged - self._reported
-        if -CHARGE_STEP < change < CHARGE_STEP and (charged > 0) == (self._reported > 0):
+        step = self._budget.step
+        if -step < change < step and (charged > 0) == (self._reported > 0):
             return False
         self._reported = charged
         return self._budget.charge(self, change, charged)
