@@ -390,7 +390,8 @@ class Registry:
     def __init__(self, commands: CommandTable | None = None,
                  aliases: dict[str, str] | None = None, modules: tuple[str, ...] = (),
                  views: ViewTable | None = None,
-                 manifest: Mapping[str, Sequence[str]] | None = None) -> None:
+                 manifest: Mapping[str, Sequence[str]] | None = None,
+                 view_modules: tuple[str, ...] | None = None) -> None:
         self.commands: CommandTable = commands.copy() if commands is not None \
             else CommandTable()
         self.aliases: dict[str, str] = dict(aliases or {})
@@ -398,6 +399,9 @@ class Registry:
         # from a manifest: a worker process rebuilds the same table the same way.
         self.modules = modules
         self.manifest = manifest
+        # The modules that add format views, when known: the first table shown (the row of
+        # the first `&` job) then imports those two, not every command module.
+        self.view_modules = view_modules
         self._views = views
 
     @property
@@ -407,7 +411,7 @@ class Registry:
         if self._views is None:
             from pjsh.runtime.formatting import builtin_views
 
-            modules = self.modules
+            modules = self.view_modules if self.view_modules is not None else self.modules
 
             def add_module_views(table: ViewTable) -> None:
                 for name in modules:
@@ -431,7 +435,8 @@ class Registry:
     def copy(self) -> Registry:
         """An independent copy (the cmdlet classes themselves are shared: they are immutable)."""
         views = self._views.copy() if self._views is not None else None
-        return Registry(self.commands, self.aliases, self.modules, views, self.manifest)
+        return Registry(self.commands, self.aliases, self.modules, views, self.manifest,
+                        self.view_modules)
 
     @classmethod
     def from_modules(cls, names: Iterable[str]) -> Registry:
@@ -445,9 +450,11 @@ class Registry:
         return registry
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Sequence[str]]) -> Registry:
+    def from_manifest(cls, manifest: Mapping[str, Sequence[str]],
+                      view_modules: Sequence[str] | None = None) -> Registry:
         """A registry of what each command module promises (module → ``"Name alias ..."``
-        entries), importing a module only when one of its commands is first looked up."""
+        entries), importing a module only when one of its commands is first looked up;
+        ``view_modules`` are those with a ``format_views`` (all are asked if not given)."""
         pending: dict[str, str] = {}
         aliases: dict[str, str] = {}
         for module, entries in manifest.items():
@@ -456,7 +463,8 @@ class Registry:
                 pending[name.lower()] = module
                 aliases.update((alias.lower(), name) for alias in names)
         return cls(CommandTable(pending=pending, order=tuple(pending)), aliases,
-                   tuple(manifest), manifest={m: tuple(e) for m, e in manifest.items()})
+                   tuple(manifest), manifest={m: tuple(e) for m, e in manifest.items()},
+                   view_modules=None if view_modules is None else tuple(view_modules))
 
 
 def command(cls: type[Cmdlet]) -> type[Cmdlet]:
