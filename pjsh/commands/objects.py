@@ -20,6 +20,7 @@ from pjsh.runtime.cmdlet import (
     Taken,
     command,
     validate_range,
+    write_all,
 )
 from pjsh.runtime.convert import (
     INT,
@@ -390,6 +391,55 @@ class WhereObject(Cmdlet):
     )
     args_type = WhereObjectArgs
     bulk_parameter = "InputObject"
+    # A block being filtered: the strings that passed, their places in the block, where the
+    # block is, and the producer's count of what was taken (its value when the block began).
+    _passed: list[object] | None = None
+    _places: list[int] = []
+    _place = 0
+    _taken: Taken | None = None
+    _base = 0
+
+    def process_many(self, args: WhereObjectArgs, values: Sequence[object],
+                     taken: Taken) -> None:
+        """A block of plain strings and a comparison statement (``Where-Object Length -gt
+        3``): the operator is found once and the strings that pass go on as one block. A
+        script block, -Not or a property alone take the one-by-one loop."""
+        prop = args.Property
+        if (isinstance(prop, ScriptBlock) or isinstance(args.FilterScript, ScriptBlock)
+                or args.Not or "Value" not in args):
+            super().process_many(args, values, taken)
+            return
+        name = to_string(prop)
+        op = next((operator for switch, _, operator in _WHERE_OPERATORS if args.get(switch)),
+                  "eq")
+        right = args.Value
+        self._passed, self._places, self._taken, self._base = [], [], taken, taken.count
+        try:
+            for place, value in enumerate(values):
+                self._place = place
+                if self._test(op, property_value(value, name)[1], right, value):
+                    self._passed.append(value)
+                    self._places.append(place)
+            self._emit_passed(len(values))
+        finally:
+            self._passed, self._places, self._taken = None, [], None
+
+    def _emit_passed(self, upto: int) -> None:
+        """Write the strings that passed so far; the producer's count then covers the block
+        up to ``upto``, or, if downstream stopped, up to the string taken last: what output
+        one at a time would have counted."""
+        passed, places, taken = self._passed, self._places, self._taken
+        assert passed is not None and taken is not None
+        self._passed, self._places = [], []
+        sent = Taken()
+        try:
+            if passed:
+                write_all(self.ctx, passed, sent)
+        except BaseException:
+            if sent.count:
+                taken.count = self._base + places[sent.count - 1] + 1
+            raise
+        taken.count = self._base + upto
 
     def process(self, args: WhereObjectArgs) -> None:
         """Test one input object and write it if the test holds."""
@@ -435,6 +485,9 @@ class WhereObject(Cmdlet):
         try:
             result, _ = comparison(op, left, right)
         except OperatorError as e:
+            if self._passed is not None:
+                # Inside a block: what passed before goes out first, as one by one it would.
+                self._emit_passed(self._place + 1)
             self.ctx.write_error(self.ctx.error(e.message, e.error_id, "InvalidOperation", obj))
             return False
         return to_bool(result)

@@ -49,6 +49,9 @@ CONSUMERS = (
     "| Select-Object -Skip 1 -First 3",
     "| Select-Object -Unique",
     "| Where-Object Length -gt 2",
+    "| Where-Object Length -gt 2 | Select-Object -First 1",
+    "| Where-Object Length -match '['",
+    "| Where-Object Length -lt 3 -ErrorAction SilentlyContinue",
     "| Where-Object { $_ -like '*a*' }",
     "| Where-Object -Not",
     "| ForEach-Object Length",
@@ -190,7 +193,8 @@ def test_select_first_on_received_lines_leaves_the_rest_in_the_job_on_both_paths
         rs = new_runspace(cwd=str(tmp_path))
         try:
             run(f"$j = Start-Job {{ {_NATIVE} }}; $null = Wait-Job $j", rs)
-            first = [str(x) for x in run("Receive-Job $j | Select-Object -First 2", rs).output]
+            first = [str(x) for x in run("Receive-Job $j | Where-Object Length -gt 0 | "
+                                         "Select-Object -First 2", rs).output]
             more = run("$j.HasMoreData", rs).output
             rest = [str(x) for x in run("Receive-Job $j", rs).output]
             seen.append((first, more, rest, run("$j.HasMoreData", rs).output))
