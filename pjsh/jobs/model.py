@@ -361,6 +361,7 @@ class Job(PSPropertyClass):
         self._end: datetime.datetime | None = None
         self._lock = threading.RLock()
         self._observers: list[JobObserver] = []
+        self._output_event: JobEvent | None = None  # the last OUTPUT event, reused (see _emit_output)
         self._children: list[Job] = list(children)
         for child in self._children:
             child.parent = self
@@ -524,7 +525,12 @@ class Job(PSPropertyClass):
     def _emit_output(self, stream: Stream) -> None:
         observers = self._observers
         if observers:
-            event = JobEvent(JobEventKind.OUTPUT, self, self._info, stream=stream)
+            # Events are immutable: one per stream and state serves every record written
+            # meanwhile (a thread job writing 100,000 objects made 100,000 equal events).
+            event = self._output_event
+            if event is None or event.stream is not stream or event.state is not self._info:
+                event = self._output_event = JobEvent(JobEventKind.OUTPUT, self, self._info,
+                                                      stream=stream)
             for observer in observers:
                 try:
                     observer(event)

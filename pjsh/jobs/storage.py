@@ -342,7 +342,10 @@ class OutputStore:
         self._reported = 0  # what the budget was last told
         self._lock = threading.Lock()
         self._readers = 0  # iterators in progress; the spill file is only reset without any
-        self._mem: deque[tuple[int, Record, int]] = deque()  # (seq, record, rough size)
+        # (seq, stream code, value, raw, rough size): no Record and no Stream member in it, so
+        # a string's entry holds nothing the garbage collector must track (it stops tracking
+        # such tuples), and 100,000 kept strings do not slow every collection down.
+        self._mem: deque[tuple[int, int, object, bool, int]] = deque()
         self._mem_bytes = 0
         self._next_seq = 0
         # Per stream: seq of the first record not yet consumed (all earlier ones are).
@@ -390,7 +393,7 @@ class OutputStore:
             # Memory only while nothing waits on disk, so that memory records always precede
             # disk records and reading memory-then-disk is in order.
             if self._disk_end == 0 and not self._batch and self._mem_bytes + size <= self.limit:
-                self._mem.append((seq, Record(stream, value, False), size))
+                self._mem.append((seq, _STREAM_CODE[stream], value, False, size))
                 self._mem_bytes += size
                 over = self._charge(size)
             else:
@@ -479,13 +482,13 @@ class OutputStore:
         """Write the memory records to the file's end as the first segment (they precede
         every record on disk); on a write failure they simply stay in memory."""
         parts: list[bytes] = []
-        for _seq, rec, _size in self._mem:
-            if rec.raw:
-                payload: bytes = rec.value  # type: ignore[assignment]
+        for _seq, code, value, raw, _size in self._mem:
+            if raw:
+                payload: bytes = value  # type: ignore[assignment]
                 kind = _KIND_RAW
             else:
-                kind, payload = self._encode(rec.value)
-            parts.append(_FRAME.pack(_STREAM_CODE[rec.stream], kind, len(payload)))
+                kind, payload = self._encode(value)
+            parts.append(_FRAME.pack(code, kind, len(payload)))
             parts.append(payload)
         data = b"".join(parts)
         try:
@@ -523,7 +526,7 @@ class OutputStore:
                 return
             seq = self._next_seq
             if self._disk_end == 0 and not self._batch and self._mem_bytes + size <= self.limit:
-                self._mem.append((seq, Record(stream, bytes(view), True), size))
+                self._mem.append((seq, _STREAM_CODE[stream], bytes(view), True, size))
                 self._mem_bytes += size
                 over = self._charge(size)
             else:
@@ -723,8 +726,10 @@ class OutputStore:
             self._flush_batch()
             end = self._next_seq
             cursor = self._cursor
-            mem = [(seq, rec) for seq, rec, _ in self._mem
-                   if rec.stream in wanted and seq >= cursor[rec.stream]]
+            streams = _STREAMS
+            mem = [(seq, Record(streams[code], value, raw))
+                   for seq, code, value, raw, _ in self._mem
+                   if streams[code] in wanted and seq >= cursor[streams[code]]]
             fd = self._fd
             segments = [(segment, (segment[0], segment[2], segment[1]))
                         for segment in self._segments if segment[1] > segment[0]]
@@ -812,8 +817,8 @@ class OutputStore:
             cursor = self._cursor
             freed = 0
             while self._mem:
-                seq, rec, size = self._mem[0]
-                if seq >= cursor[rec.stream]:
+                seq, code, _value, _raw, size = self._mem[0]
+                if seq >= cursor[_STREAMS[code]]:
                     break
                 self._mem.popleft()
                 freed += size
