@@ -158,8 +158,9 @@ def oldest_python() -> tuple[str, str] | None:
 
 def _copy_python(folder: str, version: str, into: Path) -> Path:
     """A copy of a pyenv python the throwaway user can run (pyenv's root is closed to it):
-    the interpreter, its shared library and its standard library without tests."""
-    skip = {"test", "tests", "site-packages", "__pycache__", "idlelib", "tkinter",
+    the interpreter, its shared library and its standard library (with its byte code: the
+    user cannot write it there) without tests."""
+    skip = {"test", "tests", "site-packages", "idlelib", "tkinter",
             "turtledemo", "lib2to3", "ensurepip", "unittest"}
     (into / "bin").mkdir(parents=True)
     shutil.copy2(f"{folder}/bin/python{version}", into / "bin" / f"python{version}")

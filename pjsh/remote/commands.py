@@ -621,8 +621,9 @@ class InvokeCommand(Cmdlet):
             return (registry.commands.get(low) is not None or low in registry.aliases
                     or low in aliases or ("/" in name and False))
         as_job = bool(args.AsJob or args.JobName)
-        argv = None if self.got_input or args.ArgumentList or using else \
-            native_argv(block.text, known)
+        # Only a host target can skip the engine (a session's runspace is the point).
+        argv = None if self.got_input or args.ArgumentList or using or \
+            args.parameter_set not in _HOST_SETS else native_argv(block.text, known)
         writer = None if as_job else self.ctx.byte_writer()
         work = InvokeWork(script=block.text, args=list(args.ArgumentList or []),
                           using=using, connect=connect, user=args.UserName, port=args.Port,

@@ -308,3 +308,39 @@ def test_enter_session_needs_a_host_that_reads_lines(sshd: SSHServer, ssh_home: 
     result = pjsh(f"Enter-Session -HostName {ALIAS}", ssh_home, stdin=False)
     assert "does not support Enter-PSSession" in result.stderr
     assert pjsh("Exit-Session; 'fine'", ssh_home, stdin=False).stdout == "fine\n"
+
+
+def test_throttle_limit_bounds_how_many_hosts_run_at_once(sshd: SSHServer,
+                                                          tmp_path: Path) -> None:
+    aliases = "".join(
+        f"Host t{i}\n    HostName 127.0.0.1\n    Port {sshd.port}\n    User {sshd.user}\n"
+        f"    IdentityFile {sshd.client_key}\n" for i in range(1, 7))
+    home = sshd.make_home(tmp_path / "home", config_extra=aliases)
+    script = """\
+$r = Invoke-Command -HostName t1,t2,t3,t4,t5,t6 -ThrottleLimit 2 {
+  $start = (Get-Date).Ticks; Start-Sleep -Milliseconds 400; "$start $((Get-Date).Ticks)" }
+$r
+"""
+    result = pjsh(script, home)
+    assert result.stderr == ""
+    spans = [tuple(int(x) for x in line.split()) for line in result.stdout.splitlines()]
+    assert len(spans) == 6
+    # At no moment do more than two hosts run the block.
+    busiest = max(sum(1 for s, e in spans if s <= moment < e) for moment, _ in spans)
+    assert busiest == 2
+
+
+def test_a_remote_job_whose_engine_dies_fails_with_the_reason(sshd: SSHServer,
+                                                              ssh_home: Path) -> None:
+    script = f"""\
+$j = Invoke-Command -HostName {ALIAS} {{ "running"; Start-Sleep 300 }} -AsJob
+Receive-Job $j -Wait -AutoRemoveJob:$false | Select-Object -First 1
+Invoke-Command -HostName {ALIAS} {{ Stop-Process -Id $PID }} 2>$null
+Wait-Job $j -Timeout 60 | Out-Null
+$j.State
+$j.ChildJobs[0].JobStateInfo.Reason.Message
+"""
+    result = pjsh(script, ssh_home)
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["running", "Failed"]
+    assert "ended" in lines[2] or "lost" in lines[2] or "closed" in lines[2]
