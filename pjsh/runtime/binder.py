@@ -5,6 +5,7 @@ type conversion, validation and mandatory parameters. It reads each command's Pa
 from __future__ import annotations
 
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime import fastpath
 from pjsh.runtime.cmdlet import Bound, CommandSpec, Param
 from pjsh.runtime.convert import (
     BOOL,
@@ -81,6 +82,8 @@ class BindResult:
     candidate_sets: list[str]
     common: dict[str, object] = field(default_factory=dict)
     expects_pipeline: list[Param] = field(default_factory=list)
+    # The per-stage plan for binding pipeline objects (see CommandBinder.pipeline_plan).
+    plan: PipelinePlan | None = field(default=None, compare=False, repr=False)
 
     def bound(self, parameter_set: str, args_type: type[Bound] = Bound) -> Bound:
         """The values as an ``args_type`` record."""
@@ -90,6 +93,19 @@ class BindResult:
 
 
 ALL_SETS = "__AllParameterSets"
+
+
+class PipelinePlan:
+    """What binding a pipeline object needs that does not depend on the object, worked out
+    once per stage: the pipeline parameters to try by value and by property name, each with
+    the sets it belongs to (the per-object part is only the type test and the conversion)."""
+
+    __slots__ = ("by_name", "by_value")
+
+    def __init__(self, by_value: list[tuple[Param, frozenset[str]]],
+                 by_name: list[tuple[Param, frozenset[str]]]) -> None:
+        self.by_value = by_value
+        self.by_name = by_name
 
 
 def _param_sets(p: Param, spec: CommandSpec) -> list[str]:
@@ -110,6 +126,9 @@ class CommandBinder:
         self.common: dict[str, Param] = {p.name: p for p in COMMON_PARAMS}
         self.script_params = False  # binding a function's param() rather than a cmdlet
         self._sets_of: dict[str, frozenset[str]] = {}  # sets_of, per name (asked per item)
+        # choose_set(pipeline=False) depends only on the candidate sets and the names bound:
+        # remembered per such pair, so each pipeline object does not redo it.
+        self._chosen: dict[tuple[tuple[str, ...], frozenset[str]], str] = {}
         if spec.supports_as_job and "AsJob" not in self.by_name:
             self.common["AsJob"] = AS_JOB
 
@@ -416,8 +435,19 @@ class CommandBinder:
                 missing.append(name)
         return missing
 
+    def pipeline_plan(self, result: BindResult) -> PipelinePlan:
+        """The stage's binding plan (made on the first object, kept on ``result``)."""
+        plan = result.plan
+        if plan is None:
+            entries = [(d, frozenset(_param_sets(d, self.spec))) for d in result.expects_pipeline]
+            plan = result.plan = PipelinePlan([e for e in entries if e[0].pipeline],
+                                              [e for e in entries if e[0].pipeline_by_name])
+        return plan
+
     def bind_pipeline(self, result: BindResult, item: object) -> Bound:
         """Bind one pipeline object (by value, then by property name) and pick the set."""
+        if fastpath.ENABLED:
+            return self._bind_pipeline_planned(result, item)
         values = dict(result.values)
         explicit = set(result.explicit)
         candidates = list(result.candidate_sets)
@@ -464,6 +494,66 @@ class CommandBinder:
                 "match any of the parameters that take pipeline input.", "InvalidArgument")
         r = BindResult(values, explicit, candidates, result.common, [])
         chosen = self.choose_set(r, pipeline=False)
+        b = self.args_type(values, chosen)
+        b.mark_explicit(explicit)
+        return b
+
+
+    def _bind_pipeline_planned(self, result: BindResult, item: object) -> Bound:
+        """bind_pipeline through the stage's plan: the same steps in the same order, minus
+        the work that is the same for every object."""
+        plan = result.plan or self.pipeline_plan(result)
+        values = dict(result.values)
+        explicit = set(result.explicit)
+        candidates = result.candidate_sets
+        bound_any = False
+        for entry in plan.by_value:
+            d = entry[0]
+            if d.name in explicit or entry[1].isdisjoint(candidates):
+                continue
+            if not _accepts_by_value(d.type, item):
+                continue
+            try:
+                values[d.name] = self.convert(d, item)
+            except BindingError:
+                continue
+            explicit.add(d.name)
+            bound_any = True
+            mine = self.sets_of(d.name)
+            candidates = [s for s in candidates if s in mine]
+        if not bound_any:
+            for entry in plan.by_name:
+                d = entry[0]
+                if d.name in explicit or entry[1].isdisjoint(candidates):
+                    continue
+                found, value = lookup_property(item, d.name)
+                if not found:
+                    for a in d.aliases:
+                        found, value = lookup_property(item, a)
+                        if found:
+                            break
+                if not found:
+                    continue
+                try:
+                    values[d.name] = self.convert(d, value)
+                except BindingError:
+                    continue
+                explicit.add(d.name)
+                bound_any = True
+                mine = self.sets_of(d.name)
+                candidates = [s for s in candidates if s in mine]
+        if not bound_any:
+            raise BindingError(
+                "InputObjectNotBound",
+                "The input object cannot be bound to any parameters for the command either because "
+                "the command does not take pipeline input or the input and its properties do not "
+                "match any of the parameters that take pipeline input.", "InvalidArgument")
+        key = (tuple(candidates), frozenset(explicit))
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = self.choose_set(BindResult(values, explicit, list(candidates),
+                                                result.common, []), pipeline=False)
+            self._chosen[key] = chosen
         b = self.args_type(values, chosen)
         b.mark_explicit(explicit)
         return b
