@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from pjsh.lang import ast
 from pjsh.lang.record import dataclass, field
 from pjsh.lang.source import Span
+from pjsh.runtime import fastpath
 from pjsh.runtime import operators as ops
+from pjsh.runtime.compiled import EXPR_KEY, expr_fn, stmt_fn
 from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.convert import ConversionError, to_bool, to_int, to_number, to_string
 from pjsh.runtime.dotnet import (
@@ -207,7 +209,7 @@ class Interpreter:
 
     def set_success(self, ok: bool) -> None:
         """Set $?."""
-        self.session.global_scope.set("?", ok)
+        self.session.global_scope.set_key("?", "?", ok)
 
     def error_action(self, frame: Frame) -> str:
         """The effective $ErrorActionPreference."""
@@ -253,6 +255,11 @@ class Interpreter:
 
     def exec_statement(self, stmt: ast.Statement, frame: Frame, out: Sink) -> None:
         """Run one statement, sending its output to ``out``."""
+        if fastpath.ENABLED:
+            compiled = stmt_fn(stmt)
+            if compiled is not None:
+                compiled(self, frame, out)
+                return
         if isinstance(stmt, ast.PipelineChain):
             self.run_chain(stmt, frame, out)
         elif isinstance(stmt, ast.Pipeline):
@@ -738,6 +745,8 @@ class Interpreter:
     # ---------------------------------------------------------------- expressions
     def eval(self, expr: ast.Expr, frame: Frame) -> object:
         """Evaluate an expression to a value."""
+        if fastpath.ENABLED:
+            return (expr.__dict__.get(EXPR_KEY) or expr_fn(expr))(self, frame)
         method = getattr(self, "eval_" + type(expr).__name__)
         result: object = method(expr, frame)
         return result
