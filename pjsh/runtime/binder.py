@@ -102,8 +102,8 @@ class PipelinePlan:
 
     __slots__ = ("by_name", "by_value")
 
-    def __init__(self, by_value: list[tuple[Param, frozenset[str]]],
-                 by_name: list[tuple[Param, frozenset[str]]]) -> None:
+    def __init__(self, by_value: list[tuple[Param, frozenset[str], int]],
+                 by_name: list[tuple[Param, frozenset[str], int]]) -> None:
         self.by_value = by_value
         self.by_name = by_name
 
@@ -131,6 +131,15 @@ class CommandBinder:
         self._chosen: dict[tuple[tuple[str, ...], frozenset[str]], str] = {}
         if spec.supports_as_job and "AsJob" not in self.by_name:
             self.common["AsJob"] = AS_JOB
+        # With one parameter set and distinct positions, positional values bind in position
+        # order (the fast path of bind); None where the general loop must decide.
+        self._positional_only: list[Param] | None = None
+        positional = sorted((p for p in spec.params if p.position is not None),
+                            key=lambda p: p.position or 0)
+        if len(self.sets) == 1 and not any(p.sets for p in spec.params) and len(
+                {p.position for p in positional}) == len(positional) and len(
+                {p.name for p in spec.params}) == len(spec.params):
+            self._positional_only = positional
 
     # ---------------------------------------------------------------- lookup
     def _all_names(self) -> list[tuple[str, str, bool]]:
@@ -221,6 +230,9 @@ class CommandBinder:
         common: dict[str, object] = {}
         positional: list[Argument] = []
         candidates = list(self.sets)
+        if fastpath.ENABLED and self._positional_only is not None and all(
+                a.name is None and not a.end_of_params for a in args):
+            return self._bind_positional_only(args, has_pipeline_input)
         i = 0
         end_of_params = False
         while i < len(args):
@@ -317,6 +329,43 @@ class CommandBinder:
                                    f"'{to_string(a.value) if a.text == '' else a.text}'.",
                                    span_index=a.index)
             remaining_values.append(a.value)
+        return self._finish(values, explicit, candidates, common, remaining_values,
+                            has_pipeline_input)
+
+    def _bind_positional_only(self, args: list[Argument], has_pipeline_input: bool) -> BindResult:
+        """``bind`` for a command with one parameter set and distinct positions given only
+        positional values (a function call ``f $a $b``): the k-th value goes to the k-th
+        positional parameter, the rest to the remaining-arguments parameter, exactly as the
+        general loop decides for such a command."""
+        order = self._positional_only
+        assert order is not None
+        values: dict[str, object] = {}
+        explicit: set[str] = set()
+        remaining_values: list[object] = []
+        for k, a in enumerate(args):
+            if k < len(order):
+                p = order[k]
+                try:
+                    values[p.name] = self.convert(p, a.value)
+                except BindingError as e:
+                    e.span_index = a.index
+                    raise
+                explicit.add(p.name)
+                continue
+            if self._remaining_param(self.sets) is None:
+                raise BindingError("PositionalParameterNotFound",
+                                   "A positional parameter cannot be found that accepts argument "
+                                   f"'{to_string(a.value) if a.text == '' else a.text}'.",
+                                   span_index=a.index)
+            remaining_values.append(a.value)
+        return self._finish(values, explicit, list(self.sets), {}, remaining_values,
+                            has_pipeline_input)
+
+    def _finish(self, values: dict[str, object], explicit: set[str], candidates: list[str],
+                common: dict[str, object], remaining_values: list[object],
+                has_pipeline_input: bool) -> BindResult:
+        """The end of ``bind``: remaining arguments, defaults, the pipeline parameters and
+        the parameter set."""
         if remaining_values:
             rp = self._remaining_param(candidates)
             assert rp is not None
@@ -339,6 +388,13 @@ class CommandBinder:
         ]
         result = BindResult(values, explicit, candidates, common, pipeline_params)
         if not has_pipeline_input:
+            if fastpath.ENABLED:
+                key = (tuple(candidates), frozenset(explicit))
+                chosen = self._chosen.get(key)
+                if chosen is None:
+                    chosen = self._chosen[key] = self.choose_set(result, pipeline=False)
+                result.candidate_sets = [chosen]
+                return result
             result.candidate_sets = [self.choose_set(result, pipeline=False)]
             return result
         # With pipeline input, a set stays a candidate only if every mandatory parameter the
@@ -439,7 +495,8 @@ class CommandBinder:
         """The stage's binding plan (made on the first object, kept on ``result``)."""
         plan = result.plan
         if plan is None:
-            entries = [(d, frozenset(_param_sets(d, self.spec))) for d in result.expects_pipeline]
+            entries = [(d, frozenset(_param_sets(d, self.spec)), _by_value_kind(d.type))
+                       for d in result.expects_pipeline]
             plan = result.plan = PipelinePlan([e for e in entries if e[0].pipeline],
                                               [e for e in entries if e[0].pipeline_by_name])
         return plan
@@ -511,8 +568,10 @@ class CommandBinder:
             d = entry[0]
             if d.name in explicit or entry[1].isdisjoint(candidates):
                 continue
-            if not _accepts_by_value(d.type, item):
-                continue
+            kind = entry[2]
+            if kind and not (isinstance(item, (str, int, float, bool)) or item is None
+                             if kind == 1 else isinstance(item, bool)):
+                continue  # _accepts_by_value's test, its type part decided by the plan
             try:
                 values[d.name] = self.convert(d, item)
             except BindingError:
@@ -573,6 +632,15 @@ def _refuse_empty_text(p: Param, raw: object, converted: object) -> None:
         return
     raise BindingError(error_id, f"Cannot bind argument to parameter '{p.name}' because it is "
                        f"{what}.", "InvalidData")
+
+
+def _by_value_kind(t: TypeSpec) -> int:
+    """Which test _accepts_by_value applies for a type: 0 none, 1 text, 2 boolean."""
+    if t in (STRING, STRINGS):
+        return 1
+    if t is BOOL or t is SWITCH:
+        return 2
+    return 0
 
 
 def _accepts_by_value(t: TypeSpec, item: object) -> bool:
