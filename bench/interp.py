@@ -131,26 +131,26 @@ def build_rows(tmp: str, scale: float, pjsh: list[str], against: list[str] | Non
 
     rows.append(Row(
         "foreach-object", "1..N | ForEach-Object { $_ * 2 } | Measure-Object -Sum", big,
-        "item", ps_sides("", f"$r = 1..{big} | ForEach-Object {{ $_ * 2 }} | "
-                         "Measure-Object -Sum", "foreach_object")
-        + [Side("bash", [bash, "-c", bash_timed(
+        "item", [*ps_sides("", f"$r = 1..{big} | ForEach-Object {{ $_ * 2 }} | "
+                         "Measure-Object -Sum", "foreach_object"),
+         Side("bash", [bash, "-c", bash_timed(
             "s=0", f"for ((i=1;i<={big};i++)); do s=$((s+i*2)); done")]),
            Side("python", [sys.executable, "-c", python_timed(
                "", f"s = 0\nfor i in range(1, {big} + 1):\n    s += i * 2")])],
         "bash", "≤ 2.5 µs per item (PowerShell 7)"))
     rows.append(Row(
         "function", "script function called N times", calls, "call",
-        ps_sides("function f($x) { $x + 1 }",
-                 f"foreach ($i in 1..{calls}) {{ $t = f $i }}", "function")
-        + [Side("bash", [bash, "-c", bash_timed(
+        [*ps_sides("function f($x) { $x + 1 }",
+                 f"foreach ($i in 1..{calls}) {{ $t = f $i }}", "function"),
+         Side("bash", [bash, "-c", bash_timed(
             "f() { r=$(( $1 + 1 )); }", f"for ((i=1;i<={calls};i++)); do f $i; done")]),
            Side("python", [sys.executable, "-c", python_timed(
                "def f(x):\n    return x + 1", f"for i in range(1, {calls} + 1):\n    t = f(i)")])],
         "bash", "≤ 5 µs per call"))
     rows.append(Row(
         "foreach", "foreach ($i in 1..N) { $s += $i }", big, "iteration",
-        ps_sides("$s = 0", f"foreach ($i in 1..{big}) {{ $s += $i }}", "foreach")
-        + [Side("bash", [bash, "-c", bash_timed(
+        [*ps_sides("$s = 0", f"foreach ($i in 1..{big}) {{ $s += $i }}", "foreach"),
+         Side("bash", [bash, "-c", bash_timed(
             "s=0", f"for ((i=0;i<{big};i++)); do s=$((s+i)); done")]),
            Side("python", [sys.executable, "-c", python_timed(
                "", f"s = 0\nfor i in range(1, {big} + 1):\n    s += i")])],
@@ -178,8 +178,8 @@ def build_rows(tmp: str, scale: float, pjsh: list[str], against: list[str] | Non
                 fh.write(line)
     rows.append(Row(
         "get-content", "Get-Content f | Measure-Object -Line (50 MiB × scale)", lines, "line",
-        ps_sides("", f"$r = Get-Content '{data}' | Measure-Object -Line", "get_content")
-        + [Side("python", [sys.executable, "-c", python_timed(
+        [*ps_sides("", f"$r = Get-Content '{data}' | Measure-Object -Line", "get_content"),
+         Side("python", [sys.executable, "-c", python_timed(
             "", f"with open({data!r}, encoding='utf-8') as fh:\n    n = sum(1 for _ in fh)")])],
         "python", "≤ 5× python"))
     walk = ("n = 0\nfor root, dirs, files in os.walk('/usr/lib'):\n"
@@ -189,9 +189,9 @@ def build_rows(tmp: str, scale: float, pjsh: list[str], against: list[str] | Non
         if only is None or "gci" in only else 1
     rows.append(Row(
         "gci", "Get-ChildItem -Recurse /usr/lib | Measure-Object", entries, "entry",
-        ps_sides("", "$r = Get-ChildItem -Recurse /usr/lib -ErrorAction SilentlyContinue | "
-                 "Measure-Object", "gci")
-        + [Side("python", [sys.executable, "-c", python_timed("", walk)])],
+        [*ps_sides("", "$r = Get-ChildItem -Recurse /usr/lib -ErrorAction SilentlyContinue | "
+                 "Measure-Object", "gci"),
+         Side("python", [sys.executable, "-c", python_timed("", walk)])],
         "python", "–"))
     if only is not None:
         rows = [r for r in rows if r.key in only]

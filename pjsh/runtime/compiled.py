@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from pjsh.lang import ast
 from pjsh.runtime.errors import StopUpstreamSignal
@@ -26,11 +26,13 @@ from pjsh.runtime.members import get_member
 
 if TYPE_CHECKING:
     from pjsh.runtime.interpreter import Frame, Interpreter
+    from pjsh.runtime.scopes import Scope
     from pjsh.runtime.streams import Sink
 
 ExprFn = Callable[["Interpreter", "Frame"], object]
 StmtFn = Callable[["Interpreter", "Frame", "Sink"], None]
 
+_UNSEEN = object()
 EXPR_KEY = "_c_expr"
 STMT_KEY = "_c_stmt"
 
@@ -43,10 +45,10 @@ _CONSTANT_VALUES: dict[str, object] = {"true": True, "false": False, "null": Non
 # Operators whose result for two plain numbers is Python's own: for exact int/float operands
 # ops.add/subtract/multiply return exactly left OP right (Python ints do not overflow, and no
 # conversion applies); for exact ints, the comparisons are Python's.
-_ARITHMETIC: dict[str, Callable[[object, object], object]] = {
+_ARITHMETIC: dict[str, Callable[[Any, Any], object]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul,
 }
-_COMPARE: dict[str, Callable[[object, object], object]] = {
+_COMPARE: dict[str, Callable[[Any, Any], object]] = {
     "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
     "gt": operator.gt, "ge": operator.ge,
 }
@@ -65,11 +67,10 @@ def expr_fn(e: ast.Expr) -> ExprFn:
 def stmt_fn(stmt: ast.Statement) -> StmtFn | None:
     """The closure that runs ``stmt``, or None where the tree-walker's general path is the
     one to take (the answer is kept on the node either way)."""
-    fn: StmtFn | None | bool = stmt.__dict__.get(STMT_KEY)
-    if fn is None:
-        fn = _compile_stmt(stmt) or False
-        stmt.__dict__[STMT_KEY] = fn
-    return fn or None
+    found: object = stmt.__dict__.get(STMT_KEY, _UNSEEN)
+    if found is _UNSEEN:
+        found = stmt.__dict__[STMT_KEY] = _compile_stmt(stmt)
+    return cast("StmtFn | None", found)
 
 
 # ---------------------------------------------------------------- expressions
@@ -114,7 +115,7 @@ def _compile_variable(e: ast.Variable) -> ExprFn:
     name = e.name
 
     def read(interp: Interpreter, frame: Frame) -> object:
-        scope = frame.scope
+        scope: Scope | None = frame.scope
         while scope is not None:
             entry = scope._vars.get(key)
             if entry is not None:

@@ -16,8 +16,8 @@ from pjsh.lang.record import dataclass, field
 from pjsh.lang.source import Span
 from pjsh.runtime import fastpath
 from pjsh.runtime import operators as ops
-from pjsh.runtime.compiled import EXPR_KEY, expr_fn, stmt_fn
 from pjsh.runtime.cancel import CancelToken
+from pjsh.runtime.compiled import EXPR_KEY, expr_fn, stmt_fn
 from pjsh.runtime.convert import ConversionError, to_bool, to_int, to_number, to_string
 from pjsh.runtime.dotnet import (
     TypeError_,
