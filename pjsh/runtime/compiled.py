@@ -24,13 +24,16 @@ from pjsh.lang import ast
 from pjsh.runtime.errors import StopUpstreamSignal
 from pjsh.runtime.members import get_member
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
+    from typing import TypeAlias
+
     from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.scopes import Scope
     from pjsh.runtime.streams import Sink
 
-ExprFn = Callable[["Interpreter", "Frame"], object]
-StmtFn = Callable[["Interpreter", "Frame", "Sink"], None]
+# String aliases: collections.abc.Callable is not subscriptable at run time on Python 3.8.
+ExprFn: TypeAlias = "Callable[[Interpreter, Frame], object]"
+StmtFn: TypeAlias = "Callable[[Interpreter, Frame, Sink], None]"
 
 _UNSEEN = object()
 EXPR_KEY = "_c_expr"
