@@ -197,11 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--remote-python", choices=("oldest", "system"), default="oldest",
+                        help="the remote engine's python: the oldest python3 >= 3.8 under "
+                             "pyenv (as the tests), or the host's python3")
     opts = parser.parse_args(argv)
 
     from tests.ssh_fixture import start_sshd
 
-    servers = start_sshd()
+    servers = start_sshd(oldest_python=opts.remote_python == "oldest")
     server = next(servers)
     home = Path(tempfile.mkdtemp(prefix="pjsh-bench-home-"))
     try:

@@ -141,7 +141,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
         time.sleep(0.05)  # between connection attempts only; readiness is the banner
 
 
-def oldest_python() -> tuple[str, str] | None:
+def find_oldest_python() -> tuple[str, str] | None:
     """(version folder, "3.N") of the oldest python3 >= 3.8 under pyenv that is older than
     the running one: the remote side of the SSH tests runs under it (hosts run older
     pythons than clients); None where there is none."""
@@ -190,8 +190,9 @@ def _user_pids(uid: int) -> list[int]:
     return pids
 
 
-def start_sshd() -> Iterator[SSHServer]:
-    """Start sshd and the throwaway user; yields the server and cleans everything up."""
+def start_sshd(oldest_python: bool = True) -> Iterator[SSHServer]:
+    """Start sshd and the throwaway user; yields the server and cleans everything up. The
+    remote side runs the oldest python3 there is (False: the host's own python3)."""
     if not os.path.exists(SSHD):
         unavailable(f"OpenSSH's server at {SSHD}")
     if os.geteuid() != 0:
@@ -230,7 +231,7 @@ def start_sshd() -> Iterator[SSHServer]:
         # $PJSH_PYTHON is where pjsh's launcher looks first.
         remote_env = ""
         python = None
-        oldest = oldest_python()
+        oldest = find_oldest_python() if oldest_python else None
         if oldest is not None:
             shared = Path(tempfile.mkdtemp(prefix="pjsh-remote-python-"))
             shared.chmod(0o755)

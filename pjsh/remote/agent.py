@@ -64,6 +64,8 @@ if TYPE_CHECKING:
     from pjsh.runtime.runspace import Runspace
 
 PROTOCOL_VERSION = 1
+# Parsed script blocks by their text (see Agent._invoke).
+_PARSED: dict[str, Any] = {}
 _CHUNK = 1 << 16
 
 
@@ -550,7 +552,12 @@ class Agent:
             return ScriptBlock(parsed.body, text, text) if parsed.body is not None else text
 
         script = str(request.get("script", ""))
-        parsed = parse(script)
+        parsed = _PARSED.get(script)
+        if parsed is None:
+            parsed = parse(script)
+            if len(_PARSED) >= 256:
+                _PARSED.clear()
+            _PARSED[script] = parsed  # the same block sent again (a loop) is parsed once
         if parsed.error is not None or parsed.body is None:
             err = parsed.error
             return False, (err.describe() if err is not None

@@ -420,6 +420,22 @@ class EnterSession(Cmdlet):
         raise AssertionError("unreachable")
 
 
+def _using_names(body: object) -> list[str]:
+    """The ``$using:`` names of a script block, found once per parsed block (a loop calling
+    Invoke-Command runs the same block again and again)."""
+    cached = getattr(body, "_c_using", None)
+    if cached is None:
+        from pjsh.jobs.service import iter_nodes
+        from pjsh.lang import ast
+        cached = []
+        for node in iter_nodes(body):
+            if isinstance(node, ast.Variable) and node.scope == "using" and \
+                    node.name not in cached:
+                cached.append(node.name)
+        body._c_using = cached  # type: ignore[attr-defined]
+    return list(cached)
+
+
 def _local_user() -> str:
     import getpass
     try:
@@ -590,20 +606,14 @@ class InvokeCommand(Cmdlet):
         return ScriptBlock(result.body, text, text)
 
     def _remote(self, args: InvokeCommandArgs) -> None:
-        from pjsh.jobs.service import iter_nodes
-        from pjsh.lang import ast
         from pjsh.remote.sessions import InvokeWork, Target, native_argv
 
         block = self._script(args)
         interp, frame = self.ctx.caller()
         using: dict[str, object] = {}
-        for node in iter_nodes(block.body):
-            if isinstance(node, ast.Variable) and node.scope == "using":
-                key = "using:" + node.name
-                if key not in using:
-                    found, value = frame.scope.lookup(node.name)
-                    using[key] = value if found else interp.get_variable(frame, node.name,
-                                                                          None)
+        for name in _using_names(block.body):
+            found, value = frame.scope.lookup(name)
+            using["using:" + name] = value if found else interp.get_variable(frame, name, None)
         if args.parameter_set in _HOST_SETS:
             assert args.HostName is not None
             targets = [Target(h) for h in args.HostName]
@@ -624,7 +634,8 @@ class InvokeCommand(Cmdlet):
         # Only a host target can skip the engine (a session's runspace is the point).
         argv = None if self.got_input or args.ArgumentList or using or \
             args.parameter_set not in _HOST_SETS else native_argv(block.text, known)
-        writer = None if as_job else self.ctx.byte_writer()
+        # Raw bytes come only over a plain exec channel: ask for a byte sink only then.
+        writer = None if as_job or argv is None else self.ctx.byte_writer()
         work = InvokeWork(script=block.text, args=list(args.ArgumentList or []),
                           using=using, connect=connect, user=args.UserName, port=args.Port,
                           width=self.ctx.session.host.width, argv=argv,

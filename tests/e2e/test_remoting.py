@@ -179,10 +179,12 @@ def test_using_values_and_arguments_arrive_literally(sshd: SSHServer, ssh_home: 
     script = f"""\
 $word = 'a;b $(c) `d'
 Invoke-Command -HostName {ALIAS} {{ param($n) "$n|$using:word" }} -ArgumentList 7
+Set-Content local.ps1 'param($n) "file $n ran as $(whoami)"'
+Invoke-Command -HostName {ALIAS} -FilePath local.ps1 -ArgumentList 3
 """
     result = pjsh(script, ssh_home)
     assert result.stderr == ""
-    assert result.stdout == "7|a;b $(c) `d\n"
+    assert result.stdout == f"7|a;b $(c) `d\nfile 3 ran as {sshd.user}\n"
 
 
 INJECTIONS = ["a;touch pwned1", "$(touch pwned2)", "`touch pwned3`", "x\ntouch pwned4",
