@@ -346,3 +346,20 @@ $j.ChildJobs[0].JobStateInfo.Reason.Message
     lines = result.stdout.splitlines()
     assert lines[:2] == ["running", "Failed"]
     assert "ended" in lines[2] or "lost" in lines[2] or "closed" in lines[2]
+
+
+def test_entering_an_open_session_keeps_it_open_with_what_was_done_there(
+        sshd: SSHServer, ssh_home: Path) -> None:
+    script = f"""\
+$s = New-Session -HostName {ALIAS}
+Enter-Session -Session $s
+$kept = 'set while entered'
+Set-Location /tmp
+Exit-Session
+$s.State
+Invoke-Command -Session $s {{ $kept; $PWD.Path }}
+Get-Session | Measure-Object | ForEach-Object Count
+"""
+    result = pjsh(script, ssh_home)
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == ["Opened", "set while entered", "/tmp", "1"]
