@@ -363,9 +363,10 @@ class Agent:
     def _make_runspace(self, host: ProxyHost) -> Runspace:
         from pjsh.engine import local_options
         from pjsh.runtime.runspace import DEVNULL, create_runspace
-        options = local_options(host, native_stdin=DEVNULL,
-                                cwd=os.path.expanduser("~"))
-        return create_runspace(options)
+        # Natives get their own process group, which a stop (Ctrl+C at the client, Stop-Job)
+        # terminates: there is no terminal here to deliver the interrupt to them.
+        options = local_options(host, native_stdin=DEVNULL, cwd=os.path.expanduser("~"))
+        return create_runspace(options.derive(isolate_natives=True))
 
     # ---- reading ------------------------------------------------------------------------------
 

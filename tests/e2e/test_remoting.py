@@ -293,7 +293,7 @@ def test_an_unknown_host_key_is_refused_and_accept_new_records_it(sshd: SSHServe
 def test_stop_job_stops_a_remote_job_and_a_killed_engine_breaks_its_session(
         sshd: SSHServer, ssh_home: Path) -> None:
     script = f"""\
-$j = Invoke-Command -HostName {ALIAS} {{ "started"; Start-Sleep 300 }} -AsJob
+$j = Invoke-Command -HostName {ALIAS} {{ "started"; sleep 300 }} -AsJob
 Receive-Job $j -Wait -AutoRemoveJob:$false | Select-Object -First 1
 Stop-Job $j
 $j.State

@@ -340,3 +340,25 @@ def test_dropping_a_runspace_stops_its_jobs_and_forgets_it(engine: RemoteEngine)
         os.kill(pid, 0)
     assert messages(engine, "invoke", rs=3, script="1")[-1]["reason"] == \
         "That runspace is not open."
+
+
+@pytest.mark.parametrize("op", ["line", "invoke"])
+def test_a_cancel_ends_a_running_native_there_is_no_terminal_to_interrupt_it(
+        engine: RemoteEngine, op: str) -> None:
+    script = "sh -c 'echo $$; exec sleep 300'"
+    fields = {"text": script} if op == "line" else {"script": script}
+    request = engine.request(op, rs=1, w=80, **fields)
+    token = CancelToken()
+    pid = None
+    for message in request.messages(token):
+        if message.get("s") == "raw":
+            pid = int(base64.b64decode(message["x"]).split()[0])
+            token.set()
+        elif message.get("s") == "o":
+            pid = int(str(decode(message["x"])))
+            token.set()
+        elif message.get("done"):
+            assert message["reason"] == "stopped"
+    assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
