@@ -12,9 +12,11 @@ client → agent (every request but ``open`` names its runspace: ``"rs": K``)
     ``{"id": N, "op": "drop", "rs": K}`` stop runspace K's jobs and forget it.
     ``{"id": N, "op": "invoke", "script": text, "args": enc, "using": enc, "w": width}``
         run a script block; its records come back on their streams as objects.
-    ``{"id": N, "op": "line", "text": text, "w": width}``
+    ``{"id": N, "op": "line", "text": text, "w": width, "tty": [rows, cols]}``
         run a line typed in an entered session (Enter-Session): output is formatted here and
-        shown through the client's Host, as if the line had been typed there.
+        shown through the client's Host, as if the line had been typed there. With ``tty``
+        (the client is a terminal) its natives get a pseudo-terminal of that size.
+    ``{"op": "stdin", "rs": K, "x": base64}`` keys typed at the client, for that terminal.
     ``{"id": N, "op": "complete", "kind": "dir"|"commands", "path": text}`` completion data.
     ``{"id": N, "op": "cancel"}``  stop request N (Ctrl+C, Stop-Job).
     ``{"op": "reply", "call": K, "v": value}`` or ``{"op": "reply", "call": K, "err": text}``
@@ -143,7 +145,7 @@ class Channel:
 
     def _drain_locked(self) -> None:
         for slot in list(self.slots.values()):
-            for index, fd in enumerate(slot.raw):
+            for fd, stream in list(slot.sources):
                 while True:
                     try:
                         data = os.read(fd, _CHUNK)
@@ -152,16 +154,22 @@ class Channel:
                     if not data:
                         break
                     self.out.write(b'{"id":%d,"s":"raw","n":%d,"x":"%s"}\n' % (
-                        slot.current, index + 1, base64.b64encode(data)))
+                        slot.current, stream, base64.b64encode(data)))
 
     def pump(self, slot: Slot) -> None:
         """Forward a runspace's natives' bytes as they come (a thread per entered session: a
         long-running native streams)."""
+        wake = slot._wake[0]
         while not slot.closed:
             try:
-                select.select(slot.raw, [], [])
+                ready, _, _ = select.select([wake, *(fd for fd, _ in slot.sources)], [], [])
             except (OSError, ValueError):
                 return
+            if wake in ready:
+                try:
+                    os.read(wake, 64)
+                except OSError:
+                    return
             self.drain()
 
 
@@ -184,6 +192,7 @@ class ProxyHost:
         self._raw_fds = raw_fds
         self._width = 120
         self.records: JobHost | None = None
+        self.tty: int | None = None  # the pty slave, while an entered line runs at a terminal
 
     def _send(self, stream: str, body: str) -> None:
         self.agent.channel.send(f'{{"id":{self.slot.current},"s":"{stream}"{body}}}')
@@ -223,8 +232,13 @@ class ProxyHost:
         self._send("prog", ',"x":' + dumps(record))
 
     def native_stdio(self) -> tuple[int | None, int | None]:
-        # An invoke request's natives are captured (their output is the script's output).
-        return (None, None) if self.records is not None else self._raw_fds
+        # An invoke request's natives are captured (their output is the script's output); an
+        # entered line at a terminal gives them the slot's pseudo-terminal.
+        if self.records is not None:
+            return None, None
+        if self.tty is not None:
+            return self.tty, self.tty
+        return self._raw_fds
 
     def flush(self) -> None:
         self.agent.channel.drain()
@@ -322,11 +336,16 @@ class Slot:
     def __init__(self, agent: Agent, rs_id: int) -> None:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        for fd in (out_r, err_r):
+        wake_r, wake_w = os.pipe()
+        for fd in (out_r, err_r, wake_r):
             os.set_blocking(fd, False)
         self.id = rs_id
-        self.raw = (out_r, err_r)
-        self._write_ends = (out_w, err_w)
+        # What the pump reads, with the stream each goes to (1 stdout, 2 stderr); the pty's
+        # master joins once an entered line asks for a terminal.
+        self.sources: list[tuple[int, int]] = [(out_r, 1), (err_r, 2)]
+        self._wake = (wake_r, wake_w)  # tells the pump the sources changed
+        self._fds = [out_r, out_w, err_r, err_w, wake_r, wake_w]
+        self.pty: tuple[int, int] | None = None  # (master, slave)
         self.current = 0  # the request running (raw bytes and host output belong to it)
         self.running: int | None = None
         self.closed = False
@@ -336,10 +355,46 @@ class Slot:
         self.runspace: Runspace | None = None
         self.thread: threading.Thread | None = None
 
+    def terminal(self, rows: int, cols: int) -> int:
+        """The slot's pseudo-terminal (made on first use) sized rows x cols; its slave."""
+        import fcntl
+        import struct
+        import termios
+        if self.pty is None:
+            master, slave = os.openpty()
+            os.set_blocking(master, False)
+            # Line ends are the client terminal's business (it turns \n into \r\n, and
+            # pjsh's own output between natives relies on that): not done twice.
+            attrs = termios.tcgetattr(slave)
+            attrs[1] &= ~termios.ONLCR
+            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+            self.pty = (master, slave)
+            self._fds += [master, slave]
+            self.sources.append((master, 1))
+            os.write(self._wake[1], b"x")
+        fcntl.ioctl(self.pty[0], termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        return self.pty[1]
+
+    def feed_terminal(self, data: bytes) -> None:
+        """Keys typed at the client, for the native that has the terminal."""
+        if self.pty is not None:
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(self.pty[0], view):]
+                except BlockingIOError:
+                    select.select([], [self.pty[0]], [])
+                except OSError:
+                    return
+
     def release(self) -> None:
-        """Close the runspace's pipes (its jobs were stopped before)."""
+        """Close the runspace's pipes and terminal (its jobs were stopped before)."""
         self.closed = True
-        for fd in (*self.raw, *self._write_ends):
+        try:
+            os.write(self._wake[1], b"x")
+        except OSError:
+            pass
+        for fd in self._fds:
             try:
                 os.close(fd)
             except OSError:
@@ -394,6 +449,11 @@ class Agent:
                 break
             elif op == "open":
                 self._open(message)
+            elif op == "stdin":
+                with self._lock:
+                    target = self.slots.get(int(message.get("rs") or 0))
+                if target is not None:
+                    target.feed_terminal(base64.b64decode(str(message.get("x") or "")))
             else:
                 with self._lock:
                     target = self.slots.get(int(message.get("rs") or 0))
@@ -490,6 +550,9 @@ class Agent:
             slot.current = request_id
             if isinstance(request.get("w"), int):
                 slot.host.set_width(request["w"])
+            size = request.get("tty")
+            if request.get("op") == "line" and isinstance(size, list) and len(size) == 2:
+                slot.terminal(int(size[0]), int(size[1]))
             if request.get("op") == "line" and not slot.pumping:
                 slot.pumping = True
                 threading.Thread(target=self.channel.pump, args=(slot,), daemon=True,
@@ -526,7 +589,19 @@ class Agent:
         op = request.get("op")
         assert slot.runspace is not None
         if op == "line":
-            result = slot.runspace.run(str(request.get("text", "")))
+            size = request.get("tty")
+            session = slot.runspace.session
+            saved_stdin = session.native_stdin
+            if isinstance(size, list) and len(size) == 2:
+                # The client is a terminal: natives get one too (vim, top, less, colours),
+                # and the keys typed there arrive as "stdin" messages.
+                slot.host.tty = session.native_stdin = slot.terminal(int(size[0]),
+                                                                     int(size[1]))
+            try:
+                result = slot.runspace.run(str(request.get("text", "")))
+            finally:
+                slot.host.tty = None
+                session.native_stdin = saved_stdin
             stopped = result.stopped or slot.runspace.interp.stop_event.is_set()
             return result.ok and not stopped, "stopped" if stopped else None, None
         if op == "invoke":

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
 import itertools
 import os
 import queue
+import select
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -922,6 +924,7 @@ class EnteredSession:
         self.session = session
         self.temporary = temporary
         self.label = label
+        self._keys: _TerminalKeys | None = None
 
     @property
     def name(self) -> str:
@@ -946,12 +949,21 @@ class EnteredSession:
                 "PSSessionStateBroken"))
             self.leave(quiet=True)
             return False
-        request = self.session.remote.request("line", text=text, w=host.width)
+        fields: dict[str, object] = {"text": text, "w": host.width}
+        keys = _TerminalKeys.start(self.session.remote) if self.local.interactive else None
+        if keys is not None:
+            fields["tty"] = list(keys.size)
+        request = self.session.remote.request("line", **fields)
         self.session.busy += 1
         try:
+            if keys is not None:
+                keys.attach(request)
+            self._keys = keys
             done = self._drain(request, host)
         finally:
             self.session.busy -= 1
+            if keys is not None:
+                keys.stop()
         self.session.remote.cwd = str(done.get("cwd") or self.session.remote.cwd)
         if done.get("lost"):
             host.write_error(connection_error(self.label, str(done.get("reason")),
@@ -973,7 +985,9 @@ class EnteredSession:
     def _show(self, message: Message, host: Host, engine: RemoteEngine) -> None:
         from pjsh.remote.agent import decode_blocks
         if "call" in message:
-            answer_host_call(host, engine, message)
+            keys = self._keys
+            with keys.paused() if keys is not None else contextlib.nullcontext():
+                answer_host_call(host, engine, message)
             return
         kind = message.get("s")
         if kind == "fmt":
@@ -1052,6 +1066,105 @@ class EnteredSession:
         table = session_table(self.local)
         if self.session in table.sessions:
             table.sessions.remove(self.session)
+
+
+class _TerminalKeys:
+    """While an entered line runs at a terminal: the local terminal in raw mode, every key
+    sent to the remote pseudo-terminal (so vim, top and less work there), as ssh -t does.
+    Ctrl+C goes as a key and also stops the line's command (the remote natives have no
+    controlling terminal to deliver it as a signal)."""
+
+    def __init__(self, remote: RemoteRunspace, fd: int, saved: list[Any],
+                 size: tuple[int, int]) -> None:
+        self.remote = remote
+        self.fd = fd
+        self.saved = saved
+        self.size = size
+        self.request: Request | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._forward, name="pjsh-remote-keys",
+                                        daemon=True)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The terminal as it was, and no forwarding: a host call (Read-Host) reads it."""
+        self._halt()
+        try:
+            yield
+        finally:
+            _raw_input(self.fd, self.saved)
+            self._thread = threading.Thread(target=self._forward, name="pjsh-remote-keys",
+                                            daemon=True)
+            self._thread.start()
+
+    @classmethod
+    def start(cls, remote: RemoteRunspace) -> _TerminalKeys | None:
+        """Raw mode and key forwarding, if stdin and stdout are a terminal."""
+        import termios
+        if not (os.isatty(0) and os.isatty(1)):
+            return None
+        try:
+            saved = termios.tcgetattr(0)
+            size = os.get_terminal_size(1)
+            _raw_input(0, saved)
+        except (OSError, termios.error):
+            return None
+        keys = cls(remote, 0, saved, (size.lines, size.columns))
+        keys._thread.start()
+        return keys
+
+    def attach(self, request: Request) -> None:
+        """The request the keys' Ctrl+C stops."""
+        self.request = request
+
+    def _forward(self) -> None:
+        while True:
+            try:
+                ready, _, _ = select.select([self.fd, self._wake_r], [], [])
+            except (OSError, ValueError):
+                return
+            if self._wake_r in ready:
+                return
+            try:
+                data = os.read(self.fd, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            self.remote.engine.send({"op": "stdin", "rs": self.remote.rs,
+                                     "x": base64.b64encode(data).decode("ascii")})
+            if b"\x03" in data and self.request is not None:
+                self.request.cancel()
+
+    def _halt(self) -> None:
+        import termios
+        os.write(self._wake_w, b"x")
+        self._thread.join()
+        os.read(self._wake_r, 64)
+        try:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+        except (OSError, termios.error):
+            pass
+
+    def stop(self) -> None:
+        """Back to the terminal's own mode; no more forwarding."""
+        self._halt()
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+
+
+def _raw_input(fd: int, saved: list[Any]) -> None:
+    """Keys pass through untouched (no echo, no line editing, Ctrl+C a byte), but output
+    processing stays on: what pjsh itself prints meanwhile keeps its line ends."""
+    import termios
+    mode = list(saved)
+    mode[0] &= ~(termios.BRKINT | termios.ICRNL | termios.INPCK | termios.ISTRIP | termios.IXON)
+    mode[2] = (mode[2] & ~(termios.CSIZE | termios.PARENB)) | termios.CS8
+    mode[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN | termios.ISIG)
+    cc = list(mode[6])
+    cc[termios.VMIN], cc[termios.VTIME] = 1, 0
+    mode[6] = cc
+    termios.tcsetattr(fd, termios.TCSANOW, mode)
 
 
 # How many jobs of the remote runspace have not finished (said when a temporary session ends).

@@ -63,3 +63,27 @@ def test_an_entered_session_prompts_completes_and_survives_ctrl_c(sshd: SSHServe
     shell.pty.send("whoami\r")
     shell.expect(line_out("root"))
     assert re.search(re.escape(remote_prompt), str(shell.pty.before)) is None
+
+
+def test_natives_in_an_entered_session_get_a_terminal_vim_edits_a_remote_file(
+        sshd: SSHServer, shell: Shell) -> None:
+    remote_prompt = f"[{ALIAS}]: PS {sshd.user_home}>"
+    shell.pty.send(f"Enter-Session -HostName {ALIAS}\r")
+    shell.expect_exact(remote_prompt)
+    # The remote native sees a terminal of the local one's size (pexpect's: 40 x 200).
+    shell.pty.send("sh -c 'test -t 0 && test -t 1 && echo tty-$((6*7)); stty size'\r")
+    shell.expect_exact("tty-42")
+    shell.expect_exact("40 200")
+    shell.expect_exact(remote_prompt)
+    # Keys typed while it runs reach it.
+    shell.pty.send("sh -c 'read x; echo got-$x'\r")
+    shell.pty.send("hello\r")
+    shell.expect_exact("got-hello")
+    shell.expect_exact(remote_prompt)
+    shell.pty.send("vim -u NONE -N -n vimmed.txt\r")
+    shell.expect(r"\[New")  # vim's message line ("vimmed.txt" [New]): it owns the screen
+    shell.pty.send("iwritten in vim\x1b:wq\r")
+    shell.expect_exact(remote_prompt)
+    assert (Path(sshd.user_home) / "vimmed.txt").read_text() == "written in vim\n"
+    shell.pty.send("exit\r")
+    shell.expect_exact(shell.prompt)
