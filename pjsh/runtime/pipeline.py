@@ -774,7 +774,8 @@ class NativeStage(Stage):
                 self.specs, session.cwd, session.env, pipe(stdin), pipe(stdout),
                 [pipe(e) for e in stderrs], merges, on_stdout=on_stdout,
                 on_stderr=self._err_split,
-                new_group=session.isolate_natives or self._terminal)
+                new_group=session.isolate_natives or self._terminal,
+                detached=session.isolate_natives)
             if session.isolate_natives:
                 self._watch_stop()
             if not self.first:
