@@ -3,7 +3,8 @@
 Usage: sudo python bench/remote.py [--hosts 50] [--rounds 5] [--calls 100] [--json]
 
 It starts the test suite's OpenSSH sshd on 127.0.0.1 (tests/ssh_fixture.py: generated keys, a
-throwaway user, the remote engine run by the oldest python3 the machine has), writes an
+throwaway user; the remote engine runs under the host's python3, or with --remote-python
+oldest under the oldest python3 >= 3.8 the machine has, as in the tests), writes an
 ssh_config with ``--hosts`` aliases of it (h1, h2, ...), and measures:
 
 a) one command on an open session: ``Invoke-Command -Session $s { hostname }`` (and ``{ 1 }``,
@@ -197,9 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--remote-python", choices=("oldest", "system"), default="oldest",
-                        help="the remote engine's python: the oldest python3 >= 3.8 under "
-                             "pyenv (as the tests), or the host's python3")
+    parser.add_argument("--remote-python", choices=("oldest", "system"), default="system",
+                        help="the remote engine's python: the host's python3 (default), or "
+                             "the oldest python3 >= 3.8 under pyenv, as the tests use")
     opts = parser.parse_args(argv)
 
     from tests.ssh_fixture import start_sshd
