@@ -190,9 +190,11 @@ def _user_pids(uid: int) -> list[int]:
     return pids
 
 
-def start_sshd(oldest_python: bool = True) -> Iterator[SSHServer]:
+def start_sshd(oldest_python: bool = True,
+               remote_path: str | None = None) -> Iterator[SSHServer]:
     """Start sshd and the throwaway user; yields the server and cleans everything up. The
-    remote side runs the oldest python3 there is (False: the host's own python3)."""
+    remote side runs the oldest python3 there is (False: the host's own python3);
+    ``remote_path`` replaces the PATH its commands get (a host without python3)."""
     if not os.path.exists(SSHD):
         unavailable(f"OpenSSH's server at {SSHD}")
     if os.geteuid() != 0:
@@ -231,7 +233,7 @@ def start_sshd(oldest_python: bool = True) -> Iterator[SSHServer]:
         # $PJSH_PYTHON is where pjsh's launcher looks first.
         remote_env = ""
         python = None
-        oldest = find_oldest_python() if oldest_python else None
+        oldest = find_oldest_python() if oldest_python and remote_path is None else None
         if oldest is not None:
             shared = Path(tempfile.mkdtemp(prefix="pjsh-remote-python-"))
             shared.chmod(0o755)
@@ -261,7 +263,8 @@ def start_sshd(oldest_python: bool = True) -> Iterator[SSHServer]:
                 "ClientAliveInterval 0\n"
                 "LogLevel VERBOSE\n"
                 "Subsystem sftp internal-sftp\n"
-                + remote_env)
+                + remote_env
+                + (f"SetEnv PATH={remote_path}\n" if remote_path is not None else ""))
             subprocess.run([SSHD, "-t", "-f", str(config)], check=True, capture_output=True)
             with open(log, "ab") as out:
                 proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],

@@ -29,10 +29,11 @@ Message = dict[str, Any]
 class EngineStartError(Exception):
     """The remote engine could not be started (no suitable python3, a bad bundle...)."""
 
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str, reason: str, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason  # "nopython", "bundle", "closed"
+        self.detail = detail  # for "nopython": what was found
 
 
 class Request:
@@ -145,10 +146,12 @@ class RemoteEngine:
         elif message.get("nopython"):
             olds = [n for n in self.notes if "old" in n]
             found = ", ".join(f"{n.get('exe')} is {n.get('old')}" for n in olds)
+            detail = (f"only older ones were found ({found})" if found else
+                      "none was found")
             self.fail_start(EngineStartError(
-                f"[{self.name}] pjsh needs python3 3.8 or later on the host to run its engine; "
-                + (f"only older ones were found ({found})." if found else "none was found.")
-                + " Native commands still run through Invoke-Command.", "nopython"))
+                f"[{self.name}] pjsh needs python3 3.8 or later on the host to run its engine "
+                f"({detail}). Native commands with literal arguments still run there.",
+                "nopython", detail))
         elif message.get("bad"):
             self.fail_start(EngineStartError(
                 f"[{self.name}] the engine bundle arrived damaged (its hash did not match).",

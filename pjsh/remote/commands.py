@@ -382,6 +382,11 @@ class EnterSession(Cmdlet):
                 remote = open_remote(args.HostName, connect, self.ctx.cancel,
                                      user=args.UserName, port=args.Port)
             except RemotingError as exc:
+                if exc.reason == "nopython":
+                    from pjsh.remote.sessions import NativeOnlySession
+                    local.pushed = NativeOnlySession(local, args.HostName, connect,
+                                                     args.UserName, args.Port, exc.detail)
+                    return
                 self.ctx.throw(exc.record.message, f"PSSessionOpenFailed,{_fq_name(self)}",
                                "OpenError", args.HostName,
                                "System.Management.Automation.Remoting."

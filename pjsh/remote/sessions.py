@@ -74,9 +74,11 @@ def pool() -> SSHPool:
 class RemotingError(Exception):
     """A failure to report as one error record naming the host."""
 
-    def __init__(self, record: ErrorRecord) -> None:
+    def __init__(self, record: ErrorRecord, reason: str = "", detail: str = "") -> None:
         super().__init__(record.message)
         self.record = record
+        self.reason = reason  # "nopython" when the host has no python3 for the engine
+        self.detail = detail  # then: what was found
 
 
 def connection_error(host: str, message: str, error_id: str) -> ErrorRecord:
@@ -330,7 +332,8 @@ def open_engine(spec_text: str, connect: ConnectOptions, token: CancelToken | No
             token.remove_callback(key)
     if engine.start_error is not None:
         raise RemotingError(connection_error(spec_text, engine.start_error.message,
-                                             "PSSessionOpenFailed"))
+                                             "PSSessionOpenFailed"), engine.start_error.reason,
+                            engine.start_error.detail)
     return engine
 
 
@@ -1177,3 +1180,75 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+# Hosts already warned about in this process (the warning is said once per host).
+_WARNED_NO_PYTHON: set[str] = set()
+
+
+class NativeOnlySession:
+    """Enter-Session on a host without a python3 for the engine: lines that are one native
+    command with literal arguments still run there, over plain exec channels (their argv
+    quoted), output as bytes; anything else says what is missing."""
+
+    def __init__(self, local: Session, spec: str, connect: ConnectOptions, user: str | None,
+                 port: int | None, why: str) -> None:
+        self.local = local
+        self.spec = spec
+        self.connect = connect
+        self.user = user
+        self.port = port
+        self.why = why
+        if spec not in _WARNED_NO_PYTHON:
+            _WARNED_NO_PYTHON.add(spec)
+            local.host.write_stream(
+                "Warning", f"{spec} has no python3 3.8 or later for pjsh's engine ({why}): "
+                "only native commands with literal arguments run there, over plain exec "
+                "channels.")
+
+    def prompt(self) -> str:
+        """``[host]: PS> `` (no engine there to say its directory)."""
+        return f"[{self.spec}]: PS> "
+
+    def run_line(self, text: str) -> bool:
+        """Run a native-only line over an exec channel; ``exit`` leaves."""
+        words = text.strip().rstrip(";").strip().lower()
+        if words in ("exit", "exit-session", "exit-pssession", "exsn"):
+            self.leave()
+            return True
+        registry = self.local.registry
+        argv = native_argv(text, lambda name: registry.commands.get(name.lower()) is not None
+                           or name.lower() in registry.aliases)
+        host = self.local.host
+        if argv is None:
+            host.write_error(make_error(
+                f"[{self.spec}] This command needs pjsh's engine, which cannot run there: no "
+                f"python3 3.8 or later ({self.why}). Run a native command with literal "
+                "arguments, or install python3 3.8 or later on the host.",
+                "RemoteEngineUnavailable", "ResourceUnavailable", target=self.spec))
+            return False
+        out_fd, err_fd = host.native_stdio()
+
+        class _Out(Emitter):
+            def raw(self, data: bytes) -> None:
+                if out_fd is not None:
+                    host.flush()
+                    _write_all(out_fd, data)
+                else:
+                    host.write_host(data.decode("utf-8", "replace").rstrip("\n"))
+
+            def error(self, record: ErrorRecord) -> None:
+                if err_fd is not None and record.FullyQualifiedErrorId == "NativeCommandError":
+                    _write_all(err_fd, (record.message + "\n").encode("utf-8",
+                                                                       "surrogateescape"))
+                else:
+                    host.write_error(record)
+
+        status = run_native_over_exec(self.spec, argv, self.connect, _Out(), None,
+                                      user=self.user, port=self.port, as_bytes=True)
+        return status == 0
+
+    def leave(self, quiet: bool = False) -> None:
+        """Back to the local prompt (nothing runs there to stop)."""
+        if self.local.pushed is self:
+            self.local.pushed = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -363,3 +364,34 @@ Get-Session | Measure-Object | ForEach-Object Count
     result = pjsh(script, ssh_home)
     assert result.stderr == ""
     assert result.stdout.splitlines() == ["Opened", "set while entered", "/tmp", "1"]
+
+
+@pytest.fixture(scope="module")
+def sshd_without_python() -> Iterator[SSHServer]:
+    """A second sshd whose sessions find no python3 (their PATH names no directory)."""
+    from tests.ssh_fixture import start_sshd
+    yield from start_sshd(remote_path="/nonexistent")
+
+
+def test_a_host_without_python_still_runs_natives_and_says_what_is_missing_once(
+        sshd_without_python: SSHServer, tmp_path: Path) -> None:
+    server = sshd_without_python
+    home = server.make_home(tmp_path / "home")
+    script = f"""\
+Invoke-Command -HostName {ALIAS} {{ /usr/bin/id -un }}
+Invoke-Command -HostName {ALIAS} {{ Get-Date }}
+Enter-Session -HostName {ALIAS}
+/usr/bin/id -un
+Get-ChildItem
+exit
+Enter-Session -HostName {ALIAS}
+exit
+'back'
+"""
+    result = pjsh(script, home)
+    assert result.stdout.splitlines() == [server.user, server.user, "back"]
+    errors = result.stderr.splitlines()
+    # The cmdlet block and the entered cmdlet line each say what is missing; the warning on
+    # entering comes once.
+    assert sum("3.8 or later" in line for line in errors) == 3
+    assert sum(line.startswith("WARNING:") for line in errors) == 1

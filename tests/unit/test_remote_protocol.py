@@ -167,6 +167,7 @@ def test_no_suitable_python_says_what_is_missing(tmp_path: Path) -> None:
     assert eng.start_error is not None and eng.start_error.reason == "nopython"
     assert "3.8 or later" in eng.start_error.message
     assert "/opt/py36 is 3.6.15" in eng.start_error.message
+    assert eng.start_error.detail == "only older ones were found (/opt/py36 is 3.6.15)"
     proc.wait(30)
 
 
