@@ -58,6 +58,8 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from pjsh.jobs.worker import PipeWriter
+
 if TYPE_CHECKING:
     from pjsh.jobs.jobhost import JobHost
     from pjsh.runtime.errors import ErrorRecord
@@ -279,8 +281,9 @@ class ProxyHost:
 # ---- the records of an invoke request -------------------------------------------------------
 
 
-class RecordWriter:
-    """Sends an ``invoke`` request's records on their streams (a job writer's interface)."""
+class RecordWriter(PipeWriter):
+    """Sends an ``invoke`` request's records on their streams: a worker's writer whose lines
+    carry the request id and go through the channel."""
 
     def __init__(self, agent: Agent, request_id: int) -> None:
         from pjsh.runtime.serialize import dumps
@@ -288,8 +291,9 @@ class RecordWriter:
         self._agent = agent
         self._prefix = f'{{"id":{request_id},"s":"'
 
-    def _send(self, stream: str, value: object) -> None:
-        self._agent.channel.send(self._prefix + stream + '","x":' + self._dumps(value) + "}")
+    def _send(self, stream: str, value: object, extra: str = "") -> None:
+        self._agent.channel.send(self._prefix + stream + '"' + extra + ',"x":'
+                                 + self._dumps(value) + "}")
 
     def write_output(self, value: object) -> None:
         from pjsh.runtime.values import FormatOutput
@@ -299,24 +303,6 @@ class RecordWriter:
                 encode_blocks(list(value)), separators=(",", ":")) + "}")
             return
         self._send("o", value)
-
-    def write_error(self, record: object) -> None:
-        self._send("e", record)
-
-    def write_warning(self, text: str) -> None:
-        self._send("w", text)
-
-    def write_verbose(self, text: str) -> None:
-        self._send("v", text)
-
-    def write_debug(self, text: str) -> None:
-        self._send("d", text)
-
-    def write_information(self, value: object, tags: Sequence[str] = ()) -> None:
-        self._send("i", value)  # already an information record (the job host made it)
-
-    def write_progress(self, record: object) -> None:
-        self._send("p", record)
 
 
 class _OutputSink:

@@ -589,26 +589,11 @@ class InvokeCommand(Cmdlet):
                             out=_Out(self.ctx.write_output))
 
     def _script(self, args: InvokeCommandArgs) -> ScriptBlock:
-        from pjsh.lang.parser import parse
-        from pjsh.runtime.scriptblock import ScriptBlock
+        from pjsh.commands.jobs import script_from_file
         if args.ScriptBlock is not None:
             return args.ScriptBlock
-        assert args.FilePath is not None
-        full = self.ctx.session.resolve_path(args.FilePath)
-        try:
-            with open(full, encoding="utf-8", errors="surrogateescape") as fh:
-                text = fh.read()
-        except OSError:
-            self.ctx.throw(f"Cannot find path '{full}' because it does not exist.",
-                           f"PathNotFound,{_fq_name(self)}", "ObjectNotFound", full,
-                           "System.Management.Automation.ItemNotFoundException")
-            raise AssertionError("unreachable") from None
-        result = parse(text)
-        if result.body is None:
-            assert result.error is not None
-            self.ctx.throw(result.error.describe(full), "ParseError", "ParserError", full)
-        assert result.body is not None
-        return ScriptBlock(result.body, text, text)
+        assert args.FilePath is not None  # mandatory in the FilePath sets
+        return script_from_file(self, args.FilePath)
 
     def _remote(self, args: InvokeCommandArgs) -> None:
         from pjsh.remote.sessions import InvokeWork, Target, native_argv

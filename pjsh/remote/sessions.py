@@ -917,6 +917,13 @@ def open_session_object(local: Session, remote: RemoteRunspace, name: str | None
 # ---- Enter-Session --------------------------------------------------------------------------------
 
 
+def is_exit(text: str) -> bool:
+    """Whether an entered line means leaving the session (``exit``, ``Exit-Session``): the
+    console answers it, the remote runspace never sees it."""
+    words = text.strip().rstrip(";").strip().lower()
+    return words in ("exit", "exit-session", "exit-pssession", "exsn")
+
+
 class EnteredSession:
     """The session lines go to after Enter-Session (a PushedRunspace): each line runs in the
     remote runspace, its output formatted there and shown by the local Host."""
@@ -940,8 +947,7 @@ class EnteredSession:
 
     def run_line(self, text: str) -> bool:
         """Run one line remotely (``exit``/``Exit-Session`` leave); returns $?."""
-        words = text.strip().rstrip(";").strip().lower()
-        if words in ("exit", "exit-session", "exit-pssession", "exsn"):
+        if is_exit(text):
             self.leave()
             return True
         host = self.local.host
@@ -1212,8 +1218,7 @@ class NativeOnlySession:
 
     def run_line(self, text: str) -> bool:
         """Run a native-only line over an exec channel; ``exit`` leaves."""
-        words = text.strip().rstrip(";").strip().lower()
-        if words in ("exit", "exit-session", "exit-pssession", "exsn"):
+        if is_exit(text):
             self.leave()
             return True
         registry = self.local.registry
