@@ -395,3 +395,14 @@ exit
     # entering comes once.
     assert sum("3.8 or later" in line for line in errors) == 3
     assert sum(line.startswith("WARNING:") for line in errors) == 1
+
+
+def test_a_password_in_a_script_fails_fast_with_a_clear_error(sshd: SSHServer,
+                                                              tmp_path: Path) -> None:
+    home = sshd.make_home(tmp_path / "home", config_extra=(
+        f"Host pwonly\n    HostName 127.0.0.1\n    Port {sshd.port}\n    User {sshd.user}\n"
+        "    PubkeyAuthentication no\n"))
+    result = pjsh("Invoke-Command -HostName pwonly { 1 }\n'next'\n", home, timeout=60)
+    assert result.stdout == "next\n"
+    assert "[pwonly]" in result.stderr and "password" in result.stderr
+    assert sshd.password not in result.stdout + result.stderr
