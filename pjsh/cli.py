@@ -173,8 +173,10 @@ def run_batch(opts: Options) -> int:
     host = StreamHost(input=_stdin_buffer(), non_interactive=opts.non_interactive)
     scripted = opts.command is None and opts.file is None
     # Scripted stdin: natives read /dev/null, so none swallows the rest of the script.
+    from pjsh.remote import REMOTE_MANIFEST
     rs = create_runspace(local_options(host, native_stdin=DEVNULL if scripted else None,
-                                       script_args=tuple(opts.args)))
+                                       script_args=tuple(opts.args),
+                                       extra_commands=REMOTE_MANIFEST, reads_lines=scripted))
     exit_on_signals()
     if opts.command is not None or opts.file is not None:
         # `cmds | pjsh -c '$input | ...'`: stdin lines, read only if the script asks for them
@@ -272,12 +274,25 @@ def run_stdin(rs: Runspace) -> int:
         parsed = rs.parse(pending)
         if parsed.incomplete:
             continue
+        pushed = rs.session.pushed
+        if pushed is not None:
+            # Enter-Session: the line runs in the remote runspace.
+            ok = pushed.run_line(pending)
+            pending = ""
+            leave_if_signalled()
+            continue
         result = rs.run(pending, parsed=parsed)
         pending = ""
         leave_if_signalled()
         if result.exit_code is not None:
             return _exit_status(result.ok, result.exit_code)
         ok = result.ok
+    pushed = rs.session.pushed
+    if pushed is not None:
+        if pending.strip():
+            ok = pushed.run_line(pending)
+            pending = ""
+        pushed.leave()  # the input ended: a temporary session closes (and says so)
     if pending.strip():
         result = rs.run(pending)
         if result.incomplete and result.parse_error is not None:

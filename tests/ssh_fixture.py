@@ -78,6 +78,8 @@ class SSHServer:
     process: subprocess.Popen[bytes]
     log: Path
     homes: list[Path] = field(default_factory=list)
+    # The python3 the remote side runs pjsh's engine with (None: the host's own python3).
+    remote_python: str | None = None
 
     host: str = "127.0.0.1"
 
@@ -139,6 +141,43 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
         time.sleep(0.05)  # between connection attempts only; readiness is the banner
 
 
+def find_oldest_python() -> tuple[str, str] | None:
+    """(version folder, "3.N") of the oldest python3 >= 3.8 under pyenv that is older than
+    the running one: the remote side of the SSH tests runs under it (hosts run older
+    pythons than clients); None where there is none."""
+    import glob
+    import sys
+    roots = [os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv"), "/root/.pyenv"]
+    for minor in range(8, sys.version_info[1]):
+        for root in dict.fromkeys(r for r in roots if r):
+            for folder in sorted(glob.glob(f"{root}/versions/3.{minor}.*")):
+                if os.access(f"{folder}/bin/python3.{minor}", os.X_OK):
+                    return folder, f"3.{minor}"
+    return None
+
+
+def _copy_python(folder: str, version: str, into: Path) -> Path:
+    """A copy of a pyenv python the throwaway user can run (pyenv's root is closed to it):
+    the interpreter, its shared library and its standard library (with its byte code: the
+    user cannot write it there) without tests."""
+    skip = {"test", "tests", "site-packages", "idlelib", "tkinter",
+            "turtledemo", "lib2to3", "ensurepip", "unittest"}
+    (into / "bin").mkdir(parents=True)
+    shutil.copy2(f"{folder}/bin/python{version}", into / "bin" / f"python{version}")
+    lib = into / "lib"
+    lib.mkdir()
+    for name in os.listdir(f"{folder}/lib"):
+        if name.startswith("libpython"):
+            shutil.copy2(f"{folder}/lib/{name}", lib / name, follow_symlinks=False)
+    shutil.copytree(f"{folder}/lib/python{version}", lib / f"python{version}",
+                    ignore=lambda _d, names: [n for n in names if n in skip], symlinks=True)
+    for path, _dirs, files in os.walk(into):
+        os.chmod(path, 0o755)
+        for name in files:
+            os.chmod(os.path.join(path, name), 0o755)
+    return into / "bin" / f"python{version}"
+
+
 def _user_pids(uid: int) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
@@ -151,8 +190,11 @@ def _user_pids(uid: int) -> list[int]:
     return pids
 
 
-def start_sshd() -> Iterator[SSHServer]:
-    """Start sshd and the throwaway user; yields the server and cleans everything up."""
+def start_sshd(oldest_python: bool = True,
+               remote_path: str | None = None) -> Iterator[SSHServer]:
+    """Start sshd and the throwaway user; yields the server and cleans everything up. The
+    remote side runs the oldest python3 there is (False: the host's own python3);
+    ``remote_path`` replaces the PATH its commands get (a host without python3)."""
     if not os.path.exists(SSHD):
         unavailable(f"OpenSSH's server at {SSHD}")
     if os.geteuid() != 0:
@@ -161,6 +203,7 @@ def start_sshd() -> Iterator[SSHServer]:
         if shutil.which(tool) is None:
             unavailable(f"the '{tool}' command")
     directory = Path(tempfile.mkdtemp(prefix="pjsh-sshd-"))
+    extra_dirs: list[Path] = []
     user = "pjshremote" + secrets.token_hex(3)
     password = secrets.token_urlsafe(12)
     proc: subprocess.Popen[bytes] | None = None
@@ -186,6 +229,18 @@ def start_sshd() -> Iterator[SSHServer]:
             os.chown(p, entry.pw_uid, entry.pw_gid)
         (ssh_dir / "authorized_keys").chmod(0o600)
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+        # The remote side runs the oldest python3 there is (the engine must run on 3.8);
+        # $PJSH_PYTHON is where pjsh's launcher looks first.
+        remote_env = ""
+        python = None
+        oldest = find_oldest_python() if oldest_python and remote_path is None else None
+        if oldest is not None:
+            shared = Path(tempfile.mkdtemp(prefix="pjsh-remote-python-"))
+            shared.chmod(0o755)
+            extra_dirs.append(shared)
+            python = _copy_python(oldest[0], oldest[1], shared / "python")
+            remote_env = (f"SetEnv PJSH_PYTHON={python} "
+                          f"LD_LIBRARY_PATH={shared / 'python' / 'lib'}\n")
         log = directory / "sshd.log"
         for _ in range(5):
             port = _free_port()
@@ -207,7 +262,9 @@ def start_sshd() -> Iterator[SSHServer]:
                 "MaxSessions 200\n"
                 "ClientAliveInterval 0\n"
                 "LogLevel VERBOSE\n"
-                "Subsystem sftp internal-sftp\n")
+                "Subsystem sftp internal-sftp\n"
+                + remote_env
+                + (f"SetEnv PATH={remote_path}\n" if remote_path is not None else ""))
             subprocess.run([SSHD, "-t", "-f", str(config)], check=True, capture_output=True)
             with open(log, "ab") as out:
                 proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
@@ -226,7 +283,8 @@ def start_sshd() -> Iterator[SSHServer]:
             raise RuntimeError(f"sshd would not start:\n{log.read_text(errors='replace')}")
         yield SSHServer(port=port, user=user, password=password, user_home=entry.pw_dir,
                         directory=directory, client_key=client_key, host_keys=host_keys,
-                        process=proc, log=log)
+                        process=proc, log=log,
+                        remote_python=str(python) if python is not None else None)
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()
@@ -245,6 +303,8 @@ def start_sshd() -> Iterator[SSHServer]:
                     pass
             subprocess.run(["userdel", "-f", "-r", user], capture_output=True)
         shutil.rmtree(directory, ignore_errors=True)
+        for extra in extra_dirs:
+            shutil.rmtree(extra, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

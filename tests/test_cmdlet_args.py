@@ -14,11 +14,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from pjsh.commands import builtin_registry
+from pjsh.commands import BUILTIN_MANIFEST
 from pjsh.commands.objects import _WHERE_OPERATORS
-from pjsh.runtime.cmdlet import Bound, Cmdlet, Param
+from pjsh.remote import REMOTE_MANIFEST
+from pjsh.runtime.cmdlet import Bound, Cmdlet, Param, Registry
 
-REGISTRY = builtin_registry()
+# The built-in cmdlets and the remoting ones the console and scripted modes add.
+REGISTRY = Registry.from_manifest({**BUILTIN_MANIFEST, **REMOTE_MANIFEST})
 CMDLETS = sorted(set(REGISTRY.commands.values()), key=lambda c: c.spec.name)
 
 
@@ -149,7 +151,8 @@ def parameters_read(cls: type[Cmdlet]) -> set[str]:
         for name in _called_names(tree):
             target = namespace.get(name)
             if (inspect.isfunction(target) or inspect.isclass(target)) \
-                    and target.__module__.startswith("pjsh.commands.") and target not in seen:
+                    and target.__module__.startswith(("pjsh.commands.", "pjsh.remote.commands")) \
+                    and target not in seen:
                 seen.add(target)
                 todo.append(target)
     return found

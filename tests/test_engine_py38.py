@@ -20,7 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_PATHS = ("pjsh/lang", "pjsh/runtime", "pjsh/jobs", "pjsh/commands", "pjsh/engine.py",
-                "pjsh/lifecycle.py", "pjsh/__init__.py")
+                "pjsh/lifecycle.py", "pjsh/__init__.py", "pjsh/remote/__init__.py",
+                "pjsh/remote/agent.py")
 SMOKE_SCRIPT = ROOT / "tests" / "engine_smoke.py"
 
 

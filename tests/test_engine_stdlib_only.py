@@ -1,4 +1,5 @@
-"""The engine (pjsh/lang, runtime, commands, jobs) imports only the standard library and itself.
+"""The engine (pjsh/lang, runtime, commands, jobs, and the remote agent) imports only the
+standard library and itself.
 
 This keeps `pjsh -c` and scripted mode fast to start and lets the same engine run on a remote host
 that has nothing but python3 (docs/architecture.md, "Decisions").
@@ -23,7 +24,9 @@ HEAVY_MODULES = frozenset({"rich", "prompt_toolkit", "pygments", "asyncssh"})
 
 def engine_files() -> list[Path]:
     """Every Python file of the engine packages, plus pjsh/__init__.py which they all import."""
-    files = [PACKAGE_DIR / "__init__.py"]
+    # The remote engine's server goes to hosts with the engine (pjsh/remote/bundle.py).
+    files = [PACKAGE_DIR / "__init__.py", PACKAGE_DIR / "remote" / "__init__.py",
+             PACKAGE_DIR / "remote" / "agent.py"]
     for package in ENGINE_PACKAGES:
         files.extend(sorted((PACKAGE_DIR / package).rglob("*.py")))
     return files
@@ -94,7 +97,8 @@ def is_allowed(module: str) -> bool:
         return True
     if parts[0] != "pjsh":
         return False
-    return len(parts) == 1 or parts[1] in ENGINE_PACKAGES
+    return (len(parts) == 1 or parts[1] in ENGINE_PACKAGES
+            or module in ("pjsh.engine", "pjsh.lifecycle", "pjsh.remote", "pjsh.remote.agent"))
 
 
 # Stub-only modules a type checker reads; allowed solely inside `if TYPE_CHECKING:` blocks,

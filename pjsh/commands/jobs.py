@@ -256,7 +256,8 @@ def job_spec(jobs: list[Job], spec: str) -> Job | None:
 
 
 # ---- Start-Job --------------------------------------------------------------------------------
-def _script_from_file(cmd: Cmdlet, path: str) -> scriptblock.ScriptBlock:
+def script_from_file(cmd: Cmdlet, path: str) -> scriptblock.ScriptBlock:
+    """A script file as a script block (-FilePath): read, parsed, or a terminating error."""
     from pjsh.lang.parser import parse
     from pjsh.runtime.scriptblock import ScriptBlock
 
@@ -348,7 +349,7 @@ class StartJob(Cmdlet):
             # Mandatory in the FilePath and LiteralPath sets: the binder refuses $null and ''.
             path = args.FilePath or args.LiteralPath
             assert path
-            block = _script_from_file(self, path)
+            block = script_from_file(self, path)
         assert isinstance(block, ScriptBlock)  # mandatory in the ComputerName set
         interp, frame = _caller(self)
         job = service(self).start_script_job(
@@ -418,7 +419,7 @@ class StartThreadJob(Cmdlet):
             block = args.ScriptBlock
         else:
             assert args.FilePath is not None  # mandatory in the FilePath set
-            block = _script_from_file(self, args.FilePath)
+            block = script_from_file(self, args.FilePath)
         assert isinstance(block, ScriptBlock)  # mandatory in the ScriptBlock set
         svc = service(self)
         interp, frame = _caller(self)

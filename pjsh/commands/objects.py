@@ -1326,6 +1326,8 @@ class MeasureObject(_Evaluating):
             delta = number - stats.mean
             stats.mean += delta / stats.numbers
             stats.m2 += delta * (number - stats.mean)
+        if "Maximum" not in self._wanted and "Minimum" not in self._wanted:
+            return  # the extremes are shown only when asked for (_order costs per object)
         if stats.maximum is None or _order(extreme, stats.maximum, False) > 0:
             stats.maximum = extreme
         if stats.minimum is None or _order(extreme, stats.minimum, False) < 0:

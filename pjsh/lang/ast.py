@@ -12,6 +12,10 @@ class Node:
 
     span: Span
 
+    def __getstate__(self) -> dict[str, object]:
+        """The fields only: closures the runtime caches on a node (``_c_*``) are not data."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_c_")}
+
 
 # ---------------------------------------------------------------- expressions
 @dataclass

@@ -127,12 +127,17 @@ def run_line(runspace: Runspace, host: ConsoleHost, text: str) -> int | None:
     status = "Failed"
     code: int | None = None
     try:
-        result = runspace.run(text)
-        if result.incomplete and result.parse_error is not None:
-            # Submitted anyway (Meta+Enter): show why it cannot run.
-            runspace.report_parse_error(result.parse_error)
-        status = "Completed" if result.ok else "Failed"
-        code = result.exit_code
+        pushed = session.pushed
+        if pushed is not None:
+            # Enter-Session: the line runs in the remote runspace.
+            status = "Completed" if pushed.run_line(text) else "Failed"
+        else:
+            result = runspace.run(text)
+            if result.incomplete and result.parse_error is not None:
+                # Submitted anyway (Meta+Enter): show why it cannot run.
+                runspace.report_parse_error(result.parse_error)
+            status = "Completed" if result.ok else "Failed"
+            code = result.exit_code
     except KeyboardInterrupt:
         # Ctrl+C stopped the command: back to the prompt on a fresh line, quietly (as pwsh).
         status = "Stopped"
@@ -249,8 +254,10 @@ def run_repl(no_profile: bool = False) -> int:
     # imports the console); it reads $PjshNotifyJobs per notice, so turning it off is instant.
     holder: list[Runspace] = []
     notices = NoticeQueue(lambda: bool(holder) and preference(holder[0], "PjshNotifyJobs"))
+    from pjsh.remote import REMOTE_MANIFEST
     runspace = create_runspace(local_options(host, interactive=True, terminal=terminal,
-                                             job_subscribers=(notices.on_job_event,)))
+                                             job_subscribers=(notices.on_job_event,),
+                                             extra_commands=REMOTE_MANIFEST, reads_lines=True))
     holder.append(runspace)
     exit_on_signals(interactive=True)
     warned = False
@@ -268,7 +275,8 @@ def run_repl(no_profile: bool = False) -> int:
         while True:
             leave_if_signalled()
             try:
-                message = ANSI(prompt_text(runspace))
+                pushed = runspace.session.pushed
+                message = ANSI(pushed.prompt() if pushed is not None else prompt_text(runspace))
                 show_bar = preference(runspace, "PjshJobToolbar")
                 # patch_stdout only while reading: notices printed meanwhile go above the
                 # prompt (its proxy redraws the typed line intact); while a command runs,
@@ -289,6 +297,9 @@ def run_repl(no_profile: bool = False) -> int:
                 # Ctrl+C drops the line being typed (or arrived between two commands).
                 continue
             except EOFError:
+                if runspace.session.pushed is not None:
+                    runspace.session.pushed.leave()  # Ctrl+D leaves the entered session
+                    continue
                 code = 0  # Ctrl+D on an empty line
             if code is not None:
                 running = running_jobs(runspace)
@@ -303,6 +314,8 @@ def run_repl(no_profile: bool = False) -> int:
             warned = False
     finally:
         try:
+            if runspace.session.pushed is not None:
+                runspace.session.pushed.leave(quiet=True)
             flush_quietly(host)
         finally:
             stop_jobs_on_exit(runspace)

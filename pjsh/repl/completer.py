@@ -14,7 +14,7 @@ import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
@@ -189,6 +189,17 @@ def quote_path(path: str, quote: str = "") -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
+@runtime_checkable
+class RemoteCompletion(Protocol):
+    """What an entered remote session offers the completer (pjsh.remote's EnteredSession)."""
+
+    def list_dir(self, typed_dir: str) -> list[tuple[str, bool, bool]]:
+        """(name, is a directory, is executable) of a directory there."""
+
+    def command_names(self) -> tuple[list[str], list[str], str]:
+        """Programs on its PATH, its functions, its home directory."""
+
+
 class PjshCompleter(Completer):
     """prompt_toolkit completer over a session's commands, parameters, variables and files."""
 
@@ -261,18 +272,28 @@ class PjshCompleter(Completer):
                 seen.add(name.lower())
                 found.append((name, None, meta))
 
-        for alias, target in self.session.aliases.items():
-            add(alias, f"alias → {target}")
+        remote = self._remote()
+        executables = self._executables()
+        if remote is not None:
+            # An entered session: its functions and its PATH's programs (the cmdlets are
+            # the same engine's).
+            remote_programs, remote_functions, _home = remote.command_names()
+            executables = [(name, "") for name in remote_programs]
+            for fn_name in remote_functions:
+                add(fn_name, "function")
+        else:
+            for alias, target in self.session.aliases.items():
+                add(alias, f"alias → {target}")
+            for fn_key, info in self.session.functions.items():
+                add(str(getattr(info, "name", fn_key)), "function")
         for alias, target in self.session.registry.aliases.items():
             add(alias, f"alias → {target}")
-        for fn_key, info in self.session.functions.items():
-            add(str(getattr(info, "name", fn_key)), "function")
         for cls in self.session.registry.commands.values():
             spec = cls.spec
             add(spec.name, spec.summary or "cmdlet")
         pjsh_names = sorted(found, key=lambda item: item[0].lower())
         yield from pjsh_names
-        for name, path in self._executables():
+        for name, path in executables:
             # File names are case-sensitive: an executable matches only as typed.
             if name.lower() not in seen and name.startswith(typed):
                 seen.add(name.lower())
@@ -521,29 +542,46 @@ class PjshCompleter(Completer):
             return
         cut = raw.rfind("/") + 1
         typed_dir, prefix = raw[:cut], raw[cut:]
-        fs_dir = self._expand_dir(typed_dir)
-        try:
-            entries = sorted(os.scandir(fs_dir), key=lambda e: e.name.lower())
-        except OSError:
+        entries = self._list_dir(typed_dir)
+        if entries is None:
             return
         show_hidden = prefix.startswith(".")
-        visible = [e for e in entries if show_hidden or not e.name.startswith(".")]
-        chosen = [e for e in visible if e.name.startswith(prefix)]
+        visible = [e for e in entries if show_hidden or not e[0].startswith(".")]
+        chosen = [e for e in visible if e[0].startswith(prefix)]
         if not chosen:
-            chosen = [e for e in visible if e.name.lower().startswith(prefix.lower())]
-        for entry in chosen:
-            is_dir = _is_dir(entry)
+            chosen = [e for e in visible if e[0].lower().startswith(prefix.lower())]
+        for name, is_dir, is_exec in chosen:
             if directories_only and not is_dir:
                 continue
-            if executables and not is_dir and not os.access(entry.path, os.X_OK):
+            if executables and not is_dir and not is_exec:
                 continue
             suffix = "/" if is_dir else ""
-            completed = typed_dir + entry.name + suffix
+            completed = typed_dir + name + suffix
             text = quote_path(completed, quote)
             if text != completed and completed.startswith("~"):
                 # Quotes stop `~` from being expanded: spell the home directory out instead.
                 text = quote_path(self._home() + completed[1:], quote)
-            yield text, entry.name + suffix, ""
+            yield text, name + suffix, ""
+
+    def _remote(self) -> RemoteCompletion | None:
+        """The entered remote session (Enter-Session), whose files and programs are the ones
+        to complete, if there is one."""
+        pushed = self.session.pushed
+        return pushed if isinstance(pushed, RemoteCompletion) else None
+
+    def _list_dir(self, typed_dir: str) -> list[tuple[str, bool, bool]] | None:
+        """(name, is a directory, is executable) of the entries of a typed directory, sorted
+        (None if it cannot be read): the remote host's in an entered session."""
+        remote = self._remote()
+        if remote is not None:
+            found = remote.list_dir(typed_dir)
+            return sorted(found, key=lambda e: e[0].lower()) if found else None
+        try:
+            entries = sorted(os.scandir(self._expand_dir(typed_dir)),
+                             key=lambda e: e.name.lower())
+        except OSError:
+            return None
+        return [(e.name, _is_dir(e), os.access(e.path, os.X_OK)) for e in entries]
 
     def _expand_dir(self, typed_dir: str) -> str:
         if not typed_dir:

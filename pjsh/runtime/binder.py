@@ -5,6 +5,7 @@ type conversion, validation and mandatory parameters. It reads each command's Pa
 from __future__ import annotations
 
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime import fastpath
 from pjsh.runtime.cmdlet import Bound, CommandSpec, Param
 from pjsh.runtime.convert import (
     BOOL,
@@ -81,6 +82,8 @@ class BindResult:
     candidate_sets: list[str]
     common: dict[str, object] = field(default_factory=dict)
     expects_pipeline: list[Param] = field(default_factory=list)
+    # The per-stage plan for binding pipeline objects (see CommandBinder.pipeline_plan).
+    plan: PipelinePlan | None = field(default=None, compare=False, repr=False)
 
     def bound(self, parameter_set: str, args_type: type[Bound] = Bound) -> Bound:
         """The values as an ``args_type`` record."""
@@ -90,6 +93,19 @@ class BindResult:
 
 
 ALL_SETS = "__AllParameterSets"
+
+
+class PipelinePlan:
+    """What binding a pipeline object needs that does not depend on the object, worked out
+    once per stage: the pipeline parameters to try by value and by property name, each with
+    the sets it belongs to (the per-object part is only the type test and the conversion)."""
+
+    __slots__ = ("by_name", "by_value")
+
+    def __init__(self, by_value: list[tuple[Param, frozenset[str], int]],
+                 by_name: list[tuple[Param, frozenset[str], int]]) -> None:
+        self.by_value = by_value
+        self.by_name = by_name
 
 
 def _param_sets(p: Param, spec: CommandSpec) -> list[str]:
@@ -110,8 +126,20 @@ class CommandBinder:
         self.common: dict[str, Param] = {p.name: p for p in COMMON_PARAMS}
         self.script_params = False  # binding a function's param() rather than a cmdlet
         self._sets_of: dict[str, frozenset[str]] = {}  # sets_of, per name (asked per item)
+        # choose_set(pipeline=False) depends only on the candidate sets and the names bound:
+        # remembered per such pair, so each pipeline object does not redo it.
+        self._chosen: dict[tuple[tuple[str, ...], frozenset[str]], str] = {}
         if spec.supports_as_job and "AsJob" not in self.by_name:
             self.common["AsJob"] = AS_JOB
+        # With one parameter set and distinct positions, positional values bind in position
+        # order (the fast path of bind); None where the general loop must decide.
+        self._positional_only: list[Param] | None = None
+        positional = sorted((p for p in spec.params if p.position is not None),
+                            key=lambda p: p.position or 0)
+        if len(self.sets) == 1 and not any(p.sets for p in spec.params) and len(
+                {p.position for p in positional}) == len(positional) and len(
+                {p.name for p in spec.params}) == len(spec.params):
+            self._positional_only = positional
 
     # ---------------------------------------------------------------- lookup
     def _all_names(self) -> list[tuple[str, str, bool]]:
@@ -202,6 +230,9 @@ class CommandBinder:
         common: dict[str, object] = {}
         positional: list[Argument] = []
         candidates = list(self.sets)
+        if fastpath.ENABLED and self._positional_only is not None and all(
+                a.name is None and not a.end_of_params for a in args):
+            return self._bind_positional_only(args, has_pipeline_input)
         i = 0
         end_of_params = False
         while i < len(args):
@@ -298,6 +329,43 @@ class CommandBinder:
                                    f"'{to_string(a.value) if a.text == '' else a.text}'.",
                                    span_index=a.index)
             remaining_values.append(a.value)
+        return self._finish(values, explicit, candidates, common, remaining_values,
+                            has_pipeline_input)
+
+    def _bind_positional_only(self, args: list[Argument], has_pipeline_input: bool) -> BindResult:
+        """``bind`` for a command with one parameter set and distinct positions given only
+        positional values (a function call ``f $a $b``): the k-th value goes to the k-th
+        positional parameter, the rest to the remaining-arguments parameter, exactly as the
+        general loop decides for such a command."""
+        order = self._positional_only
+        assert order is not None
+        values: dict[str, object] = {}
+        explicit: set[str] = set()
+        remaining_values: list[object] = []
+        for k, a in enumerate(args):
+            if k < len(order):
+                p = order[k]
+                try:
+                    values[p.name] = self.convert(p, a.value)
+                except BindingError as e:
+                    e.span_index = a.index
+                    raise
+                explicit.add(p.name)
+                continue
+            if self._remaining_param(self.sets) is None:
+                raise BindingError("PositionalParameterNotFound",
+                                   "A positional parameter cannot be found that accepts argument "
+                                   f"'{to_string(a.value) if a.text == '' else a.text}'.",
+                                   span_index=a.index)
+            remaining_values.append(a.value)
+        return self._finish(values, explicit, list(self.sets), {}, remaining_values,
+                            has_pipeline_input)
+
+    def _finish(self, values: dict[str, object], explicit: set[str], candidates: list[str],
+                common: dict[str, object], remaining_values: list[object],
+                has_pipeline_input: bool) -> BindResult:
+        """The end of ``bind``: remaining arguments, defaults, the pipeline parameters and
+        the parameter set."""
         if remaining_values:
             rp = self._remaining_param(candidates)
             assert rp is not None
@@ -320,6 +388,13 @@ class CommandBinder:
         ]
         result = BindResult(values, explicit, candidates, common, pipeline_params)
         if not has_pipeline_input:
+            if fastpath.ENABLED:
+                key = (tuple(candidates), frozenset(explicit))
+                chosen = self._chosen.get(key)
+                if chosen is None:
+                    chosen = self._chosen[key] = self.choose_set(result, pipeline=False)
+                result.candidate_sets = [chosen]
+                return result
             result.candidate_sets = [self.choose_set(result, pipeline=False)]
             return result
         # With pipeline input, a set stays a candidate only if every mandatory parameter the
@@ -416,8 +491,20 @@ class CommandBinder:
                 missing.append(name)
         return missing
 
+    def pipeline_plan(self, result: BindResult) -> PipelinePlan:
+        """The stage's binding plan (made on the first object, kept on ``result``)."""
+        plan = result.plan
+        if plan is None:
+            entries = [(d, frozenset(_param_sets(d, self.spec)), _by_value_kind(d.type))
+                       for d in result.expects_pipeline]
+            plan = result.plan = PipelinePlan([e for e in entries if e[0].pipeline],
+                                              [e for e in entries if e[0].pipeline_by_name])
+        return plan
+
     def bind_pipeline(self, result: BindResult, item: object) -> Bound:
         """Bind one pipeline object (by value, then by property name) and pick the set."""
+        if fastpath.ENABLED:
+            return self._bind_pipeline_planned(result, item)
         values = dict(result.values)
         explicit = set(result.explicit)
         candidates = list(result.candidate_sets)
@@ -469,6 +556,68 @@ class CommandBinder:
         return b
 
 
+    def _bind_pipeline_planned(self, result: BindResult, item: object) -> Bound:
+        """bind_pipeline through the stage's plan: the same steps in the same order, minus
+        the work that is the same for every object."""
+        plan = result.plan or self.pipeline_plan(result)
+        values = dict(result.values)
+        explicit = set(result.explicit)
+        candidates = result.candidate_sets
+        bound_any = False
+        for entry in plan.by_value:
+            d = entry[0]
+            if d.name in explicit or entry[1].isdisjoint(candidates):
+                continue
+            kind = entry[2]
+            if kind and not (isinstance(item, (str, int, float, bool)) or item is None
+                             if kind == 1 else isinstance(item, bool)):
+                continue  # _accepts_by_value's test, its type part decided by the plan
+            try:
+                values[d.name] = self.convert(d, item)
+            except BindingError:
+                continue
+            explicit.add(d.name)
+            bound_any = True
+            mine = self.sets_of(d.name)
+            candidates = [s for s in candidates if s in mine]
+        if not bound_any:
+            for entry in plan.by_name:
+                d = entry[0]
+                if d.name in explicit or entry[1].isdisjoint(candidates):
+                    continue
+                found, value = lookup_property(item, d.name)
+                if not found:
+                    for a in d.aliases:
+                        found, value = lookup_property(item, a)
+                        if found:
+                            break
+                if not found:
+                    continue
+                try:
+                    values[d.name] = self.convert(d, value)
+                except BindingError:
+                    continue
+                explicit.add(d.name)
+                bound_any = True
+                mine = self.sets_of(d.name)
+                candidates = [s for s in candidates if s in mine]
+        if not bound_any:
+            raise BindingError(
+                "InputObjectNotBound",
+                "The input object cannot be bound to any parameters for the command either because "
+                "the command does not take pipeline input or the input and its properties do not "
+                "match any of the parameters that take pipeline input.", "InvalidArgument")
+        key = (tuple(candidates), frozenset(explicit))
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = self.choose_set(BindResult(values, explicit, list(candidates),
+                                                result.common, []), pipeline=False)
+            self._chosen[key] = chosen
+        b = self.args_type(values, chosen)
+        b.mark_explicit(explicit)
+        return b
+
+
 def _refuse_empty_text(p: Param, raw: object, converted: object) -> None:
     """pwsh's rule for mandatory text parameters: $null, '' and @() are not values (so
     ``Remove-Item -LiteralPath ''`` cannot mean the current directory)."""
@@ -483,6 +632,15 @@ def _refuse_empty_text(p: Param, raw: object, converted: object) -> None:
         return
     raise BindingError(error_id, f"Cannot bind argument to parameter '{p.name}' because it is "
                        f"{what}.", "InvalidData")
+
+
+def _by_value_kind(t: TypeSpec) -> int:
+    """Which test _accepts_by_value applies for a type: 0 none, 1 text, 2 boolean."""
+    if t in (STRING, STRINGS):
+        return 1
+    if t is BOOL or t is SWITCH:
+        return 2
+    return 0
 
 
 def _accepts_by_value(t: TypeSpec, item: object) -> bool:

@@ -606,7 +606,21 @@ def _resolve(obj: object, properties: Sequence[object], evaluate: Evaluate | Non
 
 
 def _all_specs(obj: object) -> list[_Spec]:
-    return [_Spec(name, _prop(name)) for name, _ in ps_properties(obj)]
+    return [_Spec(name, _prop(name)) for name, _ in ps_properties(obj)
+            if name != SHOW_COMPUTER_NAME]
+
+
+# Remote output (Invoke-Command) carries the host it came from; pwsh adds it as a last table
+# column unless PSShowComputerName is false (-HideComputerName), and never shows the flag.
+SHOW_COMPUTER_NAME = "PSShowComputerName"
+
+
+def _computer_name(obj: object) -> str | None:
+    if not isinstance(obj, PSObject) or not obj.has("PSComputerName"):
+        return None
+    if obj.get(SHOW_COMPUTER_NAME, True) is False:
+        return None
+    return format_value(obj.get("PSComputerName"))
 
 
 # Per-view memos, by id() with the view kept alongside (so an id is never reused while its
@@ -737,6 +751,15 @@ def _pieces(obj: object, opts: _Options) -> Iterator[_Piece]:
         )
     row = tuple(format_value(v) for v in values)
     group_title = _group_title(obj, opts.group_by) if opts.group_by is not None else None
+    computer = _computer_name(obj) if table_view is not None and opts.properties is None \
+        else None
+    if table_view is not None and computer is not None:
+        yield _Rows(
+            key=("view", id(table_view), group_title or "", opts.auto_size, "computer"),
+            columns=(*columns, Column("PSComputerName", None, "left")),
+            rows=[(*row, computer)], title=group_title or "",
+            wrap=opts.wrap or table_view.wrap, hide_header=opts.hide_header)
+        return
     if table_view is not None:
         title = group_title or ""
         if group_title is None and table_view.group_by:

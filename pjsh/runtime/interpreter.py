@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 from pjsh.lang import ast
 from pjsh.lang.record import dataclass, field
 from pjsh.lang.source import Span
+from pjsh.runtime import fastpath
 from pjsh.runtime import operators as ops
 from pjsh.runtime.cancel import CancelToken
+from pjsh.runtime.compiled import EXPR_KEY, expr_fn, stmt_fn
 from pjsh.runtime.convert import ConversionError, to_bool, to_int, to_number, to_string
 from pjsh.runtime.dotnet import (
     TypeError_,
@@ -207,7 +209,7 @@ class Interpreter:
 
     def set_success(self, ok: bool) -> None:
         """Set $?."""
-        self.session.global_scope.set("?", ok)
+        self.session.global_scope.set_key("?", "?", ok)
 
     def error_action(self, frame: Frame) -> str:
         """The effective $ErrorActionPreference."""
@@ -253,6 +255,11 @@ class Interpreter:
 
     def exec_statement(self, stmt: ast.Statement, frame: Frame, out: Sink) -> None:
         """Run one statement, sending its output to ``out``."""
+        if fastpath.ENABLED:
+            compiled = stmt_fn(stmt)
+            if compiled is not None:
+                compiled(self, frame, out)
+                return
         if isinstance(stmt, ast.PipelineChain):
             self.run_chain(stmt, frame, out)
         elif isinstance(stmt, ast.Pipeline):
@@ -368,8 +375,19 @@ class Interpreter:
         else:
             value = self.capture_value(stmt.iterable, frame)
             items = list(value) if isinstance(value, list) else ([] if value is None else [value])
+        var = stmt.variable
+        key = var.name.lower()
+        if fastpath.ENABLED and var.scope is None and key not in _CONSTANTS \
+                and key not in ("pid", "home", "pwd", "lastexitcode"):
+            # A plain loop variable: set_variable's checks all pass, its key is known.
+            scope, name = frame.scope, var.name
+            for item in items:
+                scope.set_key(key, name, item)
+                if self._loop_body(stmt.body, frame, out, stmt.label) == "break":
+                    break
+            return
         for item in items:
-            self.assign_variable(stmt.variable, item, frame)
+            self.assign_variable(var, item, frame)
             if self._loop_body(stmt.body, frame, out, stmt.label) == "break":
                 break
 
@@ -738,6 +756,8 @@ class Interpreter:
     # ---------------------------------------------------------------- expressions
     def eval(self, expr: ast.Expr, frame: Frame) -> object:
         """Evaluate an expression to a value."""
+        if fastpath.ENABLED:
+            return (expr.__dict__.get(EXPR_KEY) or expr_fn(expr))(self, frame)
         method = getattr(self, "eval_" + type(expr).__name__)
         result: object = method(expr, frame)
         return result
@@ -1067,8 +1087,8 @@ class Interpreter:
         inner = frame.child(scope=scope, source=block.source or frame.source)
         saved_under = scope.get_local("_") if not new_scope else (False, None)
         if dollar_under is not _MISSING:
-            scope.set("_", dollar_under)
-            scope.set("PSItem", dollar_under)
+            scope.set_key("_", "_", dollar_under)
+            scope.set_key("psitem", "PSItem", dollar_under)
         if new_scope or args:
             self.bind_script_params(block.body.params, list(args), named or {}, inner, block)
         if input_items is not None:
@@ -1084,7 +1104,7 @@ class Interpreter:
         finally:
             self.call_depth -= 1
             if not new_scope and dollar_under is not _MISSING and saved_under[0]:
-                scope.set("_", saved_under[1])
+                scope.set_key("_", "_", saved_under[1])
         return sink.items if isinstance(sink, ListSink) else []
 
     def bind_script_params(self, params: list[ast.ParameterDecl] | None, positional: list[object],

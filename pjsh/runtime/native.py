@@ -128,7 +128,9 @@ class NativeGroup:
                  merge_stderr: Sequence[bool] = (),
                  on_stdout: Callable[[bytes], None] | None = None,
                  on_stderr: Callable[[bytes], None] | None = None,
-                 new_group: bool = False) -> None:
+                 new_group: bool = False, detached: bool = False) -> None:
+        """``new_group``: the pipeline gets a process group of its own (stopped as a unit);
+        ``detached``: it needs no terminal (a job's, a remote engine's natives)."""
         self.specs = list(specs)
         check_launch((spec.argv for spec in self.specs), env)
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -161,7 +163,13 @@ class NativeGroup:
                     pgid = self.procs[0].pid if self.procs else 0
                     if sys.version_info >= (3, 11):
                         group["process_group"] = pgid
-                    else:  # pragma: no cover - Python 3.10
+                    elif detached and n == 1:  # pragma: no cover - Python 3.8 to 3.10
+                        # A group of its own without a preexec_fn (which makes every spawn
+                        # run Python in the child: 3 ms a native on 3.8): setsid in C. The
+                        # native leaves pjsh's session, which a native needing no terminal
+                        # does not notice.
+                        group["start_new_session"] = True
+                    else:  # pragma: no cover - Python 3.8 to 3.10
                         group["preexec_fn"] = functools.partial(os.setpgid, 0, pgid)
                 proc = subprocess.Popen(
                     spec.argv, executable=spec.path, cwd=cwd, env=env,

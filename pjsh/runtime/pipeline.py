@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pjsh.lang import ast
+from pjsh.runtime import fastpath
 from pjsh.runtime.binder import Argument, BindingError, BindResult, CommandBinder
 from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, Taken, bulk_strings
@@ -36,6 +37,7 @@ from pjsh.runtime.native import (
     expand_native_arg,
 )
 from pjsh.runtime.posix import Cancellable, find_executable, signal_name, terminate_group
+from pjsh.runtime.scopes import Scope
 from pjsh.runtime.scriptblock import ScriptBlock
 from pjsh.runtime.streams import ByteSink, ListSink, NullSink, Sink, Streams
 from pjsh.runtime.values import is_scalar
@@ -290,6 +292,7 @@ class CmdletContext:
         self.info_var: list[object] | None = [] if "InformationVariable" in self.common else None
         pv = self.common.get("PipelineVariable")
         self.pipeline_var: str | None = to_string(pv) if pv else None
+        self._forwarder: _OutputForwarder | None = None  # one per command, not per call
 
     def common_parameter(self, name: str) -> object:
         """The value of a common parameter given to this cmdlet (None if not given)."""
@@ -448,10 +451,13 @@ class CmdletContext:
         """Run a script block in the caller's scope, streaming to this command's output."""
         from pjsh.runtime.interpreter import _MISSING as IM
 
+        forwarder = self._forwarder
+        if forwarder is None:
+            forwarder = self._forwarder = _OutputForwarder(self)
         self.stage.interp.invoke_block(
             block, self.stage.frame, list(args),
             IM if dollar_under is _MISSING or dollar_under is ... else dollar_under,
-            None, new_scope=False, out=_OutputForwarder(self))
+            None, new_scope=False, out=forwarder)
 
     @property
     def stopping(self) -> bool:
@@ -566,11 +572,8 @@ class ScriptStage(Stage):
         self.args = args
         self.dot_source = dot_source
         self.inputs: list[object] = []
-        from pjsh.runtime.interpreter import Frame as _F
-        from pjsh.runtime.scopes import Scope
-
         scope = frame.scope if dot_source else Scope(frame.scope)
-        self.inner = _F(scope, frame.streams, block.source or frame.source, frame.origin,
+        self.inner = type(frame)(scope, frame.streams, block.source or frame.source, frame.origin,
                         command=name or frame.command)
         self.bound_result: BindResult | None = None
         self.binder: CommandBinder | None = None
@@ -590,10 +593,7 @@ class ScriptStage(Stage):
                     raw.append(a.value)
             scope.set("args", raw)
             return
-        spec = script_spec(self.name, params)
-        self.binder = CommandBinder(spec)
-        self.binder.common = {}
-        self.binder.script_params = True
+        self.binder = script_binder(self.block.body, self.name, params)
         try:
             self.bound_result = self.binder.bind(self.args, has_pipeline_input=self.index > 0)
         except BindingError as e:
@@ -689,6 +689,22 @@ class ScriptStage(Stage):
         if body.end is not None or (body.begin is None and body.process is None):
             self.inner.scope.set("input", list(self.inputs))
             self._run(body.end, body.statements if body.end is None else None)
+
+
+def script_binder(body: ast.ScriptBlockBody, name: str,
+                  params: list[ast.ParameterDecl]) -> CommandBinder:
+    """The binder for a script's param(); with the fast paths on, made once per body and
+    kept on it (a binder holds nothing of one call: it only caches what the spec implies)."""
+    if fastpath.ENABLED:
+        cached = body.__dict__.get("_c_binder")
+        if isinstance(cached, CommandBinder):
+            return cached
+    binder = CommandBinder(script_spec(name, params))
+    binder.common = {}
+    binder.script_params = True
+    if fastpath.ENABLED:
+        body.__dict__["_c_binder"] = binder
+    return binder
 
 
 def _caster(type_name: str) -> Callable[[object], object]:
@@ -817,7 +833,8 @@ class NativeStage(Stage):
                 self.specs, session.cwd, session.env, pipe(stdin), pipe(stdout),
                 [pipe(e) for e in stderrs], merges, on_stdout=on_stdout,
                 on_stderr=self._err_split,
-                new_group=session.isolate_natives or self._terminal)
+                new_group=session.isolate_natives or self._terminal,
+                detached=session.isolate_natives)
             if session.isolate_natives:
                 self._watch_stop()
             if not self.first:

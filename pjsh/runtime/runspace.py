@@ -78,17 +78,22 @@ class RunspaceOptions:
     # The console's terminal, lent to foreground native pipelines (job control). Never
     # inherited by a job's runspace (see derive).
     terminal: ForegroundTerminal | None = None
+    # The host reads more input lines after this one (the console, scripted stdin), so
+    # Enter-Session can send them to a remote runspace. Never inherited by a job's runspace.
+    reads_lines: bool = False
 
     def derive(self, **changes: object) -> RunspaceOptions:
         """A copy with some fields changed (a job's runspace from its caller's options)."""
         values = {name: getattr(self, name) for name in _OPTION_FIELDS}
         values["terminal"] = None  # a job's natives never get the console's terminal
+        values["reads_lines"] = False
         values.update(changes)
         return RunspaceOptions(**values)
 
 
 _OPTION_FIELDS = ("host", "registry", "interactive", "cwd", "env", "stop_event", "native_stdin",
-                  "isolate_natives", "script_args", "jobs", "natives_enabled", "write_root")
+                  "isolate_natives", "script_args", "jobs", "natives_enabled", "write_root",
+                  "reads_lines")
 
 
 def create_runspace(options: RunspaceOptions) -> Runspace:

@@ -43,6 +43,13 @@ class Scope:
         if self._nothing:
             self._nothing.discard(key)
 
+    def set_key(self, key: str, name: str, value: object) -> None:
+        """``set`` for a caller that has the lower-cased name already (compiled code)."""
+        old = self._vars.get(key)
+        self._vars[key] = (old[0] if old else name, value)
+        if self._nothing:
+            self._nothing.discard(key)
+
     def set_nothing(self, name: str) -> None:
         """Assign AutomationNull: the variable reads as $null but enumerates as nothing."""
         self.set(name, None)

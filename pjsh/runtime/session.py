@@ -48,6 +48,20 @@ class ForegroundTerminal(Protocol):
         codes) or is suspended (None: it became a job)."""
 
 
+class PushedRunspace(Protocol):
+    """A runspace the user entered (Enter-Session): the lines the console or scripted stdin
+    reads next run there instead of here, until it pops itself (``exit``)."""
+
+    def prompt(self) -> str:
+        """The prompt for the next line (``[host]: PS /remote/dir> ``)."""
+
+    def run_line(self, text: str) -> bool:
+        """Run one complete piece of input there; the resulting ``$?``."""
+
+    def leave(self, quiet: bool = False) -> None:
+        """Pop back to the local runspace (the console is exiting, or ``exit`` was typed)."""
+
+
 class JobEngineFactory(Protocol):
     """Builds a session's job service on first use."""
 
@@ -110,6 +124,10 @@ class Session:
     job_factory: JobEngineFactory | None = field(default=None, repr=False)
     # The options the runspace was built from (a job's runspace derives its own from them).
     options: RunspaceOptions | None = field(default=None, repr=False)
+    # The entered remote runspace (Enter-Session), where the next input lines go.
+    pushed: PushedRunspace | None = field(default=None, repr=False)
+    # State an upper layer keeps per runspace (the remote sessions table), by a dotted key.
+    extensions: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
     def last_exit_code(self) -> int:

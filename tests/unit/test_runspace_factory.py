@@ -141,7 +141,8 @@ def test_a_worker_is_told_the_manifest_of_a_lazy_registry_and_rebuilds_it() -> N
 
 
 def test_the_manifest_lists_exactly_what_each_command_module_provides() -> None:
-    for module, entries in BUILTIN_MANIFEST.items():
+    from pjsh.remote import REMOTE_MANIFEST
+    for module, entries in {**BUILTIN_MANIFEST, **REMOTE_MANIFEST}.items():
         provided = [" ".join((c.spec.name, *c.spec.aliases)) for c in module_commands(module)]
         assert list(entries) == provided, module
 

@@ -1,0 +1,167 @@
+"""The interpreter's fast paths (pjsh.runtime.fastpath: per-stage binding plans, compiled
+statements and expressions, cached script binders) give exactly what the general code gives:
+the same output text, objects, errors and ``$?``, for random small scripts run both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pjsh.runtime import fastpath
+from pjsh.runtime.streams import ListSink
+from tests.harness import run, show
+
+
+def both_ways(text: str) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """Run ``text`` with the fast paths off, then on (fresh runspaces); what each showed."""
+    results = []
+    previous = fastpath.ENABLED
+    try:
+        for on in (False, True):
+            fastpath.set_enabled(on)
+            shown = show(text + "\n$?")
+            ran = run(text)
+            results.append((shown.text, [e.message for e in shown.errors],
+                            [e.FullyQualifiedErrorId for e in shown.errors],
+                            [repr(o) for o in ran.output], [e.message for e in ran.errors]))
+    finally:
+        fastpath.set_enabled(previous)
+    return tuple(results[0]), tuple(results[1])
+
+
+def assert_same(text: str) -> None:
+    """The fast paths change nothing visible for ``text``."""
+    slow, fast = both_ways(text)
+    assert fast == slow, text
+
+
+@pytest.fixture(autouse=True)
+def _restore_switch() -> Iterator[None]:
+    previous = fastpath.ENABLED
+    yield
+    fastpath.set_enabled(previous)
+
+
+# ---------------------------------------------------------------- generators
+VALUES = st.sampled_from([
+    "0", "1", "2", "-3", "7", "2.5", "-0.5", "'a'", "'10'", "''", "' '", "$null", "$true",
+    "$false", "@()", "@(1, 2)", "'x', 'y'", "[int]4", "[double]1e300", "1e308",
+    "123456789012345678901234567890", "[pscustomobject]@{ Name = 'n'; Length = 3 }",
+    "@{ a = 1 }", "(Get-Date 0)",
+])
+OPERATORS = st.sampled_from(["+", "-", "*", "/", "%", "-eq", "-ne", "-lt", "-le", "-gt", "-ge",
+                             "-ceq", "-ilt", "-like", "-band", "-and", "-or", "-match"])
+SOURCES = st.sampled_from([
+    "1..5", "5..1", "1..1", "@(3, 1, 2)", "'b', 'a', 'c'", "@(1, 'two', $null, 3.5, $true)",
+    "@([pscustomobject]@{ Name = 'x'; Length = 2 }, [pscustomobject]@{ Name = 'y'; Length = 9 })",
+    "@(@(1, 2), 3)", "$null", "@()", "0..-2", "'10', '9', '100'",
+])
+STAGES = st.sampled_from([
+    "ForEach-Object { $_ * 2 }", "ForEach-Object { $_ + 1 }", "ForEach-Object { $_ -gt 2 }",
+    "ForEach-Object { $_; $_ }", "ForEach-Object { }", "ForEach-Object Length",
+    "ForEach-Object -Begin { 'b' } -Process { $_ } -End { 'e' }",
+    "Where-Object { $_ -lt 3 }", "Where-Object Length -gt 2", "Measure-Object",
+    "Measure-Object -Sum", "Measure-Object -Maximum -Minimum", "Measure-Object -Sum -Average",
+    "Measure-Object Length -Sum", "Select-Object -First 2", "Select-Object -Last 1",
+    "Sort-Object", "Sort-Object -Descending", "Out-String", "Write-Output",
+    "Group-Object", "f", "g", "h 2", "ForEach-Object { $s += $_ }",
+])
+FUNCTIONS = (
+    "function f { process { $_ * 3 } }\n"
+    "function g([Parameter(ValueFromPipeline)]$x) { process { \"<$x>\" } }\n"
+    "function h($n, [Parameter(ValueFromPipeline)]$v) { process { $v * $n } }\n"
+    "$s = 0\n"
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(left=VALUES, op=OPERATORS, right=VALUES)
+def test_binary_operators_give_the_same_values_and_errors(left: str, op: str, right: str) -> None:
+    assert_same(f"{left} {op} {right}\n$x = {left}\n$x {op[0] if op[0] in '+-*/%' else '+'}= "
+                f"{right}\n$x")
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=SOURCES, stages=st.lists(STAGES, min_size=1, max_size=3))
+def test_random_pipelines_give_the_same_output(source: str, stages: list[str]) -> None:
+    assert_same(FUNCTIONS + " | ".join([source, *stages]) + "\n$s")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=SOURCES, body=st.sampled_from([
+    "$s += $i", "$s = $s + $i", "$s -= $i", "$s *= 2", "$s = $i", "$i", "if ($i -gt 1) { break }",
+    "if ($i -eq 1) { continue }; $i", "$s += f2 $i", "$null = $i", "$t = $i; $t",
+]))
+def test_loops_give_the_same_output(source: str, body: str) -> None:
+    assert_same("function f2($a) { $a + 1 }\n$s = 0\n"
+                f"foreach ($i in {source}) {{ {body} }}\n$s\n$i")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=st.lists(VALUES, max_size=4), decl=st.sampled_from([
+    "($a, $b)", "([int]$a, $b)", "([string]$a)", "($a = 5, $b = $a)", "()",
+    "([Parameter(Mandatory)]$a)", "([switch]$sw, $a)", "($a, [Parameter(ValueFromRemainingArguments)]$rest)",
+]))
+def test_function_calls_bind_the_same(args: list[str], decl: str) -> None:
+    call = " ".join(f"({a})" for a in args)
+    assert_same(f"function f{decl} {{ \"[$a][$b][$args][$rest][$sw]\" }}\nf {call}\n"
+                f"$r = f {call}\n$r")
+
+
+@pytest.mark.parametrize("text", [
+    "$r = Write-Output -NoEnumerate; $r | ForEach-Object { 'got' }",  # AutomationNull
+    "$n = 1..3 | Where-Object { $_ -gt 5 }; $n | ForEach-Object { 'x' }; @($n).Count",
+    "1..3 | ForEach-Object { $_ } | Select-Object -First 1; 'after'",
+    "$x = 1..3; $x[1]; $x.Count; $PSItem; $?",
+    "function r { return 5; 6 }; r; $y = r; $y",
+    "$a = 'A'; $A; ${a}; $b = $null; $b += 1; $b",
+    "$i = 0; $i++; $i; ++$i; $i--; $i",
+    "$h = @{}; $h.k = 1; $h.k += 2; $h.k",
+    "1..3 | ForEach-Object { throw 'boom' }; 'next'",
+    "$ErrorActionPreference = 'Stop'; try { 1 / 0 } catch { 'caught' }",
+    "foreach ($true in 1..2) { 'x' }",
+    "foreach ($null in 1..2) { 'x' }",
+    "$x = 'a'; $x * 3; $x + 1; 1 + $x",
+    "'abc' | ForEach-Object Length | Measure-Object -Sum",
+    "Get-Date 0 | Measure-Object -Maximum",
+])
+def test_edge_scripts_give_the_same_output(text: str) -> None:
+    assert_same(text)
+
+
+def test_the_switch_turns_the_compiled_path_off() -> None:
+    """With the switch off no closure is made on the syntax tree."""
+    from pjsh.lang.parser import parse
+    from pjsh.runtime.compiled import STMT_KEY
+    from tests.harness import new_runspace
+
+    previous = fastpath.set_enabled(False)
+    try:
+        text = "$x = 1 + 2"
+        parsed = parse(text)
+        assert parsed.body is not None
+        new_runspace().run(text, out=ListSink(), parsed=parsed)
+        assert STMT_KEY not in parsed.body.statements[0].__dict__
+    finally:
+        fastpath.set_enabled(previous)
+
+
+def test_a_compiled_tree_still_pickles() -> None:
+    """Closures cached on nodes are left out of a pickled tree (job output may hold blocks)."""
+    import pickle
+
+    from pjsh.lang.parser import parse
+    from tests.harness import new_runspace
+
+    text = "$x = 1 + 2; $x * 3"
+    parsed = parse(text)
+    body = parsed.body
+    assert body is not None
+    new_runspace().run(text, out=ListSink(), parsed=parsed)
+    assert "_c_stmt" in body.statements[0].__dict__
+    again = pickle.loads(pickle.dumps(body))
+    assert again == body
+    assert not any(k.startswith("_c_") for k in again.statements[0].__dict__)
