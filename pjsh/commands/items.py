@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, ClassVar, Protocol, cast
 
 from pjsh.lang.record import dataclass
-from pjsh.runtime import cmdlet
+from pjsh.runtime import fastpath
 from pjsh.runtime.cmdlet import (
     Bound,
     Cmdlet,
@@ -1168,7 +1168,7 @@ class GetContent(Cmdlet):
                 if whole:
                     self.ctx.write_output(whole)
                 return
-            if cmdlet.FAST_PATHS and to_int(args.ReadCount) == 1:
+            if fastpath.ENABLED and to_int(args.ReadCount) == 1:
                 self._emit_blocks(self._record_blocks(chunks, args.Delimiter), total, tail)
                 if args.Wait and not self.ctx.stopping:
                     self._follow(fh, decoder, args)
@@ -1571,7 +1571,7 @@ class OutFile(Cmdlet):
         views = self.ctx.session.registry.views
         if not self._objects:
             text = ""
-        elif cmdlet.FAST_PATHS and bulk_strings(self._objects):
+        elif fastpath.ENABLED and bulk_strings(self._objects):
             # Plain strings format as one text block, a line per string (the layout never
             # cuts text lines to the width): the same text without formatting a million lines.
             text = "\n".join(cast("list[str]", self._objects)) + "\n"

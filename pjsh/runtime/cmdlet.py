@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pjsh.lang.record import dataclass
+from pjsh.runtime import fastpath
 from pjsh.runtime.convert import OBJECT, TypeSpec
 from pjsh.runtime.errors import ErrorRecord
 
@@ -217,8 +218,8 @@ class CommandContext(Protocol):
 # ---- bulk input (fast paths) -------------------------------------------------------------------
 # Producers of many plain strings (Receive-Job's native lines, Get-Content) hand them down in
 # blocks; a consumer that declares ``bulk_parameter`` takes a block in one call instead of one
-# binding and one ``process`` per line. Tests turn this off to compare with the per-object path.
-FAST_PATHS = True
+# binding and one ``process`` per line. pjsh.runtime.fastpath.ENABLED turns these off with the
+# interpreter's fast paths (tests compare both ways; PJSH_NO_FASTPATH=1).
 
 
 class Taken:
@@ -236,7 +237,7 @@ def write_all(ctx: CommandContext, values: Sequence[object], taken: Taken | None
     """Write ``values`` downstream in order, exactly as one ``write_output`` each would; in
     one call where the context and the next stage take blocks (``write_many``)."""
     tally = taken if taken is not None else Taken()
-    bulk = getattr(ctx, "write_many", None) if FAST_PATHS else None
+    bulk = getattr(ctx, "write_many", None) if fastpath.ENABLED else None
     if bulk is not None:
         bulk(values, tally)
         return

@@ -1,6 +1,7 @@
 """The bulk fast paths (blocks of plain strings from Get-Content and Receive-Job into
 Measure-Object, Out-File, Select-Object and Where-Object) give exactly what the one-object-at-a-
-time path gives: the same objects, errors, files and job state, with the switch on and off."""
+time path gives: the same objects, errors, files and job state, with pjsh.runtime.fastpath on
+and off."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pjsh.commands.items import split_delimited, split_delimited_blocks, split_line_blocks, split_lines
-from pjsh.runtime import cmdlet
+from pjsh.runtime import fastpath
 from pjsh.runtime.runspace import Runspace
 from pjsh.runtime.serialize import dumps
 from tests.harness import new_runspace, run
@@ -28,12 +29,13 @@ def _shape(values: list[object]) -> list[tuple[str, str]]:
 def both(rs: Runspace, text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
     """Run ``text`` with the fast paths, then without: (objects, errors) of each."""
     results = []
+    original = fastpath.ENABLED
     for fast in (True, False):
-        monkeypatch.setattr(cmdlet, "FAST_PATHS", fast)
+        monkeypatch.setattr(fastpath, "ENABLED", fast)
         r = run(text, rs)
         results.append((_shape(r.output), [(e.message, e.FullyQualifiedErrorId)
                                            for e in r.errors]))
-    monkeypatch.setattr(cmdlet, "FAST_PATHS", True)
+    monkeypatch.setattr(fastpath, "ENABLED", original)
     return results[0], results[1]
 
 
@@ -126,10 +128,10 @@ def test_get_content_pipelines_give_the_same_on_both_paths(
             fast, slow = both(rs, f"Get-Content in.txt {options} {consumer}", monkeypatch)
             assert fast == slow, (options, consumer)
     for fast_on in (True, False):
-        monkeypatch.setattr(cmdlet, "FAST_PATHS", fast_on)
+        monkeypatch.setattr(fastpath, "ENABLED", fast_on)
         run(f"Get-Content in.txt | Out-File out-{fast_on}.txt", rs)
         run(f"Get-Content in.txt -Encoding {encoding} | Out-File -Append out-{fast_on}.txt", rs)
-    monkeypatch.setattr(cmdlet, "FAST_PATHS", True)
+    monkeypatch.setattr(fastpath, "ENABLED", True)
     assert (directory / "out-True.txt").read_bytes() == (directory / "out-False.txt").read_bytes()
 
 
@@ -138,7 +140,7 @@ def test_out_file_of_strings_mixed_with_objects_is_the_formatted_text(
     rs = new_runspace(cwd=str(tmp_path))
     try:
         for fast in (True, False):
-            monkeypatch.setattr(cmdlet, "FAST_PATHS", fast)
+            monkeypatch.setattr(fastpath, "ENABLED", fast)
             run("'a', 'b' | Out-File s.txt; "
                 "'x', [pscustomobject]@{A = 1}, 'y', 'z' | Out-File -Width 40 m.txt; "
                 "'p', 'q' | Out-File -NoNewline n.txt", rs)
@@ -178,7 +180,7 @@ def test_received_native_output_to_out_file_is_the_same_on_both_paths(
         rs: Runspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run(f"$j = Start-Job {{ {_NATIVE} }}; $null = Wait-Job $j", rs)
     for fast in (True, False):
-        monkeypatch.setattr(cmdlet, "FAST_PATHS", fast)
+        monkeypatch.setattr(fastpath, "ENABLED", fast)
         run(f"Receive-Job $j -Keep | Out-File r-{fast}.txt", rs)
     assert (tmp_path / "r-True.txt").read_bytes() == (tmp_path / "r-False.txt").read_bytes()
     assert (tmp_path / "r-True.txt").read_bytes() == \
@@ -189,7 +191,7 @@ def test_select_first_on_received_lines_leaves_the_rest_in_the_job_on_both_paths
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen = []
     for fast in (True, False):
-        monkeypatch.setattr(cmdlet, "FAST_PATHS", fast)
+        monkeypatch.setattr(fastpath, "ENABLED", fast)
         rs = new_runspace(cwd=str(tmp_path))
         try:
             run(f"$j = Start-Job {{ {_NATIVE} }}; $null = Wait-Job $j", rs)
