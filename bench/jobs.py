@@ -1,6 +1,7 @@
 """Job engine speed, side by side with its baselines, in one run.
 
-Usage: python bench/jobs.py [--quick] [--json] [--rounds N] [--only background|thread|start|capture]
+Usage: python bench/jobs.py [--quick] [--json] [--rounds N]
+                          [--only background|thread|start|capture|memory|objects|first]
 
 Four measurements, each printed with its baseline, the ratio and the target:
 
@@ -13,7 +14,15 @@ c) ``Start-Job`` with a cmdlet script block: time from Start-Job to a Running jo
    worker warm (and once cold), against a bare Python start-up;
 d) capture: a native-only job writing 1 GiB (``head -c``) measured to Completed, against
    ``head -c | cat > /dev/null``, and pjsh's peak RSS (VmHWM) meanwhile; once with the spill
-   directory on the default temporary directory and once on tmpfs.
+   directory on the default temporary directory and once on tmpfs;
+e) memory: 200 native jobs writing 5 MB each, all kept unreceived, and pjsh's peak RSS (VmHWM)
+   against the peak of the same script starting no job (the output must stay within the
+   shared budget, ``PJSH_JOB_MEMORY``, not grow with the number of jobs);
+f) objects: a thread job producing 100,000 objects (strings, past the store's memory bound so
+   most are spilled) until it completes, against the same pipeline in the foreground collected
+   into a variable, in the same pjsh process;
+g) first `&`: ``pjsh -c '/bin/true &'`` against ``pjsh -c exit`` (what the first job of a
+   script costs: the job engine's imports, the fork server, the loop thread, the job's row).
 
 Benchmarks report, they never assert: the exit status is always 0. The machine may be shared,
 so rounds are interleaved and medians reported; the ratios are what matter.
@@ -22,6 +31,7 @@ so rounds are interleaved and medians reported; the ratios are what matter.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -45,6 +55,8 @@ TARGET_THREAD_JOB_MS = 1.0
 TARGET_START_JOB_MS = 20.0
 TARGET_CAPTURE_SHARE = 0.5
 TARGET_PEAK_RSS_MIB = 150.0
+TARGET_OBJECTS_RATIO = 1.2
+TARGET_FIRST_AMP_MS = 21.5  # half of the 43 ms measured before the work of issue 8
 
 
 def pjsh_argv() -> list[str]:
@@ -366,6 +378,114 @@ def _tmpfs_dir(tmp: str) -> str | None:
     return runtime
 
 
+# ---- e) many jobs' output within the memory budget -------------------------------------------
+
+_HWM_LINE = f'"{MARK} hwm=$(((Get-Content /proc/$PID/status) -match \'^VmHWM\') -replace \'\\D\', \'\')"'
+
+
+def bench_memory(tmp: str, jobs: int, size: int, rounds: int, errors: list[str]) -> list[Row]:
+    """N native jobs writing ``size`` bytes each, waited for and kept: pjsh's peak RSS."""
+    script = script_file(tmp, "memory.ps1", [
+        f"foreach ($i in 1..{jobs}) {{ $null = Start-Job {{ head -c {size} /dev/zero }} }}",
+        "Get-Job | Wait-Job | Out-Null",
+        f'"{MARK} completed=$(@(Get-Job | Where-Object State -eq Completed).Count)"',
+        _HWM_LINE,
+    ])
+    idle = script_file(tmp, "idle.ps1", ["Get-Job | Wait-Job | Out-Null", _HWM_LINE])
+    peak: list[float] = []
+    idle_peak: list[float] = []
+    wall: list[float] = []
+    for _ in range(rounds):
+        result = run(pjsh_argv(), stdin_path=script, capture=True)
+        if result.error:
+            errors.append(f"memory: {result.error}")
+        if result.marks.get("completed") != str(jobs):
+            errors.append(f"memory: {result.marks.get('completed')} of {jobs} completed")
+        try:
+            peak.append(int(result.marks["hwm"]) / 1024)
+        except (KeyError, ValueError):
+            errors.append(f"memory: no VmHWM in the output {result.marks}")
+        wall.append(result.wall_s)
+        base = run(pjsh_argv(), stdin_path=idle, capture=True)
+        with contextlib.suppress(KeyError, ValueError):
+            idle_peak.append(int(base.marks["hwm"]) / 1024)
+    p, b = (max(peak) if peak else None), median(idle_peak)
+    return [Row("memory_many_jobs", f"{jobs} jobs x {size / 1e6:g} MB output kept, peak RSS",
+                p, "MiB", b, "pjsh idle", None if p is None or not b else p / b,
+                f"<= {TARGET_PEAK_RSS_MIB:g} MiB", None if p is None else p <= TARGET_PEAK_RSS_MIB,
+                {"vmhwm_mib": peak, "idle_vmhwm_mib": idle_peak, "wall_s": wall},
+                "" if not wall else f"all jobs done in {median(wall) or 0:.1f} s (wall, whole "
+                                    "script)")]
+
+
+# ---- f) a thread job producing objects vs the same pipeline in the foreground ----------------
+
+def bench_thread_objects(tmp: str, count: int, rounds: int, errors: list[str]) -> list[Row]:
+    """Start-ThreadJob { pipeline } to Completed against ``$r = pipeline``, same process."""
+    pipeline = f'1..{count} | ForEach-Object {{ "line $_" }}'
+    script = script_file(tmp, "objects.ps1", [
+        # Warm both paths once (the command modules load on first use).
+        "$null = Start-ThreadJob { 1 } | Wait-Job",
+        "$null = 1..10 | ForEach-Object { \"line $_\" }",
+        "$t0 = (Get-Date).Ticks",
+        f"$j = Start-ThreadJob {{ {pipeline} }}",
+        "$j | Wait-Job | Out-Null",
+        "$t1 = (Get-Date).Ticks",
+        f"$r = {pipeline}",
+        "$t2 = (Get-Date).Ticks",
+        ticks_line("job", "t0", "t1"),
+        ticks_line("fg", "t1", "t2"),
+        f'"{MARK} state=$($j.State) fgcount=$($r.Count)"',
+        f'"{MARK} count=$((Receive-Job $j | Measure-Object).Count)"',
+    ])
+    job: list[float] = []
+    fg: list[float] = []
+    ratios: list[float] = []
+    for _ in range(rounds):
+        result = run(pjsh_argv(), stdin_path=script, capture=True)
+        if result.error:
+            errors.append(f"objects: {result.error}")
+        marks = result.marks
+        if marks.get("state") != "Completed" or marks.get("count") != str(count):
+            errors.append(f"objects: job {marks.get('state')}, {marks.get('count')} objects")
+        try:
+            j, f = int(marks["job"]) / TICKS_PER_MS, int(marks["fg"]) / TICKS_PER_MS
+        except (KeyError, ValueError):
+            errors.append(f"objects: no timing in the output {marks}")
+            continue
+        job.append(j)
+        fg.append(f)
+        ratios.append(j / f if f else 0.0)
+    j, f, r = median(job), median(fg), median(ratios)
+    return [Row("thread_objects", f"thread job producing {count:,} objects", j, "ms", f,
+                "foreground", r, f"<= {TARGET_OBJECTS_RATIO}x",
+                None if r is None else r <= TARGET_OBJECTS_RATIO,
+                {"job_ms": job, "foreground_ms": fg, "ratio": ratios},
+                "ratio: median of the per-round ratios")]
+
+
+# ---- g) the first `&` of a script ------------------------------------------------------------
+
+def bench_first_amp(rounds: int, errors: list[str]) -> list[Row]:
+    """``pjsh -c '/bin/true &'`` against ``pjsh -c exit``, rounds interleaved."""
+    amp: list[float] = []
+    bare: list[float] = []
+    for _ in range(rounds):
+        for kind in ("amp", "bare"):
+            result = run([*pjsh_argv(), "-c", "/bin/true &" if kind == "amp" else "exit"])
+            if result.error:
+                errors.append(f"first &: {result.error}")
+            (amp if kind == "amp" else bare).append(result.wall_s * 1000)
+    a, b = median(amp), median(bare)
+    cost = None if a is None or b is None else a - b
+    return [Row("first_amp", "first `&` of a script, over -c exit", cost, "ms", b,
+                "-c exit", None if cost is None or not b else cost / b,
+                f"<= {TARGET_FIRST_AMP_MS:g} ms",
+                None if cost is None else cost <= TARGET_FIRST_AMP_MS,
+                {"amp_ms": amp, "exit_ms": bare},
+                "" if a is None else f"-c '/bin/true &' {a:.0f} ms in all")]
+
+
 # ---- report ----------------------------------------------------------------------------------
 
 def _num(value: float | None, unit: str) -> str:
@@ -424,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller counts, fewer rounds")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per measurement")
-    parser.add_argument("--only", choices=["background", "thread", "start", "capture"],
+    parser.add_argument("--only", choices=["background", "thread", "start", "capture", "memory",
+                                           "objects", "first"],
                         help="run one measurement only")
     options = parser.parse_args(argv)
     quick = options.quick
@@ -439,6 +560,11 @@ def main(argv: list[str] | None = None) -> int:
         ("thread jobs", lambda tmp: bench_thread_jobs(tmp, count, max(1, rounds - 2), errors)),
         ("Start-Job", lambda tmp: bench_start_job(tmp, samples, 1, errors)),
         ("capture", lambda tmp: bench_capture(tmp, size, max(1, rounds - 2), errors)),
+        ("memory", lambda tmp: bench_memory(tmp, 40 if quick else 200, 5_000_000,
+                                            max(1, rounds - 2), errors)),
+        ("objects", lambda tmp: bench_thread_objects(tmp, 20_000 if quick else 100_000,
+                                                     max(1, rounds - 2), errors)),
+        ("first", lambda tmp: bench_first_amp(5 if quick else 21, errors)),
     ]
     if options.only:
         steps = [step for step in steps if step[0].lower().startswith(options.only[:5])]

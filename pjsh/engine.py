@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from pjsh.commands import BUILTIN_MANIFEST, builtin_registry
+from pjsh.commands import BUILTIN_MANIFEST, VIEW_MODULES, builtin_registry
 from pjsh.jobs.engine import LocalJobEngine
 from pjsh.runtime.cmdlet import Registry
 from pjsh.runtime.host import Host
@@ -45,5 +45,7 @@ def local_options(host: Host, *, interactive: bool = False, cwd: str | None = No
 
 @lru_cache(maxsize=4)
 def _extended_registry(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> Registry:
-    return Registry.from_manifest({**BUILTIN_MANIFEST, **dict(extra)})
+    # The added modules declare no views (they would have to be named here): the first table
+    # still imports only the built-in modules that add views.
+    return Registry.from_manifest({**BUILTIN_MANIFEST, **dict(extra)}, VIEW_MODULES)
 

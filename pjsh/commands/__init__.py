@@ -37,6 +37,9 @@ BUILTIN_MANIFEST: dict[str, tuple[str, ...]] = {
     "pjsh.commands.hostui": ("Read-Host", "ConvertTo-SecureString", "ConvertFrom-SecureString"),
 }
 BUILTIN_MODULES: tuple[str, ...] = tuple(BUILTIN_MANIFEST)
+# The modules above that add default views (a ``format_views`` function): only these are
+# imported when an object first needs a view (tests/unit/test_runspace_factory.py checks).
+VIEW_MODULES: tuple[str, ...] = ("pjsh.commands.objects", "pjsh.commands.variables")
 
 _builtins: Registry | None = None
 
@@ -46,5 +49,5 @@ def builtin_registry() -> Registry:
     use of one of its commands)."""
     global _builtins
     if _builtins is None:
-        _builtins = Registry.from_manifest(BUILTIN_MANIFEST)
+        _builtins = Registry.from_manifest(BUILTIN_MANIFEST, VIEW_MODULES)
     return _builtins.copy()

@@ -13,16 +13,27 @@ import codecs
 import contextlib
 import datetime as _dt
 import functools
+import itertools
 import os
 import re
 import stat
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, TYPE_CHECKING, ClassVar, Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, ClassVar, Protocol, cast
 
 from pjsh.lang.record import dataclass
-from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime import fastpath
+from pjsh.runtime.cmdlet import (
+    Bound,
+    Cmdlet,
+    CommandSpec,
+    Param,
+    Taken,
+    bulk_strings,
+    command,
+    write_all,
+)
 from pjsh.runtime.convert import (
     DATETIME,
     INT,
@@ -551,6 +562,39 @@ def split_lines(chunks: Iterable[str]) -> Iterator[str]:
         rest = rest[start:]
     if rest:
         yield rest[:-1] if rest.endswith("\r") else rest
+
+
+def split_line_blocks(chunks: Iterable[str]) -> Iterator[list[str]]:
+    """:func:`split_lines` a chunk at a time: the lines each chunk completes, as one list
+    (one regular-expression split per chunk instead of a match per line)."""
+    rest = ""
+    split = _NEWLINE.split
+    for text in chunks:
+        rest += text
+        # A final "\r" may be the first half of "\r\n": it waits for the next chunk.
+        held = rest.endswith("\r")
+        if held:
+            rest = rest[:-1]
+        # Most text has no "\r" at all: str.split is several times faster than the pattern.
+        lines = split(rest) if "\r" in rest else rest.split("\n")
+        rest = lines.pop() + ("\r" if held else "")
+        if lines:
+            yield lines
+    if rest:
+        yield [rest[:-1] if rest.endswith("\r") else rest]
+
+
+def split_delimited_blocks(chunks: Iterable[str], delimiter: str) -> Iterator[list[str]]:
+    """:func:`split_delimited` a chunk at a time."""
+    rest = ""
+    for text in chunks:
+        rest += text
+        parts = rest.split(delimiter)
+        rest = parts.pop()
+        if parts:
+            yield parts
+    if rest:
+        yield [rest]
 
 
 def split_delimited(chunks: Iterable[str], delimiter: str) -> Iterator[str]:
@@ -1124,6 +1168,11 @@ class GetContent(Cmdlet):
                 if whole:
                     self.ctx.write_output(whole)
                 return
+            if fastpath.ENABLED and to_int(args.ReadCount) == 1:
+                self._emit_blocks(self._record_blocks(chunks, args.Delimiter), total, tail)
+                if args.Wait and not self.ctx.stopping:
+                    self._follow(fh, decoder, args)
+                return
             values = self._records(chunks, args.Delimiter)
         if total > 0:
             values = _take(values, total)
@@ -1134,9 +1183,40 @@ class GetContent(Cmdlet):
                 return
             self.ctx.write_output(out)
         if args.Wait and not args.AsByteStream:
-            follow = _decoded_chunks(fh, decoder, follow=lambda: self._wait_for_more(fh))
-            for line in self._records(follow, args.Delimiter):
-                self.ctx.write_output(line)
+            self._follow(fh, decoder, args)
+
+    def _follow(self, fh: IO[bytes], decoder: codecs.IncrementalDecoder,
+                args: GetContentArgs) -> None:
+        """-Wait: output what is appended to the file, line by line, until stopped."""
+        follow = _decoded_chunks(fh, decoder, follow=lambda: self._wait_for_more(fh))
+        for line in self._records(follow, args.Delimiter):
+            self.ctx.write_output(line)
+
+    def _emit_blocks(self, blocks: Iterator[list[str]], total: int, tail: int) -> None:
+        """The lines (or delimited records) in blocks, each written in one call: what the
+        loop over single records outputs, with -TotalCount and -Tail applied the same way."""
+        if tail > 0:
+            last = deque(itertools.chain.from_iterable(blocks), maxlen=tail)
+            blocks = iter([list(last)])
+        for block in blocks:
+            if total > 0:
+                if len(block) >= total:
+                    block = block[:total]
+                total -= len(block)
+            if self.ctx.stopping:
+                return
+            if block:
+                write_all(self.ctx, block)
+            if total == 0:
+                return
+
+    @staticmethod
+    def _record_blocks(chunks: Iterable[str], delimiter: str | None) -> Iterator[list[str]]:
+        if delimiter is None or delimiter == "\n":
+            return split_line_blocks(chunks)
+        if delimiter == "":
+            return iter([["".join(chunks)]])
+        return split_delimited_blocks(chunks, delimiter)
 
     @staticmethod
     def _records(chunks: Iterable[str], delimiter: str | None) -> Iterator[str]:
@@ -1447,6 +1527,12 @@ class OutFile(Cmdlet):
         ),
     )
     args_type = OutFileArgs
+    bulk_parameter = "InputObject"
+
+    def process_many(self, args: OutFileArgs, values: Sequence[object], taken: Taken) -> None:
+        """A block of plain strings: collected as ``process`` collects each."""
+        self._objects.extend(values)
+        taken.count += len(values)
 
     def begin(self, args: OutFileArgs) -> None:
         """Check the target and create (or truncate) it, as pwsh does before any input."""
@@ -1483,8 +1569,14 @@ class OutFile(Cmdlet):
 
         width = to_int(args.Width) if args.Width is not None else self.ctx.session.host.width
         views = self.ctx.session.registry.views
-        text = (render_text(build_blocks(self._objects, views=views), max(width, 1))
-                if self._objects else "")
+        if not self._objects:
+            text = ""
+        elif fastpath.ENABLED and bulk_strings(self._objects):
+            # Plain strings format as one text block, a line per string (the layout never
+            # cuts text lines to the width): the same text without formatting a million lines.
+            text = "\n".join(cast("list[str]", self._objects)) + "\n"
+        else:
+            text = render_text(build_blocks(self._objects, views=views), max(width, 1))
         if args.NoNewline:
             text = text.replace("\n", "")
         encoding = args.Encoding or UTF8_NO_BOM

@@ -10,7 +10,7 @@ import queue
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, Taken, command, write_all
 from pjsh.runtime.convert import (
     BOOL,
     DATETIME,
@@ -523,6 +523,7 @@ class NativeLine(str):
     redirecting received output to a file reproduces the bytes exactly."""
 
     eol: bool = True
+    plain_str = True  # binds, formats and converts as its text (pjsh.runtime.cmdlet.bulk_strings)
 
 
 def _fragment(data: bytes) -> NativeLine:
@@ -834,18 +835,16 @@ class ReceiveJob(Cmdlet):
         # One decode per chunk, not per line: '\n' never occurs inside a UTF-8 sequence, so
         # this equals decoding line by line (undecodable bytes become surrogates).
         lines = (head + data).decode("utf-8", "surrogateescape").split("\n")
-        sent = 0  # counted before each call: a line whose output raised was taken
+        tally = Taken()  # counted before each line: a line whose output raised was taken
         try:
             if stream is Stream.Output:
-                write_output = self.ctx.write_output
-                for line in lines:
-                    sent += 1
-                    write_output(line)
+                write_all(self.ctx, lines, tally)
             else:
                 for line in lines:
-                    sent += 1
+                    tally.count += 1
                     self.emit(stream, line, src)
         except BaseException:
+            sent = tally.count
             taken = sum(len(x.encode("utf-8", "surrogateescape")) + 1 for x in lines[:sent])
             pending.pieces = []
             pending.start = (at[0], at[1] + taken - len(head))

@@ -8,7 +8,7 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pjsh.lang.record import dataclass, field
 from pjsh.runtime.cmdlet import (
@@ -17,8 +17,10 @@ from pjsh.runtime.cmdlet import (
     CommandContext,
     CommandSpec,
     Param,
+    Taken,
     command,
     validate_range,
+    write_all,
 )
 from pjsh.runtime.convert import (
     INT,
@@ -388,6 +390,56 @@ class WhereObject(Cmdlet):
         output_type="System.Object",
     )
     args_type = WhereObjectArgs
+    bulk_parameter = "InputObject"
+    # A block being filtered: the strings that passed, their places in the block, where the
+    # block is, and the producer's count of what was taken (its value when the block began).
+    _passed: list[object] | None = None
+    _places: list[int] = []
+    _place = 0
+    _taken: Taken | None = None
+    _base = 0
+
+    def process_many(self, args: WhereObjectArgs, values: Sequence[object],
+                     taken: Taken) -> None:
+        """A block of plain strings and a comparison statement (``Where-Object Length -gt
+        3``): the operator is found once and the strings that pass go on as one block. A
+        script block, -Not or a property alone take the one-by-one loop."""
+        prop = args.Property
+        if (isinstance(prop, ScriptBlock) or isinstance(args.FilterScript, ScriptBlock)
+                or args.Not or "Value" not in args):
+            super().process_many(args, values, taken)
+            return
+        name = to_string(prop)
+        op = next((operator for switch, _, operator in _WHERE_OPERATORS if args.get(switch)),
+                  "eq")
+        right = args.Value
+        self._passed, self._places, self._taken, self._base = [], [], taken, taken.count
+        try:
+            for place, value in enumerate(values):
+                self._place = place
+                if self._test(op, property_value(value, name)[1], right, value):
+                    self._passed.append(value)
+                    self._places.append(place)
+            self._emit_passed(len(values))
+        finally:
+            self._passed, self._places, self._taken = None, [], None
+
+    def _emit_passed(self, upto: int) -> None:
+        """Write the strings that passed so far; the producer's count then covers the block
+        up to ``upto``, or, if downstream stopped, up to the string taken last: what output
+        one at a time would have counted."""
+        passed, places, taken = self._passed, self._places, self._taken
+        assert passed is not None and taken is not None
+        self._passed, self._places = [], []
+        sent = Taken()
+        try:
+            if passed:
+                write_all(self.ctx, passed, sent)
+        except BaseException:
+            if sent.count:
+                taken.count = self._base + places[sent.count - 1] + 1
+            raise
+        taken.count = self._base + upto
 
     def process(self, args: WhereObjectArgs) -> None:
         """Test one input object and write it if the test holds."""
@@ -433,6 +485,9 @@ class WhereObject(Cmdlet):
         try:
             result, _ = comparison(op, left, right)
         except OperatorError as e:
+            if self._passed is not None:
+                # Inside a block: what passed before goes out first, as one by one it would.
+                self._emit_passed(self._place + 1)
             self.ctx.write_error(self.ctx.error(e.message, e.error_id, "InvalidOperation", obj))
             return False
         return to_bool(result)
@@ -746,6 +801,7 @@ class SelectObject(_Evaluating):
         output_type="System.Management.Automation.PSObject",
     )
     args_type = SelectObjectArgs
+    bulk_parameter = "InputObject"
 
     def __init__(self, ctx: CommandContext) -> None:
         super().__init__(ctx)
@@ -1117,6 +1173,10 @@ class MeasureObjectArgs(Bound):
     IgnoreWhiteSpace: bool
 
 
+# What str.splitlines breaks at (each looked for with a substring search: memchr speed).
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+
+
 @command
 class MeasureObject(_Evaluating):
     """Measure-Object: count objects, and sum/average/extremes of property values, or lines,
@@ -1200,6 +1260,37 @@ class MeasureObject(_Evaluating):
             for name, value in self._expand(spec, obj):
                 if value is not None:  # a $null value is not measured, like a missing one
                     self._add(name.lower(), name, value, args)
+
+    bulk_parameter = "InputObject"
+
+    def process_many(self, args: MeasureObjectArgs, values: Sequence[object],
+                     taken: Taken) -> None:
+        """A block of plain strings: counted (and measured as text) in C-level loops; the
+        same sums ``_add`` makes one string at a time."""
+        if self._specs is not None or (self._wanted and not self._text):
+            super().process_many(args, values, taken)
+            return
+        texts = cast("Sequence[str]", values)
+        _, stats = self._stats.setdefault("", ("", _Stats()))
+        stats.count += len(texts)
+        if self._text:
+            # Only what end() shows is counted (the others stay unseen).
+            if args.Line:
+                joined = "".join(texts)
+                if not any(ch in joined for ch in _LINE_BREAKS):
+                    # No string breaks into lines: each non-empty one is one line.
+                    stats.lines += len(texts) - list(texts).count("")
+                else:
+                    stats.lines += sum(map(len, map(str.splitlines, texts)))
+            if args.Word:
+                stats.words += sum(map(len, map(str.split, texts)))
+            if not args.Character:
+                pass
+            elif args.IgnoreWhiteSpace:
+                stats.chars += sum(1 for text in texts for ch in text if not ch.isspace())
+            else:
+                stats.chars += sum(map(len, texts))
+        taken.count += len(texts)
 
     def _add(self, key: str, name: str, value: object, args: MeasureObjectArgs) -> None:
         _, stats = self._stats.setdefault(key, (name, _Stats()))

@@ -28,7 +28,7 @@ from pjsh.jobs.model import (
     is_finished,
     is_persistent,
 )
-from pjsh.jobs.storage import DEFAULT_LIMIT, OutputStore
+from pjsh.jobs.storage import DEFAULT_LIMIT, MemoryBudget, OutputStore
 from pjsh.runtime.cancel import CancelToken
 from pjsh.runtime.loopthread import start_loop_thread
 
@@ -48,10 +48,13 @@ class JobManager:
         *,
         output_limit: int = DEFAULT_LIMIT,
         spill_dir: str | None = None,
+        output_budget: MemoryBudget | None = None,
         stop_grace: float = 2.0,
         backends: Mapping[str, JobBackend] | None = None,
     ) -> None:
         self.output_limit = output_limit
+        # The memory all this manager's stores share (the process's budget by default).
+        self.output_budget = output_budget
         self.spill_dir = spill_dir
         # Read by the backends that signal processes (how long SIGTERM gets before SIGKILL).
         self.stop_grace = stop_grace
@@ -81,7 +84,7 @@ class JobManager:
 
     def new_store(self) -> OutputStore:
         """An output store with this manager's memory bound and spill directory."""
-        return OutputStore(self.output_limit, self.spill_dir)
+        return OutputStore(self.output_limit, self.spill_dir, self.output_budget)
 
     def register_backend(self, kind: str, backend: JobBackend) -> None:
         """Register the backend for one kind of job ("process", "thread", "worker"…); it is

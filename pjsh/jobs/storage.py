@@ -8,6 +8,13 @@ neither fills memory nor loses a byte. Reading consumes per stream (Receive-Job)
 keep (``-Keep``). The file is unlinked as soon as it is open (it is read and written through
 its descriptor), so nothing is left behind even if pjsh is killed.
 
+All stores of a process share one :class:`MemoryBudget` (64 MiB unless ``PJSH_JOB_MEMORY``
+says otherwise): past it, the stores that have held memory longest move their records to their
+spill files (oldest first), so the memory of captured output stays bounded whatever the number
+of jobs. Objects written to a spilling store are encoded into a batch and written in blocks of
+``SPILL_BATCH`` bytes, not one system call each; readers, the job's end and eviction flush the
+batch first.
+
 Output that cannot be kept (the spill file system is full, the directory is gone) is never an
 exception for the writer: the store keeps what it already has, drops every later record and
 counts the dropped bytes (``lost_bytes``, ``lost_reason``). What was kept is then a clean
@@ -26,14 +33,22 @@ import stat
 import struct
 import sys
 import threading
+import weakref
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from enum import Enum
 from types import ModuleType
-
-from pjsh.lang.record import dataclass
+from typing import NamedTuple
 
 DEFAULT_LIMIT = 4 * 1024 * 1024
+# The memory all stores together may hold (records in memory and spill batches not yet written).
+DEFAULT_BUDGET = 64 * 1024 * 1024
+BUDGET_ENV = "PJSH_JOB_MEMORY"
+# Spilled objects are written in blocks of about this size.
+SPILL_BATCH = 256 * 1024
+# A store tells the budget of its memory in steps of this size (and when it starts or stops
+# holding any): the budget's count is each store's within this much.
+CHARGE_STEP = 8 * 1024
 # Large native chunks are cut so that a spilled frame is read back with bounded memory.
 MAX_CHUNK = 1024 * 1024
 _READ_BLOCK = 1024 * 1024
@@ -59,10 +74,11 @@ _STREAMS = tuple(Stream)
 _STREAM_CODE = {s: i for i, s in enumerate(_STREAMS)}
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One stored item: raw native bytes (``raw``) or an object, on one stream."""
 
+    # A named tuple, not a record class: one is made per stored object, and building a
+    # tuple costs a fifth of building a frozen record.
     stream: Stream
     value: object
     raw: bool = False
@@ -78,6 +94,7 @@ _KIND_RAW = 0
 _KIND_SERIALIZED = 1  # pjsh.runtime.serialize text, UTF-8
 _KIND_PICKLE = 2
 _KIND_PINNED = 3  # payload is a key into the store's in-memory table (not serializable)
+_KIND_TEXT = 4  # a plain str, UTF-8 (surrogatepass): the common object, without the codec
 _PIN = struct.Struct("<Q")
 
 
@@ -208,6 +225,95 @@ def _rough_size(value: object) -> int:
     return sys.getsizeof(value) + 64
 
 
+def parse_size(text: str) -> int:
+    """A byte count as ``PJSH_JOB_MEMORY`` takes it: digits with an optional ``KB``, ``MB`` or
+    ``GB`` suffix (PowerShell's multipliers, powers of 1024); ValueError otherwise."""
+    raw = text.strip().upper()
+    for suffix, factor in (("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30), ("B", 1)):
+        if raw.endswith(suffix):
+            return int(raw[:-len(suffix)].strip()) * factor
+    return int(raw)
+
+
+class MemoryBudget:
+    """The memory budget the output stores share: each store charges what it holds in
+    memory; once the total is over ``limit``, the stores that have held memory longest spill
+    it to their files (:meth:`OutputStore.evict`) until the total fits again.
+
+    Lock order: a store charges while holding its own lock (the budget's lock is taken inside
+    it and never the other way round); eviction happens after the charging store released its
+    lock, so no thread ever holds two stores' locks.
+    """
+
+    def __init__(self, limit: int = DEFAULT_BUDGET, step: int = CHARGE_STEP) -> None:
+        self.limit = limit
+        self.step = step  # how far a store's memory may move before it tells the budget
+        self._lock = threading.Lock()
+        self._used = 0
+        self.peak = 0  # the most ever held at once (for tests and benchmarks)
+        # Stores holding memory, oldest holder first (dicts keep insertion order).
+        self._holders: weakref.WeakValueDictionary[int, OutputStore] = \
+            weakref.WeakValueDictionary()
+
+    @property
+    def used(self) -> int:
+        """Bytes the stores hold in memory now, by their own accounting."""
+        return self._used
+
+    def charge(self, store: OutputStore, delta: int, holding: int) -> bool:
+        """Record ``delta`` more bytes held by ``store`` (``holding`` in all now); True when
+        the total is over the limit, so the caller rebalances once it released its lock."""
+        with self._lock:
+            self._used += delta
+            if self._used > self.peak:
+                self.peak = self._used
+            key = id(store)
+            if holding <= 0:
+                self._holders.pop(key, None)
+            elif key not in self._holders:
+                self._holders[key] = store
+            return self._used > self.limit
+
+    def release(self, amount: int) -> None:
+        """Forget ``amount`` bytes of a store that is gone without closing."""
+        with self._lock:
+            self._used -= amount
+
+    def rebalance(self) -> None:
+        """Evict the oldest holders' memory until the total fits the limit."""
+        with self._lock:
+            if self._used <= self.limit:
+                return
+            victims = list(self._holders.values())
+        for store in victims:
+            store.evict()
+            if self._used <= self.limit:
+                return
+
+
+def _budget_from_env() -> int:
+    text = os.environ.get(BUDGET_ENV)
+    if text:
+        try:
+            return max(0, parse_size(text))
+        except ValueError:
+            pass  # a malformed value leaves the default (start-up must not fail on it)
+    return DEFAULT_BUDGET
+
+
+_default_budget: MemoryBudget | None = None
+
+
+def default_budget() -> MemoryBudget:
+    """The process's shared budget, sized from ``PJSH_JOB_MEMORY`` when first asked for."""
+    global _default_budget
+    if _default_budget is None:
+        with _fallback_lock:
+            if _default_budget is None:
+                _default_budget = MemoryBudget(_budget_from_env())
+    return _default_budget
+
+
 def decode_lines(chunks: Iterable[bytes]) -> Iterator[str]:
     """Split native output into lines without their ``\\n``/``\\r\\n``; bytes that are not
     UTF-8 survive as surrogate escapes (``surrogateescape``), so re-encoding is exact."""
@@ -227,12 +333,19 @@ def decode_lines(chunks: Iterable[bytes]) -> Iterator[str]:
 class OutputStore:
     """The ordered output of one job: memory up to ``limit`` bytes, then a private spill file."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT, spill_dir: str | None = None) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT, spill_dir: str | None = None,
+                 budget: MemoryBudget | None = None) -> None:
         self.limit = limit
         self._spill_dir = spill_dir
+        self._budget = budget if budget is not None else default_budget()
+        self._charged = 0  # bytes held: records in memory + the spill batch
+        self._reported = 0  # what the budget was last told
         self._lock = threading.Lock()
         self._readers = 0  # iterators in progress; the spill file is only reset without any
-        self._mem: deque[tuple[int, Record, int]] = deque()  # (seq, record, rough size)
+        # (seq, stream code, value, raw, rough size): no Record and no Stream member in it, so
+        # a string's entry holds nothing the garbage collector must track (it stops tracking
+        # such tuples), and 100,000 kept strings do not slow every collection down.
+        self._mem: deque[tuple[int, int, object, bool, int]] = deque()
         self._mem_bytes = 0
         self._next_seq = 0
         # Per stream: seq of the first record not yet consumed (all earlier ones are).
@@ -241,8 +354,15 @@ class OutputStore:
         self._path: str | None = None
         self._fd: int | None = None
         self._disk_end = 0  # bytes in the spill file
-        self._disk_head_off = 0  # first frame that may be unconsumed…
-        self._disk_head_seq = 0  # …and its seq
+        # The file's frames in record order, as segments [offset of the first frame that may
+        # be unconsumed, end offset, that frame's seq]: one, unless memory was evicted to the
+        # file's end after later records had been spilled (then that segment comes first).
+        self._segments: list[list[int]] = []
+        # Spilled objects not yet written (frames for offset _disk_end on), from record
+        # _batch_seq on; _batch_last is _last_seq before the batch, to undo a failed write.
+        self._batch = bytearray()
+        self._batch_seq = 0
+        self._batch_last: dict[Stream, int] | None = None
         self._pinned: dict[int, object] = {}
         self._pin_keys = 0
         self._closed = False
@@ -262,6 +382,7 @@ class OutputStore:
     def append_object(self, stream: Stream, value: object) -> None:
         """Store an object (output value, error record, warning text…)."""
         size = _rough_size(value)
+        over = False
         with self._lock:
             if self._closed:
                 return
@@ -271,18 +392,120 @@ class OutputStore:
             seq = self._next_seq
             # Memory only while nothing waits on disk, so that memory records always precede
             # disk records and reading memory-then-disk is in order.
-            if self._disk_end == 0 and self._mem_bytes + size <= self.limit:
-                self._mem.append((seq, Record(stream, value, False), size))
+            if self._disk_end == 0 and not self._batch and self._mem_bytes + size <= self.limit:
+                self._mem.append((seq, _STREAM_CODE[stream], value, False, size))
                 self._mem_bytes += size
+                over = self._charge(size)
             else:
+                # Into the batch: written with the next block, not with a system call each.
                 kind, payload = self._encode(value)
-                try:
-                    self._spill(stream, kind, payload)
-                except OSError as exc:
-                    self._lose(len(payload), exc)
-                    return
+                if not self._batch:
+                    self._batch_seq = seq
+                    self._batch_last = dict(self._last_seq)
+                self._batch += _FRAME.pack(_STREAM_CODE[stream], kind, len(payload))
+                self._batch += payload
+                over = self._charge(_FRAME.size + len(payload))
             self._next_seq = seq + 1
             self._last_seq[stream] = seq
+            if len(self._batch) >= SPILL_BATCH:
+                self._flush_batch()
+        if over:
+            self._budget.rebalance()
+
+    def _charge(self, delta: int) -> bool:
+        """Count ``delta`` bytes more held (under the store's lock) and tell the budget once
+        the change since it last heard reaches CHARGE_STEP, or the store starts or stops
+        holding memory (a lock and a call per object would cost more than the append
+        itself); True when the budget is over its limit."""
+        charged = self._charged = self._charged + delta
+        change = charged - self._reported
+        step = self._budget.step
+        if -step < change < step and (charged > 0) == (self._reported > 0):
+            return False
+        self._reported = charged
+        return self._budget.charge(self, change, charged)
+
+    def _flush_batch(self) -> None:
+        """Write the batch of spilled objects (under the lock). If it cannot be written, its
+        records are undone and counted as lost: what was kept stays a prefix."""
+        batch = self._batch
+        if not batch:
+            return
+        size = len(batch)
+        try:
+            if self._fd is None:
+                self._open_spill_file()
+            assert self._fd is not None
+            start = self._disk_end
+            _write_all(self._fd, b"", batch, start)
+        except OSError as exc:
+            self._next_seq = self._batch_seq
+            if self._batch_last is not None:
+                self._last_seq = self._batch_last
+            self._lose(size, exc)
+        else:
+            self._add_frames(start, start + size, self._batch_seq)
+        self._batch = bytearray()
+        self._batch_last = None
+        self._charge(-size)
+
+    def flush(self) -> None:
+        """Write any batch of spilled objects now (the job ended: a failure to keep its
+        output must show before its final state is decided)."""
+        with self._lock:
+            if not self._closed:
+                self._flush_batch()
+
+    def _add_frames(self, start: int, end: int, seq: int) -> None:
+        """Frames [start, end) were written for records from ``seq`` on, after all others."""
+        last = self._segments[-1] if self._segments else None
+        if last is not None and last[1] == start:
+            last[1] = end
+        else:
+            self._segments.append([start, end, seq])
+        self._disk_end = end
+
+    def evict(self) -> int:
+        """Move every record held in memory (and the batch) to the spill file, in one write
+        per block; the bytes of memory freed (0 when nothing could be moved)."""
+        with self._lock:
+            if self._closed or (not self._mem and not self._batch):
+                return 0
+            before = self._charged
+            self._flush_batch()
+            if self._mem and self._lost_error is None:
+                self._spill_memory()
+            freed = before - self._charged
+        return freed
+
+    def _spill_memory(self) -> None:
+        """Write the memory records to the file's end as the first segment (they precede
+        every record on disk); on a write failure they simply stay in memory."""
+        parts: list[bytes] = []
+        for _seq, code, value, raw, _size in self._mem:
+            if raw:
+                payload: bytes = value  # type: ignore[assignment]
+                kind = _KIND_RAW
+            else:
+                kind, payload = self._encode(value)
+            parts.append(_FRAME.pack(code, kind, len(payload)))
+            parts.append(payload)
+        data = b"".join(parts)
+        try:
+            if self._fd is None:
+                self._open_spill_file()
+            assert self._fd is not None
+            start = self._disk_end
+            _write_all(self._fd, b"", data, start)
+        except OSError:
+            return  # kept in memory: over the budget, but nothing is lost
+        first_seq = self._mem[0][0]
+        self._segments.insert(0, [start, start + len(data), first_seq])
+        self._disk_end = start + len(data)
+        self._mem.clear()
+        freed = self._mem_bytes
+        self._mem_bytes = 0
+        self._charge(-freed)
 
     def append(self, record: Record) -> None:
         """Store a record as given."""
@@ -294,6 +517,7 @@ class OutputStore:
 
     def _append_raw(self, stream: Stream, view: memoryview) -> None:
         size = len(view)
+        over = False
         with self._lock:
             if self._closed:
                 return
@@ -301,10 +525,16 @@ class OutputStore:
                 self._lost_bytes += size
                 return
             seq = self._next_seq
-            if self._disk_end == 0 and self._mem_bytes + size <= self.limit:
-                self._mem.append((seq, Record(stream, bytes(view), True), size))
+            if self._disk_end == 0 and not self._batch and self._mem_bytes + size <= self.limit:
+                self._mem.append((seq, _STREAM_CODE[stream], bytes(view), True, size))
                 self._mem_bytes += size
+                over = self._charge(size)
             else:
+                self._flush_batch()  # earlier objects first, in order
+                if self._lost_error is not None:
+                    self._lost_bytes += size
+                    return
+                seq = self._next_seq
                 # Straight from the caller's buffer to the file: no intermediate copy.
                 try:
                     self._spill(stream, _KIND_RAW, view)
@@ -313,12 +543,14 @@ class OutputStore:
                     return
             self._next_seq = seq + 1
             self._last_seq[stream] = seq
+        if over:
+            self._budget.rebalance()
 
     @property
     def spilling(self) -> bool:
         """True while new records go to the spill file: once one record is on disk, every
         later one follows it there (until a full consumption resets the file)."""
-        return self._disk_end > 0
+        return self._disk_end > 0 or bool(self._batch)
 
     @staticmethod
     def can_splice() -> bool:
@@ -342,6 +574,9 @@ class OutputStore:
                 return self._drop_from(fd, count)
             if _splice is None:
                 raise OSError(errno.EINVAL, "splice is not available")
+            self._flush_batch()  # earlier objects first, in order
+            if self._lost_error is not None:
+                return self._drop_from(fd, count)
             try:
                 if self._fd is None:
                     self._open_spill_file()
@@ -366,10 +601,7 @@ class OutputStore:
                 self._lose(0, exc)
                 return self._drop_from(fd, count)
             seq = self._next_seq
-            if start == 0:
-                self._disk_head_seq = seq
-                self._disk_head_off = 0
-            self._disk_end = start + _FRAME.size + moved
+            self._add_frames(start, start + _FRAME.size + moved, seq)
             self._next_seq = seq + 1
             self._last_seq[stream] = seq
             return moved
@@ -402,14 +634,14 @@ class OutputStore:
         if self._fd is None:
             self._open_spill_file()
         assert self._fd is not None
-        if self._disk_end == 0:
-            self._disk_head_seq = self._next_seq
-            self._disk_head_off = 0
         header = _FRAME.pack(_STREAM_CODE[stream], kind, len(payload))
-        _write_all(self._fd, header, payload, self._disk_end)
-        self._disk_end += _FRAME.size + len(payload)
+        start = self._disk_end
+        _write_all(self._fd, header, payload, start)
+        self._add_frames(start, start + _FRAME.size + len(payload), self._next_seq)
 
     def _encode(self, value: object) -> tuple[int, bytes]:
+        if type(value) is str:
+            return _KIND_TEXT, value.encode("utf-8", "surrogatepass")
         codec = _serialize_module()
         if codec is not None:
             try:
@@ -430,6 +662,8 @@ class OutputStore:
             return _KIND_PINNED, _PIN.pack(key)
 
     def _decode(self, kind: int, payload: bytes) -> object:
+        if kind == _KIND_TEXT:
+            return payload.decode("utf-8", "surrogatepass")
         if kind == _KIND_SERIALIZED:
             codec = _serialize_module()
             assert codec is not None
@@ -466,6 +700,8 @@ class OutputStore:
     def spill_stat(self) -> os.stat_result | None:
         """``fstat`` of the open spill file (it has no name any more), or None."""
         with self._lock:
+            if not self._closed:
+                self._flush_batch()
             return None if self._fd is None else os.fstat(self._fd)
 
     # ---- reading -----------------------------------------------------------------------------
@@ -487,19 +723,26 @@ class OutputStore:
         with self._lock:
             if self._closed:
                 return
+            self._flush_batch()
             end = self._next_seq
             cursor = self._cursor
-            mem = [(seq, rec) for seq, rec, _ in self._mem
-                   if rec.stream in wanted and seq >= cursor[rec.stream]]
-            disk = (self._disk_head_off, self._disk_head_seq, self._disk_end, self._fd)
+            streams = _STREAMS
+            mem = [(seq, Record(streams[code], value, raw))
+                   for seq, code, value, raw, _ in self._mem
+                   if streams[code] in wanted and seq >= cursor[streams[code]]]
+            fd = self._fd
+            segments = [(segment, (segment[0], segment[2], segment[1]))
+                        for segment in self._segments if segment[1] > segment[0]]
             self._readers += 1
         try:
             for seq, rec in mem:
                 if consume and not self._claim(rec.stream, seq):
                     continue
                 yield rec
-            if disk[3] is not None and disk[2] > disk[0]:
-                yield from self._iter_disk(disk, end, wanted, consume)
+            if fd is not None:
+                for segment, (off, seq0, stop) in segments:
+                    yield from self._iter_disk(segment, (off, seq0, stop, fd), end, wanted,
+                                               consume)
         finally:
             with self._lock:
                 self._readers -= 1
@@ -513,8 +756,8 @@ class OutputStore:
             return True
 
     def _iter_disk(
-        self, disk: tuple[int, int, int, int | None], end: int, wanted: frozenset[Stream],
-        consume: bool,
+        self, segment: list[int], disk: tuple[int, int, int, int | None], end: int,
+        wanted: frozenset[Stream], consume: bool,
     ) -> Iterator[Record]:
         off, seq, stop, fd = disk
         assert fd is not None
@@ -560,8 +803,9 @@ class OutputStore:
             # Frames before the first unconsumed one never need scanning again.
             head = first_unconsumed if first_unconsumed is not None else (off, seq)
             with self._lock:
-                if self._fd == fd and head[0] > self._disk_head_off:
-                    self._disk_head_off, self._disk_head_seq = head
+                if self._fd == fd and head[0] > segment[0] and any(
+                        s is segment for s in self._segments):
+                    segment[0], segment[2] = head
 
     def _trim(self) -> None:
         with self._lock:
@@ -571,18 +815,23 @@ class OutputStore:
                 self._release()
                 return
             cursor = self._cursor
+            freed = 0
             while self._mem:
-                seq, rec, size = self._mem[0]
-                if seq >= cursor[rec.stream]:
+                seq, code, _value, _raw, size = self._mem[0]
+                if seq >= cursor[_STREAMS[code]]:
                     break
                 self._mem.popleft()
-                self._mem_bytes -= size
-            if self._fd is not None and self._disk_end and self._disk_head_off >= self._disk_end:
+                freed += size
+            if freed:
+                self._mem_bytes -= freed
+                self._charge(-freed)
+            if self._fd is not None and self._disk_end and not self._batch and all(
+                    s[0] >= s[1] for s in self._segments):
                 # Everything on disk was consumed: start the file over so it does not grow
                 # forever, and let new records use memory again.
                 os.ftruncate(self._fd, 0)
                 self._disk_end = 0
-                self._disk_head_off = 0
+                self._segments = []
                 self._pinned.clear()
 
     def iter_bytes(self, stream: Stream = Stream.Output, consume: bool = True) -> Iterator[bytes]:
@@ -615,8 +864,19 @@ class OutputStore:
 
     @property
     def disk_bytes(self) -> int:
-        """Bytes currently in the spill file."""
-        return self._disk_end
+        """Bytes currently in the spill file (and its batch not yet written)."""
+        return self._disk_end + len(self._batch)
+
+    @property
+    def charged_bytes(self) -> int:
+        """Bytes this store holds in memory by the budget's accounting (records in memory
+        and the batch of spilled objects not yet written)."""
+        return self._charged
+
+    @property
+    def budget(self) -> MemoryBudget:
+        """The memory budget this store charges."""
+        return self._budget
 
     @property
     def spill_path(self) -> str | None:
@@ -641,6 +901,9 @@ class OutputStore:
     def _release(self) -> None:
         self._mem.clear()
         self._mem_bytes = 0
+        self._batch = bytearray()
+        if self._charged:
+            self._charge(-self._charged)
         self._pinned.clear()
         if self._fd is not None:
             os.close(self._fd)
@@ -652,9 +915,16 @@ class OutputStore:
         with contextlib.suppress(Exception):
             if not self._closed and self._path is not None:
                 self.close()
+        with contextlib.suppress(Exception):
+            if self._reported:
+                # Gone without close(): its memory is no longer held (no lock is taken in a
+                # finaliser, which may run on any thread at any point).
+                self._budget.release(self._reported)
+                self._reported = 0
 
 
-def _write_all(fd: int, header: bytes, payload: bytes | memoryview, offset: int) -> None:
+def _write_all(fd: int, header: bytes, payload: bytes | bytearray | memoryview,
+               offset: int) -> None:
     """Write a frame at ``offset`` with one ``pwritev`` in the common case, finishing any
     partial write."""
     total = len(header) + len(payload)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pjsh.lang.record import dataclass
+from pjsh.runtime import fastpath
 from pjsh.runtime.convert import OBJECT, TypeSpec
 from pjsh.runtime.errors import ErrorRecord
 
@@ -128,6 +129,10 @@ class Bound:
         """Record which parameters the caller actually supplied."""
         self._explicit = set(names)
 
+    def explicit_names(self) -> frozenset[str]:
+        """The parameters the caller supplied (the command line's and the pipeline's)."""
+        return frozenset(self._explicit)
+
     def get(self, name: str, default: object = None) -> object:
         """Return a parameter's value or ``default``."""
         return self._values.get(name, default)
@@ -210,6 +215,46 @@ class CommandContext(Protocol):
         """The token a stop of this pipeline sets: pass it to every blocking wait."""
 
 
+# ---- bulk input (fast paths) -------------------------------------------------------------------
+# Producers of many plain strings (Receive-Job's native lines, Get-Content) hand them down in
+# blocks; a consumer that declares ``bulk_parameter`` takes a block in one call instead of one
+# binding and one ``process`` per line. pjsh.runtime.fastpath.ENABLED turns these off with the
+# interpreter's fast paths (tests compare both ways; PJSH_NO_FASTPATH=1).
+
+
+class Taken:
+    """How many values of a block a consumer has taken: on an exception (a stop upstream
+    from Select-Object -First) the producer knows where to resume; the value whose
+    processing raised counts as taken, as with one-by-one output."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def write_all(ctx: CommandContext, values: Sequence[object], taken: Taken | None = None) -> None:
+    """Write ``values`` downstream in order, exactly as one ``write_output`` each would; in
+    one call where the context and the next stage take blocks (``write_many``)."""
+    tally = taken if taken is not None else Taken()
+    bulk = getattr(ctx, "write_many", None) if fastpath.ENABLED else None
+    if bulk is not None:
+        bulk(values, tally)
+        return
+    write = ctx.write_output
+    for value in values:
+        tally.count += 1
+        write(value)
+
+
+def bulk_strings(values: Sequence[object]) -> bool:
+    """True when every value is a plain string (``str``, or a subclass marked
+    ``plain_str``: a string with attributes, such as a received native line, that formats,
+    converts and binds as its text): what the bulk handlers take."""
+    # The distinct types, gathered in C: a block is one or two types however long it is.
+    return all(t is str or getattr(t, "plain_str", False) for t in set(map(type, values)))
+
+
 class Cmdlet:
     """Base of every built-in command. ``process`` runs once per pipeline input (with the
     pipeline parameters rebound), or once if the command has no pipeline input."""
@@ -235,6 +280,24 @@ class Cmdlet:
 
     def end(self, args: Any) -> None:
         """Run once after the last input."""
+
+    # The pipeline parameter a block of plain strings binds to (each string by value, with no
+    # conversion): set by cmdlets whose ``process_many`` takes such blocks.
+    bulk_parameter: ClassVar[str | None] = None
+
+    def process_many(self, args: Any, values: Sequence[object], taken: Taken) -> None:
+        """Process plain strings as ``process`` would, one after the other, ``args`` being
+        bound for the first (the bulk parameter is replaced for each); ``taken`` counts
+        them. Cmdlets override it where a whole block is cheaper."""
+        name = self.bulk_parameter
+        assert name is not None
+        fields = args.__dict__
+        bound = fields["_values"]
+        process = self.process
+        for value in values:
+            taken.count += 1
+            fields[name] = bound[name] = value
+            process(args)
 
 
 def module_commands(name: str) -> list[type[Cmdlet]]:
@@ -328,7 +391,8 @@ class Registry:
     def __init__(self, commands: CommandTable | None = None,
                  aliases: dict[str, str] | None = None, modules: tuple[str, ...] = (),
                  views: ViewTable | None = None,
-                 manifest: Mapping[str, Sequence[str]] | None = None) -> None:
+                 manifest: Mapping[str, Sequence[str]] | None = None,
+                 view_modules: tuple[str, ...] | None = None) -> None:
         self.commands: CommandTable = commands.copy() if commands is not None \
             else CommandTable()
         self.aliases: dict[str, str] = dict(aliases or {})
@@ -336,6 +400,9 @@ class Registry:
         # from a manifest: a worker process rebuilds the same table the same way.
         self.modules = modules
         self.manifest = manifest
+        # The modules that add format views, when known: the first table shown (the row of
+        # the first `&` job) then imports those two, not every command module.
+        self.view_modules = view_modules
         self._views = views
 
     @property
@@ -345,7 +412,7 @@ class Registry:
         if self._views is None:
             from pjsh.runtime.formatting import builtin_views
 
-            modules = self.modules
+            modules = self.view_modules if self.view_modules is not None else self.modules
 
             def add_module_views(table: ViewTable) -> None:
                 for name in modules:
@@ -369,7 +436,8 @@ class Registry:
     def copy(self) -> Registry:
         """An independent copy (the cmdlet classes themselves are shared: they are immutable)."""
         views = self._views.copy() if self._views is not None else None
-        return Registry(self.commands, self.aliases, self.modules, views, self.manifest)
+        return Registry(self.commands, self.aliases, self.modules, views, self.manifest,
+                        self.view_modules)
 
     @classmethod
     def from_modules(cls, names: Iterable[str]) -> Registry:
@@ -383,9 +451,11 @@ class Registry:
         return registry
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Sequence[str]]) -> Registry:
+    def from_manifest(cls, manifest: Mapping[str, Sequence[str]],
+                      view_modules: Sequence[str] | None = None) -> Registry:
         """A registry of what each command module promises (module → ``"Name alias ..."``
-        entries), importing a module only when one of its commands is first looked up."""
+        entries), importing a module only when one of its commands is first looked up;
+        ``view_modules`` are those with a ``format_views`` (all are asked if not given)."""
         pending: dict[str, str] = {}
         aliases: dict[str, str] = {}
         for module, entries in manifest.items():
@@ -394,7 +464,8 @@ class Registry:
                 pending[name.lower()] = module
                 aliases.update((alias.lower(), name) for alias in names)
         return cls(CommandTable(pending=pending, order=tuple(pending)), aliases,
-                   tuple(manifest), manifest={m: tuple(e) for m, e in manifest.items()})
+                   tuple(manifest), manifest={m: tuple(e) for m, e in manifest.items()},
+                   view_modules=None if view_modules is None else tuple(view_modules))
 
 
 def command(cls: type[Cmdlet]) -> type[Cmdlet]:

@@ -19,7 +19,7 @@ from pjsh.lang import ast
 from pjsh.runtime import fastpath
 from pjsh.runtime.binder import Argument, BindingError, BindResult, CommandBinder
 from pjsh.runtime.cancel import CancelToken
-from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param
+from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, Taken, bulk_strings
 from pjsh.runtime.convert import OBJECT, SWITCH, TypeSpec, to_string
 from pjsh.runtime.errors import (
     CallDepthOverflow,
@@ -85,6 +85,31 @@ class StageInput:
             if getattr(e, "origin", None) is None:
                 e.origin = self.stage  # type: ignore[attr-defined]
                 self.stage.stopped_upstream = True
+            raise
+
+    def send_many(self, values: Sequence[object], taken: Taken) -> None:
+        """Objects in order, as one ``send`` each would deliver them; a block of plain
+        strings goes to a stage that takes blocks in one call."""
+        if not self.begun:
+            self.early.extend(values)
+            taken.count += len(values)
+            return
+        stage = self.stage
+        interp = stage.interp
+        try:
+            if isinstance(stage, CmdletStage) and stage.cls.bulk_parameter and bulk_strings(values):
+                interp.check_stop()
+                stage.process_many(values, taken)
+                return
+            process = stage.process
+            for value in values:
+                taken.count += 1
+                interp.check_stop()
+                process(value)
+        except StopUpstreamSignal as e:
+            if getattr(e, "origin", None) is None:
+                e.origin = stage  # type: ignore[attr-defined]
+                stage.stopped_upstream = True
             raise
 
 
@@ -284,6 +309,18 @@ class CmdletContext:
         if self.out_var is not None or not isinstance(sink, ByteSink):
             return None
         return sink.write_bytes
+
+    def write_many(self, values: Sequence[object], taken: Taken) -> None:
+        """``write_output`` of each value, in one call to a next stage that takes blocks
+        (pjsh.runtime.cmdlet.write_all); ``taken`` counts the values delivered."""
+        send_many = getattr(self.stage.out, "send_many", None)
+        if send_many is None or self.out_var is not None or self.pipeline_var is not None:
+            write = self.write_output
+            for value in values:
+                taken.count += 1
+                write(value)
+            return
+        send_many(values, taken)
 
     def _pref(self, common_name: str, var: str, default: str) -> str:
         if common_name in self.common:
@@ -494,6 +531,28 @@ class CmdletStage(Stage):
             self.ctx.write_error(record)
             return
         self.cmd.process(bound)
+
+    def process_many(self, values: Sequence[object], taken: Taken) -> None:
+        """A block of plain strings: bound once (for the first), then handed to the
+        cmdlet's ``process_many`` when each string binds alone to its bulk parameter, as
+        it is; otherwise one by one."""
+        assert self.cmd is not None
+        name = self.cls.bulk_parameter
+        first = values[0] if values else None
+        bound: Bound | None = None
+        if name is not None and first is not None:
+            try:
+                bound = self.binder.bind_pipeline(self.result, first)
+            except BindingError:
+                bound = None
+        if (name is None or bound is None or bound.get(name) is not first
+                or bound.explicit_names() - self.result.explicit != {name}):
+            for value in values:
+                taken.count += 1
+                self.process(value)
+            return
+        self.got_input = True
+        self.cmd.process_many(bound, values, taken)
 
     def end(self) -> None:
         assert self.cmd is not None and self.cmdline_bound is not None and self.ctx is not None

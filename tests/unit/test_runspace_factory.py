@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from pjsh.commands import BUILTIN_MANIFEST, BUILTIN_MODULES, builtin_registry
+from pjsh.commands import BUILTIN_MANIFEST, BUILTIN_MODULES, VIEW_MODULES, builtin_registry
 from pjsh.engine import local_options
 from pjsh.jobs.service import JobService
 from pjsh.jobs.workers import worker_command
@@ -147,6 +147,19 @@ def test_the_manifest_lists_exactly_what_each_command_module_provides() -> None:
         assert list(entries) == provided, module
 
 
+def test_the_view_modules_are_exactly_the_command_modules_that_add_views() -> None:
+    import importlib
+
+    with_views = [m for m in BUILTIN_MANIFEST
+                  if hasattr(importlib.import_module(m), "format_views")]
+    assert list(VIEW_MODULES) == with_views
+    from pjsh.remote import REMOTE_MANIFEST  # the remoting cmdlets add none (engine.py)
+    assert not any(hasattr(importlib.import_module(m), "format_views") for m in REMOTE_MANIFEST)
+    lazy, eager = builtin_registry(), Registry.from_modules(BUILTIN_MODULES)
+    assert lazy.view_modules == VIEW_MODULES
+    assert set(lazy.views._filled()) == set(eager.views._filled())
+
+
 def test_the_lazy_table_lists_and_resolves_as_the_eager_one() -> None:
     lazy, eager = builtin_registry(), Registry.from_modules(BUILTIN_MODULES)
     assert lazy.aliases == eager.aliases
@@ -178,7 +191,9 @@ def test_a_runspace_imports_a_command_module_only_when_one_of_its_commands_runs(
     assert not {"pjsh.commands.jobs", "pjsh.commands.help", "pjsh.commands.json"} & set(used)
 
 
-def test_an_object_that_needs_a_view_loads_the_views_of_every_module() -> None:
-    # Job rows are formatted by the view pjsh.commands.jobs declares, even with no job
-    # cmdlet run before: `&` makes a job without a command module.
-    assert "pjsh.commands.jobs" in _command_modules_imported_by("/bin/true &")
+def test_an_object_that_needs_a_view_loads_the_views_of_every_module_that_adds_some() -> None:
+    # A job row needs a view even with no job cmdlet run before (`&` makes a job without a
+    # command module): the modules that add views are loaded, and only those.
+    imported = _command_modules_imported_by("/bin/true &")
+    assert set(VIEW_MODULES) <= set(imported)
+    assert "pjsh.commands.jobs" not in imported
