@@ -569,9 +569,7 @@ class CommandBinder:
         if direct is not None:
             values = dict(result.values)
             values[direct[0]] = item
-            b = self.args_type(values, direct[2])
-            b.mark_explicit(direct[1])
-            return b
+            return self.args_type.sharing_explicit(values, direct[2], direct[1])
         values = dict(result.values)
         explicit = set(result.explicit)
         candidates = result.candidate_sets

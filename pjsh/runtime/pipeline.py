@@ -405,13 +405,13 @@ class CmdletContext:
                dollar_under: object = _MISSING, input: Sequence[object] | None = None,
                ) -> list[object]:
         """Run a script block in the caller's scope (as ForEach-Object does) and collect."""
-        from pjsh.runtime.interpreter import _MISSING as IM
-
         if fastpath.ENABLED and not args and input is None and dollar_under is not _MISSING \
                 and dollar_under is not ...:
             sink = ListSink()
             self._invoker(block)(dollar_under, sink)
             return sink.items
+        from pjsh.runtime.interpreter import _MISSING as IM
+
         return self.stage.interp.invoke_block(
             block, self.stage.frame, list(args),
             IM if dollar_under is _MISSING or dollar_under is ... else dollar_under,
@@ -420,15 +420,16 @@ class CmdletContext:
     def invoke_to_output(self, block: ScriptBlock, args: Sequence[object] = (),
                          dollar_under: object = _MISSING) -> None:
         """Run a script block in the caller's scope, streaming to this command's output."""
-        from pjsh.runtime.interpreter import _MISSING as IM
-
         forwarder = self._forwarder
         if forwarder is None:
             forwarder = self._forwarder = _OutputForwarder(self)
         if fastpath.ENABLED and not args and dollar_under is not _MISSING \
                 and dollar_under is not ...:
-            self._invoker(block)(dollar_under, forwarder)
+            found = self._invokers.get(id(block))
+            (found[1] if found is not None else self._invoker(block))(dollar_under, forwarder)
             return
+        from pjsh.runtime.interpreter import _MISSING as IM
+
         self.stage.interp.invoke_block(
             block, self.stage.frame, list(args),
             IM if dollar_under is _MISSING or dollar_under is ... else dollar_under,

@@ -184,7 +184,7 @@ CALL_ARGS = st.sampled_from([
 CALL_FORMS = st.sampled_from([
     "f {args}", "$r = f {args}; $r", "$r += f {args}; $r", "$r = f {args}; $r.Count",
     "foreach ($i in 1..2) {{ f {args} }}", "& f {args}", "f {args} | ForEach-Object {{ \"<$_>\" }}",
-    "filter f {{ \"filtered[$_]\" }}; f {args}", "Set-Alias f Write-Output; f {args}",
+    "filter f {{ \"filtered[$_]\" }}; f {args}", "function g {{ \"g[$args]\" }}; Set-Alias f g; f {args}",
     "function f {{ 'redefined' }}; f {args}", "$x = @(f {args}); $x.Count",
 ])
 
