@@ -116,7 +116,7 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
     low = str(node.name.value).lower()
     function_key = FUNCTION_PREFIX + low
     # Only positional values (`f $a 1`): once a body's binding of that many values is known
-    # to be plain (see _positional_plan), the values go to their parameters directly.
+    # to be plain (see _learn_positional), the values go to their parameters directly.
     values_of = [expr_fn(el.value) for el in node.elements
                  if isinstance(el, ast.CommandArgument)]
     positional = len(values_of) == len(node.elements)
