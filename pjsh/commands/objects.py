@@ -1293,7 +1293,10 @@ class MeasureObject(_Evaluating):
         taken.count += len(texts)
 
     def _add(self, key: str, name: str, value: object, args: MeasureObjectArgs) -> None:
-        _, stats = self._stats.setdefault(key, (name, _Stats()))
+        entry = self._stats.get(key)
+        if entry is None:
+            entry = self._stats[key] = (name, _Stats())
+        stats = entry[1]
         stats.count += 1
         if self._text:
             text = to_string(value)
@@ -1307,10 +1310,14 @@ class MeasureObject(_Evaluating):
         if not self._wanted:
             return
         number: float | None
-        try:
-            number = float(to_number(value)) if not isinstance(value, (list, tuple)) else None
-        except ConversionError:
-            number = None
+        if type(value) is int or type(value) is float:
+            number = float(value)  # what to_number gives a plain number, without the call
+        else:
+            try:
+                number = float(to_number(value)) if not isinstance(value, (list, tuple)) \
+                    else None
+            except ConversionError:
+                number = None
         if number is None or (isinstance(value, str) and not value.strip()):
             if self._wanted & {"Sum", "Average", "StandardDeviation"}:
                 self.ctx.write_error(self.ctx.error(

@@ -10,6 +10,7 @@ from pjsh.runtime.cmdlet import Bound, CommandSpec, Param
 from pjsh.runtime.convert import (
     BOOL,
     INT,
+    OBJECT,
     STRING,
     STRINGS,
     SWITCH,
@@ -100,12 +101,16 @@ class PipelinePlan:
     once per stage: the pipeline parameters to try by value and by property name, each with
     the sets it belongs to (the per-object part is only the type test and the conversion)."""
 
-    __slots__ = ("by_name", "by_value")
+    __slots__ = ("by_name", "by_value", "direct")
 
     def __init__(self, by_value: list[tuple[Param, frozenset[str], int]],
                  by_name: list[tuple[Param, frozenset[str], int]]) -> None:
         self.by_value = by_value
         self.by_name = by_name
+        # When every object binds the same way (one by-value parameter that takes any object
+        # unchanged: InputObject), the outcome but the value is known after the first object:
+        # (parameter, the explicit names, the chosen set). See _bind_pipeline_planned.
+        self.direct: tuple[str, set[str], str] | None = None
 
 
 def _param_sets(p: Param, spec: CommandSpec) -> list[str]:
@@ -560,6 +565,11 @@ class CommandBinder:
         """bind_pipeline through the stage's plan: the same steps in the same order, minus
         the work that is the same for every object."""
         plan = result.plan or self.pipeline_plan(result)
+        direct = plan.direct
+        if direct is not None:
+            values = dict(result.values)
+            values[direct[0]] = item
+            return self.args_type.sharing_explicit(values, direct[2], direct[1])
         values = dict(result.values)
         explicit = set(result.explicit)
         candidates = result.candidate_sets
@@ -613,9 +623,23 @@ class CommandBinder:
             chosen = self.choose_set(BindResult(values, explicit, list(candidates),
                                                 result.common, []), pipeline=False)
             self._chosen[key] = chosen
+        if len(plan.by_value) == 1 and bound_any and _takes_anything(plan.by_value[0]) \
+                and plan.by_value[0][0].name in explicit \
+                and plan.by_value[0][0].name not in result.explicit:
+            # The one by-value parameter takes every object as it is, so every later object
+            # binds exactly like this one (by_name is never reached), to the same set.
+            plan.direct = (plan.by_value[0][0].name, set(explicit), chosen)
         b = self.args_type(values, chosen)
         b.mark_explicit(explicit)
         return b
+
+
+def _takes_anything(entry: tuple[Param, frozenset[str], int]) -> bool:
+    """A by-value pipeline parameter that accepts every object unchanged (no type test, no
+    conversion, no validation): binding it cannot fail and gives the object itself."""
+    d = entry[0]
+    return entry[2] == 0 and d.type.convert is OBJECT.convert and d.validate is None \
+        and not (d.mandatory and not d.allow_empty and d.type in (STRING, STRINGS))
 
 
 def _refuse_empty_text(p: Param, raw: object, converted: object) -> None:

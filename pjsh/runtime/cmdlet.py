@@ -122,6 +122,19 @@ class Bound:
         self.parameter_set = parameter_set
         self._explicit: set[str] = set()
 
+    @classmethod
+    def sharing_explicit(cls, values: dict[str, object], parameter_set: str,
+                         explicit: set[str]) -> Bound:
+        """``cls(values, parameter_set)`` marked explicit with ``explicit`` itself, not a copy
+        (the binder hands one never-changed set to every object of a stage)."""
+        b = cls.__new__(cls)
+        state = b.__dict__
+        state.update(values)
+        state["_values"] = values
+        state["parameter_set"] = parameter_set
+        state["_explicit"] = explicit
+        return b
+
     def __contains__(self, name: str) -> bool:
         return name in self._explicit
 

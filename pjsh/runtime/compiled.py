@@ -189,7 +189,9 @@ def _compile_stmt(stmt: ast.Statement) -> StmtFn | None:
         return _compile_expression_statement(expr)
     if isinstance(stmt, ast.Assignment):
         return _compile_assignment(stmt)
-    return None
+    from pjsh.runtime.fastcall import compile_call
+
+    return compile_call(stmt)
 
 
 def _compile_expression_statement(expr: ast.Expr) -> StmtFn:
@@ -251,9 +253,11 @@ def _compile_assignment(stmt: ast.Assignment) -> StmtFn | None:
     key = target.name.lower()
     if key in _SPECIAL_WRITE or key in _SPECIAL_READ:
         return None
-    expr = simple_expression(stmt.value)
-    if expr is None or stmt.op == "??=":
+    if stmt.op == "??=":
         return None
+    expr = simple_expression(stmt.value)
+    if expr is None:
+        return _compile_call_assignment(stmt, target, key)
     name = target.name
     value_of = expr_fn(expr)
     if stmt.op == "=":
@@ -283,6 +287,39 @@ def _compile_assignment(stmt: ast.Assignment) -> StmtFn | None:
         else:
             result = interp.binary(op, current, value, frame, stmt)
         frame.scope.set_key(key, name, result)
+        interp.set_success(True)
+
+    return update
+
+
+def _compile_call_assignment(stmt: ast.Assignment, target: ast.Variable,
+                             key: str) -> StmtFn | None:
+    """``$name = f ...`` and ``$name op= f ...`` where the right side is a call statement
+    (see pjsh.runtime.fastcall): exec_assignment's steps, the call captured as
+    capture_result / capture_value would."""
+    from pjsh.runtime.fastcall import CALL_MARK, capture_call
+
+    call = stmt_fn(stmt.value)
+    if call is None or not getattr(call, CALL_MARK, False):
+        return None
+    name = target.name
+    if stmt.op == "=":
+        def assign(interp: Interpreter, frame: Frame, out: Sink) -> None:
+            value, nothing = capture_call(call, interp, frame)
+            if nothing:
+                interp.assign_nothing(target, frame)
+            else:
+                frame.scope.set_key(key, name, value)
+            interp.set_success(True)
+
+        return assign
+    op = stmt.op[0]
+    current_of = expr_fn(target)
+
+    def update(interp: Interpreter, frame: Frame, out: Sink) -> None:
+        value = capture_call(call, interp, frame)[0]
+        current = current_of(interp, frame)
+        frame.scope.set_key(key, name, interp.binary(op, current, value, frame, stmt))
         interp.set_success(True)
 
     return update

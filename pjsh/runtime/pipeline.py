@@ -28,6 +28,7 @@ from pjsh.runtime.errors import (
     StopUpstreamSignal,
     make_error,
 )
+from pjsh.runtime.fastcall import BlockInvoker
 from pjsh.runtime.native import (
     LaunchRefused,
     LineSplitter,
@@ -293,6 +294,8 @@ class CmdletContext:
         pv = self.common.get("PipelineVariable")
         self.pipeline_var: str | None = to_string(pv) if pv else None
         self._forwarder: _OutputForwarder | None = None  # one per command, not per call
+        # Per script block called with $_ per object: its BlockInvoker (frame made once).
+        self._invokers: dict[int, tuple[ScriptBlock, BlockInvoker]] = {}
 
     def common_parameter(self, name: str) -> object:
         """The value of a common parameter given to this cmdlet (None if not given)."""
@@ -439,6 +442,11 @@ class CmdletContext:
                dollar_under: object = _MISSING, input: Sequence[object] | None = None,
                ) -> list[object]:
         """Run a script block in the caller's scope (as ForEach-Object does) and collect."""
+        if fastpath.ENABLED and not args and input is None and dollar_under is not _MISSING \
+                and dollar_under is not ...:
+            sink = ListSink()
+            self._invoker(block)(dollar_under, sink)
+            return sink.items
         from pjsh.runtime.interpreter import _MISSING as IM
 
         return self.stage.interp.invoke_block(
@@ -449,15 +457,29 @@ class CmdletContext:
     def invoke_to_output(self, block: ScriptBlock, args: Sequence[object] = (),
                          dollar_under: object = _MISSING) -> None:
         """Run a script block in the caller's scope, streaming to this command's output."""
-        from pjsh.runtime.interpreter import _MISSING as IM
-
         forwarder = self._forwarder
         if forwarder is None:
             forwarder = self._forwarder = _OutputForwarder(self)
+        if fastpath.ENABLED and not args and dollar_under is not _MISSING \
+                and dollar_under is not ...:
+            found = self._invokers.get(id(block))
+            (found[1] if found is not None else self._invoker(block))(dollar_under, forwarder)
+            return
+        from pjsh.runtime.interpreter import _MISSING as IM
+
         self.stage.interp.invoke_block(
             block, self.stage.frame, list(args),
             IM if dollar_under is _MISSING or dollar_under is ... else dollar_under,
             None, new_scope=False, out=forwarder)
+
+    def _invoker(self, block: ScriptBlock) -> BlockInvoker:
+        """The block's BlockInvoker for this command (the block is kept with it, so its id
+        stays its own)."""
+        found = self._invokers.get(id(block))
+        if found is None:
+            found = self._invokers[id(block)] = (
+                block, BlockInvoker(self.stage.interp, self.stage.frame, block))
+        return found[1]
 
     @property
     def stopping(self) -> bool:
@@ -580,52 +602,12 @@ class ScriptStage(Stage):
 
     def bind(self) -> None:
         """Bind command-line arguments to the block's param() (or $args)."""
-        params = self.block.body.params
-        scope = self.inner.scope
-        if params is None:
-            raw: list[object] = []
-            for a in self.args:
-                if a.name is not None:
-                    raw.append("-" + a.name + (":" if a.has_value else ""))
-                    if a.has_value:
-                        raw[-1] = to_string(raw[-1]) + to_string(a.value)
-                elif not a.end_of_params:
-                    raw.append(a.value)
-            scope.set("args", raw)
-            return
-        self.binder = script_binder(self.block.body, self.name, params)
-        try:
-            self.bound_result = self.binder.bind(self.args, has_pipeline_input=self.index > 0)
-        except BindingError as e:
-            assert isinstance(self.node, ast.Command)
-            span = self.node.span
-            if e.span_index is not None and e.span_index < len(self.node.elements):
-                span = self.node.elements[e.span_index].span
-            record = self.interp.error_at(
-                self.frame, span, e.message, f"{e.error_id},{self.name or 'ScriptBlock'}",
-                e.category, "System.Management.Automation.ParameterBindingException",
-                command=self.name)
-            from pjsh.runtime.interpreter import PSRuntimeFailure
-
-            raise PSRuntimeFailure(record) from None
-        self._apply(self.bound_result.values, self.bound_result.explicit, params)
+        assert isinstance(self.node, ast.Command)
+        self.binder, self.bound_result = bind_script_arguments(
+            self.interp, self.frame, self.node, self.name, self.block.body, self.args,
+            self.inner, has_pipeline_input=self.index > 0)
 
     index = 0
-
-    def _apply(self, values: dict[str, object], explicit: set[str],
-               params: list[ast.ParameterDecl]) -> None:
-        scope = self.inner.scope
-        for d in params:
-            if d.name in explicit:
-                scope.set(d.name, values.get(d.name))
-            elif d.switch:
-                scope.set(d.name, False)
-            elif d.default is not None:
-                scope.set(d.name, self.interp.eval(d.default, self.inner))
-            else:
-                scope.set(d.name, None)
-        rest = values.get("__args") if "__args" in explicit else None
-        scope.set("args", [] if rest is None else (list(rest) if isinstance(rest, list) else [rest]))
 
     def _run(self, block: ast.StatementBlock | None, statements: Sequence[ast.Statement] | None,
              dollar_under: object = _MISSING) -> None:
@@ -689,6 +671,55 @@ class ScriptStage(Stage):
         if body.end is not None or (body.begin is None and body.process is None):
             self.inner.scope.set("input", list(self.inputs))
             self._run(body.end, body.statements if body.end is None else None)
+
+
+def bind_script_arguments(interp: Interpreter, frame: Frame, node: ast.Command, name: str,
+                          body: ast.ScriptBlockBody, args: list[Argument], inner: Frame,
+                          has_pipeline_input: bool,
+                          ) -> tuple[CommandBinder | None, BindResult | None]:
+    """Bind a script's command-line arguments into its scope (``inner``): its param() through
+    the binder, or $args when it has none. A binding failure is a statement error at the
+    argument (``frame`` is the caller's). Shared by ScriptStage and the compiled call."""
+    params = body.params
+    scope = inner.scope
+    if params is None:
+        raw: list[object] = []
+        for a in args:
+            if a.name is not None:
+                raw.append("-" + a.name + (":" if a.has_value else ""))
+                if a.has_value:
+                    raw[-1] = to_string(raw[-1]) + to_string(a.value)
+            elif not a.end_of_params:
+                raw.append(a.value)
+        scope.set("args", raw)
+        return None, None
+    binder = script_binder(body, name, params)
+    try:
+        result = binder.bind(args, has_pipeline_input=has_pipeline_input)
+    except BindingError as e:
+        span = node.span
+        if e.span_index is not None and e.span_index < len(node.elements):
+            span = node.elements[e.span_index].span
+        record = interp.error_at(
+            frame, span, e.message, f"{e.error_id},{name or 'ScriptBlock'}",
+            e.category, "System.Management.Automation.ParameterBindingException",
+            command=name)
+        from pjsh.runtime.interpreter import PSRuntimeFailure
+
+        raise PSRuntimeFailure(record) from None
+    values, explicit = result.values, result.explicit
+    for d in params:
+        if d.name in explicit:
+            scope.set(d.name, values.get(d.name))
+        elif d.switch:
+            scope.set(d.name, False)
+        elif d.default is not None:
+            scope.set(d.name, interp.eval(d.default, inner))
+        else:
+            scope.set(d.name, None)
+    rest = values.get("__args") if "__args" in explicit else None
+    scope.set("args", [] if rest is None else (list(rest) if isinstance(rest, list) else [rest]))
+    return binder, result
 
 
 def script_binder(body: ast.ScriptBlockBody, name: str,

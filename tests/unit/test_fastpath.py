@@ -165,3 +165,57 @@ def test_a_compiled_tree_still_pickles() -> None:
     again = pickle.loads(pickle.dumps(body))
     assert again == body
     assert not any(k.startswith("_c_") for k in again.statements[0].__dict__)
+
+
+# ---------------------------------------------------------------- calls and per-object blocks
+FUNCTION_BODIES = st.sampled_from([
+    "{ $a }", "{ \"[$a][$b][$args]\" }", "{ param($a, $b = 'd') \"$a/$b/$($args.Count)\" }",
+    "{ param([int]$a) $a * 2 }", "{ param([Parameter(Mandatory)]$a) $a }",
+    "{ param([switch]$s, $a) \"$s $a\" }", "{ return $a; 'never' }", "{ }",
+    "{ begin { 'b' } process { \"p[$_]\" } end { \"e[$($input.Count)]\" } }",
+    "{ process { \"p[$_]\" } }", "{ end { $args } }", "{ Write-Error \"bad $a\"; 'after' }",
+    "{ throw \"thrown $a\" }", "{ 1 / $a }", "{ $a; $a }", "{ $null }", "{ @() }",
+    "{ param($a) $args; $a }", "{ $script:s += 1; $s }", "{ $s = 100; $s }",
+])
+CALL_ARGS = st.sampled_from([
+    "", "1", "0", "'x'", "1 2", "1 2 3", "-a 4", "-a:5 6", "-s", "-s 7", "-b 1 -a 2", "-c 1",
+    "-- -a", "$null", "@(1, 2)", "(1 + 1)", "$s",
+])
+CALL_FORMS = st.sampled_from([
+    "f {args}", "$r = f {args}; $r", "$r += f {args}; $r", "$r = f {args}; $r.Count",
+    "foreach ($i in 1..2) {{ f {args} }}", "& f {args}", "f {args} | ForEach-Object {{ \"<$_>\" }}",
+    "filter f {{ \"filtered[$_]\" }}; f {args}", "function g {{ \"g[$args]\" }}; Set-Alias f g; f {args}",
+    "function f {{ 'redefined' }}; f {args}", "$x = @(f {args}); $x.Count",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=FUNCTION_BODIES, calls=st.lists(st.tuples(CALL_FORMS, CALL_ARGS), min_size=1,
+                                            max_size=3))
+def test_random_function_calls_give_the_same_output(body: str,
+                                                     calls: list[tuple[str, str]]) -> None:
+    lines = [f"$s = 1; $r = 0; function f {body}"]
+    lines += [form.format(args=args) + "; $?" for form, args in calls]
+    assert_same("\n".join(lines))
+
+
+BLOCKS = st.sampled_from([
+    "{ $_ * 2 }", "{ $_ }", "{ $PSItem }", "{ $_; $_ }", "{ }", "{ if ($_ -eq 2) { return }; $_ }",
+    "{ if ($_ -eq 2) { continue }; $_ }", "{ if ($_ -eq 3) { break }; $_ }",
+    "{ Write-Error \"e$_\"; $_ }", "{ throw \"t$_\" }", "{ 1 / $_ }", "{ $t += $_; $t }",
+    "{ $_ | ForEach-Object { $_ + 10 } }", "{ $_ -gt 1 }", "{ $null }", "{ @($_, $_) }",
+    "{ f2 $_ }",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=SOURCES, cmd=st.sampled_from(["ForEach-Object", "Where-Object", "%", "?"]),
+       block=BLOCKS, tail=st.sampled_from(["", " | Measure-Object -Sum", " | Select-Object -First 1",
+                                           " | Sort-Object"]),
+       wrap=st.sampled_from(["{0}", "foreach ($i in 1..2) {{ {0}; \"i$i\" }}",
+                             "$r = {0}; $r", "function w {{ {0} }}; w"]))
+def test_random_per_object_blocks_give_the_same_output(source: str, cmd: str, block: str,
+                                                       tail: str, wrap: str) -> None:
+    pipeline = f"{source} | {cmd} {block}{tail}"
+    assert_same("function f2($a) { $a * 3 }; $t = 0; $_ = 'outer'\n" + wrap.format(pipeline)
+                + "\n$_; $t")

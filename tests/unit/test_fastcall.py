@@ -1,0 +1,109 @@
+"""Compiled function calls and per-object script blocks (pjsh.runtime.fastcall): the name is
+resolved on every call, so redefinition and shadowing take effect at once; flow control,
+recursion limits, errors and $? are the general path's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pjsh.lang.parser import parse
+from pjsh.runtime import fastpath
+from pjsh.runtime.compiled import STMT_KEY
+from pjsh.runtime.fastcall import CALL_MARK
+from pjsh.runtime.streams import ListSink
+from tests.harness import new_runspace, run
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_on() -> Iterator[None]:
+    previous = fastpath.set_enabled(True)
+    yield
+    fastpath.set_enabled(previous)
+
+
+def test_a_call_statement_is_compiled_to_the_call_closure() -> None:
+    text = "function f($x) { $x + 1 }\nf 1"
+    parsed = parse(text)
+    assert parsed.body is not None
+    sink = ListSink()
+    new_runspace().run(text, out=sink, parsed=parsed)
+    assert sink.items == [2]
+    assert getattr(parsed.body.statements[1].__dict__[STMT_KEY], CALL_MARK, False)
+
+
+def test_a_redefined_function_is_called_in_its_new_form_by_the_same_statement() -> None:
+    r = run("$n = 0\nforeach ($i in 1..3) { f $i; if ($i -eq 2) { function f($x) { \"new $x\" } } }",
+            new_runspace())
+    assert r.messages[0].startswith("The term 'f' is not recognized")
+    r = run("function f($x) { \"old $x\" }\n"
+            "foreach ($i in 1..3) { f $i; if ($i -eq 1) { function f($x) { \"new $x\" } } }")
+    assert r.output == ["old 1", "new 2", "new 3"]
+
+
+def test_an_alias_defined_later_shadows_the_function_at_the_next_call() -> None:
+    r = run("function f { 'function' }\n"
+            "foreach ($i in 1..2) { f $i; Set-Alias f Write-Output }")
+    assert r.output == ["function", 2]
+
+
+def test_a_function_of_an_inner_scope_shadows_the_global_one_only_there() -> None:
+    r = run("function f { 'global' }\nfunction t { f; function f { 'local' }; f }\nt\nf")
+    assert r.output == ["global", "local", "global"]
+
+
+def test_a_function_defined_later_shadows_a_cmdlet_at_the_next_call() -> None:
+    r = run("foreach ($i in 1..2) { Write-Output \"x$i\"; "
+            "function Write-Output { 'mine' } }")
+    assert r.output == ["x1", "mine"]
+
+
+def test_recursion_past_the_call_depth_limit_stops_the_script_with_the_overflow_error() -> None:
+    r = run("function r($n) { r ($n + 1) }\nr 0\n'after'")
+    assert r.output == []
+    assert r.messages == ["The script failed due to call depth overflow."]
+
+
+def test_recursion_within_the_limit_returns_values() -> None:
+    r = run("function fib($n) { if ($n -lt 2) { return $n }; (fib ($n - 1)) + (fib ($n - 2)) }\n"
+            "fib 15")
+    assert r.output == [610]
+
+
+def test_continue_and_break_in_foreach_object_act_on_the_enclosing_loop() -> None:
+    r = run("foreach ($i in 1..2) { 1..5 | ForEach-Object { if ($_ -eq 2) { continue }; $_ }; "
+            "\"i$i\" }\n'end'")
+    assert r.output == [1, 1, "end"]
+    r = run("foreach ($i in 1..2) { 1..5 | ForEach-Object { if ($_ -eq 3) { break }; $_ }; "
+            "\"i$i\" }\n'end'")
+    assert r.output == [1, 2, "end"]
+
+
+def test_return_in_foreach_object_ends_only_that_object() -> None:
+    r = run("1..4 | ForEach-Object { if ($_ -eq 2) { return }; $_ }")
+    assert r.output == [1, 3, 4]
+
+
+def test_foreach_object_restores_the_callers_dollar_underscore() -> None:
+    r = run("$_ = 'outer'\n1..2 | ForEach-Object { $_ } | Where-Object { $_ -gt 1 }\n$_")
+    assert r.output == [2, "outer"]
+
+
+def test_errors_in_a_called_function_set_dollar_question_false_and_keep_their_position() -> None:
+    r = run("function f {\n  Write-Error 'bad'\n  'out'\n}\n$x = f\n$x\nf\n$?")
+    assert r.output == ["out", "out", False]
+    assert r.messages == ["bad", "bad"]
+    assert [e.InvocationInfo.ScriptLineNumber for e in r.errors] == [2, 2]
+
+
+def test_a_binding_error_of_a_compiled_call_points_at_the_argument() -> None:
+    r = run("function f([int]$a) { $a }\n'x'\nf 'notanumber'\n'next'")
+    assert r.output == ["x", "next"]
+    assert r.errors[0].FullyQualifiedErrorId == "ParameterArgumentTransformationError,f"
+
+
+def test_positional_binding_learnt_from_one_call_applies_defaults_each_call() -> None:
+    r = run("$k = 0\nfunction f($a, $b = ($script:k += 1)) { \"$a $b\" }\n"
+            "foreach ($i in 1..3) { f $i }\nf 9 8")
+    assert r.output == ["1 1", "2 2", "3 3", "9 8"]
