@@ -118,7 +118,10 @@ class Server:
         while not self.closed:
             if self.outbox:
                 self.flush()
-            for fd, events in self.poll.poll():
+            # While a stop is being confirmed, look again now and then: a stage blocked in
+            # vfork() on a child that the SIGSTOP caught before its exec never stops and
+            # never says so (see _vfork_blocked).
+            for fd, events in self.poll.poll(0.05 if self.stop_waits else -1):
                 if fd == sock_fd:
                     if events & select.EPOLLOUT:
                         self.flush()
@@ -135,6 +138,8 @@ class Server:
                     self.check_stops()
                 else:
                     self.on_exit(fd)
+            if self.stop_waits:
+                self.check_stops()
             if self.quiet:
                 for pgid, mask in self.quiet.items():
                     self.send({"q": pgid, "s": mask})
@@ -310,7 +315,7 @@ class Server:
             for pid in list(pids):
                 try:
                     done = os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOHANG
-                                     | os.WNOWAIT) is not None
+                                     | os.WNOWAIT) is not None or _vfork_blocked(pid)
                 except ChildProcessError:
                     done = True  # reaped: gone
                 if done:
@@ -425,6 +430,29 @@ def reap(pid: int) -> None:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
+
+
+def _proc_state(pid: int) -> str:
+    """The process's state letter from /proc (R, S, D, T, Z...), '' if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def _vfork_blocked(pid: int) -> bool:
+    """True if ``pid`` waits in vfork() for a child that is stopped (the group's SIGSTOP
+    caught the child between vfork and exec, as with a shell running ``a; b``): the parent
+    cannot stop until the child execs, so it is as stopped as it will get."""
+    if _proc_state(pid) != "D":
+        return False
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
+            children = [int(c) for c in f.read().split()]
+    except (OSError, ValueError):
+        return False
+    return any(_proc_state(c) == "T" for c in children)
 
 
 def _ignore_signal(_signum: int, _frame: object) -> None:

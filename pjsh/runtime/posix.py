@@ -250,13 +250,50 @@ else:
 # ---- stop / continue confirmation --------------------------------------------------------------
 
 def wait_stopped(pids: Iterable[int]) -> None:
-    """Block until each of our child processes ``pids`` is stopped (or has exited), leaving
-    its status unread: ``waitid(WSTOPPED | WEXITED | WNOWAIT)`` wakes on the state change
-    itself, and the owner's own wait still sees the exit. SIGSTOP is asynchronous; call this
-    before reporting a job Suspended."""
+    """Block until each of our child processes ``pids`` is stopped (or has exited, or waits
+    in vfork() on a stopped child), leaving its status unread (``WNOWAIT``: the owner's own
+    wait still sees the exit). SIGSTOP is asynchronous; call this before reporting a job
+    Suspended.
+
+    It looks again at growing intervals rather than blocking in ``waitid``: a process that
+    vforked a child which the SIGSTOP caught before its exec (a shell running ``a; b``) can
+    never stop, and the kernel sends no notice of that state."""
     for pid in pids:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+        delay = 0.0005
+        while True:
+            try:
+                if os.waitid(os.P_PID, pid,
+                             os.WSTOPPED | os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    break
+            except (ChildProcessError, OSError):
+                break
+            if vfork_blocked(pid):
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def proc_state(pid: int) -> str:
+    """A process's state letter from /proc (R, S, D, T, Z...), '' if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def vfork_blocked(pid: int) -> bool:
+    """True if ``pid`` waits in vfork() for a child that is stopped: the parent cannot stop
+    until that child execs, so it is as stopped as it will get (the fork server keeps its own
+    copy of this test: it imports nothing from pjsh)."""
+    if proc_state(pid) != "D":
+        return False
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
+            children = [int(c) for c in f.read().split()]
+    except (OSError, ValueError):
+        return False
+    return any(proc_state(c) == "T" for c in children)
 
 
 def wait_continued(pids: Iterable[int]) -> None:
