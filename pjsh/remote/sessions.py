@@ -261,7 +261,7 @@ _STARTING: dict[tuple[str, str, int], Any] = {}
 _RS_IDS = itertools.count(1)
 
 
-async def _pooled_engine(spec: HostSpec, connect: ConnectOptions, name: str) -> RemoteEngine:
+async def _pooled_engine(spec: HostSpec, connect: ConnectOptions) -> RemoteEngine:
     """The engine of the connection ``spec`` leads to, started if there is none (on the loop;
     concurrent callers share one start)."""
     import asyncio
@@ -307,7 +307,7 @@ def open_engine(spec_text: str, connect: ConnectOptions, token: CancelToken | No
                                        target=spec_text)) from None
     ssh = pool()
     wake: queue.SimpleQueue[None] = queue.SimpleQueue()
-    future = ssh.submit(_pooled_engine(spec, connect, spec_text))
+    future = ssh.submit(_pooled_engine(spec, connect))
     future.add_done_callback(lambda _f: wake.put(None))
     key = token.wake(wake) if token is not None else None
     try:
