@@ -8,7 +8,9 @@ that one case: the name is still resolved on every call, exactly as ``PipelineRu
 does (aliases first, then the nearest scope's function, then the global table), and anything
 other than a script function (an alias, a cmdlet, a program, a missing command) goes to the
 general runner. Splatting, redirections, dot-sourcing and pipelines of several elements never
-come here. Binding is ``bind_script_arguments``, ScriptStage's own.
+come here. Binding is ``bind_script_arguments``, ScriptStage's own, until it has bound a call
+of the same shape (which elements are named, which carry values) to the same body without
+error; from then on a plan made from that outcome binds such calls (see :class:`_Plan`).
 
 :class:`BlockInvoker` is ForEach-Object's and Where-Object's per-object call of a script block
 in the caller's scope (``invoke_block(..., new_scope=False)``) with its frame made once.
@@ -17,10 +19,10 @@ in the caller's scope (``invoke_block(..., new_scope=False)``) with its frame ma
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pjsh.lang import ast
-from pjsh.runtime.binder import Argument
+from pjsh.runtime.binder import Argument, BindingError
 from pjsh.runtime.errors import CallDepthOverflow, ReturnSignal, StopUpstreamSignal
 from pjsh.runtime.scopes import Scope
 from pjsh.runtime.streams import ListSink
@@ -28,6 +30,8 @@ from pjsh.runtime.streams import ListSink
 if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
     from typing import TypeAlias
 
+    from pjsh.runtime.binder import BindResult, CommandBinder
+    from pjsh.runtime.cmdlet import Param
     from pjsh.runtime.compiled import ExprFn, StmtFn
     from pjsh.runtime.interpreter import Frame, FunctionInfo, Interpreter
     from pjsh.runtime.scriptblock import ScriptBlock
@@ -108,19 +112,17 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
     makers = _arg_makers(node)
     if makers is None:
         return None
-    from pjsh.runtime.compiled import expr_fn
     from pjsh.runtime.interpreter import FUNCTION_PREFIX, Frame, FunctionInfo
     from pjsh.runtime.pipeline import bind_script_arguments
 
     assert isinstance(node.name, ast.Constant)
     low = str(node.name.value).lower()
     function_key = FUNCTION_PREFIX + low
-    # Only positional values (`f $a 1`): once a body's binding of that many values is known
-    # to be plain (see _learn_positional), the values go to their parameters directly.
-    values_of = [expr_fn(el.value) for el in node.elements
-                 if isinstance(el, ast.CommandArgument)]
-    positional = len(values_of) == len(node.elements)
-    count = len(values_of)
+    shape = _shape(node)
+    value_fns = _value_fns(node)
+    # The body last called from here and its binding plan for this call's arguments (None:
+    # the binder binds every call). One tuple, replaced whole: thread jobs share the tree.
+    last: list[tuple[ast.ScriptBlockBody, _Plan | None] | None] = [None]
 
     def run(interp: Interpreter, frame: Frame, out: Sink) -> None:
         session = interp.session
@@ -140,19 +142,23 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
             interp.pipelines.run(pipeline, frame, out)
             return
         body = fn.body
+        cached = last[0]
+        if cached is not None and cached[0] is body:
+            plan: object = cached[1]
+        else:
+            plan = body.__dict__.get(_PLANS_KEY, _NO_PLANS).get(shape, _UNLEARNT)
+            if plan is None or isinstance(plan, _Plan):
+                last[0] = (body, plan)
         inner = Frame(Scope(frame.scope), frame.streams, fn.source or frame.source,
                       frame.origin, command=fn.name or frame.command)
-        plan = body.__dict__.get(_POSITIONAL_KEY) if positional else None
-        steps = plan.get(count) if plan is not None else None
-        if steps is not None:
-            values = [v(interp, frame) for v in values_of]
-            _bind_planned(interp, steps, values, inner)
+        if type(plan) is _Plan:
+            plan(interp, [v(interp, frame) for v in value_fns], inner, frame, node, fn.name)
         else:
-            bind_script_arguments(interp, frame, node, fn.name, body,
-                                  [m(interp, frame) for m in makers], inner,
-                                  has_pipeline_input=False)
-            if positional:
-                _learn_positional(body, fn.name, count)
+            _binder, result = bind_script_arguments(
+                interp, frame, node, fn.name, body, [m(interp, frame) for m in makers], inner,
+                has_pipeline_input=False)
+            if plan is _UNLEARNT:
+                _learn(body, fn.name, shape, result)
         ok = run_function(interp, fn, inner, out)
         session.last_native_failure = None
         interp.set_success(ok)
@@ -161,56 +167,176 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
     return run
 
 
-# A body's plain positional bindings: {number of values: steps} (see _learn_positional).
-_POSITIONAL_KEY = "_c_positional"
-# One step per param() entry: (name, index of its value or -1, is a switch, default).
-_Steps: TypeAlias = "list[tuple[str, int, bool, ast.Expr | None]]"
+# A call's shape: per element, (parameter name as typed or None, whether it carries a value);
+# None when the call has `--` (the binder's own business, every call).
+_Shape: TypeAlias = "tuple[tuple[str | None, bool], ...] | None"
+# A body's plans by shape ({shape: plan or None}), kept on the body (see _learn).
+_PLANS_KEY = "_c_calls"
+_NO_PLANS: dict[object, object] = {}
+_UNLEARNT = object()
 
 
-def _learn_positional(body: ast.ScriptBlockBody, name: str, count: int) -> None:
-    """After the binder bound ``count`` positional values to this body without error: if
-    that binding can never fail nor convert (each value goes to the next positional
-    parameter, of no type and no validation, none left over for $args), remember its steps,
-    so the next such call binds without the binder. Without param() the values are $args."""
+def _shape(node: ast.Command) -> _Shape:
+    """The call's shape (see _Shape)."""
+    out: list[tuple[str | None, bool]] = []
+    for el in node.elements:
+        if isinstance(el, ast.CommandParameter):
+            if el.text == "--":
+                return None
+            if el.argument is not None:  # as _arg_makers spells it
+                out.append((None if el.name == "" else el.name, True))
+            else:
+                out.append((el.name, False))
+        else:
+            out.append((None, True))
+    return tuple(out)
+
+
+def _present(interp: Interpreter, frame: Frame) -> object:
+    """The value of a switch given without one (``-s``): the binder's raw True."""
+    return True
+
+
+def _value_fns(node: ast.Command) -> list[ExprFn]:
+    """One evaluator per element, in element order (the order the makers evaluate them)."""
+    from pjsh.runtime.compiled import expr_fn
+
+    fns: list[ExprFn] = []
+    for el in node.elements:
+        if isinstance(el, ast.CommandParameter):
+            fns.append(expr_fn(el.argument) if el.argument is not None else _present)
+        else:
+            fns.append(expr_fn(el.value))
+    return fns
+
+
+class _Plan:
+    """bind_script_arguments for one body and one call shape, once the binder has bound that
+    shape without error: which element's value goes to which parameter is then fixed (named
+    parameters resolve the same way, positional values fill the same unbound positions, the
+    mandatory ones are given), so each call converts the values the binder would convert, in
+    its order, and writes the same scope entries in the same order."""
+
+    __slots__ = ("binder", "converts", "writes")
+
+    def __init__(self, binder: CommandBinder | None, converts: list[tuple[int, int, Param]],
+                 writes: list[tuple[str, str, int, bool, ast.Expr | None]] | None) -> None:
+        self.binder = binder
+        # (value index, element index for the error's caret, parameter), in binding order;
+        # only parameters whose conversion is not the identity.
+        self.converts = converts
+        # Per param() entry: (key, name, value index or -1, is a switch, default); None for
+        # a body without param() called with positional values only: they are $args.
+        self.writes = writes
+
+    def __call__(self, interp: Interpreter, values: list[object], inner: Frame,
+                 frame: Frame, node: ast.Command, name: str) -> None:
+        """Bind ``values`` (one per element) into ``inner``'s new scope."""
+        writes = self.writes
+        if writes is None:
+            inner.scope._vars["args"] = ("args", values)
+            return
+        for k, at, p in self.converts:
+            try:
+                values[k] = cast("CommandBinder", self.binder).convert(p, values[k])
+            except BindingError as e:
+                from pjsh.runtime.pipeline import binding_failure
+
+                e.span_index = at
+                raise binding_failure(interp, frame, node, name, e) from None
+        scope = inner.scope
+        table = scope._vars
+        plain = True  # the scope is new: until a default runs, nothing else wrote to it
+        for key, pname, k, switch, default in writes:
+            if k >= 0:
+                value = values[k]
+            elif switch:
+                value = False
+            elif default is not None:
+                value = interp.eval(default, inner)
+                plain = False
+            else:
+                value = None
+            if plain:
+                table[key] = (pname, value)
+            else:
+                scope.set_key(key, pname, value)
+        if plain:
+            table["args"] = ("args", [])
+        else:
+            scope.set_key("args", "args", [])
+
+
+def _learn(body: ast.ScriptBlockBody, name: str, shape: _Shape, result: BindResult | None) -> None:
+    """After the binder bound a call of this shape to this body without error, keep the
+    plan for the shape (None where the binder must go on binding every call)."""
+    plans: dict[_Shape, _Plan | None] = body.__dict__.setdefault(_PLANS_KEY, {})
+    if shape not in plans:
+        plans[shape] = _make_plan(body, name, shape, result)
+
+
+def _make_plan(body: ast.ScriptBlockBody, name: str, shape: _Shape,
+               result: BindResult | None) -> _Plan | None:
+    """What CommandBinder.bind decides for a shape, for a param() of one parameter set with
+    distinct positions, no value left for $args and no `--`; checked against the binder's
+    own result for the call just bound."""
     from pjsh.runtime.convert import OBJECT
     from pjsh.runtime.pipeline import script_binder
 
-    plan: dict[int, _Steps | None] = body.__dict__.setdefault(_POSITIONAL_KEY, {})
-    if count in plan:
-        return
     params = body.params
-    steps: _Steps | None = None
+    if shape is None:
+        return None
     if params is None:
-        steps = []
-    else:
-        binder = script_binder(body, name, params)
-        order = binder._positional_only
-        if order is not None and count <= len(order) and all(
-                p.type.convert is OBJECT.convert and p.validate is None
-                for p in order[:count]):
-            index = {p.name: k for k, p in enumerate(order[:count])}
-            steps = [(d.name, index.get(d.name, -1), d.switch, d.default) for d in params]
-    plan[count] = steps
-
-
-def _bind_planned(interp: Interpreter, steps: _Steps, values: list[object],
-                  inner: Frame) -> None:
-    """bind_script_arguments for positional values through a body's learnt steps (the same
-    scope writes in the same order; a default is evaluated in the function's frame)."""
-    scope = inner.scope
-    if not steps and values:  # no param(): the values are $args
-        scope.set("args", values)
-        return
-    for name, k, switch, default in steps:
-        if k >= 0:
-            scope.set(name, values[k])
-        elif switch:
-            scope.set(name, False)
-        elif default is not None:
-            scope.set(name, interp.eval(default, inner))
+        return _Plan(None, [], None) if all(typed is None for typed, _ in shape) else None
+    if result is None:
+        return None
+    keys = [d.name.lower() for d in params]
+    if len(set(keys)) != len(keys) or "args" in keys:
+        return None
+    binder = script_binder(body, name, params)
+    order = binder._positional_only
+    if order is None:
+        return None
+    bound: dict[str, int] = {}  # parameter -> value index
+    converts: list[tuple[int, int, Param]] = []
+    positional: list[int] = []
+    i = 0
+    while i < len(shape):
+        typed, has_value = shape[i]
+        at = i
+        i += 1
+        if typed is None:
+            positional.append(at)
+            continue
+        try:
+            canon, is_common = binder.resolve_name(typed)
+        except BindingError:
+            return None
+        if is_common or canon in bound:
+            return None
+        p = binder.decl_for(canon, binder.sets)
+        if has_value or p.type.is_switch:
+            source = at
+        elif i < len(shape) and shape[i][0] is None:
+            source = i
+            i += 1
         else:
-            scope.set(name, None)
-    scope.set("args", [])
+            return None
+        bound[canon] = source
+        converts.append((source, at, p))
+    free = [p for p in order if p.name not in bound]
+    if len(positional) > len(free):
+        return None  # values left for $args
+    for at, p in zip(positional, free):
+        bound[p.name] = at
+        converts.append((at, at, p))
+    if set(bound) != result.explicit:
+        return None
+    converts = [c for c in converts
+                if not (c[2].type.convert is OBJECT.convert and c[2].validate is None)]
+    writes = [(key, d.name, bound.get(d.name, -1), d.switch, d.default)
+              for key, d in zip(keys, params)]
+    return _Plan(binder, converts, writes)
 
 
 def run_function(interp: Interpreter, fn: FunctionInfo, inner: Frame, out: Sink) -> bool:

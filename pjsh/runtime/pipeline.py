@@ -697,16 +697,7 @@ def bind_script_arguments(interp: Interpreter, frame: Frame, node: ast.Command, 
     try:
         result = binder.bind(args, has_pipeline_input=has_pipeline_input)
     except BindingError as e:
-        span = node.span
-        if e.span_index is not None and e.span_index < len(node.elements):
-            span = node.elements[e.span_index].span
-        record = interp.error_at(
-            frame, span, e.message, f"{e.error_id},{name or 'ScriptBlock'}",
-            e.category, "System.Management.Automation.ParameterBindingException",
-            command=name)
-        from pjsh.runtime.interpreter import PSRuntimeFailure
-
-        raise PSRuntimeFailure(record) from None
+        raise binding_failure(interp, frame, node, name, e) from None
     values, explicit = result.values, result.explicit
     for d in params:
         if d.name in explicit:
@@ -720,6 +711,22 @@ def bind_script_arguments(interp: Interpreter, frame: Frame, node: ast.Command, 
     rest = values.get("__args") if "__args" in explicit else None
     scope.set("args", [] if rest is None else (list(rest) if isinstance(rest, list) else [rest]))
     return binder, result
+
+
+def binding_failure(interp: Interpreter, frame: Frame, node: ast.Command, name: str,
+                    e: BindingError) -> PSRuntimeError:
+    """A script's binding failure as a statement error at the argument (``frame`` is the
+    caller's)."""
+    span = node.span
+    if e.span_index is not None and e.span_index < len(node.elements):
+        span = node.elements[e.span_index].span
+    record = interp.error_at(
+        frame, span, e.message, f"{e.error_id},{name or 'ScriptBlock'}",
+        e.category, "System.Management.Automation.ParameterBindingException",
+        command=name)
+    from pjsh.runtime.interpreter import PSRuntimeFailure
+
+    return PSRuntimeFailure(record)
 
 
 def script_binder(body: ast.ScriptBlockBody, name: str,

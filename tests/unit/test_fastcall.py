@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pjsh.lang.parser import parse
 from pjsh.runtime import fastpath
@@ -14,6 +16,7 @@ from pjsh.runtime.compiled import STMT_KEY
 from pjsh.runtime.fastcall import CALL_MARK
 from pjsh.runtime.streams import ListSink
 from tests.harness import new_runspace, run
+from tests.unit.test_fastpath import assert_same
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +110,47 @@ def test_positional_binding_learnt_from_one_call_applies_defaults_each_call() ->
     r = run("$k = 0\nfunction f($a, $b = ($script:k += 1)) { \"$a $b\" }\n"
             "foreach ($i in 1..3) { f $i }\nf 9 8")
     assert r.output == ["1 1", "2 2", "3 3", "9 8"]
+
+
+# ---------------------------------------------------------------- binding plans, both ways
+DECLS = {  # parameter -> the named arguments that fit it
+    "$a": ["-a 2", "-a:$i", "-A @(1, 2)"], "[int]$b": ["-b 3", "-b '4'", "-b:$i"],
+    "$c = ($script:k += 1)": ["-c 4"], "[switch]$s": ["-s", "-s:$false", "-s:1"],
+    "[string]$t = 'd'": ["-t 'T'", "-T:5"], "[Parameter(Mandatory)]$m": ["-m 6"],
+    "[Parameter(Position=5)]$p": ["-p 7"], "$Args2": ["-args2 8", "-ar $i"],
+    "[double]$d = 1.5": ["-d 2", "-D:$i"],
+}
+POSITIONAL = ["1", "'x'", "$i", "$null", "@(1, 2)", "'7'"]
+MISFITS = ["-b 'no'", "-d:'z'", "-zz 1", "-a", "-", "--", "-- -a", "-b:$null", "-s 'v'"]
+
+
+@st.composite
+def declared_and_calls(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+    """A param() list, and calls whose arguments mostly fit it."""
+    params = draw(st.lists(st.sampled_from(sorted(DECLS)), max_size=4, unique=True))
+    fitting = [a for p in params for a in DECLS[p]] + POSITIONAL
+    pool = st.sampled_from(fitting * 4 + MISFITS)
+    calls = draw(st.lists(st.lists(pool, max_size=4), min_size=1, max_size=3))
+    return params, calls
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(declared=declared_and_calls(),
+       second=st.lists(st.sampled_from(sorted(DECLS)), max_size=4, unique=True),
+       form=st.sampled_from(["f {0}", "$r = f {0}; $r", "$r += f {0}; \"$r\""]),
+       redefine=st.booleans())
+def test_random_calls_bind_the_same_as_the_binder(declared: tuple[list[str], list[list[str]]],
+                                                   second: list[str], form: str,
+                                                   redefine: bool) -> None:
+    """Named, positional and switch arguments, defaults evaluated per call, conversions and
+    binding errors, called repeatedly from one statement (so a learnt plan binds the later
+    calls) and with the function redefined between calls: the fast paths change nothing."""
+    first, calls = declared
+    body = "{ ,@($a, $b, $c, $s, $t, $m, $p, $Args2, $d, $args) }"  # values, types shown
+    lines = ["$k = 0; $r = ''", f"function f({', '.join(first)}) {body}"]
+    for args in calls:
+        call = form.format(" ".join(args))
+        again = f"function f({', '.join(second)}) {body}" if redefine else ""
+        lines.append(f"foreach ($i in 1..3) {{ {call}; $?; if ($i -eq 2) {{ {again} }} }}")
+    lines.append("$k")
+    assert_same("\n".join(lines))
