@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from pjsh.lang import ast
 from pjsh.runtime.errors import StopUpstreamSignal
@@ -70,10 +70,10 @@ def expr_fn(e: ast.Expr) -> ExprFn:
 def stmt_fn(stmt: ast.Statement) -> StmtFn | None:
     """The closure that runs ``stmt``, or None where the tree-walker's general path is the
     one to take (the answer is kept on the node either way)."""
-    found: object = stmt.__dict__.get(STMT_KEY, _UNSEEN)
+    found: StmtFn | None = stmt.__dict__.get(STMT_KEY, _UNSEEN)
     if found is _UNSEEN:
         found = stmt.__dict__[STMT_KEY] = _compile_stmt(stmt)
-    return cast("StmtFn | None", found)
+    return found  # (not typing.cast: a call per statement run)
 
 
 # ---------------------------------------------------------------- expressions
@@ -297,15 +297,17 @@ def _compile_call_assignment(stmt: ast.Assignment, target: ast.Variable,
     """``$name = f ...`` and ``$name op= f ...`` where the right side is a call statement
     (see pjsh.runtime.fastcall): exec_assignment's steps, the call captured as
     capture_result / capture_value would."""
-    from pjsh.runtime.fastcall import CALL_MARK, capture_call
+    from pjsh.runtime.fastcall import CALL_MARK
 
     call = stmt_fn(stmt.value)
-    if call is None or not getattr(call, CALL_MARK, False):
+    capture_call: Callable[[Interpreter, Frame, bool], tuple[object, bool]] | None = getattr(
+        call, CALL_MARK, None)
+    if capture_call is None:
         return None
     name = target.name
     if stmt.op == "=":
         def assign(interp: Interpreter, frame: Frame, out: Sink) -> None:
-            value, nothing = capture_call(call, interp, frame)
+            value, nothing = capture_call(interp, frame, False)
             if nothing:
                 interp.assign_nothing(target, frame)
             else:
@@ -317,7 +319,7 @@ def _compile_call_assignment(stmt: ast.Assignment, target: ast.Variable,
     current_of = expr_fn(target)
 
     def update(interp: Interpreter, frame: Frame, out: Sink) -> None:
-        value = capture_call(call, interp, frame)[0]
+        value = capture_call(interp, frame, True)[0]
         current = current_of(interp, frame)
         frame.scope.set_key(key, name, interp.binary(op, current, value, frame, stmt))
         interp.set_success(True)

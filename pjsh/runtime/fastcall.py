@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
 # String aliases: collections.abc.Callable is not subscriptable at run time on Python 3.8.
 ArgFn: TypeAlias = "Callable[[Interpreter, Frame], Argument]"
 
-# The call statement's closure carries this attribute, so an assignment can capture it.
+# The call statement's closure carries this attribute: the call captured (output collapsed;
+# whether it sets $?: ``$x = f`` sets it right after, ``$x += f`` may fail first).
 CALL_MARK = "_pjsh_call"
 
 
@@ -124,7 +125,8 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
     # the binder binds every call). One tuple, replaced whole: thread jobs share the tree.
     last: list[tuple[ast.ScriptBlockBody, _Plan | None] | None] = [None]
 
-    def run(interp: Interpreter, frame: Frame, out: Sink) -> None:
+    def call(interp: Interpreter, frame: Frame, out: Sink, status: bool) -> None:
+        """The call; ``status`` False leaves $? to the caller (an assignment sets it next)."""
         session = interp.session
         # PipelineRunner.resolve, for the one answer taken here: a script function.
         fn: object = None
@@ -159,11 +161,43 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
                 has_pipeline_input=False)
             if plan is _UNLEARNT:
                 _learn(body, fn.name, shape, result)
-        ok = run_function(interp, fn, inner, out)
+        if fn.is_filter or body.begin is not None or body.process is not None \
+                or body.end is not None:
+            ok = run_function(interp, fn, inner, out)
+        else:
+            # run_function's steps for a body of plain statements: its end block.
+            errors_before = interp.errors_written
+            inner.scope.set_key("input", "input", [])
+            interp.call_depth += 1
+            try:
+                if interp.call_depth > 500:
+                    raise CallDepthOverflow
+                interp.exec_statements(body.statements, inner, out)
+            except ReturnSignal:
+                pass
+            except StopUpstreamSignal as e:
+                if getattr(e, "origin", None) is not None:
+                    raise
+            finally:
+                interp.call_depth -= 1
+            ok = interp.errors_written == errors_before
         session.last_native_failure = None
-        interp.set_success(ok)
+        if status:
+            interp.set_success(ok)
 
-    setattr(run, CALL_MARK, True)
+    def run(interp: Interpreter, frame: Frame, out: Sink) -> None:
+        call(interp, frame, out, True)
+
+    def capture(interp: Interpreter, frame: Frame, status: bool) -> tuple[object, bool]:
+        """capture_result of the call: its collapsed output, and whether it output nothing."""
+        sink = ListSink()
+        call(interp, frame, sink, status)
+        items = sink.items
+        if not items:
+            return None, True
+        return (items[0] if len(items) == 1 else items), False
+
+    setattr(run, CALL_MARK, capture)
     return run
 
 
@@ -386,17 +420,6 @@ def _run(interp: Interpreter, statements: Sequence[ast.Statement], inner: Frame,
         pass
     finally:
         interp.call_depth -= 1
-
-
-def capture_call(call: StmtFn, interp: Interpreter, frame: Frame) -> tuple[object, bool]:
-    """``capture_result`` of a call statement: its collapsed output and whether it output
-    nothing at all."""
-    sink = ListSink()
-    call(interp, frame, sink)
-    items = sink.items
-    if not items:
-        return None, True
-    return (items[0] if len(items) == 1 else items), False
 
 
 class BlockInvoker:

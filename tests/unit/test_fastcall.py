@@ -154,3 +154,16 @@ def test_random_calls_bind_the_same_as_the_binder(declared: tuple[list[str], lis
         lines.append(f"foreach ($i in 1..3) {{ {call}; $?; if ($i -eq 2) {{ {again} }} }}")
     lines.append("$k")
     assert_same("\n".join(lines))
+
+
+@pytest.mark.parametrize("text", [
+    "function f { Write-Error 'e'; @{ a = 1 } }\n$r = 1\ntry { $r += f } catch { \"caught $?\" }",
+    "function f { @{ a = 1 } }\n$r = 1\ntry { $r += f } catch { \"caught $?\" }",
+    "function f { Write-Error 'e' }\n$r = f; $?; $r = f 2>$null; $?",
+    "function f($a) { $a }\nforeach ($i in 1..3) { $r = f -a:$i; $r; f -a }",
+    "function f([int]$a) { $a }\nforeach ($i in 1, 'x', 3) { $r = f -a $i; \"$r $?\" }",
+    "function f($a, $b) { \"$a|$b|$args\" }\nforeach ($i in 1..3) { f $i -b 2 3 }",
+    "function f { param($a) \"$a\" }\nforeach ($i in 1..2) { f -a $i; function f { 'new' } }",
+])
+def test_call_edges_give_the_same_output_both_ways(text: str) -> None:
+    assert_same(text)
