@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, cast
 
 from pjsh.lang import ast
 from pjsh.runtime.binder import Argument, BindingError
-from pjsh.runtime.errors import CallDepthOverflow, ReturnSignal, StopUpstreamSignal
+from pjsh.runtime.errors import (
+    CallDepthOverflow,
+    PipelineStoppedSignal,
+    PSRuntimeError,
+    ReturnSignal,
+    StopUpstreamSignal,
+)
 from pjsh.runtime.scopes import Scope
 from pjsh.runtime.streams import ListSink
 
@@ -121,9 +127,11 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
     function_key = FUNCTION_PREFIX + low
     shape = _shape(node)
     value_fns = _value_fns(node)
-    # The body last called from here and its binding plan for this call's arguments (None:
-    # the binder binds every call). One tuple, replaced whole: thread jobs share the tree.
-    last: list[tuple[ast.ScriptBlockBody, _Plan | None] | None] = [None]
+    single = value_fns[0] if len(value_fns) == 1 else None
+    # The function last called from here, its body's binding plan for this call's arguments
+    # (None: the binder binds every call) and its statements (see _steps). One tuple,
+    # replaced whole: thread jobs share the tree.
+    last: list[tuple[FunctionInfo, _Plan | None, _Steps | None] | None] = [None]
 
     def call(interp: Interpreter, frame: Frame, out: Sink, status: bool) -> None:
         """The call; ``status`` False leaves $? to the caller (an assignment sets it next)."""
@@ -145,34 +153,48 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
             return
         body = fn.body
         cached = last[0]
-        if cached is not None and cached[0] is body:
+        if cached is not None and cached[0] is fn:
             plan: object = cached[1]
+            steps = cached[2]
         else:
             plan = body.__dict__.get(_PLANS_KEY, _NO_PLANS).get(shape, _UNLEARNT)
+            steps = None if fn.is_filter else _steps(body)
             if plan is None or isinstance(plan, _Plan):
-                last[0] = (body, plan)
+                last[0] = (fn, plan, steps)
         inner = Frame(Scope(frame.scope), frame.streams, fn.source or frame.source,
                       frame.origin, command=fn.name or frame.command)
         if type(plan) is _Plan:
-            plan(interp, [v(interp, frame) for v in value_fns], inner, frame, node, fn.name)
+            plan(interp, [single(interp, frame)] if single is not None else
+                 [v(interp, frame) for v in value_fns], inner, frame, node, fn.name)
         else:
             _binder, result = bind_script_arguments(
                 interp, frame, node, fn.name, body, [m(interp, frame) for m in makers], inner,
                 has_pipeline_input=False)
             if plan is _UNLEARNT:
                 _learn(body, fn.name, shape, result)
-        if fn.is_filter or body.begin is not None or body.process is not None \
-                or body.end is not None:
+        if steps is None:
             ok = run_function(interp, fn, inner, out)
         else:
-            # run_function's steps for a body of plain statements: its end block.
+            # run_function's steps for a body of plain statements (its end block), with
+            # exec_statements' written out.
             errors_before = interp.errors_written
             inner.scope.set_key("input", "input", [])
             interp.call_depth += 1
             try:
                 if interp.call_depth > 500:
                     raise CallDepthOverflow
-                interp.exec_statements(body.statements, inner, out)
+                for stmt, compiled in steps:
+                    if interp.stop_event.is_set():
+                        raise PipelineStoppedSignal
+                    try:
+                        if compiled is not None:
+                            compiled(interp, inner, out)
+                        else:
+                            interp.exec_statement(stmt, inner, out)
+                    except PSRuntimeError as e:
+                        # (exec_statements' CallDepthOverflow handler always re-raises at a
+                        # call depth above 0.)
+                        _statement_failed(interp, e, inner)
             except ReturnSignal:
                 pass
             except StopUpstreamSignal as e:
@@ -199,6 +221,39 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
 
     setattr(run, CALL_MARK, capture)
     return run
+
+
+# A body's statements with their closures (see _steps), kept on the body.
+_STEPS_KEY = "_c_steps"
+_Steps: TypeAlias = "list[tuple[ast.Statement, StmtFn | None]]"
+_NAMED_BLOCKS: _Steps = []
+
+
+def _steps(body: ast.ScriptBlockBody) -> _Steps | None:
+    """The body's statements each with its compiled closure (None: the tree-walker runs it),
+    or None for a body with named blocks (run_function runs it)."""
+    steps: _Steps | None = body.__dict__.get(_STEPS_KEY)
+    if steps is None:
+        from pjsh.runtime.compiled import stmt_fn
+
+        steps = _NAMED_BLOCKS
+        if body.begin is None and body.process is None and body.end is None:
+            steps = [(stmt, stmt_fn(stmt)) for stmt in body.statements]
+        body.__dict__[_STEPS_KEY] = steps
+    return None if steps is _NAMED_BLOCKS else steps
+
+
+def _statement_failed(interp: Interpreter, e: PSRuntimeError, frame: Frame) -> None:
+    """exec_statements' handling of a statement's error (top_level False): unwind inside a
+    try, for a script-terminating error or with $ErrorActionPreference Stop; else report it
+    and go on with the next statement."""
+    from pjsh.runtime.interpreter import PSRuntimeFailure, is_script_terminating
+
+    if interp.try_depth > 0 or is_script_terminating(e):
+        raise e
+    if interp.error_action(frame).lower() == "stop":
+        raise PSRuntimeFailure(e.record, script_terminating=True) from None
+    interp.report(e.record, frame)
 
 
 # A call's shape: per element, (parameter name as typed or None, whether it carries a value);
