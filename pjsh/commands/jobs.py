@@ -1301,7 +1301,7 @@ def _wait_until(cmd: Cmdlet, job: Job, done: Callable[[object], bool]) -> None:
 
     cancel = cmd.ctx.cancel
     key = cancel.wake(wake)
-    job.add_observer(observer)
+    job.add_observer(observer, output=False)
     try:
         while not done(job.state) and not cancel.is_set():
             wake.get()

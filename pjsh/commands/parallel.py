@@ -151,7 +151,7 @@ class ParallelRun:
             if getattr(event, "kind", None) is JobEventKind.STATE_CHANGED and job.is_finished():
                 backend.close()
 
-        job.add_observer(close_when_done)
+        job.add_observer(close_when_done, output=False)
         self.manager.start(job)
         if not self.tasks:
             # No input: nothing to run, the job is done at once.

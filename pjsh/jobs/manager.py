@@ -155,7 +155,8 @@ class JobManager:
             for each in _walk(job):
                 if each.id not in self._all:
                     self._all[each.id] = each
-                    each.add_observer(self._forward)
+                    # Output events only reach subscribers (see subscribe).
+                    each.add_observer(self._forward, output=bool(self._subscribers))
         return job
 
     def get(self, job_id: int) -> Job | None:
@@ -200,7 +201,13 @@ class JobManager:
         Callbacks run on the thread that produced the event and must be quick.
         """
         with self._lock:
+            first = not self._subscribers
             self._subscribers = [*self._subscribers, callback]
+            if first:
+                # Jobs registered while nobody subscribed left their OUTPUT events out.
+                for each in self._all.values():
+                    each.remove_observer(self._forward)
+                    each.add_observer(self._forward)
 
         def unsubscribe() -> None:
             with self._lock:
@@ -347,7 +354,7 @@ class JobManager:
             cursor = 0  # a job left a done state (resumed): look again
             return None
 
-        return self._blocking_wait(unique, observer, wake, timeout, cancel, ready)
+        return self._blocking_wait(unique, observer, wake, timeout, cancel, ready, output=False)
 
     def wait_for_activity(
         self, jobs: Iterable[Job], timeout: float | None = None,
@@ -370,7 +377,8 @@ class JobManager:
                 return roots
             return None
 
-        return bool(self._blocking_wait(flat, observer, wake, timeout, cancel, ready))
+        return bool(self._blocking_wait(flat, observer, wake, timeout, cancel, ready,
+                                        output=True))
 
     @staticmethod
     def _blocking_wait(
@@ -380,10 +388,11 @@ class JobManager:
         timeout: float | None,
         cancel: CancelToken | None,
         ready: Callable[[list[Job]], list[Job] | None],
+        output: bool,
     ) -> list[Job]:
         # Observers go on before the first check, so no event can slip between check and sleep.
         for job in watched:
-            job.add_observer(observer)
+            job.add_observer(observer, output=output)
         # The token puts None on the queue: a cancel wakes the wait like a job event would.
         token = cancel.wake(wake) if cancel is not None else None
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout

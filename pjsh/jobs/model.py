@@ -361,11 +361,13 @@ class Job(PSPropertyClass):
         self._end: datetime.datetime | None = None
         self._lock = threading.RLock()
         self._observers: list[JobObserver] = []
+        # Those of them that hear OUTPUT events too (see add_observer).
+        self._output_observers: list[JobObserver] = []
         self._output_event: JobEvent | None = None  # the last OUTPUT event, reused (see _emit_output)
         self._children: list[Job] = list(children)
         for child in self._children:
             child.parent = self
-            child.add_observer(self._on_child_event)
+            child.add_observer(self._on_child_event, output=False)
 
     @property
     def instance_id(self) -> uuid.UUID:
@@ -491,15 +493,26 @@ class Job(PSPropertyClass):
 
     # ---- events ------------------------------------------------------------------------------
 
-    def add_observer(self, observer: JobObserver) -> None:
-        """Call ``observer`` with every later event of this job (on the emitting thread)."""
+    def add_observer(self, observer: JobObserver, output: bool = True) -> None:
+        """Call ``observer`` with every later event of this job (on the emitting thread);
+        ``output`` False leaves out OUTPUT events, for an observer that only follows states
+        (a job nobody hears the output of stores it in blocks: see JobOutputSink)."""
         with self._lock:
             self._observers = [*self._observers, observer]
+            if output:
+                self._output_observers = [*self._output_observers, observer]
 
     def remove_observer(self, observer: JobObserver) -> None:
         """Stop calling ``observer``; unknown observers are ignored."""
         with self._lock:
             self._observers = [o for o in self._observers if o != observer]
+            self._output_observers = [o for o in self._output_observers if o != observer]
+
+    @property
+    def output_heard(self) -> bool:
+        """True while an observer hears OUTPUT events (each object is then stored and told
+        at once)."""
+        return bool(self._output_observers)
 
     def _emit(self, event: JobEvent) -> None:
         for observer in self._observers:
@@ -515,6 +528,12 @@ class Job(PSPropertyClass):
         self.store.append_object(stream, value)
         self._emit_output(stream)
 
+    def take_output(self) -> None:
+        """Store the Output objects left pending by the job's output sink, and tell the
+        observers of output."""
+        self.store.take_pending()
+        self._emit_output(Stream.Output)
+
     def write_bytes(self, stream: Stream, data: bytes | bytearray | memoryview) -> None:
         """Store raw native output on a stream and tell observers (``data`` may be a reused
         buffer: it is copied or written out before this returns)."""
@@ -523,7 +542,7 @@ class Job(PSPropertyClass):
             self._emit_output(stream)
 
     def _emit_output(self, stream: Stream) -> None:
-        observers = self._observers
+        observers = self._output_observers
         if observers:
             # Events are immutable: one per stream and state serves every record written
             # meanwhile (a thread job writing 100,000 objects made 100,000 equal events).

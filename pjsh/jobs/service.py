@@ -383,11 +383,10 @@ def _run_block(rs: Runspace, block: ScriptBlock, writer: JobWriter, args: Sequen
                variables: dict[str, object], dollar_under: object = _NO_ITEM) -> None:
     from pjsh.runtime.errors import PSRuntimeError
     from pjsh.runtime.interpreter import _MISSING
-    from pjsh.runtime.streams import CallbackByteSink
 
     g = rs.session.global_scope
     install_copied_variables(g, variables)
-    out = CallbackByteSink(writer.write_output, writer.write_bytes)
+    out = writer.output_sink()
     frame = rs.frame(block.source)
     try:
         if init is not None:

@@ -15,6 +15,11 @@ of jobs. Objects written to a spilling store are encoded into a batch and writte
 ``SPILL_BATCH`` bytes, not one system call each; readers, the job's end and eviction flush the
 batch first.
 
+A thread job's own output sink appends its success objects to the store's ``pending_output``
+queue without the lock, a C-level append, and has them stored in blocks of ``PENDING_MAX``:
+every operation on the store first stores the pending objects, in order, so no reader ever
+misses one and no other record overtakes one written before it.
+
 Output that cannot be kept (the spill file system is full, the directory is gone) is never an
 exception for the writer: the store keeps what it already has, drops every later record and
 counts the dropped bytes (``lost_bytes``, ``lost_reason``). What was kept is then a clean
@@ -51,6 +56,8 @@ SPILL_BATCH = 256 * 1024
 CHARGE_STEP = 8 * 1024
 # Large native chunks are cut so that a spilled frame is read back with bounded memory.
 MAX_CHUNK = 1024 * 1024
+# A job's own thread leaves at most this many Output objects pending (see pending_output).
+PENDING_MAX = 256
 _READ_BLOCK = 1024 * 1024
 
 
@@ -72,6 +79,7 @@ class Stream(Enum):
 
 _STREAMS = tuple(Stream)
 _STREAM_CODE = {s: i for i, s in enumerate(_STREAMS)}
+_OUTPUT_CODE = _STREAM_CODE[Stream.Output]
 
 
 class Record(NamedTuple):
@@ -370,6 +378,8 @@ class OutputStore:
         # (counted), so what was kept is a prefix of the output with no hole in it.
         self._lost_bytes = 0
         self._lost_error: str | None = None
+        # Output objects appended without the lock (see pending_output).
+        self._pending: deque[object] = deque()
 
     # ---- writing -----------------------------------------------------------------------------
 
@@ -379,38 +389,120 @@ class OutputStore:
         for start in range(0, len(view), MAX_CHUNK):
             self._append_raw(stream, view[start:start + MAX_CHUNK])
 
-    def append_object(self, stream: Stream, value: object) -> None:
-        """Store an object (output value, error record, warning text…)."""
-        size = _rough_size(value)
-        over = False
+    @property
+    def pending_output(self) -> deque[object]:
+        """Where the job's own thread may append Output objects without the lock (its output
+        sink): the appender calls take_pending once PENDING_MAX are waiting, and every other
+        operation on the store takes them first, as append_object would have stored them."""
+        return self._pending
+
+    def take_pending(self) -> None:
+        """Store the pending Output objects now, in order."""
         with self._lock:
-            if self._closed:
-                return
-            if self._lost_error is not None:
-                self._lost_bytes += size
-                return
+            over = self._take_pending()
+        if over:
+            self._budget.rebalance()
+
+    def _take_pending(self) -> bool:
+        """take_pending under the lock; True when the budget is over its limit.
+
+        The common cases run as one loop over the block: objects kept in memory, and plain
+        strings encoded into the spill batch; the rest (a closed store, lost output, other
+        objects to spill) goes through _append_locked one by one. Each record gets the same
+        sequence number, memory entry or frame as append_object would give it; the budget
+        hears of the block's bytes at once (it counts in steps anyway)."""
+        pending = self._pending
+        over = False
+        code = _OUTPUT_CODE
+        if pending and not self._closed and self._lost_error is None \
+                and self._disk_end == 0 and not self._batch:
+            mem = self._mem
+            seq = first = self._next_seq
+            held = self._mem_bytes
+            limit = self.limit
+            while pending:
+                value = pending[0]  # (only the holder of the lock takes from the queue)
+                size = len(value) + 50 if type(value) is str else _rough_size(value)
+                if held + size > limit:
+                    break
+                pending.popleft()
+                mem.append((seq, code, value, False, size))
+                seq += 1
+                held += size
+            if seq != first:
+                added = held - self._mem_bytes
+                self._mem_bytes = held
+                self._next_seq = seq
+                self._last_seq[Stream.Output] = seq - 1
+                over = self._charge(added)
+        if pending and not self._closed and self._lost_error is None:
+            # Spilling (memory is full or records wait on disk): plain strings into the batch.
             seq = self._next_seq
-            # Memory only while nothing waits on disk, so that memory records always precede
-            # disk records and reading memory-then-disk is in order.
-            if self._disk_end == 0 and not self._batch and self._mem_bytes + size <= self.limit:
-                self._mem.append((seq, _STREAM_CODE[stream], value, False, size))
-                self._mem_bytes += size
-                over = self._charge(size)
-            else:
-                # Into the batch: written with the next block, not with a system call each.
-                kind, payload = self._encode(value)
+            while pending and type(pending[0]) is str:
+                value = pending.popleft()
+                payload = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
                 if not self._batch:
                     self._batch_seq = seq
                     self._batch_last = dict(self._last_seq)
-                self._batch += _FRAME.pack(_STREAM_CODE[stream], kind, len(payload))
-                self._batch += payload
-                over = self._charge(_FRAME.size + len(payload))
-            self._next_seq = seq + 1
-            self._last_seq[stream] = seq
-            if len(self._batch) >= SPILL_BATCH:
-                self._flush_batch()
+                batch = self._batch
+                batch += _FRAME.pack(code, _KIND_TEXT, len(payload))
+                batch += payload
+                self._next_seq = seq + 1
+                self._last_seq[Stream.Output] = seq
+                seq += 1
+                over = self._charge(_FRAME.size + len(payload)) or over
+                if len(batch) >= SPILL_BATCH:
+                    self._flush_batch()
+                    if self._lost_error is not None:
+                        break
+                    seq = self._next_seq
+        while pending:
+            over = self._append_locked(Stream.Output, pending.popleft()) or over
+        return over
+
+    def _settle(self) -> None:
+        """Store the pending objects before an operation that reads the store's state."""
+        if self._pending:
+            self.take_pending()
+
+    def append_object(self, stream: Stream, value: object) -> None:
+        """Store an object (output value, error record, warning text…)."""
+        with self._lock:
+            over = self._take_pending() if self._pending else False
+            over = self._append_locked(stream, value) or over
         if over:
             self._budget.rebalance()
+
+    def _append_locked(self, stream: Stream, value: object) -> bool:
+        """append_object under the lock; True when the budget is over its limit."""
+        size = len(value) + 50 if type(value) is str else _rough_size(value)
+        over = False
+        if self._closed:
+            return False
+        if self._lost_error is not None:
+            self._lost_bytes += size
+            return False
+        seq = self._next_seq
+        # Memory only while nothing waits on disk, so that memory records always precede
+        # disk records and reading memory-then-disk is in order.
+        if self._disk_end == 0 and not self._batch and self._mem_bytes + size <= self.limit:
+            self._mem.append((seq, _STREAM_CODE[stream], value, False, size))
+            self._mem_bytes += size
+            over = self._charge(size)
+        else:
+            # Into the batch: written with the next block, not with a system call each.
+            kind, payload = self._encode(value)
+            if not self._batch:
+                self._batch_seq = seq
+                self._batch_last = dict(self._last_seq)
+            self._batch += _FRAME.pack(_STREAM_CODE[stream], kind, len(payload))
+            self._batch += payload
+            over = self._charge(_FRAME.size + len(payload))
+        self._next_seq = seq + 1
+        self._last_seq[stream] = seq
+        if len(self._batch) >= SPILL_BATCH:
+            self._flush_batch()
+        return over
 
     def _charge(self, delta: int) -> bool:
         """Count ``delta`` bytes more held (under the store's lock) and tell the budget once
@@ -452,6 +544,7 @@ class OutputStore:
     def flush(self) -> None:
         """Write any batch of spilled objects now (the job ended: a failure to keep its
         output must show before its final state is decided)."""
+        self._settle()
         with self._lock:
             if not self._closed:
                 self._flush_batch()
@@ -469,6 +562,8 @@ class OutputStore:
         """Move every record held in memory (and the batch) to the spill file, in one write
         per block; the bytes of memory freed (0 when nothing could be moved)."""
         with self._lock:
+            if self._pending:
+                self._take_pending()  # (the budget is rebalancing already)
             if self._closed or (not self._mem and not self._batch):
                 return 0
             before = self._charged
@@ -518,7 +613,10 @@ class OutputStore:
     def _append_raw(self, stream: Stream, view: memoryview) -> None:
         size = len(view)
         over = False
+        self._settle()
         with self._lock:
+            if self._pending:
+                self._take_pending()  # appended meanwhile (the budget hears at the next charge)
             if self._closed:
                 return
             if self._lost_error is not None:
@@ -550,6 +648,7 @@ class OutputStore:
     def spilling(self) -> bool:
         """True while new records go to the spill file: once one record is on disk, every
         later one follows it there (until a full consumption resets the file)."""
+        self._settle()
         return self._disk_end > 0 or bool(self._batch)
 
     @staticmethod
@@ -569,7 +668,10 @@ class OutputStore:
         pipe is always drained, so the caller never spins on a pipe that stays readable.
         """
         count = min(count, MAX_CHUNK)
+        self._settle()
         with self._lock:
+            if self._pending:
+                self._take_pending()  # appended meanwhile (the budget hears at the next charge)
             if self._closed or self._lost_error is not None:
                 return self._drop_from(fd, count)
             if _splice is None:
@@ -699,6 +801,7 @@ class OutputStore:
 
     def spill_stat(self) -> os.stat_result | None:
         """``fstat`` of the open spill file (it has no name any more), or None."""
+        self._settle()
         with self._lock:
             if not self._closed:
                 self._flush_batch()
@@ -720,6 +823,7 @@ class OutputStore:
         concurrent readers never receive the same record.
         """
         wanted = frozenset(streams) if streams is not None else frozenset(_STREAMS)
+        self._settle()
         with self._lock:
             if self._closed:
                 return
@@ -849,28 +953,33 @@ class OutputStore:
     @property
     def has_more(self) -> bool:
         """True while any record has not been consumed (False once closed)."""
+        self._settle()
         with self._lock:
             return not self._closed and any(self._last_seq[s] >= self._cursor[s] for s in _STREAMS)
 
     def has_more_in(self, stream: Stream) -> bool:
         """True while a record of ``stream`` has not been consumed."""
+        self._settle()
         with self._lock:
             return not self._closed and self._last_seq[stream] >= self._cursor[stream]
 
     @property
     def memory_bytes(self) -> int:
         """Rough bytes held in memory."""
+        self._settle()
         return self._mem_bytes
 
     @property
     def disk_bytes(self) -> int:
         """Bytes currently in the spill file (and its batch not yet written)."""
+        self._settle()
         return self._disk_end + len(self._batch)
 
     @property
     def charged_bytes(self) -> int:
         """Bytes this store holds in memory by the budget's accounting (records in memory
         and the batch of spilled objects not yet written)."""
+        self._settle()
         return self._charged
 
     @property
@@ -895,6 +1004,7 @@ class OutputStore:
             if self._closed:
                 return
             self._closed = True
+            self._pending.clear()
             if not self._readers:
                 self._release()
 

@@ -26,7 +26,7 @@ from pjsh.jobs.model import (
     JobState,
     ThreadJob,
 )
-from pjsh.jobs.storage import Stream
+from pjsh.jobs.storage import PENDING_MAX, Stream
 from pjsh.runtime.cancel import CancelToken
 
 if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
@@ -64,6 +64,10 @@ class JobWriter:
         """Success output."""
         self.job.write(Stream.Output, value)
 
+    def output_sink(self) -> JobOutputSink:
+        """The sink for the job's success output (objects and a native's bytes)."""
+        return JobOutputSink(self.job)
+
     def write_bytes(self, data: bytes) -> None:
         """A native's raw output, stored as bytes (Receive-Job > file is then byte-exact)."""
         self.job.write_bytes(Stream.Output, data)
@@ -91,6 +95,32 @@ class JobWriter:
     def write_progress(self, record: object) -> None:
         """A progress record."""
         self.job.write(Stream.Progress, record)
+
+
+class JobOutputSink:
+    """A thread job's success output, as the sink of its script: while no observer hears
+    the job's OUTPUT events, each object is a lock-free append to the store's pending queue
+    (stored in blocks of PENDING_MAX, and by any reader or writer of the store before it
+    acts); while one does, each object is stored and told at once, as Job.write does. The
+    observers are looked at after the append: one added meanwhile reads the store after
+    adding itself, so it sees the object, or is told of it here."""
+
+    native_fd: int | None = None
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._pending = job.store.pending_output
+
+    def send(self, value: object) -> None:
+        """One success object."""
+        pending = self._pending
+        pending.append(value)
+        if len(pending) >= PENDING_MAX or self._job._output_observers:
+            self._job.take_output()
+
+    def write_bytes(self, data: bytes) -> None:
+        """A native's raw output, stored as bytes (after the objects before it)."""
+        self._job.write_bytes(Stream.Output, data)
 
 
 ThreadTarget: TypeAlias = "Callable[[JobWriter], None]"

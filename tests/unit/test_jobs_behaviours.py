@@ -133,8 +133,8 @@ def test_suspend_job_wait_waits_for_a_backend_that_suspends_later(rs: Runspace) 
     watched = threading.Event()
     real_add = job.add_observer
 
-    def add_observer(observer: JobObserver) -> None:
-        real_add(observer)
+    def add_observer(observer: JobObserver, output: bool = True) -> None:
+        real_add(observer, output)
         watched.set()
 
     async def suspending(j: Job) -> None:
