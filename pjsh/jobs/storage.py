@@ -39,9 +39,11 @@ import struct
 import sys
 import threading
 import weakref
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from enum import Enum
+from itertools import accumulate, repeat
 from types import ModuleType
 from typing import NamedTuple
 
@@ -406,58 +408,56 @@ class OutputStore:
     def _take_pending(self) -> bool:
         """take_pending under the lock; True when the budget is over its limit.
 
-        The common cases run as one loop over the block: objects kept in memory, and plain
-        strings encoded into the spill batch; the rest (a closed store, lost output, other
-        objects to spill) goes through _append_locked one by one. Each record gets the same
-        sequence number, memory entry or frame as append_object would give it; the budget
-        hears of the block's bytes at once (it counts in steps anyway)."""
+        The pending objects are taken as a block: those that fit in memory become memory
+        entries at once, and a block of plain strings to spill is encoded into the spill
+        batch at once; anything else (a closed store, lost output, other objects to spill)
+        goes through _append_locked one by one. Each record gets the sequence number, memory
+        entry or frame append_object would give it; the budget hears of a block's bytes at
+        once (it counts in steps anyway), and the batch is written when a block ends past
+        SPILL_BATCH."""
         pending = self._pending
         over = False
         code = _OUTPUT_CODE
-        if pending and not self._closed and self._lost_error is None \
+        popleft = pending.popleft  # (only the holder of the lock takes from the queue)
+        block = [popleft() for _ in range(len(pending))]  # not those appended meanwhile
+        if block and not self._closed and self._lost_error is None \
                 and self._disk_end == 0 and not self._batch:
-            mem = self._mem
-            seq = first = self._next_seq
-            held = self._mem_bytes
-            limit = self.limit
-            while pending:
-                value = pending[0]  # (only the holder of the lock takes from the queue)
-                size = len(value) + 50 if type(value) is str else _rough_size(value)
-                if held + size > limit:
-                    break
-                pending.popleft()
-                mem.append((seq, code, value, False, size))
-                seq += 1
-                held += size
-            if seq != first:
-                added = held - self._mem_bytes
-                self._mem_bytes = held
-                self._next_seq = seq
-                self._last_seq[Stream.Output] = seq - 1
-                over = self._charge(added)
-        if pending and not self._closed and self._lost_error is None:
-            # Spilling (memory is full or records wait on disk): plain strings into the batch.
-            seq = self._next_seq
-            while pending and type(pending[0]) is str:
-                value = pending.popleft()
-                payload = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
-                if not self._batch:
-                    self._batch_seq = seq
-                    self._batch_last = dict(self._last_seq)
-                batch = self._batch
-                batch += _FRAME.pack(code, _KIND_TEXT, len(payload))
-                batch += payload
-                self._next_seq = seq + 1
-                self._last_seq[Stream.Output] = seq
-                seq += 1
-                over = self._charge(_FRAME.size + len(payload)) or over
-                if len(batch) >= SPILL_BATCH:
-                    self._flush_batch()
-                    if self._lost_error is not None:
-                        break
-                    seq = self._next_seq
-        while pending:
-            over = self._append_locked(Stream.Output, pending.popleft()) or over
+            sizes = [len(v) + 50 if type(v) is str else _rough_size(v) for v in block]
+            ends = list(accumulate(sizes))
+            fit = bisect_right(ends, self.limit - self._mem_bytes)
+            if fit:
+                seq = self._next_seq
+                self._mem.extend(zip(range(seq, seq + fit), repeat(code), block,
+                                     repeat(False), sizes))
+                self._mem_bytes += ends[fit - 1]
+                self._next_seq = seq + fit
+                self._last_seq[Stream.Output] = seq + fit - 1
+                over = self._charge(ends[fit - 1])
+                block = block[fit:]
+        if not block:
+            return over
+        if self._closed or self._lost_error is not None \
+                or list(map(type, block)).count(str) != len(block):
+            for value in block:
+                over = self._append_locked(Stream.Output, value) or over
+            return over
+        pack = _FRAME.pack
+        parts: list[bytes] = []
+        for value in block:
+            payload = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
+            parts.append(pack(code, _KIND_TEXT, len(payload)))
+            parts.append(payload)
+        seq = self._next_seq
+        if not self._batch:
+            self._batch_seq = seq
+            self._batch_last = dict(self._last_seq)
+        data = b"".join(parts)
+        self._batch += data
+        self._next_seq = seq + len(block)
+        self._last_seq[Stream.Output] = seq + len(block) - 1
+        over = self._charge(len(data)) or over
+        if len(self._batch) >= SPILL_BATCH:
+            self._flush_batch()
         return over
 
     def _settle(self) -> None:
