@@ -1352,7 +1352,10 @@ class EnterJob(Cmdlet):
         captured: list[Job] = []
         for job in targets:
             if isinstance(job, TerminalJob) and terminal is not None and not job.is_finished():
-                # Began on the terminal: it gets the terminal back, with its own modes.
+                # Began on the terminal: it gets the terminal back, with its own modes. Its
+                # command line first, as bash says which job it continues.
+                self.ctx.write_host(job.command.strip())
+                session.host.flush()
                 codes = terminal.foreground_job(session, job)
                 if codes is not None:
                     code = codes[-1]

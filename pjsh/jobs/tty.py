@@ -335,7 +335,9 @@ class TerminalOwner:
         its return codes when it ends (it is removed from the job table, as bash), None when
         it was suspended again."""
         group = job.group
+        job.in_foreground = True
         if self._lend(group, cont=True):
+            job.in_foreground = False
             self._suspended(session, group)
             return None
         _manager(session).remove(job, force=True)
