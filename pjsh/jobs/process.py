@@ -51,6 +51,7 @@ from pjsh.jobs.spawnclient import (
 )
 from pjsh.jobs.storage import OutputStore, Stream
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.launch import LaunchFailed, seal_inherited_fds, start_chain
 from pjsh.runtime.native import LaunchRefused, check_launch
 from pjsh.runtime.posix import (
     Cancellable,
@@ -84,14 +85,6 @@ WORKING_DIRECTORY_NOT_FOUND = "Cannot find the WorkingDirectory path {0}."
 _READ_SIZE = 1024 * 1024
 _PIPE_DEFAULT = 65536
 _posix_spawn = getattr(os, "posix_spawn", None)
-_DUP2: int = getattr(os, "POSIX_SPAWN_DUP2", 0)
-# Signals a job starts with at their default action: SIGPIPE and SIGXFSZ, as Popen restores
-# them, and the job-control stops, which a console that ignores them would otherwise hand down
-# across exec (a job brought to the foreground must stop on Ctrl+Z).
-_DEFAULT_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGTSTP", "SIGTTIN", "SIGTTOU")
-    if hasattr(signal, name)
-)
 # Signals whose being ignored by pjsh a job inherits (exec keeps SIG_IGN), as on the direct
 # path; the fork server's children start from defaults and then ignore these the same way.
 _INHERITED_IGNORES = tuple(
@@ -108,7 +101,6 @@ _PID_WAIT = 30.0
 _GROUP_CHECK_DELAY = 0.05
 # Reads taken from a pipe given up (at most ~1 MiB each): what the job wrote before its end.
 _ABANDON_READS = 64
-_sealed = False
 
 
 @dataclass(frozen=True)
@@ -247,7 +239,7 @@ class ProcessBackend:
         self._request_ids = itertools.count(1)
         self._cwd_seen: str | None = None
         if self.use_posix_spawn:
-            _seal_inherited_fds()
+            seal_inherited_fds()
 
     # ---- creating jobs -----------------------------------------------------------------------
 
@@ -466,8 +458,6 @@ class ProcessBackend:
             executables = [_resolve(argv[0], cwd, path) for argv in spec.commands]
         if spawner is not None and len(spec.commands) * 3 > _MAX_SERVED_FDS:
             spawner = None  # more descriptors than one message can carry
-        # posix_spawn cannot change directory: it serves jobs that start where the shell is.
-        spawn = self._posix_spawn if self.use_posix_spawn and cwd == here else self._popen
         owned: list[int] = []  # parent-side fds to close once the children have them
 
         def target(path: str | None, append: bool) -> int:
@@ -513,35 +503,23 @@ class ProcessBackend:
                 self._request(spawner, job, run, cwd, env, executables, first_in, last_out,
                               err_w, owned)
                 return out_r, err_r, stdin_w
-            prev = first_in
-            for index, (argv, executable) in enumerate(zip(spec.commands, executables)):
-                if index < len(spec.commands) - 1:
-                    next_r, out = os.pipe()
-                    owned.extend((next_r, out))
-                else:
-                    next_r, out = -1, last_out
-                pid = spawn(run, argv, executable, prev, out, err_w, cwd, env)
-                run.pids.append(pid)
-                if index == 0:
-                    run.pgid = pid
-                    guard_group(pid)  # no fork server to kill it should pjsh die
-                prev = next_r
+            # The one launcher (pjsh.runtime.launch), as a foreground pipeline's natives.
+            procs = start_chain(
+                list(zip(executables, spec.commands)), first_in, last_out,
+                [err_w] * len(spec.commands), cwd=cwd, env=env, new_group=True,
+                fast=self.use_posix_spawn)
+            run.pids = [proc.pid for proc in procs]
+            run.popens = [proc.popen for proc in procs if proc.popen is not None]
+            run.pgid = run.pids[0]
+            guard_group(run.pgid)  # no fork server to kill it should pjsh die
         except BaseException as exc:
             for fd in (out_r, err_r, stdin_w):
                 if fd is not None:
                     os.close(fd)
-            if run.pids:
-                # A later stage could not start: take down the stages already running.
-                kill_group(run.pgid, signal.SIGKILL)
-                for pid in run.pids:
-                    with contextlib.suppress(ChildProcessError):
-                        os.waitpid(pid, 0)
-                for popen in run.popens:
-                    popen.returncode = -signal.SIGKILL
-                unguard_group(run.pgid)
-            if isinstance(exc, OSError):
-                name = spec.commands[len(run.pids)][0]
-                raise _StartFailure(f"Program '{name}' failed to run: {exc.strerror}") from exc
+            if isinstance(exc, LaunchFailed):
+                name = spec.commands[exc.stage][0]
+                raise _StartFailure(
+                    f"Program '{name}' failed to run: {exc.error.strerror}") from exc
             raise
         finally:
             for fd in owned:
@@ -832,38 +810,6 @@ class ProcessBackend:
             if self._devnull is None:
                 self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
             return self._devnull
-
-    @staticmethod
-    def _posix_spawn(run: _Run, argv: tuple[str, ...], executable: str, stdin: int, stdout: int,
-                     stderr: int, cwd: str, env: dict[str, str] | None) -> int:
-        """vfork + exec in C with the GIL held: no Python runs between fork and exec."""
-        if min(stdin, stdout, stderr) < 3:
-            # A dup2 onto itself would keep close-on-exec on some libcs: let Popen do it.
-            return ProcessBackend._popen(run, argv, executable, stdin, stdout, stderr, cwd, env)
-        assert _posix_spawn is not None
-        pid: int = _posix_spawn(
-            executable, argv, os.environ if env is None else env,
-            file_actions=[(_DUP2, stdin, 0), (_DUP2, stdout, 1), (_DUP2, stderr, 2)],
-            setpgroup=run.pgid, setsigdef=_DEFAULT_SIGNALS,
-        )
-        return pid
-
-    @staticmethod
-    def _popen(run: _Run, argv: tuple[str, ...], executable: str, stdin: int, stdout: int,
-               stderr: int, cwd: str, env: dict[str, str] | None) -> int:
-        """subprocess.Popen: changes directory and closes inherited descriptors."""
-        kwargs: dict[str, Any] = {}
-        if sys.version_info >= (3, 11):
-            kwargs["process_group"] = run.pgid  # 0: a new group led by this process
-        else:  # pragma: no cover - Python 3.10
-            kwargs["preexec_fn"] = functools.partial(os.setpgid, 0, run.pgid)
-        popen = subprocess.Popen(
-            list(argv), executable=executable, stdin=stdin, stdout=stdout, stderr=stderr,
-            cwd=cwd, env=env, close_fds=True, **kwargs,
-        )
-        # Kept until reaped: a collected Popen would poll (and so reap) the pid by itself.
-        run.popens.append(popen)
-        return popen.pid
 
     # ---- watching ----------------------------------------------------------------------------
 
@@ -1237,28 +1183,6 @@ def _getcwd() -> str:
         return os.getcwd()
     except OSError:
         return ""
-
-
-def _seal_inherited_fds() -> None:
-    """Make descriptors inherited from our own parent close-on-exec, once per process.
-
-    posix_spawn has no close_fds: it relies on every descriptor being close-on-exec, which
-    holds for all that Python opens (PEP 446) but not for those the shell was started with.
-    """
-    global _sealed
-    if _sealed:
-        return
-    _sealed = True
-    try:
-        names = os.listdir("/proc/self/fd")
-    except OSError:
-        names = os.listdir("/dev/fd") if os.path.isdir("/dev/fd") else []
-    for name in names:
-        fd = int(name)
-        if fd > 2:
-            with contextlib.suppress(OSError):
-                if os.get_inheritable(fd):
-                    os.set_inheritable(fd, False)
 
 
 def _set_done(future: asyncio.Future[None]) -> None:
