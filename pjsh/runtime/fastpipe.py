@@ -81,7 +81,18 @@ def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
         only = steps[0][1]
 
         def run_one(item: object) -> None:
-            saved = enter(item)
+            # enter() and leave() written out: this is the path of `ForEach-Object { expr }`.
+            saved = lookup("_")
+            table["_"] = ("_", item)
+            old = lookup("psitem")
+            table["psitem"] = (old[0] if old is not None else "PSItem", item)
+            if scope._nothing:
+                scope._nothing.discard("_")
+                scope._nothing.discard("psitem")
+            interp.call_depth += 1
+            if interp.call_depth > 500:
+                interp.call_depth -= 1
+                raise CallDepthOverflow
             try:
                 only(interp, inner, out)
             except PSRuntimeError as e:
@@ -89,7 +100,11 @@ def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
             except ReturnSignal:
                 pass
             finally:
-                leave(saved)
+                interp.call_depth -= 1
+                if saved is not None:
+                    table["_"] = saved  # what set_key("_", "_", saved[1]) stores
+                    if scope._nothing:
+                        scope._nothing.discard("_")
 
         return run_one
 
