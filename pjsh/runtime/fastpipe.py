@@ -30,11 +30,8 @@ if TYPE_CHECKING:
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.streams import Sink
 
-ItemFn = Callable[[object], None]
-
-
 def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
-                      out: Sink) -> ItemFn:
+                      out: Sink) -> Callable[[object], None]:
     """``BlockInvoker(interp, frame, block)(item, out)`` as one callable of the item:
     ``invoke_block(block, frame, [], item, new_scope=False, out=out)``'s steps ($_ and
     $PSItem set in the caller's scope, one call level, ``return`` ends the object, $_
