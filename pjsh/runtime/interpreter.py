@@ -236,11 +236,7 @@ class Interpreter:
             try:
                 self.exec_statement(stmt, frame, out)
             except PSRuntimeError as e:
-                if self.try_depth > 0 or is_script_terminating(e):
-                    raise
-                if self.error_action(frame).lower() == "stop":
-                    raise PSRuntimeFailure(e.record, script_terminating=True) from None
-                self.report(e.record, frame)
+                self.statement_failed(e, frame)
             except CallDepthOverflow:
                 if self.call_depth > 0:
                     raise  # unwinds every level of the recursion, to the script's statement
@@ -252,6 +248,15 @@ class Interpreter:
                 flush = getattr(out, "flush", None)
                 if flush is not None:
                     flush()
+
+    def statement_failed(self, e: PSRuntimeError, frame: Frame) -> None:
+        """A statement of ``exec_statements`` raised ``e``: unwind (a try is active, the
+        error ends the script, or $ErrorActionPreference is Stop) or report it and go on."""
+        if self.try_depth > 0 or is_script_terminating(e):
+            raise e
+        if self.error_action(frame).lower() == "stop":
+            raise PSRuntimeFailure(e.record, script_terminating=True) from None
+        self.report(e.record, frame)
 
     def exec_statement(self, stmt: ast.Statement, frame: Frame, out: Sink) -> None:
         """Run one statement, sending its output to ``out``."""
