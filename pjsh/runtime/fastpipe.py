@@ -25,10 +25,14 @@ from pjsh.runtime.errors import (
     ReturnSignal,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
+    from typing import TypeAlias
+
     from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.streams import Sink
+
+    Entry: TypeAlias = "tuple[str, object] | None"  # a scope's stored entry, or none
 
 def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
                       out: Sink) -> Callable[[object], None]:
@@ -53,8 +57,8 @@ def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
     failed = interp.statement_failed
     exec_statement = interp.exec_statement
 
-    def enter(item: object) -> tuple[str, object] | None:
-        """Set $_ and $PSItem as Scope.set_key does; the old $_ entry, for restoring."""
+    def enter(item: object) -> tuple[Entry, Entry]:
+        """Set $_ and $PSItem as Scope.set_key does; their old entries, for restoring."""
         saved = lookup("_")
         table["_"] = ("_", item)
         old = lookup("psitem")
@@ -67,12 +71,12 @@ def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
         if interp.call_depth > 500:
             interp.call_depth -= 1
             raise CallDepthOverflow
-        return saved
+        return saved, old
 
-    def leave(saved: tuple[str, object] | None) -> None:
+    def leave(saved: tuple[Entry, Entry]) -> None:
         interp.call_depth -= 1
-        if saved is not None:
-            scope.set_key("_", "_", saved[1])
+        scope.restore_entry("_", saved[0])
+        scope.restore_entry("psitem", saved[1])
 
     if len(steps) == 1 and steps[0][1] is not None:
         only = steps[0][1]
@@ -98,10 +102,18 @@ def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
                 pass
             finally:
                 interp.call_depth -= 1
-                if saved is not None:
-                    table["_"] = saved  # what set_key("_", "_", saved[1]) stores
-                    if scope._nothing:
-                        scope._nothing.discard("_")
+                # restore_entry("_", saved) and ("psitem", old), written out.
+                if saved is None:
+                    table.pop("_", None)
+                else:
+                    table["_"] = saved
+                if old is None:
+                    table.pop("psitem", None)
+                else:
+                    table["psitem"] = old
+                if scope._nothing:
+                    scope._nothing.discard("_")
+                    scope._nothing.discard("psitem")
 
         return run_one
 

@@ -127,6 +127,23 @@ class _StopAfter(CancelToken):
         return self.checks >= self.limit or super().is_set()
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_dollar_underscore_is_as_it_was_after_a_foreach_object(
+        fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As pwsh: ForEach-Object and Where-Object put $_ (and $PSItem) back, also when it was
+    not set (it then reads as nothing again, not as the first object)."""
+    monkeypatch.setattr(fastpath, "ENABLED", fast)
+    rs = new_runspace()
+    try:
+        shown = run("1..3 | ForEach-Object { }; \"[$_][$PSItem]\"; "
+                    "1..2 | Where-Object { $_ }; \"[$_]\"; $_ = 9; 1..3 | ForEach-Object { }; "
+                    "\"[$_][$PSItem]\"; 5 | ForEach-Object { & { 1 | ForEach-Object { } }; "
+                    "\"[$_]\" }", rs).output
+    finally:
+        rs.session.shutdown()
+    assert shown == ["[][]", 1, 2, "[]", "[9][9]", "[5]"]
+
+
 def test_a_stop_is_seen_within_an_object_on_the_fast_route() -> None:
     rs = new_runspace()
     rs.interp.stop_event = _StopAfter(200)
