@@ -17,8 +17,6 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pjsh.runtime.ioloop import IOLoop
-
 from pjsh.jobs.model import (
     CANNOT_REMOVE_CHILD,
     CANNOT_REMOVE_RUNNING,
@@ -34,6 +32,7 @@ from pjsh.jobs.model import (
 )
 from pjsh.jobs.storage import DEFAULT_LIMIT, MemoryBudget, OutputStore
 from pjsh.runtime.cancel import CancelToken
+from pjsh.runtime.ioloop import IOLoop
 
 if TYPE_CHECKING:
     import asyncio

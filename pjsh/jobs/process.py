@@ -65,9 +65,8 @@ if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
     import asyncio
     from typing import TypeAlias
 
-    from pjsh.jobs.spawnclient import SpawnerClient
-
     from pjsh.jobs.manager import JobManager
+    from pjsh.jobs.spawnclient import SpawnerClient
 
 # PowerShell's CommandNotFoundException text.
 COMMAND_NOT_FOUND = (
