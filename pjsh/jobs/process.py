@@ -652,8 +652,11 @@ class ProcessBackend:
         if spawner.ready or not self.direct_until_ready:
             return spawner
         # Its first message may be there, not yet read by the loop.
-        if select.select([spawner.sock], [], [], 0)[0]:
-            return spawner
+        try:
+            if not spawner.lost and select.select([spawner.sock], [], [], 0)[0]:
+                return spawner
+        except (OSError, ValueError):  # its socket was just closed: the server is gone
+            pass
         return None
 
     def _attach_spawner(self, spawner: SpawnerClient) -> None:
