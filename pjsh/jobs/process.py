@@ -225,8 +225,9 @@ class ProcessBackend:
     # PJSH_SPAWNER=0, and where it cannot run; the direct paths above are the fallback.
     use_spawner: bool = spawner_available()
     # Jobs start directly while the fork server boots, rather than wait for it (see
-    # _get_spawner). Tests of the served path turn it off.
-    direct_until_ready: bool = True
+    # _get_spawner). Tests of the served path turn it off (PJSH_SPAWNER=served: every job
+    # goes to a server, the first one waiting for its start-up).
+    direct_until_ready: bool = os.environ.get("PJSH_SPAWNER") != "served"
 
     def __init__(self, manager: JobManager, stop_grace: float = 2.0) -> None:
         self.manager = manager
