@@ -360,8 +360,12 @@ class ProcessBackend:
         run.watching = True
         if run.open_pipes == 0:
             self._check_exits(loop, job, run)
-        elif run.stopping:
-            self._watch_exits(loop, job, run)  # stopped before the loop got to it
+        elif run.stopping or not run.served:
+            # Stopped before the loop got to it; or started directly: no fork server reports
+            # the exits, and a process that left the job's group (setsid) may hold a pipe
+            # open after every stage has exited, so they are watched from the start (before,
+            # such a direct job stayed Running for ever; the first job is direct now).
+            self._watch_exits(loop, job, run)
 
     async def stop(self, job: Job) -> None:
         """SIGTERM the whole group (SIGCONT too, for a suspended one); SIGKILL after a grace."""
