@@ -25,6 +25,8 @@ per line)
   the leader stays unreaped, so the group id stays reserved and pjsh may ``killpg`` it
   safely); with ``a``, say when it is done.
 helper -> pjsh (several replies may share one datagram, one per line)
+  ``{"k": 1}``: the first message, sent as soon as the helper serves (pjsh starts jobs
+  directly until then rather than wait for this process's start-up).
   ``{"i": id, "p": [pid, ...]}``: the stages were forked (the first pid is the group id);
   ``"f": message`` is added when a stage failed to start (the stages started are killed);
   a message starting with NUL names a working directory that could not be entered.
@@ -496,7 +498,9 @@ def main(argv: list[str]) -> int:
     fd = int(argv[1])
     os.set_inheritable(fd, False)  # passed to us inheritable; the jobs must not hold it
     sock = socket.socket(fileno=fd)
-    Server(sock).run()
+    server = Server(sock)
+    server.send({"k": 1})  # serving: pjsh may send its jobs here from now on
+    server.run()
     return 0
 
 

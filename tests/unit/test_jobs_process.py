@@ -50,6 +50,7 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         if param == "spawner" and not process_module.spawner_available():
             pytest.skip("no fork server here")
         monkeypatch.setattr(ProcessBackend, "use_spawner", param == "spawner")
+        monkeypatch.setattr(ProcessBackend, "direct_until_ready", False)
     return param
 
 
@@ -354,6 +355,7 @@ def spawn_path(request: pytest.FixtureRequest, backend: ProcessBackend,
     if request.param == "spawner" and not process_module.spawner_available():
         pytest.skip("no fork server here")
     monkeypatch.setattr(backend, "use_spawner", request.param == "spawner")
+    monkeypatch.setattr(backend, "direct_until_ready", False)
     monkeypatch.setattr(backend, "use_posix_spawn", request.param == "posix_spawn")
     return str(request.param)
 
