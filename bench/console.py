@@ -169,8 +169,12 @@ def main() -> int:
             idle = echo_latencies(child, opts.keys)
             # Long enough to outlast the loaded measurement; pjsh's exit stops them.
             seconds = max(30.0, opts.keys * 0.2)
+            # Measured once every writer is writing: 20 interpreters starting at once are
+            # the load generator's start-up, not the load (they held the first keys 0.2-0.6 s).
             line = (f"1..{opts.jobs} | ForEach-Object {{ python3 '{writer}' {opts.rate} "
-                    f"{seconds} & }} | Out-Null; 'load' + 'ed'\r")
+                    f"{seconds} & }} | Out-Null; "
+                    f"while (@(Get-Job | Where-Object HasMoreData).Count -lt {opts.jobs}) "
+                    f"{{ Start-Sleep -Milliseconds 20 }}; 'load' + 'ed'\r")
             child.send(line.encode())
             child.wait_for(b"loaded")
             child.wait_for(b"PS ")

@@ -834,7 +834,12 @@ class ReceiveJob(Cmdlet):
         head = b"".join(pending.pieces)
         # One decode per chunk, not per line: '\n' never occurs inside a UTF-8 sequence, so
         # this equals decoding line by line (undecodable bytes become surrogates).
-        lines = (head + data).decode("utf-8", "surrogateescape").split("\n")
+        text = (head + data).decode("utf-8", "surrogateescape")
+        lines = text.split("\n")
+        # A CRLF line loses its CR too, as a foreground native's lines do (LineSplitter).
+        cr = [line.endswith("\r") for line in lines] if "\r" in text else None
+        if cr is not None:
+            lines = [line[:-1] if ends else line for line, ends in zip(lines, cr)]
         tally = Taken()  # counted before each line: a line whose output raised was taken
         try:
             if stream is Stream.Output:
@@ -846,6 +851,8 @@ class ReceiveJob(Cmdlet):
         except BaseException:
             sent = tally.count
             taken = sum(len(x.encode("utf-8", "surrogateescape")) + 1 for x in lines[:sent])
+            if cr is not None:
+                taken += sum(cr[:sent])
             pending.pieces = []
             pending.start = (at[0], at[1] + taken - len(head))
             raise
@@ -1345,7 +1352,10 @@ class EnterJob(Cmdlet):
         captured: list[Job] = []
         for job in targets:
             if isinstance(job, TerminalJob) and terminal is not None and not job.is_finished():
-                # Began on the terminal: it gets the terminal back, with its own modes.
+                # Began on the terminal: it gets the terminal back, with its own modes. Its
+                # command line first, as bash says which job it continues.
+                self.ctx.write_host(job.command.strip())
+                session.host.flush()
                 codes = terminal.foreground_job(session, job)
                 if codes is not None:
                     code = codes[-1]

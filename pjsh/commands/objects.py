@@ -641,6 +641,17 @@ class ForEachObject(Cmdlet):
         for block in self._process:
             self.ctx.invoke_to_output(block, dollar_under=obj)
 
+    def item_processor(self, args: ForEachObjectArgs) -> Callable[[object], None] | None:
+        """One process block run on each object: the context's block runner (the block
+        called straight with $_ set, its output going on to the next stage)."""
+        if self._parallel is not None or self._member is not None or len(self._process) != 1:
+            return None
+        runner = getattr(self.ctx, "block_runner", None)
+        if runner is None:
+            return None
+        fn: Callable[[object], None] | None = runner(self._process[0])
+        return fn
+
     def end(self, args: ForEachObjectArgs) -> None:
         """Run the end block."""
         if self._parallel is not None:
@@ -1260,6 +1271,40 @@ class MeasureObject(_Evaluating):
             for name, value in self._expand(spec, obj):
                 if value is not None:  # a $null value is not measured, like a missing one
                     self._add(name.lower(), name, value, args)
+
+    def item_processor(self, args: MeasureObjectArgs) -> Callable[[object], None] | None:
+        """The objects themselves measured (no -Property, not text): ``process`` with a
+        plain ``int``/``float`` counted and summed here when neither the extremes nor the
+        deviation are asked for (``_add``'s sums in its order), anything else by ``_add``."""
+        if self._specs is not None or self._text:
+            return None
+        add = self._add
+        # The one entry _add (or end, for no input) makes for the objects themselves.
+        stats = self._stats.setdefault("", ("", _Stats()))[1]
+        wanted = self._wanted
+        if not wanted:
+            def count(obj: object) -> None:
+                if obj is not None:
+                    stats.count += 1
+
+            return count
+        if not wanted <= {"Sum", "Average"}:
+            def measure(obj: object) -> None:
+                if obj is not None:
+                    add("", "", obj, args)
+
+            return measure
+
+        def total(obj: object) -> None:
+            t = type(obj)
+            if t is int or t is float:
+                stats.count += 1
+                stats.numbers += 1
+                stats.total += float(obj)  # type: ignore[arg-type]
+            elif obj is not None:
+                add("", "", obj, args)
+
+        return total
 
     bulk_parameter = "InputObject"
 

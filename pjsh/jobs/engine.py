@@ -24,11 +24,10 @@ class LocalJobEngine:
         self.subscribers = tuple(subscribers)
 
     def prepare(self) -> None:
-        """The first ``&`` is coming: start the fork server now, so it boots while the job
-        engine (asyncio and all) is imported."""
-        from pjsh.jobs.spawnclient import prestart
-
-        prestart()
+        """The first ``&`` is coming: nothing to start early. That job starts directly
+        (posix_spawn) on the I/O loop, waiting neither for asyncio's import nor for a fork
+        server's start-up; the second native job starts the server (see
+        ``ProcessBackend._get_spawner``)."""
 
     def __call__(self, session: Session) -> JobService:
         """The job service of ``session``."""

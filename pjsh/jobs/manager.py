@@ -1,19 +1,21 @@
-"""The JobManager: a runspace's job table, and the asyncio loop that owns all job I/O.
+"""The JobManager: a runspace's job table, and the event loop that owns all job I/O.
 
-The interpreter is synchronous; the manager runs one asyncio event loop on a daemon thread
-(started on first use, so a ``pjsh -c`` that starts no job pays nothing) and drives backends
-there. Its public methods are synchronous and thread-safe. Waiting is event-driven: waiters
-register an observer on the jobs and block on a queue the observers feed, so nothing polls.
+The interpreter is synchronous; the manager runs one event loop on a daemon thread (started
+on first use, so a ``pjsh -c`` that starts no job pays nothing) and drives backends there. The
+loop starts as a small selectors loop (``pjsh.runtime.ioloop.IOLoop``), which is all native jobs need, and
+becomes an asyncio loop the first time a coroutine must run on it (``loop``, ``call``): a
+script's first `&` does not wait for asyncio's import. Its public methods are synchronous
+and thread-safe. Waiting is event-driven: waiters register an observer on the jobs and block
+on a queue the observers feed, so nothing polls.
 """
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pjsh.jobs.model import (
     CANNOT_REMOVE_CHILD,
@@ -30,7 +32,10 @@ from pjsh.jobs.model import (
 )
 from pjsh.jobs.storage import DEFAULT_LIMIT, MemoryBudget, OutputStore
 from pjsh.runtime.cancel import CancelToken
-from pjsh.runtime.loopthread import start_loop_thread
+from pjsh.runtime.ioloop import IOLoop
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["CancelToken", "JobBackend", "JobManager"]
 
@@ -63,8 +68,7 @@ class JobManager:
         self._top: dict[int, Job] = {}
         self._all: dict[int, Job] = {}
         self._subscribers: list[JobObserver] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._io: IOLoop | None = None
         self._closed = False
         self._shutdown_hooks: list[Callable[[], Awaitable[None] | None]] = []
         # Backends are registered by whoever builds the manager (the job service, a test): the
@@ -112,18 +116,29 @@ class JobManager:
     # ---- the event loop ----------------------------------------------------------------------
 
     @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The manager's event loop, started on its own daemon thread on first use."""
+    def io(self) -> IOLoop:
+        """The manager's I/O loop (readers, writers, timers, callbacks), started on its own
+        daemon thread on first use; asyncio is not imported for it."""
+        io = self._io
+        if io is not None:
+            return io
         with self._lock:
-            if self._loop is None:
+            if self._io is None:
                 if self._closed:
                     raise RuntimeError("the job manager has been shut down")
-                self._loop, self._thread = start_loop_thread("pjsh-jobs")
-            return self._loop
+                self._io = IOLoop("pjsh-jobs")
+            return self._io
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The manager's loop as an asyncio loop (the I/O loop upgraded on first use: asyncio
+        is imported then), for coroutines and asyncio's own APIs."""
+        return self.io.upgrade()
 
     def in_loop_thread(self) -> bool:
         """True when called from the manager's own loop thread."""
-        return self._thread is not None and threading.current_thread() is self._thread
+        io = self._io
+        return io is not None and io.in_thread()
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run a coroutine on the loop and wait for its result (not from the loop thread)."""
@@ -135,10 +150,13 @@ class JobManager:
         except RuntimeError:
             coro.close()
             raise
+        import asyncio  # imported by now: the loop is asyncio's
+
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 
     def call_soon(self, callback: Callable[..., object], *args: object) -> None:
-        """Schedule a plain callback on the loop from any thread."""
+        """Schedule a plain callback on the loop from any thread (it may use asyncio: the
+        loop is asyncio's by then; a backend that needs only the I/O loop uses ``io``)."""
         self.loop.call_soon_threadsafe(callback, *args)
 
     # ---- the job table -----------------------------------------------------------------------
@@ -270,6 +288,8 @@ class JobManager:
         return bool(self.wait([job], timeout=timeout, cancel=cancel, force=True))
 
     async def _stop_all(self, leaves: list[Job]) -> None:
+        import asyncio  # running on it
+
         results = await asyncio.gather(
             *(self._stop_leaf(leaf) for leaf in leaves), return_exceptions=True
         )
@@ -468,19 +488,21 @@ class JobManager:
             self.call(self._run_shutdown_hooks(hooks), timeout)
         with self._lock:
             self._closed = True
-            loop, thread = self._loop, self._thread
+            io = self._io
             backends = list(self._backends.values())
         for backend in backends:
             try:
                 pending = backend.close()
                 if pending is None:
                     continue
-                if loop is None:
+                if io is None:
                     # The loop never ran, so the backend started nothing that needs it.
                     if isinstance(pending, Coroutine):
                         pending.close()
                     continue
-                asyncio.run_coroutine_threadsafe(_awaited(pending), loop).result(timeout)
+                import asyncio
+
+                asyncio.run_coroutine_threadsafe(_awaited(pending), io.upgrade()).result(timeout)
             except Exception:
                 import logging
 
@@ -490,10 +512,10 @@ class JobManager:
         with self._lock:
             self._top.clear()
             self._all.clear()
-        if loop is not None and thread is not None:
-            loop.call_soon_threadsafe(loop.stop)
-            if thread is not threading.current_thread():
-                thread.join(timeout)
+        if io is not None:
+            io.stop()
+            if not io.in_thread():
+                io.thread.join(timeout)
 
 
 async def _awaited(awaitable: Awaitable[None]) -> None:

@@ -355,6 +355,9 @@ class Job(PSPropertyClass):
         # The exception (or error record carrier) behind a Failed state, for Receive-Job.
         self.failure: BaseException | None = None
         self.stop_requested = False
+        # The console waits on it in the foreground (``fg``): its end there is no news, as
+        # in bash (no notice); a stop still is.
+        self.in_foreground = False
         self._finished: FinishedHandle | None = None  # made on first use (see finished)
         self._info = JobStateInfo(_S.NotStarted)
         self._begin: datetime.datetime | None = None

@@ -3,7 +3,9 @@
 Every process of the pipeline joins ONE new process group, so Stop-Job, Suspend-Job and
 shutdown act on the whole tree with one ``killpg``. Processes are chained with OS pipes (bytes
 never pass through Python between stages); the last stage's stdout and every stage's stderr are
-read by the manager's asyncio loop straight into the job's output store.
+read by the manager's loop straight into the job's output store. That loop is the manager's
+I/O loop (``pjsh.runtime.ioloop``): everything here but the stop and suspend coroutines runs on
+it without asyncio, so a script's first `&` never waits for asyncio's import.
 
 On Linux the processes are started by a spawn server (``pjsh/jobs/spawner.py``): pjsh sends
 the request and goes on, never waiting for an exec; the server reports pids and exit codes
@@ -16,18 +18,15 @@ have killed any leftovers, so a recycled id can never be hit.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import fcntl
 import functools
 import itertools
-import json
 import os
 import select
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,15 +41,10 @@ from pjsh.jobs.model import (
     PSRemotingChildJob,
     PSRemotingJob,
 )
-from pjsh.jobs.spawnclient import (
-    RequestTooLarge,
-    SpawnerBusy,
-    SpawnerClient,
-    spawner_available,
-    take_prestarted,
-)
 from pjsh.jobs.storage import OutputStore, Stream
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime.ioloop import Handle, IOLoop
+from pjsh.runtime.launch import LaunchFailed, seal_inherited_fds, start_chain
 from pjsh.runtime.native import LaunchRefused, check_launch
 from pjsh.runtime.posix import (
     Cancellable,
@@ -61,6 +55,7 @@ from pjsh.runtime.posix import (
     kill_group,
     pidfd_open,
     signal_name,
+    spawner_available,
     terminate_group,
     unguard_group,
     wait_stopped,
@@ -68,9 +63,11 @@ from pjsh.runtime.posix import (
 )
 
 if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
+    import asyncio
     from typing import TypeAlias
 
     from pjsh.jobs.manager import JobManager
+    from pjsh.jobs.spawnclient import SpawnerClient
 
 # PowerShell's CommandNotFoundException text.
 COMMAND_NOT_FOUND = (
@@ -84,14 +81,6 @@ WORKING_DIRECTORY_NOT_FOUND = "Cannot find the WorkingDirectory path {0}."
 _READ_SIZE = 1024 * 1024
 _PIPE_DEFAULT = 65536
 _posix_spawn = getattr(os, "posix_spawn", None)
-_DUP2: int = getattr(os, "POSIX_SPAWN_DUP2", 0)
-# Signals a job starts with at their default action: SIGPIPE and SIGXFSZ, as Popen restores
-# them, and the job-control stops, which a console that ignores them would otherwise hand down
-# across exec (a job brought to the foreground must stop on Ctrl+Z).
-_DEFAULT_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGTSTP", "SIGTTIN", "SIGTTOU")
-    if hasattr(signal, name)
-)
 # Signals whose being ignored by pjsh a job inherits (exec keeps SIG_IGN), as on the direct
 # path; the fork server's children start from defaults and then ignore these the same way.
 _INHERITED_IGNORES = tuple(
@@ -108,7 +97,6 @@ _PID_WAIT = 30.0
 _GROUP_CHECK_DELAY = 0.05
 # Reads taken from a pipe given up (at most ~1 MiB each): what the job wrote before its end.
 _ABANDON_READS = 64
-_sealed = False
 
 
 @dataclass(frozen=True)
@@ -187,7 +175,7 @@ class _Run:
     exit_watchers: dict[int, int] = field(default_factory=dict)  # pid -> pidfd being watched
     stopping: bool = False
     kill_timer: Cancellable | None = None
-    feeder: asyncio.Task[None] | None = None
+    feeder: _Feeder | None = None
     reaped: bool = False
     watching: bool = False  # the loop watches its pipes (set by _watch)
     # The fork-server path: the pids arrive asynchronously (``known``, ``ready``), and so do
@@ -206,7 +194,7 @@ class _Run:
     readers: dict[int, Callable[[], None]] = field(default_factory=dict)
     # Every stage has exited but a pipe is still open: the pending check of the group, and
     # pidfds of the group's remaining processes (pidfd -> pid).
-    group_check: asyncio.Handle | None = None
+    group_check: Handle | None = None
     member_watchers: dict[int, int] = field(default_factory=dict)
 
     def all_exited(self) -> bool:
@@ -228,6 +216,10 @@ class ProcessBackend:
     # The fork server (pjsh/jobs/spawner.py): pjsh never waits for an exec. Off with
     # PJSH_SPAWNER=0, and where it cannot run; the direct paths above are the fallback.
     use_spawner: bool = spawner_available()
+    # Jobs start directly while the fork server boots, rather than wait for it (see
+    # _get_spawner). Tests of the served path turn it off (PJSH_SPAWNER=served: every job
+    # goes to a server, the first one waiting for its start-up).
+    direct_until_ready: bool = os.environ.get("PJSH_SPAWNER") != "served"
 
     def __init__(self, manager: JobManager, stop_grace: float = 2.0) -> None:
         self.manager = manager
@@ -244,10 +236,11 @@ class ProcessBackend:
         # The fork servers, started as needed (see _get_spawner); each keeps its own runs.
         self._servers: list[SpawnerClient] = []
         self._spawner_failed = False
+        self._served_wanted = False  # a native job has started: the next one starts a server
         self._request_ids = itertools.count(1)
         self._cwd_seen: str | None = None
         if self.use_posix_spawn:
-            _seal_inherited_fds()
+            seal_inherited_fds()
 
     # ---- creating jobs -----------------------------------------------------------------------
 
@@ -335,18 +328,18 @@ class ProcessBackend:
             if wake:
                 self._drain_scheduled = True
         if wake:
-            self.manager.call_soon(self._drain_incoming)
+            self.manager.io.call_soon_threadsafe(self._drain_incoming)
 
     def _drain_incoming(self) -> None:
         """On the loop: start watching every run started since the last drain."""
         with self._lock:
             batch, self._incoming = self._incoming, []
             self._drain_scheduled = False
-        loop = asyncio.get_running_loop()
+        loop = self.manager.io
         for job, run, pipes in batch:
             self._watch(loop, job, run, pipes)
 
-    def _watch(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run, pipes: _Pipes) -> None:
+    def _watch(self, loop: IOLoop, job: Job, run: _Run, pipes: _Pipes) -> None:
         """Read the output pipes and feed stdin; with no pipe to read, watch the exits."""
         out_r, err_r, stdin_w = pipes
         for fd, stream in ((out_r, Stream.Output), (err_r, Stream.Error)):
@@ -355,12 +348,16 @@ class ProcessBackend:
                 self._read_into(loop, fd, job, run, stream)
         if stdin_w is not None:
             assert run.spec.stdin is not None
-            run.feeder = loop.create_task(_feed(loop, stdin_w, run.spec.stdin))
+            run.feeder = _Feeder(loop, stdin_w, run.spec.stdin)
         run.watching = True
         if run.open_pipes == 0:
             self._check_exits(loop, job, run)
-        elif run.stopping:
-            self._watch_exits(loop, job, run)  # stopped before the loop got to it
+        elif run.stopping or not run.served:
+            # Stopped before the loop got to it; or started directly: no fork server reports
+            # the exits, and a process that left the job's group (setsid) may hold a pipe
+            # open after every stage has exited, so they are watched from the start (before,
+            # such a direct job stayed Running for ever; the first job is direct now).
+            self._watch_exits(loop, job, run)
 
     async def stop(self, job: Job) -> None:
         """SIGTERM the whole group (SIGCONT too, for a suspended one); SIGKILL after a grace."""
@@ -374,7 +371,7 @@ class ProcessBackend:
         run.stopping = True
         if not job.begin_stopping():
             return  # it ended before the stop arrived
-        loop = asyncio.get_running_loop()
+        loop = self.manager.io
         if not run.known:
             return  # the pids are not back from the fork server yet: they get the signals then
         self._signal_stop(loop, run)
@@ -386,7 +383,7 @@ class ProcessBackend:
         if not waiting and not run.all_exited():
             self._watch_exits(loop, job, run)
 
-    def _signal_stop(self, loop: asyncio.AbstractEventLoop, run: _Run) -> None:
+    def _signal_stop(self, loop: IOLoop, run: _Run) -> None:
         # No SIGKILL once the leader is reaped: the group id may belong to someone else then.
         run.kill_timer = terminate_group(run.pgid, self.stop_grace, loop=loop,
                                          still_ours=lambda: not run.reaped)
@@ -397,7 +394,7 @@ class ProcessBackend:
         if not may_suspend(job, run is not None):
             return
         assert run is not None
-        loop = asyncio.get_running_loop()
+        loop = self.manager.loop  # asyncio's: this coroutine runs on it
         if run.ready is not None and not run.ready.is_set():
             await loop.run_in_executor(None, run.ready.wait, _PID_WAIT)
         if run.reaped or job.state is not JobState.Running:
@@ -417,7 +414,7 @@ class ProcessBackend:
         (or for it to be gone: then it has killed them)."""
         future = server.stop_confirms.get(run.pgid)
         if future is None:
-            future = server.stop_confirms[run.pgid] = asyncio.get_running_loop().create_future()
+            future = server.stop_confirms[run.pgid] = self.manager.loop.create_future()
             try:
                 if server.post({"z": run.pgid, "p": pids}):
                     self._await_room(server)
@@ -466,8 +463,6 @@ class ProcessBackend:
             executables = [_resolve(argv[0], cwd, path) for argv in spec.commands]
         if spawner is not None and len(spec.commands) * 3 > _MAX_SERVED_FDS:
             spawner = None  # more descriptors than one message can carry
-        # posix_spawn cannot change directory: it serves jobs that start where the shell is.
-        spawn = self._posix_spawn if self.use_posix_spawn and cwd == here else self._popen
         owned: list[int] = []  # parent-side fds to close once the children have them
 
         def target(path: str | None, append: bool) -> int:
@@ -513,35 +508,23 @@ class ProcessBackend:
                 self._request(spawner, job, run, cwd, env, executables, first_in, last_out,
                               err_w, owned)
                 return out_r, err_r, stdin_w
-            prev = first_in
-            for index, (argv, executable) in enumerate(zip(spec.commands, executables)):
-                if index < len(spec.commands) - 1:
-                    next_r, out = os.pipe()
-                    owned.extend((next_r, out))
-                else:
-                    next_r, out = -1, last_out
-                pid = spawn(run, argv, executable, prev, out, err_w, cwd, env)
-                run.pids.append(pid)
-                if index == 0:
-                    run.pgid = pid
-                    guard_group(pid)  # no fork server to kill it should pjsh die
-                prev = next_r
+            # The one launcher (pjsh.runtime.launch), as a foreground pipeline's natives.
+            procs = start_chain(
+                list(zip(executables, spec.commands)), first_in, last_out,
+                [err_w] * len(spec.commands), cwd=cwd, env=env, new_group=True,
+                fast=self.use_posix_spawn)
+            run.pids = [proc.pid for proc in procs]
+            run.popens = [proc.popen for proc in procs if proc.popen is not None]
+            run.pgid = run.pids[0]
+            guard_group(run.pgid)  # no fork server to kill it should pjsh die
         except BaseException as exc:
             for fd in (out_r, err_r, stdin_w):
                 if fd is not None:
                     os.close(fd)
-            if run.pids:
-                # A later stage could not start: take down the stages already running.
-                kill_group(run.pgid, signal.SIGKILL)
-                for pid in run.pids:
-                    with contextlib.suppress(ChildProcessError):
-                        os.waitpid(pid, 0)
-                for popen in run.popens:
-                    popen.returncode = -signal.SIGKILL
-                unguard_group(run.pgid)
-            if isinstance(exc, OSError):
-                name = spec.commands[len(run.pids)][0]
-                raise _StartFailure(f"Program '{name}' failed to run: {exc.strerror}") from exc
+            if isinstance(exc, LaunchFailed):
+                name = spec.commands[exc.stage][0]
+                raise _StartFailure(
+                    f"Program '{name}' failed to run: {exc.error.strerror}") from exc
             raise
         finally:
             for fd in owned:
@@ -553,6 +536,8 @@ class ProcessBackend:
                  env: dict[str, str] | None, executables: list[str], first_in: int,
                  last_out: int, err_w: int, owned: list[int]) -> None:
         """Send the pipeline to the fork server; its pids and exits come back on the loop."""
+        from pjsh.jobs import spawnclient  # loaded by now: the server exists
+
         fds: list[int] = []
         index: dict[int, int] = {}
 
@@ -590,8 +575,8 @@ class ProcessBackend:
             if fds:
                 spawner.send(message, fds, env=env)
             elif spawner.submit(message, env=env):  # held while the server owes a reply
-                self.manager.call_soon(self._await_room, spawner)
-        except (RequestTooLarge, SpawnerBusy) as exc:
+                self.manager.io.call_soon_threadsafe(self._await_room, spawner)
+        except (spawnclient.RequestTooLarge, spawnclient.SpawnerBusy) as exc:
             with self._lock:
                 spawner.requests.pop(request_id, None)
             run.server = None
@@ -612,6 +597,11 @@ class ProcessBackend:
         waits overlap, as bash's forks overlap its children's execs. A job goes to the server
         with the fewest requests still unanswered; another server starts only when every
         running one has a request outstanding, so a lone job never pays for it.
+
+        With ``direct_until_ready`` (the default), a job never waits for a server's start-up
+        (a Python start-up, ~40 ms): None (start directly) while the chosen server has not
+        said it serves. And the first native job starts no server at all (unless one was
+        prestarted): a script's lone `&` needs none, and the second job starts it.
         """
         with self._lock:
             if self._spawner_failed:
@@ -619,28 +609,52 @@ class ProcessBackend:
             servers = self._servers
             best = min(servers, key=_backlog) if servers else None
             if best is not None and (not best.requests or len(servers) >= _server_limit()):
-                return best
+                return self._usable(best)
+            if best is None and self.direct_until_ready and not self._served_wanted:
+                self._served_wanted = True  # the next job starts one
+                # Not even loaded (its socket and json imports are not free): none prestarted.
+                loaded = sys.modules.get("pjsh.jobs.spawnclient")
+                if loaded is None or not loaded.prestarted():
+                    return None
+            from pjsh.jobs import spawnclient
+
             try:
                 # The first may have been started already, while the job engine loaded.
-                spawner = (take_prestarted() if best is None else None) or SpawnerClient()
+                spawner = (spawnclient.take_prestarted() if best is None else None) \
+                    or spawnclient.SpawnerClient()
             except OSError:
                 if best is None:
                     self._spawner_failed = True
-                return best
+                return self._usable(best) if best is not None else None
             servers.append(spawner)
-        self.manager.call_soon(self._attach_spawner, spawner)
-        return spawner
+        self.manager.io.call_soon_threadsafe(self._attach_spawner, spawner)
+        return self._usable(spawner)
+
+    def _usable(self, spawner: SpawnerClient) -> SpawnerClient | None:
+        """The server, if a job may go to it now (see _get_spawner); None: start directly."""
+        if spawner.ready or not self.direct_until_ready:
+            return spawner
+        # Its first message may be there, not yet read by the loop.
+        try:
+            if not spawner.lost and select.select([spawner.sock], [], [], 0)[0]:
+                return spawner
+        except (OSError, ValueError):  # its socket was just closed: the server is gone
+            pass
+        return None
 
     def _attach_spawner(self, spawner: SpawnerClient) -> None:
-        asyncio.get_running_loop().add_reader(spawner.sock.fileno(), self._on_spawner, spawner)
+        self.manager.io.add_reader(spawner.sock.fileno(), self._on_spawner, spawner)
 
     def _on_spawner(self, spawner: SpawnerClient) -> None:
         """On the loop: every reply the fork server has sent (pids, exits, capture pipes)."""
+        import socket  # loaded with the server's client
+
+        flags = socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC
+        space = socket.CMSG_SPACE(253 * 4) if hasattr(socket, "CMSG_SPACE") else 0
         while True:
             fds: list[int] = []
             try:
-                data, ancillary, _flags, _addr = spawner.sock.recvmsg(
-                    65536, _SERVED_FDS_SPACE, socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC)
+                data, ancillary, _flags, _addr = spawner.sock.recvmsg(65536, space, flags)
                 fds = _received_fds(ancillary)
             except BlockingIOError:
                 return
@@ -649,7 +663,7 @@ class ProcessBackend:
             if not data:
                 for fd in fds:
                     os.close(fd)
-                loop = asyncio.get_running_loop()
+                loop = self.manager.io
                 loop.remove_reader(spawner.sock.fileno())
                 if spawner.awaiting_room:
                     loop.remove_writer(spawner.sock.fileno())
@@ -675,15 +689,19 @@ class ProcessBackend:
     def _on_replies(self, spawner: SpawnerClient, data: bytes, fds: list[int]) -> None:
         """One datagram of replies, a line each; ``fds`` holds the descriptors handed over,
         the next one last."""
+        from json import loads  # loaded with the server's client
+
         for line in data.split(b"\n"):
             try:
-                reply = json.loads(line)
+                reply = loads(line)
                 if "x" in reply:
                     self._on_served_exit(spawner, reply["x"], reply["c"])
                 elif "q" in reply:
                     self._on_quiet_capture(spawner, reply["q"], reply["s"])
                 elif "h" in reply:
                     self._on_handed_capture(spawner, reply["h"], reply["s"], fds.pop())
+                elif "k" in reply:
+                    spawner.ready = True  # it serves: jobs go to it from now on
                 elif "Z" in reply:
                     confirmed = spawner.stop_confirms.pop(reply["Z"], None)
                     if confirmed is not None and not confirmed.done():
@@ -725,7 +743,7 @@ class ProcessBackend:
         assert run.ready is not None
         run.ready.set()
         if run.stopping and not run.reaped:
-            self._signal_stop(asyncio.get_running_loop(), run)
+            self._signal_stop(self.manager.io, run)
         if run.all_exited():
             self._on_all_exited(job, run)
 
@@ -748,7 +766,7 @@ class ProcessBackend:
         job, run = entry
         run.open_pipes -= 2 if mask == 3 else 1
         if run.open_pipes == 0 and run.watching:
-            self._check_exits(asyncio.get_running_loop(), job, run)
+            self._check_exits(self.manager.io, job, run)
 
     def _on_handed_capture(self, spawner: SpawnerClient, pgid: int, stream: int,
                            fd: int) -> None:
@@ -758,7 +776,7 @@ class ProcessBackend:
             os.close(fd)
             return
         job, run = entry
-        self._read_into(asyncio.get_running_loop(), fd, job, run,
+        self._read_into(self.manager.io, fd, job, run,
                         Stream.Output if stream == 1 else Stream.Error)
 
     def _held_capture(self, spawner: SpawnerClient, pgid: int,
@@ -793,7 +811,7 @@ class ProcessBackend:
             releasing, spawner.releasing = spawner.releasing, {}
             captures, spawner.captures = spawner.captures, {}
             spawner.drop_queue()  # never sent: their runs are among the requests
-        loop = self.manager.loop
+        loop = self.manager.io
         # Served runs queued to wait for their pids will never hear them: watch them now.
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to watch
             loop.call_soon_threadsafe(self._drain_incoming)
@@ -833,41 +851,9 @@ class ProcessBackend:
                 self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
             return self._devnull
 
-    @staticmethod
-    def _posix_spawn(run: _Run, argv: tuple[str, ...], executable: str, stdin: int, stdout: int,
-                     stderr: int, cwd: str, env: dict[str, str] | None) -> int:
-        """vfork + exec in C with the GIL held: no Python runs between fork and exec."""
-        if min(stdin, stdout, stderr) < 3:
-            # A dup2 onto itself would keep close-on-exec on some libcs: let Popen do it.
-            return ProcessBackend._popen(run, argv, executable, stdin, stdout, stderr, cwd, env)
-        assert _posix_spawn is not None
-        pid: int = _posix_spawn(
-            executable, argv, os.environ if env is None else env,
-            file_actions=[(_DUP2, stdin, 0), (_DUP2, stdout, 1), (_DUP2, stderr, 2)],
-            setpgroup=run.pgid, setsigdef=_DEFAULT_SIGNALS,
-        )
-        return pid
-
-    @staticmethod
-    def _popen(run: _Run, argv: tuple[str, ...], executable: str, stdin: int, stdout: int,
-               stderr: int, cwd: str, env: dict[str, str] | None) -> int:
-        """subprocess.Popen: changes directory and closes inherited descriptors."""
-        kwargs: dict[str, Any] = {}
-        if sys.version_info >= (3, 11):
-            kwargs["process_group"] = run.pgid  # 0: a new group led by this process
-        else:  # pragma: no cover - Python 3.10
-            kwargs["preexec_fn"] = functools.partial(os.setpgid, 0, run.pgid)
-        popen = subprocess.Popen(
-            list(argv), executable=executable, stdin=stdin, stdout=stdout, stderr=stderr,
-            cwd=cwd, env=env, close_fds=True, **kwargs,
-        )
-        # Kept until reaped: a collected Popen would poll (and so reap) the pid by itself.
-        run.popens.append(popen)
-        return popen.pid
-
     # ---- watching ----------------------------------------------------------------------------
 
-    def _read_into(self, loop: asyncio.AbstractEventLoop, fd: int, job: Job, run: _Run,
+    def _read_into(self, loop: IOLoop, fd: int, job: Job, run: _Run,
                    stream: Stream) -> None:
         """Copy a pipe into the job's store as it becomes readable, then count its EOF.
 
@@ -923,7 +909,7 @@ class ProcessBackend:
         run.readers[fd] = on_readable
         loop.add_reader(fd, on_readable)
 
-    def _check_exits(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
+    def _check_exits(self, loop: IOLoop, job: Job, run: _Run) -> None:
         """The pipes are at EOF: finish if every stage has exited, else watch the rest."""
         if run.served:  # the fork server reports every exit
             if run.all_exited():
@@ -937,7 +923,7 @@ class ProcessBackend:
         else:
             self._watch_exits(loop, job, run)
 
-    def _watch_exits(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
+    def _watch_exits(self, loop: IOLoop, job: Job, run: _Run) -> None:
         """Watch each stage not yet known to have exited (pidfd, or a waitid thread)."""
         if run.served:
             return  # the fork server reports every exit
@@ -959,7 +945,7 @@ class ProcessBackend:
         """On the loop: one stage has exited (still unreaped)."""
         pidfd = run.exit_watchers.pop(pid, -1)
         if pidfd >= 0:
-            asyncio.get_running_loop().remove_reader(pidfd)
+            self.manager.io.remove_reader(pidfd)
             os.close(pidfd)
         if pid in run.exited:
             return
@@ -977,7 +963,7 @@ class ProcessBackend:
         elif run.watching and run.group_check is None and not run.member_watchers:
             # A pipe is still open although every stage has exited. Nearly always its EOF is
             # simply next in the loop; if not, something else holds it (see _check_group).
-            run.group_check = asyncio.get_running_loop().call_later(
+            run.group_check = self.manager.io.call_later(
                 _GROUP_CHECK_DELAY, self._check_group, job, run)
 
     def _check_group(self, job: Job, run: _Run) -> None:
@@ -989,7 +975,7 @@ class ProcessBackend:
         run.group_check = None
         if run.reaped or run.open_pipes == 0:
             return
-        loop = asyncio.get_running_loop()
+        loop = self.manager.io
         members = [pid for pid in group_members(run.pgid) if pid not in run.pids] \
             if run.pgid > 0 else []
         for pid in members:
@@ -1014,14 +1000,14 @@ class ProcessBackend:
     def _on_member_exit(self, job: Job, run: _Run, pidfd: int) -> None:
         """A process left in the job's group has exited; once all have, look again (one of
         them may have started another)."""
-        loop = asyncio.get_running_loop()
+        loop = self.manager.io
         loop.remove_reader(pidfd)
         os.close(pidfd)
         run.member_watchers.pop(pidfd, None)
         if not run.member_watchers and run.group_check is None:
             run.group_check = loop.call_soon(self._check_group, job, run)
 
-    def _abandon_pipes(self, loop: asyncio.AbstractEventLoop, job: Job, run: _Run) -> None:
+    def _abandon_pipes(self, loop: IOLoop, job: Job, run: _Run) -> None:
         """The job's group is empty, yet a process outside it holds a capture pipe: keep
         what the job's processes wrote (it is in the pipe already), stop reading, finish."""
         for fd, reader in list(run.readers.items()):
@@ -1057,7 +1043,7 @@ class ProcessBackend:
             run.kill_timer.cancel()
         if run.feeder is not None:
             run.feeder.cancel()
-        loop = asyncio.get_running_loop()
+        loop = self.manager.io
         if run.group_check is not None:
             run.group_check.cancel()
             run.group_check = None
@@ -1113,7 +1099,7 @@ class ProcessBackend:
             if not acknowledge:
                 # Batched: a burst of ending jobs costs the server one message.
                 if not spawner.releases:
-                    asyncio.get_running_loop().call_soon(self._send_releases, spawner)
+                    self.manager.io.call_soon(self._send_releases, spawner)
                 spawner.releases.append(run.pgid)
             else:
                 try:
@@ -1136,7 +1122,7 @@ class ProcessBackend:
         """On the loop: send the server's queue once its socket has room again."""
         if not spawner.lost and not spawner.awaiting_room:
             spawner.awaiting_room = True
-            asyncio.get_running_loop().add_writer(spawner.sock.fileno(), self._on_room, spawner)
+            self.manager.io.add_writer(spawner.sock.fileno(), self._on_room, spawner)
 
     def _on_room(self, spawner: SpawnerClient) -> None:
         try:
@@ -1145,7 +1131,7 @@ class ProcessBackend:
             left = False  # the server is gone: the reader sees the end
         if not left:
             spawner.awaiting_room = False
-            asyncio.get_running_loop().remove_writer(spawner.sock.fileno())
+            self.manager.io.remove_writer(spawner.sock.fileno())
 
     def _settle_served(self, job: Job, run: _Run) -> None:
         """Set a served run's final state from its exit codes or its start failure."""
@@ -1183,10 +1169,11 @@ class ProcessBackend:
         with self._lock:
             devnull, self._devnull = self._devnull, None
             servers, self._servers = self._servers, []
+            idle = [not (s.requests or s.by_pid or s.captures or s.releasing) for s in servers]
         if devnull is not None:
             os.close(devnull)
-        for spawner in servers:
-            spawner.close()
+        for spawner, nothing_left in zip(servers, idle):
+            spawner.close(idle=nothing_left)
 
 
 def _resolve(name: str, cwd: str, search_path: str | None) -> str:
@@ -1223,7 +1210,7 @@ def _release_all(waiters: dict[int, asyncio.Future[None]]) -> None:
     waiters.clear()
 
 
-def _wait_exit_in_thread(loop: asyncio.AbstractEventLoop, pid: int,
+def _wait_exit_in_thread(loop: IOLoop, pid: int,
                          on_exit: Callable[[Job, _Run, int], None], job: Job, run: _Run) -> None:
     """Where pidfds are missing: block on the exit (without reaping), then tell the loop."""
     with contextlib.suppress(ChildProcessError):
@@ -1239,53 +1226,42 @@ def _getcwd() -> str:
         return ""
 
 
-def _seal_inherited_fds() -> None:
-    """Make descriptors inherited from our own parent close-on-exec, once per process.
+class _Feeder:
+    """Writes ``data`` to the first stage's stdin without blocking the loop, then closes it;
+    ``cancel()`` (the job ended) stops and closes it at once."""
 
-    posix_spawn has no close_fds: it relies on every descriptor being close-on-exec, which
-    holds for all that Python opens (PEP 446) but not for those the shell was started with.
-    """
-    global _sealed
-    if _sealed:
-        return
-    _sealed = True
-    try:
-        names = os.listdir("/proc/self/fd")
-    except OSError:
-        names = os.listdir("/dev/fd") if os.path.isdir("/dev/fd") else []
-    for name in names:
-        fd = int(name)
-        if fd > 2:
-            with contextlib.suppress(OSError):
-                if os.get_inheritable(fd):
-                    os.set_inheritable(fd, False)
+    def __init__(self, loop: IOLoop, fd: int, data: bytes) -> None:
+        self._loop = loop
+        self._fd = fd
+        self._view = memoryview(data)
+        self._waiting = False
+        os.set_blocking(fd, False)
+        self._write()
 
-
-def _set_done(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-async def _feed(loop: asyncio.AbstractEventLoop, fd: int, data: bytes) -> None:
-    """Write ``data`` to the first stage's stdin without blocking the loop, then close it."""
-    os.set_blocking(fd, False)
-    view = memoryview(data)
-    try:
-        while view:
+    def _write(self) -> None:
+        fd = self._fd
+        while self._view:
             try:
-                written = os.write(fd, view)
+                written = os.write(fd, self._view)
             except BlockingIOError:
-                writable: asyncio.Future[None] = loop.create_future()
-                loop.add_writer(fd, _set_done, writable)
-                try:
-                    await writable
-                finally:
-                    loop.remove_writer(fd)
-                continue
+                if not self._waiting:
+                    self._waiting = True
+                    self._loop.add_writer(fd, self._write)
+                return
             except (BrokenPipeError, ConnectionResetError):
-                return  # the reader quit early, as `head` does
-            view = view[written:]
-    finally:
+                break  # the reader quit early, as `head` does
+            self._view = self._view[written:]
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Stop writing and close the pipe (once)."""
+        fd, self._fd = self._fd, -1
+        if fd < 0:
+            return
+        if self._waiting:
+            self._waiting = False
+            self._loop.remove_writer(fd)
+        self._view = memoryview(b"")
         os.close(fd)
 
 
@@ -1294,11 +1270,12 @@ _MAX_SERVERS = 4  # fork servers at most (each is a small Python process)
 # Stage descriptors the fork server makes itself (see spawner.py): the capture pipes of the
 # job's output and errors, and /dev/null.
 _SERVER_OUT, _SERVER_ERR, _SERVER_NULL = -1, -2, -3
-_SERVED_FDS_SPACE = socket.CMSG_SPACE(253 * 4) if hasattr(socket, "CMSG_SPACE") else 0
 
 
 def _received_fds(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
     """The descriptors passed with a message (SCM_RIGHTS)."""
+    import socket  # loaded with the server's client
+
     fds: list[int] = []
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:

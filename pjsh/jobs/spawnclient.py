@@ -21,7 +21,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pjsh.runtime.posix import pidfds_available
+from pjsh.runtime.posix import spawner_available
 
 if TYPE_CHECKING:
     import asyncio
@@ -38,16 +38,6 @@ _HOLD_AT_MOST = 4096  # a larger request is never queued: it goes at once, alone
 _prestart_lock = threading.Lock()
 
 
-def spawner_available() -> bool:
-    """True where the fork server can run (Linux: pidfds, SCM_RIGHTS, SEQPACKET), unless the
-    ``PJSH_SPAWNER=0`` switch turns it off."""
-    if os.environ.get("PJSH_SPAWNER", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    return all(hasattr(m, a) for m, a in (
-        (socket, "SOCK_SEQPACKET"), (os, "fork"), (socket, "MSG_CMSG_CLOEXEC"))) \
-        and pidfds_available()
-
-
 def prestart() -> None:
     """Start a fork server now, for the first native job to take (see take_prestarted);
     nothing where none can run or one is already waiting."""
@@ -58,6 +48,11 @@ def prestart() -> None:
         if _prestarted is None:
             with contextlib.suppress(OSError):
                 _prestarted = SpawnerClient()
+
+
+def prestarted() -> bool:
+    """True while a server prestart() started waits to be taken."""
+    return _prestarted is not None
 
 
 def take_prestarted() -> SpawnerClient | None:
@@ -104,6 +99,9 @@ class SpawnerClient:
         self.sock = ours
         self.closing = False
         self.lost = False  # its end closed; set under the backend's lock
+        # It has said it is serving (its first message): until then a job that cannot wait
+        # for its start-up starts directly (see ProcessBackend.direct_until_ready).
+        self.ready = False
         self.awaiting_room = False  # the loop waits for its socket to be writable (loop only)
         # Its runs, guarded by the backend's lock: request id -> run awaiting pids, served
         # pid -> run until exit, pgid -> run until the leader is reaped; and the pgids to
@@ -255,11 +253,19 @@ class SpawnerClient:
             del queue[:count]
         return True
 
-    def close(self) -> None:
-        """Close our end (the server then ends every group still running) and reap it."""
+    def close(self, idle: bool = False) -> None:
+        """Close our end (the server then ends every group still running) and reap it.
+        ``idle``: every job it started has ended and been seen ending, so it has nothing
+        left to do but exit: it is killed instead of waited for (its Python teardown, or
+        the rest of its start-up, is not worth waiting for when pjsh leaves)."""
         self.closing = True
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
+        if idle:
+            with contextlib.suppress(OSError):
+                self.process.kill()
+            self.process.wait()
+            return
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:

@@ -32,9 +32,8 @@ from pjsh.jobs.model import Job, JobState
 from pjsh.runtime.posix import kill_group, signal_name
 
 if TYPE_CHECKING:
-    import subprocess
-
     from pjsh.jobs.manager import JobManager
+    from pjsh.runtime.launch import Process
     from pjsh.runtime.session import Session
 
 # How long a job's group has, when pjsh leaves, between SIGHUP and SIGKILL.
@@ -58,7 +57,7 @@ class ProcessGroup:
     The watcher thread is the only one that waits for (and reaps) these processes; every
     other reader takes ``cond`` and looks at ``codes``/``stopped``."""
 
-    def __init__(self, procs: Sequence[subprocess.Popen[bytes]], command: str,
+    def __init__(self, procs: Sequence[Process], command: str,
                  on_change: Callable[[ProcessGroup], None]) -> None:
         self.procs = list(procs)
         self.pids = [p.pid for p in self.procs]
@@ -103,7 +102,7 @@ class ProcessGroup:
                     self.stopped.pop(pid, None)
                     proc = by_pid.get(pid)
                     if proc is not None:
-                        proc.returncode = code  # Popen must never wait for it itself
+                        proc.reaped(code)  # nothing must wait for it again
                 self.cond.notify_all()
             self._on_change(self)
             if self.all_exited():
@@ -317,7 +316,7 @@ class TerminalOwner:
 
     # ---- the foreground -------------------------------------------------------------------
 
-    def run_foreground(self, session: Session, procs: Sequence[subprocess.Popen[bytes]],
+    def run_foreground(self, session: Session, procs: Sequence[Process],
                        command: str) -> list[int] | None:
         """Give the terminal to the process group of ``procs`` (just started, the first one
         leading the group) until it ends (its return codes) or stops (None: it is now a
@@ -335,7 +334,9 @@ class TerminalOwner:
         its return codes when it ends (it is removed from the job table, as bash), None when
         it was suspended again."""
         group = job.group
+        job.in_foreground = True
         if self._lend(group, cont=True):
+            job.in_foreground = False
             self._suspended(session, group)
             return None
         _manager(session).remove(job, force=True)

@@ -120,6 +120,8 @@ class NoticeQueue:
                     self.failed += 1
         if state not in NOTICE_STATES or not self._enabled():
             return
+        if job.in_foreground and state != "Suspended":
+            return  # it ended where the user watched it (``fg``)
         self.push(notice_for(job, state))
 
     def push(self, notice: JobNotice) -> None:

@@ -294,6 +294,14 @@ class Cmdlet:
     def end(self, args: Any) -> None:
         """Run once after the last input."""
 
+    def item_processor(self, args: Any) -> Callable[[object], None] | None:
+        """A callable doing ``process`` for one pipeline object, for a stage whose every
+        object binds as ``args`` did with only the object changed (the binder's direct
+        plan: ``args`` is the first object's record, already processed); None when there
+        is none (``process`` with a new record each time). A fast path: the same output,
+        errors and side effects as ``process``."""
+        return None
+
     # The pipeline parameter a block of plain strings binds to (each string by value, with no
     # conversion): set by cmdlets whose ``process_many`` takes such blocks.
     bulk_parameter: ClassVar[str | None] = None

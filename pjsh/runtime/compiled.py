@@ -56,6 +56,7 @@ _COMPARE: dict[str, Callable[[Any, Any], object]] = {
     "gt": operator.gt, "ge": operator.ge,
 }
 _NUMBER_TYPES = (int, float)
+_SUCCESS = ("?", True)  # the scope entry of $? after a statement that succeeded
 
 
 def expr_fn(e: ast.Expr) -> ExprFn:
@@ -240,8 +241,14 @@ def _compile_expression_statement(expr: ast.Expr) -> StmtFn:
 
 def _succeeded(interp: Interpreter) -> None:
     """The end of a pipeline that ran without errors and without natives."""
-    interp.session.last_native_failure = None
-    interp.set_success(True)
+    session = interp.session
+    session.last_native_failure = None
+    # Interpreter.set_success(True), i.e. global_scope.set_key("?", "?", True), written out:
+    # the entry of "?" is always named "?", so the stored pair is always this one.
+    scope = session.global_scope
+    scope._vars["?"] = _SUCCESS
+    if scope._nothing:
+        scope._nothing.discard("?")
 
 
 def _compile_assignment(stmt: ast.Assignment) -> StmtFn | None:

@@ -494,7 +494,7 @@ class BlockInvoker:
         """Run the block once with $_ (and $PSItem) set to ``item``, output to ``out``."""
         interp = self.interp
         scope = self.scope
-        saved = scope._vars.get("_")
+        saved, saved_item = scope.entry("_"), scope.entry("psitem")
         scope.set_key("_", "_", item)
         scope.set_key("psitem", "PSItem", item)
         interp.call_depth += 1
@@ -507,5 +507,5 @@ class BlockInvoker:
             pass
         finally:
             interp.call_depth -= 1
-            if saved is not None:
-                scope.set_key("_", "_", saved[1])
+            scope.restore_entry("_", saved)
+            scope.restore_entry("psitem", saved_item)

@@ -236,11 +236,7 @@ class Interpreter:
             try:
                 self.exec_statement(stmt, frame, out)
             except PSRuntimeError as e:
-                if self.try_depth > 0 or is_script_terminating(e):
-                    raise
-                if self.error_action(frame).lower() == "stop":
-                    raise PSRuntimeFailure(e.record, script_terminating=True) from None
-                self.report(e.record, frame)
+                self.statement_failed(e, frame)
             except CallDepthOverflow:
                 if self.call_depth > 0:
                     raise  # unwinds every level of the recursion, to the script's statement
@@ -252,6 +248,15 @@ class Interpreter:
                 flush = getattr(out, "flush", None)
                 if flush is not None:
                     flush()
+
+    def statement_failed(self, e: PSRuntimeError, frame: Frame) -> None:
+        """A statement of ``exec_statements`` raised ``e``: unwind (a try is active, the
+        error ends the script, or $ErrorActionPreference is Stop) or report it and go on."""
+        if self.try_depth > 0 or is_script_terminating(e):
+            raise e
+        if self.error_action(frame).lower() == "stop":
+            raise PSRuntimeFailure(e.record, script_terminating=True) from None
+        self.report(e.record, frame)
 
     def exec_statement(self, stmt: ast.Statement, frame: Frame, out: Sink) -> None:
         """Run one statement, sending its output to ``out``."""
@@ -1085,7 +1090,10 @@ class Interpreter:
         sink = out if out is not None else ListSink()
         scope = Scope(frame.scope) if new_scope else frame.scope
         inner = frame.child(scope=scope, source=block.source or frame.source)
-        saved_under = scope.get_local("_") if not new_scope else (False, None)
+        # $_ (and $PSItem, the same variable in pwsh) is put back as it was afterwards, or
+        # removed when it was not set here (a new scope goes away with its variables).
+        restore = not new_scope and dollar_under is not _MISSING
+        saved_under = (scope.entry("_"), scope.entry("psitem")) if restore else (None, None)
         if dollar_under is not _MISSING:
             scope.set_key("_", "_", dollar_under)
             scope.set_key("psitem", "PSItem", dollar_under)
@@ -1103,8 +1111,9 @@ class Interpreter:
             pass
         finally:
             self.call_depth -= 1
-            if not new_scope and dollar_under is not _MISSING and saved_under[0]:
-                scope.set_key("_", "_", saved_under[1])
+            if restore:
+                scope.restore_entry("_", saved_under[0])
+                scope.restore_entry("psitem", saved_under[1])
         return sink.items if isinstance(sink, ListSink) else []
 
     def bind_script_params(self, params: list[ast.ParameterDecl] | None, positional: list[object],

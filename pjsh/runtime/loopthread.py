@@ -22,6 +22,12 @@ def start_loop_thread(name: str) -> tuple[asyncio.AbstractEventLoop, threading.T
 def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
     asyncio.set_event_loop(loop)
     loop.call_soon(ready.set)
+    run_loop(loop)
+
+
+def run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Run ``loop`` on this thread until it is stopped, then close it cleanly (the job
+    manager's I/O loop, once upgraded to asyncio, ends through here too)."""
     try:
         loop.run_forever()
     finally:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import glob
 import os
 import selectors
 import subprocess
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
 from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import to_string
+from pjsh.runtime.launch import MERGE, LaunchFailed, Process, start_chain
 from pjsh.runtime.posix import guard_group, unguard_group
 
 
@@ -133,7 +131,7 @@ class NativeGroup:
         ``detached``: it needs no terminal (a job's, a remote engine's natives)."""
         self.specs = list(specs)
         check_launch((spec.argv for spec in self.specs), env)
-        self.procs: list[subprocess.Popen[bytes]] = []
+        self.procs: list[Process] = []
         self.on_stdout = on_stdout
         self.on_stderr = on_stderr
         self._sel: selectors.BaseSelector | None = None
@@ -143,68 +141,65 @@ class NativeGroup:
         self._guarded = 0  # the process group named to the guard (posix.guard_group)
         self._pending_out = b""
         self._pending_err = b""
-        prev_read: int | None = stdin
-        n = len(self.specs)
+        # The pipes to the edges that are read or fed here; the other ends go to the
+        # processes and are closed once they have them.
+        self.stdin_fd: int | None = None
+        self.stdout_fd: int | None = None
+        self.stderr_fds: list[int] = []
+        theirs: list[int] = []
+
+        def edge(value: int | None, inherit: int) -> int:
+            """The descriptor a process gets for one of its standard streams (``inherit``):
+            pjsh's own, a given one, or one end of a pipe whose other end is kept here."""
+            if value is None:
+                return inherit
+            if value == subprocess.STDOUT:
+                return MERGE
+            if value != subprocess.PIPE:
+                return value
+            read, write = os.pipe()
+            if inherit == 0:
+                self.stdin_fd, given = write, read
+            elif inherit == 1:
+                self.stdout_fd, given = read, write
+            else:
+                self.stderr_fds.append(read)
+                given = write
+            theirs.append(given)
+            return given
+
         try:
-            for i, spec in enumerate(self.specs):
-                last = i == n - 1
-                if last:
-                    out_target: int | None = stdout
-                    next_read = None
-                else:
-                    r, w = os.pipe()
-                    out_target, next_read = w, r
-                err_target: int | None = stderr[i] if i < len(stderr) else None
-                if i < len(merge_stderr) and merge_stderr[i]:
-                    err_target = subprocess.STDOUT
-                group: dict[str, Any] = {}
-                if new_group:
-                    # One process group for the whole pipeline, so it can be stopped as a unit.
-                    pgid = self.procs[0].pid if self.procs else 0
-                    if sys.version_info >= (3, 11):
-                        group["process_group"] = pgid
-                    elif detached and n == 1:  # pragma: no cover - Python 3.8 to 3.10
-                        # A group of its own without a preexec_fn (which makes every spawn
-                        # run Python in the child: 3 ms a native on 3.8): setsid in C. The
-                        # native leaves pjsh's session, which a native needing no terminal
-                        # does not notice.
-                        group["start_new_session"] = True
-                    else:  # pragma: no cover - Python 3.8 to 3.10
-                        group["preexec_fn"] = functools.partial(os.setpgid, 0, pgid)
-                proc = subprocess.Popen(
-                    spec.argv, executable=spec.path, cwd=cwd, env=env,
-                    stdin=prev_read, stdout=out_target, stderr=err_target,
-                    close_fds=True, restore_signals=True, **group)
-                self.procs.append(proc)
-                if new_group and i == 0:
-                    # An in-process job's natives must not outlive pjsh, even a killed one.
-                    guard_group(proc.pid)
-                    self._guarded = proc.pid
-                if not last:
-                    # The parent's copies must close so readers see EOF.
-                    assert out_target is not None and next_read is not None
-                    os.close(out_target)
-                    if i > 0 and prev_read is not None:
-                        os.close(prev_read)
-                    prev_read = next_read
-                elif i > 0 and prev_read is not None:
-                    os.close(prev_read)
-        except BaseException:
-            for p in self.procs:
-                p.kill()
-                p.wait()
-            unguard_group(self._guarded)
+            first_in = edge(stdin, 0)
+            last_out = edge(stdout, 1)
+            errs = [edge(subprocess.STDOUT if i < len(merge_stderr) and merge_stderr[i]
+                         else stderr[i] if i < len(stderr) else None, 2)
+                    for i in range(len(self.specs))]
+            self.procs = start_chain(
+                [(spec.path, spec.argv) for spec in self.specs], first_in, last_out, errs,
+                cwd=cwd, env=env, new_group=new_group, detached=detached)
+        except BaseException as exc:
+            for fd in self._ours():
+                os.close(fd)
+            if isinstance(exc, LaunchFailed):
+                raise exc.error from None
             raise
-        first, last_proc = self.procs[0], self.procs[-1]
-        self.stdin_fd = first.stdin.fileno() if first.stdin is not None else None
-        self.stdout_fd = last_proc.stdout.fileno() if last_proc.stdout is not None else None
-        self.stderr_fds = [p.stderr.fileno() for p in self.procs if p.stderr is not None]
-        for fd in [self.stdin_fd, self.stdout_fd, *self.stderr_fds]:
-            if fd is not None:
-                os.set_blocking(fd, False)
+        finally:
+            for fd in theirs:  # the processes have their copies (or none was started)
+                os.close(fd)
+        if new_group:
+            # An in-process job's natives must not outlive pjsh, even a killed one.
+            self._guarded = self.procs[0].pid
+            guard_group(self._guarded)
+        for fd in self._ours():
+            os.set_blocking(fd, False)
         self._stdin_closed = self.stdin_fd is None
         self._open_reads: set[int] = {fd for fd in [self.stdout_fd, *self.stderr_fds]
                                       if fd is not None}
+        self._closed_reads = False
+
+    def _ours(self) -> list[int]:
+        """The edge pipes this side reads or feeds."""
+        return [fd for fd in [self.stdin_fd, self.stdout_fd, *self.stderr_fds] if fd is not None]
 
     # ------------------------------------------------------------ I/O loop
     def _pump(self, write_data: bytes | bytearray | memoryview | None, finish: bool) -> None:
@@ -314,22 +309,19 @@ class NativeGroup:
 
     def close_stdin(self) -> None:
         """Signal EOF to the first process."""
-        if not self._stdin_closed and self.procs and self.procs[0].stdin is not None:
-            try:
-                self.procs[0].stdin.close()
-            except BrokenPipeError:
-                pass
+        if not self._stdin_closed and self.stdin_fd is not None:
+            os.close(self.stdin_fd)
         self._stdin_closed = True
 
     def finish(self) -> list[int]:
         """Close stdin, drain all output, wait; returns each process's return code."""
         self.close_stdin()
         self._pump(None, finish=True)
-        for p in self.procs:
-            if p.stdout is not None:
-                p.stdout.close()
-            if p.stderr is not None:
-                p.stderr.close()
+        if not self._closed_reads:
+            self._closed_reads = True
+            for fd in [self.stdout_fd, *self.stderr_fds]:
+                if fd is not None:
+                    os.close(fd)
         codes = [p.wait() for p in self.procs]
         if self._guarded:
             unguard_group(self._guarded)
@@ -340,10 +332,7 @@ class NativeGroup:
         """Terminate every process (pipeline stopped early)."""
         for p in self.procs:
             if p.poll() is None:
-                try:
-                    p.terminate()
-                except ProcessLookupError:
-                    pass
+                p.terminate()
 
 
 class LineSplitter:

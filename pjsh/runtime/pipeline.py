@@ -24,6 +24,7 @@ from pjsh.runtime.convert import OBJECT, SWITCH, TypeSpec, to_string
 from pjsh.runtime.errors import (
     CallDepthOverflow,
     ErrorRecord,
+    PipelineStoppedSignal,
     PSRuntimeError,
     StopUpstreamSignal,
     make_error,
@@ -65,6 +66,9 @@ class StageInput:
         self.stage = stage
         self.begun = False
         self.early: list[object] = []
+        # The stage's per-object callable, once it has one (Stage.item_fn): what
+        # ``stage.process`` does for each later object, without the binding.
+        self.fast: Callable[[object], None] | None = None
 
     def open(self) -> None:
         """The stage has begun: deliver what arrived before, then pass objects straight on."""
@@ -74,12 +78,25 @@ class StageInput:
             self.send(value)
 
     def send(self, value: object) -> None:
+        fast = self.fast
+        if fast is not None:
+            if self.stage.interp.stop_event.is_set():
+                raise PipelineStoppedSignal()
+            try:
+                fast(value)
+            except StopUpstreamSignal as e:
+                if getattr(e, "origin", None) is None:
+                    e.origin = self.stage  # type: ignore[attr-defined]
+                    self.stage.stopped_upstream = True
+                raise
+            return
         if not self.begun:
             self.early.append(value)
             return
         self.stage.interp.check_stop()
         try:
             self.stage.process(value)
+            self.fast = self.stage.item_fn
         except StopUpstreamSignal as e:
             # The first input that sees the signal wraps the stage that raised it; outer
             # stages the signal merely passes through must not claim it.
@@ -215,6 +232,8 @@ class Stage:
         self.stdout_file: tuple[str, bool] | None = None  # (path, append) for natives
         self.stderr_file: tuple[str, bool] | None = None
         self.merge_stderr = False
+        # Set by a stage whose every later object needs only this call (see StageInput.fast).
+        self.item_fn: Callable[[object], None] | None = None
 
     def begin(self) -> None:
         """Before any input."""
@@ -472,6 +491,22 @@ class CmdletContext:
             IM if dollar_under is _MISSING or dollar_under is ... else dollar_under,
             None, new_scope=False, out=forwarder)
 
+    def block_runner(self, block: ScriptBlock) -> Callable[[object], None] | None:
+        """``invoke_to_output(block, dollar_under=item)`` as one callable of the item, the
+        block's output going straight to the next stage when nothing else needs to see it
+        (no -OutVariable, no -PipelineVariable); None with the fast paths off."""
+        if not fastpath.ENABLED:
+            return None
+        from pjsh.runtime.fastpipe import block_item_runner
+
+        out: Sink
+        if self.out_var is None and self.pipeline_var is None:
+            out = self.stage.out
+        else:
+            forwarder = self._forwarder or _OutputForwarder(self)
+            out = self._forwarder = forwarder
+        return block_item_runner(self.stage.interp, self.stage.frame, block, out)
+
     def _invoker(self, block: ScriptBlock) -> BlockInvoker:
         """The block's BlockInvoker for this command (the block is kept with it, so its id
         stays its own)."""
@@ -529,6 +564,7 @@ class CmdletStage(Stage):
         self.cmd: Cmdlet | None = None
         self.cmdline_bound: Bound | None = None
         self.got_input = False
+        self.asked_item_fn = False
 
     def begin(self) -> None:
         self.ctx = CmdletContext(self)
@@ -553,6 +589,12 @@ class CmdletStage(Stage):
             self.ctx.write_error(record)
             return
         self.cmd.process(bound)
+        if not self.asked_item_fn:
+            self.asked_item_fn = True
+            plan = self.result.plan
+            if fastpath.ENABLED and plan is not None and plan.direct is not None:
+                # Every later object binds as this one did, the object aside.
+                self.item_fn = self.cmd.item_processor(bound)
 
     def process_many(self, values: Sequence[object], taken: Taken) -> None:
         """A block of plain strings: bound once (for the first), then handed to the

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import asyncio
 
+    from pjsh.runtime.ioloop import IOLoop
+
 _SIGNAL_NAMES = {int(getattr(signal, n)): n for n in dir(signal)
                  if n.startswith("SIG") and not n.startswith("SIG_")}
 # Where a name has aliases (SIGABRT/SIGIOT, SIGCHLD/SIGCLD), the canonical enum name wins.
@@ -170,7 +172,7 @@ def terminate_group(
     pgid: int,
     grace: float,
     *,
-    loop: asyncio.AbstractEventLoop | None = None,
+    loop: asyncio.AbstractEventLoop | IOLoop | None = None,
     still_ours: Callable[[], bool] | None = None,
 ) -> Cancellable:
     """Ask a process group to end: SIGTERM and SIGCONT (a stopped process must run to act
@@ -215,6 +217,19 @@ def _pidfd_open_syscall(pid: int) -> int:
 
 pidfd_open: Callable[[int], int] = (
     os.pidfd_open if hasattr(os, "pidfd_open") else _pidfd_open_syscall)  # novm
+
+
+def spawner_available() -> bool:
+    """True where the job engine's fork server (``pjsh/jobs/spawner.py``) can run (Linux:
+    pidfds, SCM_RIGHTS, SEQPACKET), unless the ``PJSH_SPAWNER=0`` switch turns it off. Asks
+    ``_socket`` (C, already loaded by little) rather than ``socket``, whose import costs a
+    few ms on the first `&`, which may not need the server at all."""
+    if os.environ.get("PJSH_SPAWNER", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    import _socket
+
+    return hasattr(_socket, "SOCK_SEQPACKET") and hasattr(os, "fork") \
+        and hasattr(_socket, "MSG_CMSG_CLOEXEC") and pidfds_available()
 
 
 def pidfds_available() -> bool:

@@ -68,6 +68,20 @@ class Scope:
             scope = scope.parent
         return False
 
+    def entry(self, key: str) -> tuple[str, object] | None:
+        """This scope's own stored entry for a lower-cased name (None: not here), to put
+        back later with :meth:`restore_entry`."""
+        return self._vars.get(key)
+
+    def restore_entry(self, key: str, entry: tuple[str, object] | None) -> None:
+        """Put back what :meth:`entry` returned: the variable as it was, or gone again."""
+        if entry is None:
+            self._vars.pop(key, None)
+        else:
+            self._vars[key] = entry
+        if self._nothing:
+            self._nothing.discard(key)
+
     def remove(self, name: str) -> bool:
         """Delete a variable from this scope; tell whether it existed."""
         if self._nothing:

@@ -11,7 +11,6 @@ from pjsh.runtime.host import Host
 from pjsh.runtime.scopes import Scope
 
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Sequence
 
     from pjsh.lang import ast
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from pjsh.runtime.cmdlet import Cmdlet
     from pjsh.runtime.errors import ErrorRecord
     from pjsh.runtime.interpreter import Frame, FunctionInfo, Interpreter
+    from pjsh.runtime.launch import Process
     from pjsh.runtime.pipeline import PipelineRunner, Stage
     from pjsh.runtime.runspace import RunspaceOptions
 
@@ -42,7 +42,7 @@ class ForegroundTerminal(Protocol):
     """The console's terminal, lent to foreground native pipelines (``pjsh.jobs.tty``
     provides it; present only in an interactive session that owns a terminal)."""
 
-    def run_foreground(self, session: Session, procs: Sequence[subprocess.Popen[bytes]],
+    def run_foreground(self, session: Session, procs: Sequence[Process],
                        command: str) -> list[int] | None:
         """Give the terminal to the group led by ``procs[0]`` until it ends (its return
         codes) or is suspended (None: it became a job)."""

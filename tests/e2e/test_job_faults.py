@@ -154,7 +154,9 @@ def fork_servers(pjsh_pid: int) -> list[int]:
 
 
 def test_jobs_of_a_fork_server_killed_with_sigkill_fail_with_a_reason_and_leave_nothing(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both jobs to the server (by default the first ones start directly while it boots).
+    monkeypatch.setenv("PJSH_SPAWNER", "served")
     with Shell(tmp_path) as sh:
         groups = [int(p) for p in sh.run("$a = sleep 1000 &; $b = sleep 1001 &; "
                                          "$a.ChildJobs[0].ProcessId; $b.ChildJobs[0].ProcessId")]
@@ -198,10 +200,12 @@ def test_pjsh_killed_with_sigkill_leaves_no_process_and_no_spill_file(
             "Receive-Job $w, $t -Wait | Select-Object -First 2 | Out-Null; "
             "$n.ChildJobs[0].ProcessId; $w.ProcessId")]
         # The thread jobs' natives (sleep 1005, 1006) are pjsh's children, each in a group
-        # of its own (the `&` job's sleep is the fork server's, the worker's the worker's).
+        # of its own (so is the `&` job's sleep 1003: a lone first job starts directly; the
+        # worker's is the worker's).
         def thread_natives() -> list[int]:
             return [p for p in children_of(sh.pid)
-                    if Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep\x00100")]
+                    if Path(f"/proc/{p}/cmdline").read_bytes() in (b"sleep\x001005\x00",
+                                                                   b"sleep\x001006\x00")]
 
         eventually(lambda: len(thread_natives()) == 2, what=lambda: [
             Path(f"/proc/{p}/cmdline").read_bytes()[:40] for p in children_of(sh.pid)])

@@ -249,7 +249,12 @@ def test_a_stopped_cat_brought_back_with_fg_echoes_and_ends_with_ctrl_d(pane: Pa
     pane.wait_for("second-line", 2)
     pane.keys("C-d")
     pane.run("'jobs:' + @(Get-Job).Count", "m1")
-    assert "jobs:0" in pane.screen()  # ended in the foreground: no job left, as bash
+    screen = pane.screen()
+    assert "jobs:0" in screen  # ended in the foreground: no job left, as bash
+    lines = screen.splitlines()
+    fg_at = next(i for i, line in enumerate(lines) if line.endswith("> fg %1"))
+    assert lines[fg_at + 1].strip() == "cat"  # fg says which job it continues, as bash
+    assert "Completed" not in screen  # it ended where it was watched: no notice
 
 
 def test_ctrl_c_during_fg_ends_the_job_not_pjsh(pane: Pane) -> None:
@@ -262,6 +267,7 @@ def test_ctrl_c_during_fg_ends_the_job_not_pjsh(pane: Pane) -> None:
     pane.keys("C-c")
     pane.run("'jobs:' + @(Get-Job).Count", "m1")
     assert "jobs:0" in pane.screen()
+    assert "Stopped" not in pane.screen()  # ended in the foreground: no notice, as bash
     assert not [p for p in _children(pane.pid) if "sleep" in _cmdline(p)]
 
 

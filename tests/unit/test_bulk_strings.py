@@ -183,8 +183,18 @@ def test_received_native_output_to_out_file_is_the_same_on_both_paths(
         monkeypatch.setattr(fastpath, "ENABLED", fast)
         run(f"Receive-Job $j -Keep | Out-File r-{fast}.txt", rs)
     assert (tmp_path / "r-True.txt").read_bytes() == (tmp_path / "r-False.txt").read_bytes()
+    # Lines, as pwsh reads a native's output: a CRLF ends a line like an LF does.
     assert (tmp_path / "r-True.txt").read_bytes() == \
-        b"one\r\ntwo\n\nthr\xff" + b"ee\nfour a\nfive\nlast\n"
+        b"one\ntwo\n\nthr\xff" + b"ee\nfour a\nfive\nlast\n"
+
+
+def test_received_native_lines_are_the_lines_the_foreground_gets(rs: Runspace) -> None:
+    """A CRLF ends a line in both (the CR goes with the LF); a lone CR stays in its line."""
+    native = r"printf 'a\r\nb\r\nc\rd\n\r\n'"
+    run(f"$j = Start-Job {{ {native} }}; $null = Wait-Job $j", rs)
+    received = [str(x) for x in run("Receive-Job $j", rs).output]
+    foreground = [str(x) for x in run(native, rs).output]
+    assert received == foreground == ["a", "b", "c\rd", ""]
 
 
 def test_select_first_on_received_lines_leaves_the_rest_in_the_job_on_both_paths(

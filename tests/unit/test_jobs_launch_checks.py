@@ -30,6 +30,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path,
     if request.param == "spawner" and not process_module.spawner_available():
         pytest.skip("no fork server on this platform")
     monkeypatch.setattr(ProcessBackend, "use_spawner", request.param == "spawner")
+    monkeypatch.setattr(ProcessBackend, "direct_until_ready", False)  # served from the first
     manager = JobManager(spill_dir=str(tmp_path / "spill"), stop_grace=0.5)
     yield process_backend(manager)
     manager.shutdown()
@@ -70,6 +71,7 @@ def test_the_fork_server_survives_a_request_it_cannot_spawn(
     # pjsh's own check is bypassed, so the bad request reaches the server (defence in depth).
     monkeypatch.setattr(process_module, "check_launch", lambda argvs, env: None)
     monkeypatch.setattr(ProcessBackend, "use_spawner", True)
+    monkeypatch.setattr(ProcessBackend, "direct_until_ready", False)
     manager = JobManager(spill_dir=str(tmp_path / "spill"), stop_grace=0.5)
     try:
         backend = process_backend(manager)

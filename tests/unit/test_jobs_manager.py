@@ -285,8 +285,8 @@ def test_shutdown_stops_every_running_job_and_the_loop(tmp_path: Path) -> None:
     manager.shutdown()
     assert running.state is S.Stopped and done.state is S.Completed
     assert manager.jobs() == []
-    loop_thread = manager._thread  # started by shutdown to run the backends' stop
-    assert loop_thread is not None and not loop_thread.is_alive()
+    io = manager._io  # started by shutdown to run the backends' stop
+    assert io is not None and not io.thread.is_alive()
     manager.shutdown()  # idempotent
     with pytest.raises(RuntimeError):
         manager.start(fake.create_job())
@@ -309,5 +309,5 @@ def test_shutdown_hooks_run_on_the_loop_after_jobs_stopped() -> None:
 def test_the_loop_starts_only_when_needed() -> None:
     manager = JobManager()
     FakeBackend(manager).create_job()
-    assert manager._thread is None
+    assert manager._io is None
     manager.shutdown()

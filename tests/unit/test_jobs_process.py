@@ -9,6 +9,7 @@ import select
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,7 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         if param == "spawner" and not process_module.spawner_available():
             pytest.skip("no fork server here")
         monkeypatch.setattr(ProcessBackend, "use_spawner", param == "spawner")
+        monkeypatch.setattr(ProcessBackend, "direct_until_ready", False)
     return param
 
 
@@ -353,6 +355,7 @@ def spawn_path(request: pytest.FixtureRequest, backend: ProcessBackend,
     if request.param == "spawner" and not process_module.spawner_available():
         pytest.skip("no fork server here")
     monkeypatch.setattr(backend, "use_spawner", request.param == "spawner")
+    monkeypatch.setattr(backend, "direct_until_ready", False)
     monkeypatch.setattr(backend, "use_posix_spawn", request.param == "posix_spawn")
     return str(request.param)
 
@@ -375,20 +378,20 @@ def test_posix_spawn_serves_jobs_in_the_shells_directory_popen_the_rest(
     if not ProcessBackend.use_posix_spawn:
         pytest.skip("no os.posix_spawn here")
     monkeypatch.setattr(backend, "use_spawner", False)  # the direct path's own choice
-    used: list[str] = []
-    real_spawn, real_popen = ProcessBackend._posix_spawn, ProcessBackend._popen
+    from pjsh.runtime import launch
 
-    def spy(kind: str, real: object) -> object:
-        def wrapper(*args: object) -> int:
-            used.append(kind)
-            return real(*args)  # type: ignore[operator, no-any-return]
-        return staticmethod(wrapper)
+    spawned: list[str] = []
+    real_spawn = launch.spawn
 
-    monkeypatch.setattr(ProcessBackend, "_posix_spawn", spy("posix_spawn", real_spawn))
-    monkeypatch.setattr(ProcessBackend, "_popen", spy("popen", real_popen))
+    def spy(executable: str, *args: Any, **kwargs: Any) -> int:
+        spawned.append(executable)
+        return real_spawn(executable, *args, **kwargs)
+
+    monkeypatch.setattr(launch, "spawn", spy)
     assert output(run(backend, ["pwd"], cwd=os.getcwd())) == os.getcwd().encode() + b"\n"
+    assert len(spawned) == 1  # posix_spawn
     assert output(run(backend, ["pwd"], cwd=str(tmp_path))) == f"{tmp_path}\n".encode()
-    assert used == ["posix_spawn", "popen"]
+    assert len(spawned) == 1  # Popen: it can change directory
 
 
 def test_posix_spawn_resets_ignored_job_control_signals(backend: ProcessBackend) -> None:
@@ -415,8 +418,10 @@ def test_inherited_descriptors_are_sealed_before_posix_spawn(
     read_fd, write_fd = os.pipe()
     try:
         os.set_inheritable(write_fd, True)  # as if the shell had been started with it open
-        monkeypatch.setattr(process_module, "_sealed", False)
-        process_module._seal_inherited_fds()
+        from pjsh.runtime import launch
+
+        monkeypatch.setattr(launch, "_sealed", False)
+        launch.seal_inherited_fds()
         assert not os.get_inheritable(write_fd)
     finally:
         os.close(read_fd)

@@ -41,6 +41,8 @@ def process_backend(manager: JobManager) -> ProcessBackend:
 @pytest.fixture
 def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobManager]:
     monkeypatch.setattr(ProcessBackend, "use_spawner", True)
+    # Every job to the server, even the first, before it has said it serves.
+    monkeypatch.setattr(ProcessBackend, "direct_until_ready", False)
     m = JobManager(spill_dir=str(tmp_path / "spill"), stop_grace=0.5)
     yield m
     m.shutdown()
@@ -396,28 +398,62 @@ def test_a_prestarted_server_that_died_is_not_used(backend: ProcessBackend) -> N
     assert dead not in backend._servers and backend._servers
 
 
-def test_the_first_background_job_starts_the_server_before_the_job_engine_loads() -> None:
+def test_the_first_background_job_waits_for_neither_asyncio_nor_a_fork_server() -> None:
     program = (
         "import sys\n"
-        "from pjsh.jobs import spawnclient\n"
-        "seen = []\n"
-        "init = spawnclient.SpawnerClient.__init__\n"
-        "def spy(self):\n"
-        "    seen.append('asyncio' in sys.modules)\n"
-        "    init(self)\n"
-        "spawnclient.SpawnerClient.__init__ = spy\n"
         "from pjsh.runtime.host import MemoryHost\n"
         "from pjsh.engine import local_options\n"
         "from pjsh.runtime.runspace import create_runspace\n"
         "rs = create_runspace(local_options(MemoryHost()))\n"
-        "rs.run('$j = printf ok &; $null = Wait-Job $j; Receive-Job $j')\n"
-        "print(seen, ''.join(rs.session.host.text).strip())\n"
+        "rs.run('$j = printf ok &; $null = Wait-Job $j; Receive-Job $j; $j.State')\n"
+        "loaded = [m for m in ('asyncio', 'pjsh.jobs.spawnclient') if m in sys.modules]\n"
+        "print(loaded, rs.session.jobs.process_backend._servers, "
+        "' '.join(''.join(rs.session.host.text).split()))\n"
+        "rs.run('$s = sleep 100 &; Stop-Job $s; $s.State')\n"
+        "print('asyncio' in sys.modules, ''.join(rs.session.host.text).split()[-1])\n"
+        "rs.close()\n"
     )
     env = {**os.environ, "PJSH_SPAWNER": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[0] == "[False] ok"
+    first, then = done.stdout.splitlines()[:2]
+    assert first == "[] [] ok Completed"
+    # Stop-Job runs a coroutine: the loop became asyncio's under the running second job.
+    assert then == "True Stopped"
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_jobs_start_directly_until_the_server_started_by_the_second_one_serves(
+    backend: ProcessBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backend, "direct_until_ready", True)
+    serving = threading.Event()
+    on_replies = backend._on_replies
+
+    def spy(spawner: object, data: bytes, fds: list[int]) -> None:
+        on_replies(spawner, data, fds)  # type: ignore[arg-type]
+        if b'"k"' in data:
+            serving.set()
+
+    monkeypatch.setattr(backend, "_on_replies", spy)
+    lone = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    assert parent_of(backend.pids(lone)[0]) == os.getpid()
+    assert backend._servers == []  # a lone job starts no server
+    second = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    (server,) = backend._servers  # started by the second job, which did not wait for it
+    assert parent_of(backend.pids(second)[0]) == os.getpid()
+    assert serving.wait(30)
+    served = backend.start_job(NativePipeline.of(["sleep", "100"]))
+    assert parent_of(backend.pids(served)[0]) == server.process.pid
+    for job in (lone, second, served):
+        assert backend.manager.stop(job, timeout=10) is True
+        assert job.state is S.Stopped
+    assert run(backend, ["printf", "after"]).state is S.Completed
 
 
 def test_start_requests_are_held_while_the_server_owes_a_reply_then_sent_together(

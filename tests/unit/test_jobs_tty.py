@@ -28,8 +28,10 @@ PRELUDE = textwrap.dedent("""
     owner = TerminalOwner.acquire(0, notify=notices.append)
     rs = create_runspace(local_options(MemoryHost(), interactive=True, terminal=owner))
     report = {}
-    def spawn(*argv):
-        return subprocess.Popen(list(argv), process_group=0, stdin=0, stdout=2, stderr=2)
+    from pjsh.runtime.launch import Process
+    def spawn(*argv):  # as the launcher's Popen path starts a foreground stage
+        p = subprocess.Popen(list(argv), process_group=0, stdin=0, stdout=2, stderr=2)
+        return Process(p.pid, p)
     def sigmask(pid, field):
         for line in open(f"/proc/{pid}/status"):
             if line.startswith(field + ":"):

@@ -69,6 +69,20 @@ def test_pjsh_notify_jobs_false_silences_notices() -> None:
     assert queue.take() == []
 
 
+def test_a_job_ending_in_the_foreground_gives_no_notice_but_its_stop_does() -> None:
+    from pjsh.jobs.model import Job, JobState
+
+    queue = NoticeQueue()
+    stopped, ended = Job(1, command="vim notes.txt"), Job(2, command="cat")
+    for job in (stopped, ended):
+        job.add_observer(queue.on_job_event)
+        job.set_state(JobState.Running)
+        job.in_foreground = True  # what fg sets while the job has the terminal
+    stopped.set_state(JobState.Suspended)
+    ended.set_state(JobState.Completed)
+    assert [n.line() for n in queue.take()] == ["[1]+  Suspended  vim notes.txt"]
+
+
 def test_a_non_interactive_runspace_has_no_subscribers() -> None:
     queue = NoticeQueue()
     rs = create_runspace(local_options(MemoryHost(), job_subscribers=(queue.on_job_event,)))
