@@ -194,7 +194,7 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
                     except PSRuntimeError as e:
                         # (exec_statements' CallDepthOverflow handler always re-raises at a
                         # call depth above 0.)
-                        _statement_failed(interp, e, inner)
+                        interp.statement_failed(e, inner)
             except ReturnSignal:
                 pass
             except StopUpstreamSignal as e:
@@ -241,19 +241,6 @@ def _steps(body: ast.ScriptBlockBody) -> _Steps | None:
             steps = [(stmt, stmt_fn(stmt)) for stmt in body.statements]
         body.__dict__[_STEPS_KEY] = steps
     return None if steps is _NAMED_BLOCKS else steps
-
-
-def _statement_failed(interp: Interpreter, e: PSRuntimeError, frame: Frame) -> None:
-    """exec_statements' handling of a statement's error (top_level False): unwind inside a
-    try, for a script-terminating error or with $ErrorActionPreference Stop; else report it
-    and go on with the next statement."""
-    from pjsh.runtime.interpreter import PSRuntimeFailure, is_script_terminating
-
-    if interp.try_depth > 0 or is_script_terminating(e):
-        raise e
-    if interp.error_action(frame).lower() == "stop":
-        raise PSRuntimeFailure(e.record, script_terminating=True) from None
-    interp.report(e.record, frame)
 
 
 # A call's shape: per element, (parameter name as typed or None, whether it carries a value);
