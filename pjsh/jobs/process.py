@@ -509,14 +509,14 @@ class ProcessBackend:
                               err_w, owned)
                 return out_r, err_r, stdin_w
             # The one launcher (pjsh.runtime.launch), as a foreground pipeline's natives.
+            # Guarded from the first stage on: no fork server kills it should pjsh die.
             procs = start_chain(
                 list(zip(executables, spec.commands)), first_in, last_out,
                 [err_w] * len(spec.commands), cwd=cwd, env=env, new_group=True,
-                fast=self.use_posix_spawn)
+                fast=self.use_posix_spawn, guard=guard_group, unguard=unguard_group)
             run.pids = [proc.pid for proc in procs]
             run.popens = [proc.popen for proc in procs if proc.popen is not None]
             run.pgid = run.pids[0]
-            guard_group(run.pgid)  # no fork server to kill it should pjsh die
         except BaseException as exc:
             for fd in (out_r, err_r, stdin_w):
                 if fd is not None:

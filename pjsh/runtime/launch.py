@@ -26,7 +26,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # novm: never runs
     import subprocess
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
 _posix_spawn = getattr(os, "posix_spawn", None)
@@ -204,20 +204,28 @@ def start_stage(executable: str, argv: Sequence[str], stdin: int, stdout: int, s
 
 def start_chain(stages: Sequence[tuple[str, Sequence[str]]], stdin: int, stdout: int,
                 stderrs: Sequence[int], *, cwd: str, env: Mapping[str, str] | None,
-                new_group: bool, fast: bool = True, detached: bool = False) -> list[Process]:
+                new_group: bool, fast: bool = True, detached: bool = False,
+                guard: Callable[[int], None] | None = None,
+                unguard: Callable[[int], None] | None = None) -> list[Process]:
     """Start ``stages`` (executable, argv) chained by OS pipes: the first reads ``stdin``,
     the last writes ``stdout``, stage i writes its errors to ``stderrs[i]`` (or
-    :data:`MERGE`). With ``new_group`` they share a new process group led by the first.
+    :data:`MERGE`). With ``new_group`` they share a new process group led by the first, and
+    ``guard(pgid)`` is called as soon as the group exists (pjsh's guard, which kills it
+    should pjsh die).
 
     A stage that cannot start raises :class:`LaunchFailed`, after the ones before it were
-    killed and reaped. The caller keeps its own descriptors (this closes only the pipes it
-    made between stages)."""
+    killed and reaped (and ``unguard(pgid)`` called). So does anything else raised meanwhile,
+    a signal's SystemExit included: nothing started here outlives a failed start. The caller
+    keeps its own descriptors (this closes only the pipes it made between stages)."""
     procs: list[Process] = []
+    # What the next stage reads: the caller's stdin, else a pipe's read end made here and
+    # still open (closed here once that stage has it, or on a failure).
     previous = stdin
+    guarded = 0
     try:
         for index, (executable, argv) in enumerate(stages):
             last = index == len(stages) - 1
-            next_read, write = (-1, stdout) if last else os.pipe()
+            next_read, write = (stdin, stdout) if last else os.pipe()
             try:
                 pgid = (procs[0].pid if procs else 0) if new_group else None
                 # Before Python 3.11 a single detached stage gets a session of its own.
@@ -226,17 +234,23 @@ def start_chain(stages: Sequence[tuple[str, Sequence[str]]], stdin: int, stdout:
                     executable, argv, previous, write, stderrs[index], pgid=pgid, cwd=cwd,
                     env=env, fast=fast, detached=alone))
             except OSError as exc:
-                if not last:
-                    os.close(next_read)
                 raise LaunchFailed(index, exc) from exc
             finally:
                 if not last:
                     os.close(write)  # the parent's copy: the reader must see EOF
-                if index > 0:
-                    os.close(previous)  # a pipe made here; the caller's stdin stays open
-            previous = next_read
+                if previous != stdin:
+                    os.close(previous)
+                previous = next_read
+            if index == 0 and new_group and guard is not None:
+                # At once, not after the last stage: the first may already be running.
+                guarded = procs[0].pid  # first: the guard may hear of it, then fail
+                guard(guarded)
     except BaseException:
+        if previous != stdin:
+            os.close(previous)  # the read end for a stage that was never started
         _take_down(procs, new_group)
+        if guarded and unguard is not None:
+            unguard(guarded)
         raise
     return procs
 

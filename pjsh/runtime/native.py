@@ -174,9 +174,12 @@ class NativeGroup:
             errs = [edge(subprocess.STDOUT if i < len(merge_stderr) and merge_stderr[i]
                          else stderr[i] if i < len(stderr) else None, 2)
                     for i in range(len(self.specs))]
+            # An in-process job's natives must not outlive pjsh, even a killed one: the
+            # guard knows their group from the moment it exists.
             self.procs = start_chain(
                 [(spec.path, spec.argv) for spec in self.specs], first_in, last_out, errs,
-                cwd=cwd, env=env, new_group=new_group, detached=detached)
+                cwd=cwd, env=env, new_group=new_group, detached=detached,
+                guard=guard_group if new_group else None, unguard=unguard_group)
         except BaseException as exc:
             for fd in self._ours():
                 os.close(fd)
@@ -187,9 +190,7 @@ class NativeGroup:
             for fd in theirs:  # the processes have their copies (or none was started)
                 os.close(fd)
         if new_group:
-            # An in-process job's natives must not outlive pjsh, even a killed one.
             self._guarded = self.procs[0].pid
-            guard_group(self._guarded)
         for fd in self._ours():
             os.set_blocking(fd, False)
         self._stdin_closed = self.stdin_fd is None

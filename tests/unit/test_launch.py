@@ -102,6 +102,33 @@ def test_a_stage_that_cannot_start_takes_down_the_ones_before_it() -> None:
         os.close(null)
 
 
+def test_the_guard_hears_of_the_group_at_once_and_a_failure_after_it_takes_all_down() -> None:
+    """A signal's SystemExit can land just after the first stage started (here: in the
+    guard call): that stage is killed and reaped, the guard told to forget the group, and
+    the pipe for the second stage closed. (A killed script once left such a job running.)"""
+    told: list[str] = []
+    seen: dict[str, object] = {}
+
+    def guard(pgid: int) -> None:
+        told.append(f"+{pgid}")
+        seen["pgid_alive"] = pgid_of(pgid) == pgid
+        raise SystemExit(131)
+
+    before = set(os.listdir("/proc/self/fd"))
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        with pytest.raises(SystemExit):
+            start_chain([("/bin/sleep", ["sleep", "100"]), ("/bin/cat", ["cat"])], null, null,
+                        [null, null], cwd=os.getcwd(), env=None, new_group=True, guard=guard,
+                        unguard=lambda pgid: told.append(f"-{pgid}"))
+    finally:
+        os.close(null)
+    assert seen == {"pgid_alive": True}
+    assert len(told) == 2 and told[1] == "-" + told[0][1:]
+    assert "sleep" not in children_commands() and "cat" not in children_commands()
+    assert set(os.listdir("/proc/self/fd")) == before  # no pipe end left open
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["posix_spawn", "popen"])
 def test_a_signalled_stage_reports_minus_the_signal(fast: bool) -> None:
     null = os.open(os.devnull, os.O_RDWR)
