@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from pjsh.lang.record import dataclass, field
+from pjsh.runtime import fastpath
 from pjsh.runtime.cmdlet import Bound, Cmdlet, CommandSpec, Param, command
 from pjsh.runtime.convert import OBJECT, STRING, STRINGS, SWITCH, as_list, to_string
 from pjsh.runtime.operators import has_wildcard, wildcard_regex
@@ -540,6 +541,7 @@ class _AliasWriter(Cmdlet):
         if not self.check(args, name):
             return
         self.ctx.session.aliases[name.lower()] = value
+        fastpath.definitions_changed()
         if args.PassThru:
             self.ctx.write_output(_alias_table(self)[name.lower()])
 

@@ -452,6 +452,7 @@ class Registry:
         self.commands[cls.spec.name.lower()] = cls
         for alias in cls.spec.aliases:
             self.aliases[alias.lower()] = cls.spec.name
+        fastpath.definitions_changed()
         return cls
 
     def copy(self) -> Registry:

@@ -22,7 +22,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from pjsh.lang import ast
+from pjsh.runtime import fastpath
 from pjsh.runtime.binder import Argument, BindingError
+from pjsh.runtime.compiled import set_status
 from pjsh.runtime.errors import (
     CallDepthOverflow,
     PipelineStoppedSignal,
@@ -31,7 +33,6 @@ from pjsh.runtime.errors import (
     StopUpstreamSignal,
 )
 from pjsh.runtime.scopes import Scope
-from pjsh.runtime.streams import ListSink
 
 if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
     from typing import TypeAlias
@@ -41,13 +42,15 @@ if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
     from pjsh.runtime.compiled import ExprFn, StmtFn
     from pjsh.runtime.interpreter import Frame, FunctionInfo, Interpreter
     from pjsh.runtime.scriptblock import ScriptBlock
+    from pjsh.runtime.session import Session
     from pjsh.runtime.streams import Sink
 
 # String aliases: collections.abc.Callable is not subscriptable at run time on Python 3.8.
 ArgFn: TypeAlias = "Callable[[Interpreter, Frame], Argument]"
 
-# The call statement's closure carries this attribute: the call captured (output collapsed;
-# whether it sets $?: ``$x = f`` sets it right after, ``$x += f`` may fail first).
+# The call statement's closure carries this attribute: the call itself, to an assignment
+# that captures its output (and says whether the call sets $?: ``$x = f`` sets it right
+# after, ``$x += f`` may fail first).
 CALL_MARK = "_pjsh_call"
 
 
@@ -128,17 +131,31 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
     shape = _shape(node)
     value_fns = _value_fns(node)
     single = value_fns[0] if len(value_fns) == 1 else None
-    # The function last called from here, its body's binding plan for this call's arguments
-    # (None: the binder binds every call) and its statements (see _steps). One tuple,
-    # replaced whole: thread jobs share the tree.
-    last: list[tuple[FunctionInfo, _Plan | None, _Steps | None] | None] = [None]
+    # What the name meant at the last call and how to call it: (fastpath.GENERATION, the
+    # caller's scope, its session, the function or None for anything else, its body's
+    # binding plan for this call's shape, the plan's quick binding, the body's runner).
+    # Valid while no definition changed anywhere since and the caller's scope and session
+    # are the same; kept only once the plan is settled (learnt, or None: the binder binds
+    # every call). One tuple, replaced whole: thread jobs share the tree.
+    ready: list[_Ready | None] = [None]
 
-    def call(interp: Interpreter, frame: Frame, out: Sink, status: bool) -> None:
-        """The call; ``status`` False leaves $? to the caller (an assignment sets it next)."""
-        session = interp.session
-        # PipelineRunner.resolve, for the one answer taken here: a script function.
+    def values_of(interp: Interpreter, frame: Frame) -> list[object]:
+        """The elements' values, in order (no listcomp in call: it would make its
+        arguments cells)."""
+        if single is not None:
+            return [single(interp, frame)]
+        return [v(interp, frame) for v in value_fns]
+
+    def arguments_of(interp: Interpreter, frame: Frame) -> list[Argument]:
+        """The elements as the binder's Arguments, in order."""
+        return [m(interp, frame) for m in makers]
+
+    def prepare(interp: Interpreter, frame: Frame, session: Session) -> _Ready:
+        """Resolve the name as PipelineRunner.resolve does, for the one answer taken here
+        (a script function), and find how to call it."""
+        generation = fastpath.GENERATION  # (read before resolving: see definitions_changed)
         fn: object = None
-        if session.aliases.get(low) is None and session.registry.aliases.get(low) is None:
+        if low not in session.aliases and low not in session.registry.aliases:
             scope: Scope | None = frame.scope
             while scope is not None:
                 entry = scope._vars.get(function_key)
@@ -149,98 +166,144 @@ def compile_call(stmt: ast.Statement) -> StmtFn | None:
             if not isinstance(fn, FunctionInfo):
                 fn = session.functions.get(low)
         if not isinstance(fn, FunctionInfo):
+            found: _Ready = (generation, frame.scope, session, None, None, None, None)
+            ready[0] = found
+            return found
+        body = fn.body
+        plan = body.__dict__.get(_PLANS_KEY, _NO_PLANS).get(shape, _UNLEARNT)
+        found = (generation, frame.scope, session, fn, plan,
+                 plan.quick if type(plan) is _Plan else None,
+                 None if fn.is_filter else _body_runner(body))
+        if plan is None or type(plan) is _Plan:
+            ready[0] = found
+        return found
+
+    def call(interp: Interpreter, frame: Frame, out: Sink, status: bool) -> None:
+        """The call; ``status`` False leaves $? to the caller (an assignment sets it next)."""
+        session = interp.session
+        hit = ready[0]
+        if hit is None or hit[0] != fastpath.GENERATION or hit[1] is not frame.scope \
+                or hit[2] is not session:
+            hit = prepare(interp, frame, session)
+        _generation, _scope, _session, fn, plan, quick, run_body = hit
+        if fn is None:
             interp.pipelines.run(pipeline, frame, out)
             return
-        body = fn.body
-        cached = last[0]
-        if cached is not None and cached[0] is fn:
-            plan: object = cached[1]
-            steps = cached[2]
+        if quick is not None:
+            # (The values are taken before the scope is made: nothing they run can see it.)
+            inner = Frame(Scope(frame.scope, False, quick(
+                [single(interp, frame)] if single is not None else values_of(interp, frame))),
+                frame.streams, fn.source or frame.source, frame.origin, fn.name or frame.command)
         else:
-            plan = body.__dict__.get(_PLANS_KEY, _NO_PLANS).get(shape, _UNLEARNT)
-            steps = None if fn.is_filter else _steps(body)
-            if plan is None or isinstance(plan, _Plan):
-                last[0] = (fn, plan, steps)
-        inner = Frame(Scope(frame.scope), frame.streams, fn.source or frame.source,
-                      frame.origin, command=fn.name or frame.command)
-        if type(plan) is _Plan:
-            plan(interp, [single(interp, frame)] if single is not None else
-                 [v(interp, frame) for v in value_fns], inner, frame, node, fn.name)
-        else:
-            _binder, result = bind_script_arguments(
-                interp, frame, node, fn.name, body, [m(interp, frame) for m in makers], inner,
-                has_pipeline_input=False)
-            if plan is _UNLEARNT:
-                _learn(body, fn.name, shape, result)
-        if steps is None:
+            inner = Frame(Scope(frame.scope), frame.streams, fn.source or frame.source,
+                          frame.origin, fn.name or frame.command)
+            if type(plan) is _Plan:
+                plan(interp, values_of(interp, frame), inner, frame, node, fn.name)
+            else:
+                _binder, result = bind_script_arguments(
+                    interp, frame, node, fn.name, fn.body, arguments_of(interp, frame),
+                    inner, has_pipeline_input=False)
+                if plan is _UNLEARNT:
+                    _learn(fn.body, fn.name, shape, result)
+        if run_body is None:
             ok = run_function(interp, fn, inner, out)
         else:
-            # run_function's steps for a body of plain statements (its end block), with
-            # exec_statements' written out.
             errors_before = interp.errors_written
-            inner.scope.set_key("input", "input", [])
-            interp.call_depth += 1
-            try:
-                if interp.call_depth > 500:
-                    raise CallDepthOverflow
-                for stmt, compiled in steps:
-                    if interp.stop_event.is_set():
-                        raise PipelineStoppedSignal
-                    try:
-                        if compiled is not None:
-                            compiled(interp, inner, out)
-                        else:
-                            interp.exec_statement(stmt, inner, out)
-                    except PSRuntimeError as e:
-                        # (exec_statements' CallDepthOverflow handler always re-raises at a
-                        # call depth above 0.)
-                        interp.statement_failed(e, inner)
-            except ReturnSignal:
-                pass
-            except StopUpstreamSignal as e:
-                if getattr(e, "origin", None) is not None:
-                    raise
-            finally:
-                interp.call_depth -= 1
+            run_body(interp, inner, out)
             ok = interp.errors_written == errors_before
         session.last_native_failure = None
         if status:
-            interp.set_success(ok)
+            set_status(session, ok)
 
     def run(interp: Interpreter, frame: Frame, out: Sink) -> None:
         call(interp, frame, out, True)
 
-    def capture(interp: Interpreter, frame: Frame, status: bool) -> tuple[object, bool]:
-        """capture_result of the call: its collapsed output, and whether it output nothing."""
-        sink = ListSink()
-        call(interp, frame, sink, status)
-        items = sink.items
-        if not items:
-            return None, True
-        return (items[0] if len(items) == 1 else items), False
-
-    setattr(run, CALL_MARK, capture)
+    setattr(run, CALL_MARK, call)
     return run
 
 
-# A body's statements with their closures (see _steps), kept on the body.
-_STEPS_KEY = "_c_steps"
-_Steps: TypeAlias = "list[tuple[ast.Statement, StmtFn | None]]"
-_NAMED_BLOCKS: _Steps = []
+# See compile_call's ``ready``.
+_Ready: TypeAlias = ("tuple[int, Scope, Session, FunctionInfo | None, object, "
+                     "QuickBinding | None, BodyRunner | None]")
+# A binding plan's quick form: the call's values in, the new scope's table out.
+QuickBinding: TypeAlias = "Callable[[list[object]], dict[str, tuple[str, object]]]"
+# Runs a plain function body in its frame (see _body_runner).
+BodyRunner: TypeAlias = "Callable[[Interpreter, Frame, Sink], None]"
+# A body's runner, kept on the body (_NAMED_BLOCKS for a body with named blocks).
+_RUNNER_KEY = "_c_runner"
 
 
-def _steps(body: ast.ScriptBlockBody) -> _Steps | None:
-    """The body's statements each with its compiled closure (None: the tree-walker runs it),
-    or None for a body with named blocks (run_function runs it)."""
-    steps: _Steps | None = body.__dict__.get(_STEPS_KEY)
-    if steps is None:
-        from pjsh.runtime.compiled import stmt_fn
+def _named_blocks(interp: Interpreter, inner: Frame, out: Sink) -> None:
+    """Marks a body with named blocks: run_function runs those (never called)."""
 
-        steps = _NAMED_BLOCKS
+
+def _body_runner(body: ast.ScriptBlockBody) -> BodyRunner | None:
+    """For a body of plain statements, run_function's steps for it (its end block), with
+    exec_statements' compiled; None for a body with named blocks."""
+    runner: BodyRunner | None = body.__dict__.get(_RUNNER_KEY)
+    if runner is None:
+        runner = _named_blocks
         if body.begin is None and body.process is None and body.end is None:
-            steps = [(stmt, stmt_fn(stmt)) for stmt in body.statements]
-        body.__dict__[_STEPS_KEY] = steps
-    return None if steps is _NAMED_BLOCKS else steps
+            runner = _plain_body(body.statements)
+        body.__dict__[_RUNNER_KEY] = runner
+    return None if runner is _named_blocks else runner
+
+
+def _plain_body(statements: list[ast.Statement]) -> BodyRunner:
+    from pjsh.runtime.compiled import _step, statements_fn
+
+    if len(statements) == 1:
+        return _one_statement_body(statements[0], _step(statements[0]))
+    run_statements = statements_fn(statements)
+
+    def run_body(interp: Interpreter, inner: Frame, out: Sink) -> None:
+        # scope.set("input", []) on the function's new scope, written out (a parameter may
+        # be named Input: its spelling stays).
+        table = inner.scope._vars
+        old = table.get("input")
+        table["input"] = (old[0] if old is not None else "input", [])
+        interp.call_depth += 1
+        try:
+            if interp.call_depth > 500:
+                raise CallDepthOverflow
+            run_statements(interp, inner, out)
+        except ReturnSignal:
+            pass
+        except StopUpstreamSignal as e:
+            if getattr(e, "origin", None) is not None:
+                raise
+        finally:
+            interp.call_depth -= 1
+
+    return run_body
+
+
+def _one_statement_body(stmt: ast.Statement, step: StmtFn) -> BodyRunner:
+    """_plain_body's runner for a body of one statement, exec_statements' steps written in."""
+    def run_body(interp: Interpreter, inner: Frame, out: Sink) -> None:
+        table = inner.scope._vars
+        old = table.get("input")
+        table["input"] = (old[0] if old is not None else "input", [])
+        interp.call_depth += 1
+        try:
+            if interp.call_depth > 500:
+                raise CallDepthOverflow
+            if interp.stop_event._set:
+                raise PipelineStoppedSignal
+            try:
+                step(interp, inner, out)
+            except PSRuntimeError as e:
+                interp.statement_failed(e, inner)
+            # (exec_statements' CallDepthOverflow handler re-raises at a call depth above 0.)
+        except ReturnSignal:
+            pass
+        except StopUpstreamSignal as e:
+            if getattr(e, "origin", None) is not None:
+                raise
+        finally:
+            interp.call_depth -= 1
+
+    return run_body
 
 
 # A call's shape: per element, (parameter name as typed or None, whether it carries a value);
@@ -293,7 +356,7 @@ class _Plan:
     mandatory ones are given), so each call converts the values the binder would convert, in
     its order, and writes the same scope entries in the same order."""
 
-    __slots__ = ("binder", "converts", "writes")
+    __slots__ = ("binder", "converts", "fixed", "quick", "writes")
 
     def __init__(self, binder: CommandBinder | None, converts: list[tuple[int, int, Param]],
                  writes: list[tuple[str, str, int, bool, ast.Expr | None]] | None) -> None:
@@ -304,6 +367,17 @@ class _Plan:
         # Per param() entry: (key, name, value index or -1, is a switch, default); None for
         # a body without param() called with positional values only: they are $args.
         self.writes = writes
+        # The writes again when no default expression is evaluated (every parameter takes a
+        # value, or a switch's False, or $null): (key, name, value index or -1, constant).
+        self.fixed: list[tuple[str, str, int, object]] | None = None
+        if writes is not None and all(k >= 0 or switch or default is None
+                                      for _key, _name, k, switch, default in writes):
+            self.fixed = [(key, pname, k, False if switch else None)
+                          for key, pname, k, switch, _default in writes]
+        # Without conversions, the whole binding as one closure over the new scope's table.
+        self.quick: QuickBinding | None = None
+        if not converts:
+            self.quick = _quick_binding(self.fixed, writes is None)
 
     def __call__(self, interp: Interpreter, values: list[object], inner: Frame,
                  frame: Frame, node: ast.Command, name: str) -> None:
@@ -312,14 +386,16 @@ class _Plan:
         if writes is None:
             inner.scope._vars["args"] = ("args", values)
             return
-        for k, at, p in self.converts:
-            try:
-                values[k] = cast("CommandBinder", self.binder).convert(p, values[k])
-            except BindingError as e:
-                from pjsh.runtime.pipeline import binding_failure
-
-                e.span_index = at
-                raise binding_failure(interp, frame, node, name, e) from None
+        if self.converts:
+            self._convert(interp, values, frame, node, name)
+        fixed = self.fixed
+        if fixed is not None:
+            # The scope is new and no code runs while it is filled: plain table writes.
+            table = inner.scope._vars
+            for key, pname, k, constant in fixed:
+                table[key] = (pname, values[k] if k >= 0 else constant)
+            table["args"] = ("args", [])
+            return
         scope = inner.scope
         table = scope._vars
         plain = True  # the scope is new: until a default runs, nothing else wrote to it
@@ -341,6 +417,46 @@ class _Plan:
             table["args"] = ("args", [])
         else:
             scope.set_key("args", "args", [])
+
+    def _convert(self, interp: Interpreter, values: list[object], frame: Frame,
+                 node: ast.Command, name: str) -> None:
+        """Convert the values the binder would convert, in its order."""
+        for k, at, p in self.converts:
+            try:
+                values[k] = cast("CommandBinder", self.binder).convert(p, values[k])
+            except BindingError as e:
+                from pjsh.runtime.pipeline import binding_failure
+
+                e.span_index = at
+                raise binding_failure(interp, frame, node, name, e) from None
+
+
+def _quick_binding(fixed: list[tuple[str, str, int, object]] | None, as_args: bool
+                   ) -> QuickBinding | None:
+    """_Plan.__call__'s writes, for a plan without conversions or defaults to evaluate, as
+    the new scope's table (the same entries in the same order)."""
+    if as_args:
+        def to_args(values: list[object]) -> dict[str, tuple[str, object]]:
+            return {"args": ("args", values)}
+
+        return to_args
+    if fixed is None:
+        return None
+    if len(fixed) == 1 and fixed[0][2] >= 0:
+        key, pname, k, _constant = fixed[0]
+
+        def one(values: list[object]) -> dict[str, tuple[str, object]]:
+            return {key: (pname, values[k]), "args": ("args", [])}
+
+        return one
+
+    def every(values: list[object]) -> dict[str, tuple[str, object]]:
+        table = {key: (pname, values[k] if k >= 0 else constant)
+                 for key, pname, k, constant in fixed}
+        table["args"] = ("args", [])
+        return table
+
+    return every
 
 
 def _learn(body: ast.ScriptBlockBody, name: str, shape: _Shape, result: BindResult | None) -> None:

@@ -19,3 +19,15 @@ def set_enabled(on: bool) -> bool:
     previous = ENABLED
     ENABLED = on
     return previous
+
+
+# Bumped after every change to what a command name can resolve to (a function defined in
+# any scope, an alias set, a command registered), in any runspace of the process: a call
+# site keeps its last resolution while this is unchanged (see pjsh.runtime.fastcall).
+GENERATION: int = 0
+
+
+def definitions_changed() -> None:
+    """Tell call sites that a function, alias or command was defined (after the change)."""
+    global GENERATION
+    GENERATION += 1

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from pjsh.lang import ast
-from pjsh.lang.record import dataclass, field
+from pjsh.lang.record import dataclass
 from pjsh.lang.source import Span
 from pjsh.runtime import fastpath
 from pjsh.runtime import operators as ops
@@ -58,23 +58,30 @@ _MISSING = object()
 FUNCTION_PREFIX = "function:"
 
 
-@dataclass
 class Frame:
     """Where code is running: its scope, streams and the source text its spans index."""
 
-    scope: Scope
-    streams: Streams
-    source: str
-    origin: str = ""  # script file path ('' for typed input)
-    label_stack: list[str | None] = field(default_factory=list)
-    command: str = ""  # the function or script running here ('' at top level)
+    # A plain class with slots rather than a record: a frame is made per function call, and
+    # the generated __init__ with a default factory cost more than the rest of a plain call.
+    __slots__ = ("command", "origin", "scope", "source", "streams")
+
+    def __init__(self, scope: Scope, streams: Streams, source: str, origin: str = "",
+                 command: str = "") -> None:
+        self.scope = scope
+        self.streams = streams
+        self.source = source
+        self.origin = origin  # script file path ('' for typed input)
+        self.command = command  # the function or script running here ('' at top level)
+
+    def __repr__(self) -> str:
+        return f"Frame(command={self.command!r}, origin={self.origin!r})"
 
     def child(self, scope: Scope | None = None, source: str | None = None,
               origin: str | None = None) -> Frame:
         """A frame for nested code (new scope and/or another source text)."""
         return Frame(scope or self.scope, self.streams,
                      self.source if source is None else source,
-                     self.origin if origin is None else origin, command=self.command)
+                     self.origin if origin is None else origin, self.command)
 
 
 class PSRuntimeFailure(PSRuntimeError):
@@ -237,17 +244,22 @@ class Interpreter:
                 self.exec_statement(stmt, frame, out)
             except PSRuntimeError as e:
                 self.statement_failed(e, frame)
-            except CallDepthOverflow:
-                if self.call_depth > 0:
-                    raise  # unwinds every level of the recursion, to the script's statement
-                self.report(self.error_at(frame, stmt.span, str(CallDepthOverflow()),
-                                          "CallDepthOverflow", "InvalidOperation",
-                                          "System.Management.Automation.ScriptCallDepthException"),
-                            frame)
+            except CallDepthOverflow as e:
+                self.depth_overflow(e, stmt, frame)
             if top_level:
                 flush = getattr(out, "flush", None)
                 if flush is not None:
                     flush()
+
+    def depth_overflow(self, e: CallDepthOverflow, stmt: ast.Statement, frame: Frame) -> None:
+        """A statement of ``exec_statements`` raised CallDepthOverflow: unwind every level of
+        the recursion, then report it at the script's statement."""
+        if self.call_depth > 0:
+            raise e
+        self.report(self.error_at(frame, stmt.span, str(e),
+                                  "CallDepthOverflow", "InvalidOperation",
+                                  "System.Management.Automation.ScriptCallDepthException"),
+                    frame)
 
     def statement_failed(self, e: PSRuntimeError, frame: Frame) -> None:
         """A statement of ``exec_statements`` raised ``e``: unwind (a try is active, the
@@ -292,6 +304,7 @@ class Interpreter:
             else:
                 # A function defined inside a function or script lives in that scope only.
                 frame.scope.set(FUNCTION_PREFIX + stmt.name.lower(), info)
+            fastpath.definitions_changed()
         elif isinstance(stmt, ast.TryStatement):
             self.exec_try(stmt, frame, out)
         elif isinstance(stmt, ast.FlowStatement):

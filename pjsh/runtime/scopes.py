@@ -10,10 +10,12 @@ class Scope:
 
     __slots__ = ("_nothing", "_vars", "is_script", "parent")
 
-    def __init__(self, parent: Scope | None = None, is_script: bool = False) -> None:
+    def __init__(self, parent: Scope | None = None, is_script: bool = False,
+                 table: dict[str, tuple[str, object]] | None = None) -> None:
         self.parent = parent
         self.is_script = is_script
-        self._vars: dict[str, tuple[str, object]] = {}
+        # (``table``: the entries of a function call's new scope, made by its binding plan.)
+        self._vars: dict[str, tuple[str, object]] = {} if table is None else table
         # Variables holding AutomationNull (assigned the result of a command that output
         # nothing): they read as $null everywhere, but @($v) is empty and `$v | ...` sends
         # nothing. Kept beside the value so no reader can ever meet a sentinel object.

@@ -167,3 +167,30 @@ def test_random_calls_bind_the_same_as_the_binder(declared: tuple[list[str], lis
 ])
 def test_call_edges_give_the_same_output_both_ways(text: str) -> None:
     assert_same(text)
+
+
+def test_one_call_site_run_in_two_runspaces_calls_each_ones_function() -> None:
+    """A call site keeps its last resolution per caller scope and session: the same parsed
+    tree (thread jobs share theirs) run in two runspaces calls each runspace's own f."""
+    first, second = new_runspace(), new_runspace()
+    first.run("function f { 'first' }", out=ListSink())
+    second.run("function f { 'second' }", out=ListSink())
+    text = "foreach ($i in 1..2) { f }"
+    parsed = parse(text)
+    seen = []
+    for rs in (first, second, first, second):
+        sink = ListSink()
+        rs.run(text, out=sink, parsed=parsed)
+        seen.append(sink.items)
+    assert seen == [["first"] * 2, ["second"] * 2, ["first"] * 2, ["second"] * 2]
+
+
+def test_a_function_defined_in_another_runspace_meanwhile_leaves_this_one_calling_its_own() -> None:
+    first, second = new_runspace(), new_runspace()
+    text = "function f { 'mine' }\nforeach ($i in 1..3) { f }"
+    parsed = parse(text)
+    sink = ListSink()
+    first.run(text, out=sink, parsed=parsed)
+    second.run("function f { 'theirs' }", out=ListSink())
+    first.run("foreach ($i in 1..2) { f }", out=sink)
+    assert sink.items == ["mine"] * 5

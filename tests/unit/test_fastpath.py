@@ -219,3 +219,67 @@ def test_random_per_object_blocks_give_the_same_output(source: str, cmd: str, bl
     pipeline = f"{source} | {cmd} {block}{tail}"
     assert_same("function f2($a) { $a * 3 }; $t = 0; $_ = 'outer'\n" + wrap.format(pipeline)
                 + "\n$_; $t")
+
+
+# ---------------------------------------------------------------- control flow
+CONDITIONS = st.sampled_from([
+    "$i -gt 1", "$i", "$null", "'false'", "''", "@()", "@(0)", "@(0, 0)", "0", "$s", "$true",
+    "(1 / 0)", "nosuchcmd", "Write-Output 0", "$k -lt 2", "$s -eq 2",
+])
+SIMPLE = st.sampled_from([
+    "$s += 1", "\"i=$i\"", "$i", "'x'", "1 / 0", "throw 'boom'", "nosuchcmd", "break",
+    "continue", "break a", "continue a", "break b", "continue nolabel", "$k", "Write-Output $s",
+    "return", "$s", "$null = 5", "if ($s -gt 5) { break }",
+])
+LABELS = st.sampled_from(["", ":a ", ":b "])
+
+
+# Every loop body starts here: nested loops share their counters (an inner `$w = 0` can keep
+# an outer while going), so a budget of iterations across the script ends them all.
+GUARD = "$g++; if ($g -gt 40) { throw 'budget' }; "
+
+
+def _statement(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """One compound statement whose body is 1-3 of ``children``."""
+    body = st.lists(children, min_size=1, max_size=3).map(lambda b: GUARD + "; ".join(b))
+    return st.one_of(
+        st.tuples(LABELS, body).map(lambda t: f"{t[0]}foreach ($i in 1..3) {{ {t[1]} }}"),
+        st.tuples(LABELS, body).map(lambda t: f"{t[0]}for ($k = 0; $k -lt 3; $k++) {{ {t[1]} }}"),
+        st.tuples(LABELS, body).map(
+            lambda t: f"$w = 0; {t[0]}while ($w -lt 3) {{ $w++; {t[1]} }}"),
+        st.tuples(LABELS, body).map(
+            lambda t: f"$d = 0; {t[0]}do {{ $d++; {t[1]} }} while ($d -lt 3)"),
+        st.tuples(CONDITIONS, body).map(lambda t: f"if ({t[0]}) {{ {t[1]} }}"),
+        st.tuples(CONDITIONS, body, CONDITIONS, body, body).map(
+            lambda t: f"if ({t[0]}) {{ {t[1]} }} elseif ({t[2]}) {{ {t[3]} }} else {{ {t[4]} }}"),
+    )
+
+
+STATEMENTS = st.recursive(SIMPLE, _statement, max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(statements=st.lists(STATEMENTS, min_size=1, max_size=3),
+       wrap=st.sampled_from(["{0}", "function w {{ {0}; 'end of w' }}; w; 'after w'",
+                             "try {{ {0} }} catch {{ \"caught $_\" }}",
+                             "$ErrorActionPreference = 'Stop'; {0}",
+                             "$r = & {{ {0} }}; $r.Count"]))
+def test_random_control_flow_gives_the_same_output(statements: list[str], wrap: str) -> None:
+    """Loops, labels, break/continue, conditions and errors run both ways alike."""
+    assert_same("$s = 0; $k = 5; $i = 9; $g = 0\n" + wrap.format("; ".join(statements))
+                + "\n$s; $i; $k")
+
+
+@pytest.mark.parametrize("text", [
+    "function r($n) { if ($n -gt 0) { foreach ($x in 1) { r ($n - 1) } } }; r 1000; 'after'",
+    ":outer foreach ($i in 1..3) { foreach ($j in 1..3) { if ($j -eq 2) { continue outer }; "
+    "\"$i$j\" } }",
+    "foreach ($i in 1..3) { Remove-Variable i; $I = 7 }; Get-Variable i | ForEach-Object Name",
+    "$n = Write-Output -NoEnumerate; foreach ($i in 1..2) { $i }; $n = $null; "
+    "foreach ($n in 1..2) { }; $n",
+    "foreach ($i in $null) { 'never' }; foreach ($i in 5) { $i }; foreach ($i in @()) { 'no' }",
+    "for (;;) { $s++; if ($s -ge 3) { break } }; $s",
+    "while ('') { 'never' }; while (@(1)) { 'once'; break }",
+])
+def test_control_flow_edges_give_the_same_output(text: str) -> None:
+    assert_same(text)
