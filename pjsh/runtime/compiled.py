@@ -285,6 +285,17 @@ def _nothing_here(scope: Scope | None, key: str) -> bool:
     return False
 
 
+def plain_value(expr: ast.Expr) -> bool:
+    """Whether an expression statement of ``expr`` just sends its value (enumerated): not a
+    range (streamed), an increment (silent), a method call ($null is silent) or a variable
+    (AutomationNull sends nothing)."""
+    if isinstance(expr, ast.BinaryOp) and expr.op == "..":
+        return False
+    if isinstance(expr, ast.UnaryOp) and expr.op in ("++", "--"):
+        return False
+    return not isinstance(expr, (ast.MethodCall, ast.Variable))
+
+
 def _compile_expression_statement(expr: ast.Expr) -> StmtFn:
     """What PipelineRunner.run does for a pipeline of one ExpressionStage (see its
     run_first), without building the stage; the kind of expression is decided here."""
@@ -317,7 +328,7 @@ def _compile_expression_statement(expr: ast.Expr) -> StmtFn:
     silent_none = isinstance(expr, ast.MethodCall)
     variable = expr if isinstance(expr, ast.Variable) else None
     key = _plain_key(expr)
-    if variable is None and not silent_none:
+    if plain_value(expr):
         def run_value(interp: Interpreter, frame: Frame, out: Sink) -> None:
             try:
                 value = value_of(interp, frame)

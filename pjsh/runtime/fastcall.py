@@ -250,9 +250,12 @@ def _body_runner(body: ast.ScriptBlockBody) -> BodyRunner | None:
 
 
 def _plain_body(statements: list[ast.Statement]) -> BodyRunner:
-    from pjsh.runtime.compiled import _step, statements_fn
+    from pjsh.runtime.compiled import _step, expr_fn, plain_value, simple_expression, statements_fn
 
     if len(statements) == 1:
+        expr = simple_expression(statements[0])
+        if expr is not None and plain_value(expr):
+            return _expression_body(expr_fn(expr))
         return _one_statement_body(statements[0], _step(statements[0]))
     run_statements = statements_fn(statements)
 
@@ -298,6 +301,46 @@ def _one_statement_body(stmt: ast.Statement, step: StmtFn) -> BodyRunner:
         except ReturnSignal:
             pass
         except StopUpstreamSignal as e:
+            if getattr(e, "origin", None) is not None:
+                raise
+        finally:
+            interp.call_depth -= 1
+
+    return run_body
+
+
+def _expression_body(value_of: ExprFn) -> BodyRunner:
+    """_one_statement_body for a body that is one expression whose value is sent (see
+    compiled.plain_value), the statement's steps written in too. The statement's own
+    success ($? and the last native failure) is not written: the call writes both when the
+    body ends, and nothing runs in between."""
+    def run_body(interp: Interpreter, inner: Frame, out: Sink) -> None:
+        table = inner.scope._vars
+        old = table.get("input")
+        table["input"] = (old[0] if old is not None else "input", [])
+        interp.call_depth += 1
+        try:
+            if interp.call_depth > 500:
+                raise CallDepthOverflow
+            if interp.stop_event._set:
+                raise PipelineStoppedSignal
+            try:
+                value = value_of(interp, inner)
+                if type(value) is list:
+                    send = out.send
+                    for item in value:
+                        send(item)
+                elif isinstance(value, list):
+                    for item in value:
+                        out.send(item)
+                else:
+                    out.send(value)
+            except PSRuntimeError as e:
+                interp.statement_failed(e, inner)
+        except ReturnSignal:
+            pass
+        except StopUpstreamSignal as e:
+            # (The statement's handler and the body's are the same rule: one suffices.)
             if getattr(e, "origin", None) is not None:
                 raise
         finally:
