@@ -66,7 +66,7 @@ _COMPARE: dict[str, Callable[[Any, Any], object]] = {
     "gt": operator.gt, "ge": operator.ge,
 }
 _NUMBER_TYPES = (int, float)
-_SUCCESS = ("?", True)  # the scope entry of $? after a statement that succeeded
+SUCCESS = ("?", True)  # the scope entry of $? after a statement that succeeded
 _FAILURE = ("?", False)
 
 
@@ -348,7 +348,7 @@ def _compile_expression_statement(expr: ast.Expr) -> StmtFn:
             session = interp.session
             session.last_native_failure = None
             scope = session.global_scope
-            scope._vars["?"] = _SUCCESS
+            scope._vars["?"] = SUCCESS
             if scope._nothing:
                 scope._nothing.discard("?")
 
@@ -385,7 +385,7 @@ def set_status(session: Session, ok: bool) -> None:
     """Interpreter.set_success, i.e. global_scope.set_key("?", "?", ok), written out: the
     entry of "?" is always named "?"."""
     scope = session.global_scope
-    scope._vars["?"] = _SUCCESS if ok else _FAILURE
+    scope._vars["?"] = SUCCESS if ok else _FAILURE
     if scope._nothing:
         scope._nothing.discard("?")
 
@@ -397,7 +397,7 @@ def _succeeded(interp: Interpreter) -> None:
     # Interpreter.set_success(True), i.e. global_scope.set_key("?", "?", True), written out:
     # the entry of "?" is always named "?", so the stored pair is always this one.
     scope = session.global_scope
-    scope._vars["?"] = _SUCCESS
+    scope._vars["?"] = SUCCESS
     if scope._nothing:
         scope._nothing.discard("?")
 
@@ -483,7 +483,7 @@ def _compile_call_assignment(stmt: ast.Assignment, target: ast.Variable,
                     scope._nothing.discard(key)
             # set_status(interp.session, True), written out.
             scope = interp.session.global_scope
-            scope._vars["?"] = _SUCCESS
+            scope._vars["?"] = SUCCESS
             if scope._nothing:
                 scope._nothing.discard("?")
 

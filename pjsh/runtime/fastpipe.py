@@ -17,17 +17,19 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pjsh.lang import ast
-from pjsh.runtime.compiled import stmt_fn
+from pjsh.runtime.compiled import SUCCESS, expr_fn, plain_value, simple_expression, stmt_fn
 from pjsh.runtime.errors import (
     CallDepthOverflow,
     PipelineStoppedSignal,
     PSRuntimeError,
     ReturnSignal,
+    StopUpstreamSignal,
 )
 
 if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
     from typing import TypeAlias
 
+    from pjsh.runtime.compiled import ExprFn
     from pjsh.runtime.interpreter import Frame, Interpreter
     from pjsh.runtime.scriptblock import ScriptBlock
     from pjsh.runtime.streams import Sink
@@ -79,6 +81,9 @@ def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
         scope.restore_entry("psitem", saved[1])
 
     if len(steps) == 1 and steps[0][1] is not None:
+        expr = simple_expression(steps[0][0])
+        if expr is not None and plain_value(expr):
+            return _value_item_runner(interp, inner, out, expr_fn(expr))
         only = steps[0][1]
 
         def run_one(item: object) -> None:
@@ -139,3 +144,68 @@ def block_item_runner(interp: Interpreter, frame: Frame, block: ScriptBlock,
             leave(saved)
 
     return run
+
+
+def _value_item_runner(interp: Interpreter, inner: Frame, out: Sink,
+                       value_of: ExprFn) -> Callable[[object], None]:
+    """block_item_runner's ``run_one`` for a block of one expression whose value is sent
+    (``{ $_ * 2 }``, see compiled.plain_value), with that statement's closure written in
+    (its value sent on, then $? and the last native failure as _succeeded writes them)."""
+    scope = inner.scope
+    table = scope._vars
+    lookup = table.get
+    failed = interp.statement_failed
+    session = interp.session
+    global_table = session.global_scope._vars
+
+    def run_value(item: object) -> None:
+        saved = lookup("_")
+        table["_"] = ("_", item)
+        old = lookup("psitem")
+        table["psitem"] = (old[0] if old is not None else "PSItem", item)
+        if scope._nothing:
+            scope._nothing.discard("_")
+            scope._nothing.discard("psitem")
+        interp.call_depth += 1
+        if interp.call_depth > 500:
+            interp.call_depth -= 1
+            raise CallDepthOverflow
+        try:
+            try:
+                value = value_of(interp, inner)
+                if type(value) is list:
+                    send = out.send
+                    for each in value:
+                        send(each)
+                elif isinstance(value, list):
+                    for each in value:
+                        out.send(each)
+                else:
+                    out.send(value)
+            except StopUpstreamSignal as e:
+                if getattr(e, "origin", None) is not None:
+                    raise
+            session.last_native_failure = None
+            global_table["?"] = SUCCESS
+            nothing = session.global_scope._nothing
+            if nothing:
+                nothing.discard("?")
+        except PSRuntimeError as e:
+            failed(e, inner)
+        except ReturnSignal:
+            pass
+        finally:
+            interp.call_depth -= 1
+            if saved is None:
+                table.pop("_", None)
+            else:
+                table["_"] = saved
+            if old is None:
+                table.pop("psitem", None)
+            else:
+                table["psitem"] = old
+            if scope._nothing:
+                scope._nothing.discard("_")
+                scope._nothing.discard("psitem")
+
+    return run_value

@@ -80,7 +80,8 @@ class StageInput:
     def send(self, value: object) -> None:
         fast = self.fast
         if fast is not None:
-            if self.stage.interp.stop_event.is_set():
+            # CancelToken.is_set() read as its flag: this runs per object and stage.
+            if self.stage.interp.stop_event._set:
                 raise PipelineStoppedSignal()
             try:
                 fast(value)
