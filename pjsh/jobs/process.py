@@ -54,6 +54,7 @@ from pjsh.runtime.posix import (
     pidfd_open,
     signal_name,
     spawner_available,
+    start_guard,
     terminate_group,
     unguard_group,
     wait_stopped,
@@ -519,6 +520,7 @@ class ProcessBackend:
                 return out_r, err_r, stdin_w
             # The one launcher (pjsh.runtime.launch), as a foreground pipeline's natives.
             # Guarded from the first stage on: no fork server kills it should pjsh die.
+            start_guard()
             procs = start_chain(
                 list(zip(executables, spec.commands)), first_in, last_out,
                 [err_w] * len(spec.commands), cwd=cwd, env=env, new_group=True,
