@@ -25,7 +25,6 @@ import functools
 import itertools
 import os
 import select
-import shlex
 import signal
 import subprocess
 import sys
@@ -33,7 +32,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pjsh.jobs.groups import may_resume, may_suspend, resume_group, suspend_group
 from pjsh.jobs.model import (
     Job,
     JobError,
@@ -56,6 +54,7 @@ from pjsh.runtime.posix import (
     pidfd_open,
     signal_name,
     spawner_available,
+    start_guard,
     terminate_group,
     unguard_group,
     wait_stopped,
@@ -123,6 +122,8 @@ class NativePipeline:
 
     def text(self) -> str:
         """The pipeline as a command line (the job's Command when none is given)."""
+        import shlex  # only here: a job's row shows its command
+
         return " | ".join(shlex.join(argv) for argv in self.commands)
 
 
@@ -215,7 +216,10 @@ class ProcessBackend:
     use_splice: bool = OutputStore.can_splice()
     # The fork server (pjsh/jobs/spawner.py): pjsh never waits for an exec. Off with
     # PJSH_SPAWNER=0, and where it cannot run; the direct paths above are the fallback.
-    use_spawner: bool = spawner_available()
+    # The socket features it needs are checked (spawner_available) when a first server is
+    # wanted: loading _socket is not free, and a script's lone `&` starts none.
+    use_spawner: bool = os.environ.get("PJSH_SPAWNER", "1") != "0" \
+        and sys.platform.startswith("linux")
     # Jobs start directly while the fork server boots, rather than wait for it (see
     # _get_spawner). Tests of the served path turn it off (PJSH_SPAWNER=served: every job
     # goes to a server, the first one waiting for its start-up).
@@ -227,7 +231,9 @@ class ProcessBackend:
         self._pending: dict[Job, NativePipeline] = {}
         self._runs: dict[Job, _Run] = {}
         self._lock = threading.Lock()
-        self._scratch = bytearray(_READ_SIZE)
+        # Made at the first read that returns data (zero-filling 1 MiB costs ~1 ms, and most
+        # `&` jobs write nothing: their pipes are read only for their EOF).
+        self._scratch: bytearray | None = None
         # Started runs waiting for the loop to watch them, and whether a drain is scheduled:
         # a burst of `&` jobs wakes the loop once, not once per job.
         self._incoming: list[tuple[Job, _Run, _Pipes]] = []
@@ -390,6 +396,8 @@ class ProcessBackend:
 
     async def suspend(self, job: Job) -> None:
         """SIGSTOP the group; Suspended once every process of the pipeline has stopped."""
+        from pjsh.jobs.groups import may_suspend, suspend_group
+
         run = self._runs.get(job)
         if not may_suspend(job, run is not None):
             return
@@ -425,6 +433,8 @@ class ProcessBackend:
 
     async def resume(self, job: Job) -> None:
         """SIGCONT the group; Running again."""
+        from pjsh.jobs.groups import may_resume, resume_group
+
         run = self._runs.get(job)
         if may_resume(job, run is not None):
             assert run is not None
@@ -510,6 +520,7 @@ class ProcessBackend:
                 return out_r, err_r, stdin_w
             # The one launcher (pjsh.runtime.launch), as a foreground pipeline's natives.
             # Guarded from the first stage on: no fork server kills it should pjsh die.
+            start_guard()
             procs = start_chain(
                 list(zip(executables, spec.commands)), first_in, last_out,
                 [err_w] * len(spec.commands), cwd=cwd, env=env, new_group=True,
@@ -616,6 +627,9 @@ class ProcessBackend:
                 loaded = sys.modules.get("pjsh.jobs.spawnclient")
                 if loaded is None or not loaded.prestarted():
                     return None
+            if best is None and not spawner_available():
+                self._spawner_failed = True  # no server can run here: every job starts directly
+                return None
             from pjsh.jobs import spawnclient
 
             try:
@@ -862,7 +876,6 @@ class ProcessBackend:
         spill file instead, so bulk output never enters Python at all.
         """
         os.set_blocking(fd, False)
-        scratch = self._scratch
         store = job.store
         grown = False
         splice = self.use_splice
@@ -881,15 +894,24 @@ class ProcessBackend:
                     splice = False
                     count = -1
             if count < 0:
+                scratch = self._scratch
                 try:
-                    count = os.readv(fd, [scratch])
+                    if scratch is None:
+                        # No scratch yet: a read of its own, which costs nothing at EOF.
+                        data: bytes | memoryview = os.read(fd, _READ_SIZE)
+                        count = len(data)
+                        if count:
+                            self._scratch = bytearray(_READ_SIZE)
+                    else:
+                        count = os.readv(fd, [scratch])
+                        data = memoryview(scratch)[:count]
                 except BlockingIOError:
                     return
                 except OSError:
                     count = 0
                 if count:
                     # Never raises for want of room: the store counts what it drops.
-                    job.write_bytes(stream, memoryview(scratch)[:count])
+                    job.write_bytes(stream, data)
             elif count:
                 job._emit_output(stream)  # the bytes went in behind write_bytes' back
             if count:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pjsh.lang.record import dataclass
 from pjsh.runtime.convert import to_string
 from pjsh.runtime.launch import MERGE, LaunchFailed, Process, start_chain
-from pjsh.runtime.posix import guard_group, unguard_group
+from pjsh.runtime.posix import guard_group, start_guard, unguard_group
 
 
 def expand_native_arg(value: object, bareword: bool, cwd: str) -> list[str]:
@@ -175,7 +175,9 @@ class NativeGroup:
                          else stderr[i] if i < len(stderr) else None, 2)
                     for i in range(len(self.specs))]
             # An in-process job's natives must not outlive pjsh, even a killed one: the
-            # guard knows their group from the moment it exists.
+            # guard runs before their group exists, and knows it from that moment on.
+            if new_group:
+                start_guard()
             self.procs = start_chain(
                 [(spec.path, spec.argv) for spec in self.specs], first_in, last_out, errs,
                 cwd=cwd, env=env, new_group=new_group, detached=detached,

@@ -120,10 +120,21 @@ def _guard_write(line: bytes, start: bool) -> None:
             # is dropped, and pjsh's exit closes the pipe.
             _guard_fd = write_end
             _guard_pid = os.getpid()
+        if not line:
+            return
         try:
             os.write(_guard_fd, line)
         except OSError:
             pass  # the guard is gone: nothing else to do
+
+
+def start_guard() -> None:
+    """Start the guard if it is not running yet; call it before starting a process group
+    that :func:`guard_group` will name. Started only once the group exists, the guard's
+    spawn (an exec wait, longer under load) lay between the group's first process and the
+    line naming it: pjsh killed then (a worker killed by its own pjsh's guard) left that
+    group running."""
+    _guard_write(b"", True)
 
 
 def guard_group(pgid: int) -> None:

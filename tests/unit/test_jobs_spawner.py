@@ -542,3 +542,30 @@ def test_a_stopped_server_never_blocks_pjsh_and_its_queue_goes_when_it_runs_agai
     assert [output(job)[:3] for job in jobs] == [f"{n:03d}".encode() for n in range(60)]
     assert client._batch_bytes < 16384  # the socket refused a full batch: smaller ones went
     assert client.in_flight == 0 and not any(start for _data, start in client._queue)
+
+
+def test_a_lone_silent_background_job_loads_no_socket_module_and_no_read_buffer() -> None:
+    # A script's first `&` pays for what it uses only: the fork server's socket checks wait
+    # for a second job, suspend/resume's helpers for a Suspend-Job, the 1 MiB read buffer for
+    # a job that writes something (its pipes' EOF needs none).
+    program = (
+        "import sys\n"
+        "from pjsh.runtime.host import MemoryHost\n"
+        "from pjsh.engine import local_options\n"
+        "from pjsh.runtime.runspace import create_runspace\n"
+        "rs = create_runspace(local_options(MemoryHost()))\n"
+        "rs.run('$j = /bin/true &; $null = Wait-Job $j; $j.State')\n"
+        "loaded = [m for m in ('_socket', 'shlex', 'pjsh.jobs.groups') if m in sys.modules]\n"
+        "backend = rs.session.jobs.process_backend\n"
+        "print(loaded, backend._scratch is None, ''.join(rs.session.host.text).split())\n"
+        "rs.run('$k = printf ok &; $null = Wait-Job $k; Receive-Job $k')\n"
+        "print(backend._scratch is None, ''.join(rs.session.host.text).split()[-1])\n"
+        "rs.close()\n"
+    )
+    env = {**os.environ, "PJSH_SPAWNER": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    first, then = done.stdout.splitlines()[:2]
+    assert first == "[] True ['Completed']"
+    assert then == "False ok"  # output: the buffer is made, and the bytes arrive whole

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -165,3 +166,34 @@ def test_the_fork_server_starts_stages_with_this_launcher() -> None:
 
     assert spawner._launch.__file__ == launch.__file__
     assert spawner._launch.spawn.__code__.co_code == launch.spawn.__code__.co_code
+
+
+@pytest.mark.parametrize("script", ["$j = /bin/true &; $null = Wait-Job $j",
+                                    "$t = Start-ThreadJob { /bin/true }; $null = Wait-Job $t"])
+def test_the_guard_runs_before_a_guarded_group_has_its_first_process(script: str) -> None:
+    # Started after the first process, the guard's own spawn lay between that process and the
+    # line naming its group: pjsh killed then left the group running. (A fresh process: the
+    # guard starts once per process.)
+    program = (
+        "import subprocess\n"
+        "from pjsh.runtime import launch, posix\n"
+        "from pjsh.runtime.host import MemoryHost\n"
+        "from pjsh.engine import local_options\n"
+        "from pjsh.runtime.runspace import create_runspace\n"
+        "seen = []\n"
+        "real = launch.spawn\n"
+        "def spawn(*args, **kwargs):\n"
+        "    seen.append(posix._guard_fd is not None)\n"
+        "    return real(*args, **kwargs)\n"
+        "launch.spawn = spawn\n"
+        "rs = create_runspace(local_options(MemoryHost()))\n"
+        f"rs.run({script!r})\n"
+        "print(seen)\n"
+        "rs.close()\n"
+    )
+    env = {**os.environ, "PJSH_SPAWNER": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[True]"
