@@ -331,27 +331,34 @@ def default_budget() -> MemoryBudget:
     return _default_budget
 
 
+# A frame's header as latin-1 text, by payload length, for short Output strings.
+_OUTPUT_TEXT_HEADERS = tuple(_FRAME.pack(_STREAM_CODE[Stream.Output], _KIND_TEXT, n).decode("latin-1")
+                             for n in range(128))
+
+
 def _text_frames(code: int, texts: list[str]) -> bytes:
     """The spill frames of plain strings on one stream, byte for byte as _encode makes them
-    one at a time, built with C-level calls (no bytecode runs per string): ASCII text is
-    framed as text (each header is latin-1 text of its bytes) and encoded once."""
-    if len(texts) < 2 or not "".join(texts).isascii():
-        parts: list[bytes] = []
-        pack = _FRAME.pack
-        for text in texts:
-            payload = text.encode("utf-8", "surrogatepass")
-            parts.append(pack(code, _KIND_TEXT, len(payload)))
-            parts.append(payload)
-        return b"".join(parts)
-    # ASCII: a string's UTF-8 length is its length, and latin-1 writes each character (and
-    # each header byte) as one byte.
-    lengths = list(map(len, texts))
+    one at a time. Short ASCII strings on Output are framed by C-level calls, no bytecode per
+    string: a string's UTF-8 is then its latin-1, and so is each header (all its bytes are
+    below 128), so the frames are joined as text and encoded once."""
+    if len(texts) > 1 and code == _OUTPUT_CODE:
+        frames = [""] * (2 * len(texts))
+        try:
+            frames[::2] = itemgetter(*map(len, texts))(_OUTPUT_TEXT_HEADERS)
+        except IndexError:  # a string of 128 characters or more
+            pass
+        else:
+            frames[1::2] = texts
+            text = "".join(frames)
+            if text.isascii():  # the headers are: so is every string
+                return text.encode("latin-1")
+    parts: list[bytes] = []
     pack = _FRAME.pack
-    headers = {n: pack(code, _KIND_TEXT, n).decode("latin-1") for n in set(lengths)}
-    frames = [""] * (2 * len(texts))
-    frames[::2] = itemgetter(*lengths)(headers)
-    frames[1::2] = texts
-    return "".join(frames).encode("latin-1")
+    for value in texts:
+        payload = value.encode("utf-8", "surrogatepass")
+        parts.append(pack(code, _KIND_TEXT, len(payload)))
+        parts.append(payload)
+    return b"".join(parts)
 
 
 def _texts_size(texts: list[str]) -> int:

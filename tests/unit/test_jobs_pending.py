@@ -224,7 +224,9 @@ def test_a_block_of_strings_read_in_part_then_evicted_matches_storing_one_by_one
 def test_a_thread_jobs_strings_past_the_memory_bound_read_back_in_order(tmp_path: Path) -> None:
     job = Job(1, store=OutputStore(limit=4096, spill_dir=str(tmp_path)))
     sink = JobOutputSink(job)
-    values = [f"line {i}" if i % 7 else f"ligne é {i}" for i in range(3000)]
+    # ASCII, non-ASCII, a lone surrogate, and strings past a short frame header's lengths.
+    values = [f"ligne é {i}" if i % 7 == 0 else "x" * (100 + i % 60) if i % 11 == 0
+              else f"\udc80 {i}" if i % 13 == 0 else f"line {i}" for i in range(3000)]
     got: list[object] = []
     for i, value in enumerate(values):
         sink.send(value)
@@ -232,3 +234,17 @@ def test_a_thread_jobs_strings_past_the_memory_bound_read_back_in_order(tmp_path
             got += [r.value for r in job.read()]  # while it runs, memory then disk
     got += [r.value for r in job.read()]
     assert got == values
+
+
+@given(texts=st.lists(st.one_of(st.text(max_size=20), st.text(min_size=120, max_size=200),
+                                st.text(alphabet="abc", min_size=126, max_size=130)),
+                      max_size=20),
+       stream=st.sampled_from([Stream.Output, Stream.Error]))
+def test_a_block_of_strings_is_framed_as_each_string_alone(texts: list[str],
+                                                           stream: Stream) -> None:
+    from pjsh.jobs.storage import _FRAME, _KIND_TEXT, _STREAM_CODE, _text_frames
+
+    code = _STREAM_CODE[stream]
+    alone = b"".join(_FRAME.pack(code, _KIND_TEXT, len(payload)) + payload
+                     for payload in (t.encode("utf-8", "surrogatepass") for t in texts))
+    assert _text_frames(code, texts) == alone
