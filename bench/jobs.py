@@ -424,8 +424,8 @@ def bench_thread_objects(tmp: str, count: int, rounds: int, errors: list[str]) -
     """Start-ThreadJob { pipeline } to Completed against ``$r = pipeline``, same process."""
     pipeline = f'1..{count} | ForEach-Object {{ "line $_" }}'
     script = script_file(tmp, "objects.ps1", [
-        # Warm both paths once (the command modules load on first use).
-        "$null = Start-ThreadJob { 1 } | Wait-Job",
+        # Warm both paths once (the command modules load on first use: Out-Null's too).
+        "$null = Start-ThreadJob { 1 } | Wait-Job | Out-Null",
         "$null = 1..10 | ForEach-Object { \"line $_\" }",
         "$t0 = (Get-Date).Ticks",
         f"$j = Start-ThreadJob {{ {pipeline} }}",

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from pjsh.jobs.storage import OutputStore, Record, Stream, decode_lines
+from pjsh.jobs.storage import PENDING_MAX, OutputStore, Record, Stream, decode_lines
 from pjsh.lang.record import dataclass
 from pjsh.runtime.values import PSPropertyClass
 
@@ -366,6 +366,10 @@ class Job(PSPropertyClass):
         self._observers: list[JobObserver] = []
         # Those of them that hear OUTPUT events too (see add_observer).
         self._output_observers: list[JobObserver] = []
+        # How many Output objects the job's sink leaves pending before it stores them:
+        # PENDING_MAX, or 1 while someone hears output (one attribute for the sink to read
+        # per object, not a global and the observer list).
+        self.pending_limit = PENDING_MAX
         self._output_event: JobEvent | None = None  # the last OUTPUT event, reused (see _emit_output)
         self._children: list[Job] = list(children)
         for child in self._children:
@@ -504,12 +508,14 @@ class Job(PSPropertyClass):
             self._observers = [*self._observers, observer]
             if output:
                 self._output_observers = [*self._output_observers, observer]
+                self.pending_limit = 1
 
     def remove_observer(self, observer: JobObserver) -> None:
         """Stop calling ``observer``; unknown observers are ignored."""
         with self._lock:
             self._observers = [o for o in self._observers if o != observer]
             self._output_observers = [o for o in self._output_observers if o != observer]
+            self.pending_limit = 1 if self._output_observers else PENDING_MAX
 
     @property
     def output_heard(self) -> bool:

@@ -44,6 +44,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from enum import Enum
 from itertools import accumulate, repeat
+from operator import itemgetter
 from types import ModuleType
 from typing import NamedTuple
 
@@ -106,6 +107,12 @@ _KIND_PICKLE = 2
 _KIND_PINNED = 3  # payload is a key into the store's in-memory table (not serializable)
 _KIND_TEXT = 4  # a plain str, UTF-8 (surrogatepass): the common object, without the codec
 _PIN = struct.Struct("<Q")
+# What a memory entry holds (its fourth field): one object, one chunk of native bytes, or a
+# block of plain strings on Output, records seq .. seq + len - 1 (see _take_pending).
+_ENTRY_OBJECT = 0
+_ENTRY_RAW = 1
+_ENTRY_TEXTS = 2
+_TEXT_OVERHEAD = 50  # what _rough_size adds to a string's length
 
 
 # ---- the private spill directory ---------------------------------------------------------------
@@ -231,7 +238,7 @@ def _rough_size(value: object) -> int:
     if isinstance(value, (bytes, bytearray)):
         return len(value)
     if isinstance(value, str):
-        return len(value) + 50
+        return len(value) + _TEXT_OVERHEAD
     return sys.getsizeof(value) + 64
 
 
@@ -324,6 +331,41 @@ def default_budget() -> MemoryBudget:
     return _default_budget
 
 
+# A frame's header as latin-1 text, by payload length, for short Output strings.
+_OUTPUT_TEXT_HEADERS = tuple(_FRAME.pack(_STREAM_CODE[Stream.Output], _KIND_TEXT, n).decode("latin-1")
+                             for n in range(128))
+
+
+def _text_frames(code: int, texts: list[str]) -> bytes:
+    """The spill frames of plain strings on one stream, byte for byte as _encode makes them
+    one at a time. Short ASCII strings on Output are framed by C-level calls, no bytecode per
+    string: a string's UTF-8 is then its latin-1, and so is each header (all its bytes are
+    below 128), so the frames are joined as text and encoded once."""
+    if len(texts) > 1 and code == _OUTPUT_CODE:
+        frames = [""] * (2 * len(texts))
+        try:
+            frames[::2] = itemgetter(*map(len, texts))(_OUTPUT_TEXT_HEADERS)
+        except IndexError:  # a string of 128 characters or more
+            pass
+        else:
+            frames[1::2] = texts
+            text = "".join(frames)
+            if text.isascii():  # the headers are: so is every string
+                return text.encode("latin-1")
+    parts: list[bytes] = []
+    pack = _FRAME.pack
+    for value in texts:
+        payload = value.encode("utf-8", "surrogatepass")
+        parts.append(pack(code, _KIND_TEXT, len(payload)))
+        parts.append(payload)
+    return b"".join(parts)
+
+
+def _texts_size(texts: list[str]) -> int:
+    """What _rough_size charges for these strings together (TypeError unless all are str)."""
+    return len("".join(texts)) + _TEXT_OVERHEAD * len(texts)
+
+
 def decode_lines(chunks: Iterable[bytes]) -> Iterator[str]:
     """Split native output into lines without their ``\\n``/``\\r\\n``; bytes that are not
     UTF-8 survive as surrogate escapes (``surrogateescape``), so re-encoding is exact."""
@@ -352,10 +394,12 @@ class OutputStore:
         self._reported = 0  # what the budget was last told
         self._lock = threading.Lock()
         self._readers = 0  # iterators in progress; the spill file is only reset without any
-        # (seq, stream code, value, raw, rough size): no Record and no Stream member in it, so
-        # a string's entry holds nothing the garbage collector must track (it stops tracking
-        # such tuples), and 100,000 kept strings do not slow every collection down.
-        self._mem: deque[tuple[int, int, object, bool, int]] = deque()
+        # (seq, stream code, value, entry kind, rough size): no Record and no Stream member in
+        # it, so a string's entry holds nothing the garbage collector must track (it stops
+        # tracking such tuples). A block of pending plain strings is one entry (_ENTRY_TEXTS,
+        # the value a list): no tuple per string, so 100,000 strings make no work for the
+        # collector (a tuple per string made a hundred collections) and cost a list slot each.
+        self._mem: deque[tuple[int, int, object, int, int]] = deque()
         self._mem_bytes = 0
         self._next_seq = 0
         # Per stream: seq of the first record not yet consumed (all earlier ones are).
@@ -380,8 +424,9 @@ class OutputStore:
         # (counted), so what was kept is a prefix of the output with no hole in it.
         self._lost_bytes = 0
         self._lost_error: str | None = None
-        # Output objects appended without the lock (see pending_output).
-        self._pending: deque[object] = deque()
+        # Output objects appended without the lock (see pending_output). A list: the job's
+        # thread only appends to its end, so a taker copies and deletes the first n at once.
+        self._pending: list[object] = []
 
     # ---- writing -----------------------------------------------------------------------------
 
@@ -392,7 +437,7 @@ class OutputStore:
             self._append_raw(stream, view[start:start + MAX_CHUNK])
 
     @property
-    def pending_output(self) -> deque[object]:
+    def pending_output(self) -> list[object]:
         """Where the job's own thread may append Output objects without the lock (its output
         sink): the appender calls take_pending once PENDING_MAX are waiting, and every other
         operation on the store takes them first, as append_object would have stored them."""
@@ -408,50 +453,65 @@ class OutputStore:
     def _take_pending(self) -> bool:
         """take_pending under the lock; True when the budget is over its limit.
 
-        The pending objects are taken as a block: those that fit in memory become memory
-        entries at once, and a block of plain strings to spill is encoded into the spill
-        batch at once; anything else (a closed store, lost output, other objects to spill)
-        goes through _append_locked one by one. Each record gets the sequence number, memory
-        entry or frame append_object would give it; the budget hears of a block's bytes at
-        once (it counts in steps anyway), and the batch is written when a block ends past
-        SPILL_BATCH."""
+        The pending objects are taken as a block: a block of strings that fits in memory
+        whole becomes one memory entry, otherwise the objects that fit become an entry each;
+        a block of plain strings to spill is encoded into the spill batch at once; anything
+        else (a closed store, lost output, other objects to spill) goes through
+        _append_locked one by one. Each record gets the sequence number,
+        charged size and frame append_object would give it; the budget hears of a block's
+        bytes at once (it counts in steps anyway), and the batch is written when a block ends
+        past SPILL_BATCH."""
         pending = self._pending
-        over = False
-        code = _OUTPUT_CODE
-        popleft = pending.popleft  # (only the holder of the lock takes from the queue)
-        block = [popleft() for _ in range(len(pending))]  # not those appended meanwhile
-        if block and not self._closed and self._lost_error is None \
-                and self._disk_end == 0 and not self._batch:
-            sizes = [len(v) + 50 if type(v) is str else _rough_size(v) for v in block]
-            ends = list(accumulate(sizes))
-            fit = bisect_right(ends, self.limit - self._mem_bytes)
-            if fit:
-                seq = self._next_seq
-                self._mem.extend(zip(range(seq, seq + fit), repeat(code), block,
-                                     repeat(False), sizes))
-                self._mem_bytes += ends[fit - 1]
-                self._next_seq = seq + fit
-                self._last_seq[Stream.Output] = seq + fit - 1
-                over = self._charge(ends[fit - 1])
-                block = block[fit:]
-        if not block:
-            return over
-        if self._closed or self._lost_error is not None \
-                or list(map(type, block)).count(str) != len(block):
+        # Only those pending now: the job's thread may append meanwhile, but only at the end
+        # (each list operation is atomic), and only the holder of the lock takes.
+        count = len(pending)
+        block = pending[:count]
+        del pending[:count]
+        if not block or self._closed or self._lost_error is not None:
+            over = False
             for value in block:
                 over = self._append_locked(Stream.Output, value) or over
             return over
-        pack = _FRAME.pack
-        parts: list[bytes] = []
-        for value in block:
-            payload = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
-            parts.append(pack(code, _KIND_TEXT, len(payload)))
-            parts.append(payload)
+        code = _OUTPUT_CODE
+        over = False
+        if self._disk_end == 0 and not self._batch:
+            room = self.limit - self._mem_bytes
+            seq = self._next_seq
+            try:
+                # One C call checks that all are strings (of any str type: they are kept
+                # as they are) and sums their lengths.
+                total = _texts_size(block)  # type: ignore[arg-type]
+            except TypeError:
+                total = -1
+            if 0 <= total <= room:
+                fit = len(block)
+                self._mem.append((seq, code, block, _ENTRY_TEXTS, total))
+            else:
+                sizes = [len(v) + _TEXT_OVERHEAD if type(v) is str else _rough_size(v)
+                         for v in block]
+                ends = list(accumulate(sizes))
+                fit = bisect_right(ends, room)
+                total = ends[fit - 1] if fit else 0
+                if fit:
+                    self._mem.extend(zip(range(seq, seq + fit), repeat(code), block,
+                                         repeat(_ENTRY_OBJECT), sizes))
+            if fit:
+                self._mem_bytes += total
+                self._next_seq = seq + fit
+                self._last_seq[Stream.Output] = seq + fit - 1
+                over = self._charge(total)
+                block = block[fit:]
+        if not block:
+            return over
+        if list(map(type, block)).count(str) != len(block):
+            for value in block:
+                over = self._append_locked(Stream.Output, value) or over
+            return over
         seq = self._next_seq
         if not self._batch:
             self._batch_seq = seq
             self._batch_last = dict(self._last_seq)
-        data = b"".join(parts)
+        data = _text_frames(code, block)  # type: ignore[arg-type]
         self._batch += data
         self._next_seq = seq + len(block)
         self._last_seq[Stream.Output] = seq + len(block) - 1
@@ -475,7 +535,7 @@ class OutputStore:
 
     def _append_locked(self, stream: Stream, value: object) -> bool:
         """append_object under the lock; True when the budget is over its limit."""
-        size = len(value) + 50 if type(value) is str else _rough_size(value)
+        size = len(value) + _TEXT_OVERHEAD if type(value) is str else _rough_size(value)
         over = False
         if self._closed:
             return False
@@ -486,7 +546,7 @@ class OutputStore:
         # Memory only while nothing waits on disk, so that memory records always precede
         # disk records and reading memory-then-disk is in order.
         if self._disk_end == 0 and not self._batch and self._mem_bytes + size <= self.limit:
-            self._mem.append((seq, _STREAM_CODE[stream], value, False, size))
+            self._mem.append((seq, _STREAM_CODE[stream], value, _ENTRY_OBJECT, size))
             self._mem_bytes += size
             over = self._charge(size)
         else:
@@ -577,8 +637,18 @@ class OutputStore:
         """Write the memory records to the file's end as the first segment (they precede
         every record on disk); on a write failure they simply stay in memory."""
         parts: list[bytes] = []
-        for _seq, code, value, raw, _size in self._mem:
-            if raw:
+        for _seq, code, value, entry, _size in self._mem:
+            if entry == _ENTRY_TEXTS:
+                texts: list[str] = value  # type: ignore[assignment]
+                if list(map(type, texts)).count(str) == len(texts):
+                    parts.append(_text_frames(code, texts))
+                else:  # a str subclass (NativeLine) is encoded with its type
+                    encoded = [self._encode(text) for text in texts]
+                    parts += [frame for kind, text_payload in encoded
+                              for frame in (_FRAME.pack(code, kind, len(text_payload)),
+                                            text_payload)]
+                continue
+            if entry == _ENTRY_RAW:
                 payload: bytes = value  # type: ignore[assignment]
                 kind = _KIND_RAW
             else:
@@ -624,7 +694,7 @@ class OutputStore:
                 return
             seq = self._next_seq
             if self._disk_end == 0 and not self._batch and self._mem_bytes + size <= self.limit:
-                self._mem.append((seq, _STREAM_CODE[stream], bytes(view), True, size))
+                self._mem.append((seq, _STREAM_CODE[stream], bytes(view), _ENTRY_RAW, size))
                 self._mem_bytes += size
                 over = self._charge(size)
             else:
@@ -831,9 +901,20 @@ class OutputStore:
             end = self._next_seq
             cursor = self._cursor
             streams = _STREAMS
-            mem = [(seq, Record(streams[code], value, raw))
-                   for seq, code, value, raw, _ in self._mem
-                   if streams[code] in wanted and seq >= cursor[streams[code]]]
+            mem: list[tuple[int, Record]] = []
+            for seq, code, value, entry, _ in self._mem:
+                stream = streams[code]
+                if stream not in wanted:
+                    continue
+                first = cursor[stream]
+                if entry == _ENTRY_TEXTS:
+                    texts: list[str] = value  # type: ignore[assignment]
+                    skip = first - seq if first > seq else 0
+                    if skip < len(texts):
+                        mem.extend(zip(range(seq + skip, seq + len(texts)),
+                                       map(Record, repeat(stream), texts[skip:])))
+                elif seq >= first:
+                    mem.append((seq, Record(stream, value, entry == _ENTRY_RAW)))
             fd = self._fd
             segments = [(segment, (segment[0], segment[2], segment[1]))
                         for segment in self._segments if segment[1] > segment[0]]
@@ -921,8 +1002,18 @@ class OutputStore:
             cursor = self._cursor
             freed = 0
             while self._mem:
-                seq, code, _value, _raw, size = self._mem[0]
-                if seq >= cursor[_STREAMS[code]]:
+                seq, code, value, entry, size = self._mem[0]
+                first = cursor[_STREAMS[code]]
+                if entry == _ENTRY_TEXTS:
+                    texts: list[str] = value  # type: ignore[assignment]
+                    if first < seq + len(texts):
+                        if first > seq:
+                            # Partly consumed: the rest stays, as per-string entries would.
+                            part = _texts_size(texts[:first - seq])
+                            self._mem[0] = (first, code, texts[first - seq:], entry, size - part)
+                            freed += part
+                        break
+                elif seq >= first:
                     break
                 self._mem.popleft()
                 freed += size

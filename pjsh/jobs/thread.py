@@ -26,7 +26,7 @@ from pjsh.jobs.model import (
     JobState,
     ThreadJob,
 )
-from pjsh.jobs.storage import PENDING_MAX, Stream
+from pjsh.jobs.storage import Stream
 from pjsh.runtime.cancel import CancelToken
 
 if TYPE_CHECKING:  # novm: never runs (typing.TypeAlias is 3.10+)
@@ -115,7 +115,7 @@ class JobOutputSink:
         """One success object."""
         pending = self._pending
         pending.append(value)
-        if len(pending) >= PENDING_MAX or self._job._output_observers:
+        if len(pending) >= self._job.pending_limit:  # 1 while an observer hears output
             self._job.take_output()
 
     def write_bytes(self, data: bytes) -> None:

@@ -4,6 +4,7 @@ been stored by append_object; observers of output are told of each object at onc
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -13,11 +14,23 @@ from pjsh.jobs.model import Job, JobEvent, JobEventKind
 from pjsh.jobs.storage import PENDING_MAX, OutputStore, Record, Stream
 from pjsh.jobs.thread import JobOutputSink
 
+
+class _Line(str):
+    """A str subclass (as Receive-Job's NativeLine): kept with its type in memory."""
+
+
 # One step on a store: ("pending", v) appends to the pending queue (take_pending once
 # PENDING_MAX wait, as the sink does); ("object", stream, v), ("bytes", stream, b);
-# ("read", consume, stream or None); ("take",); ("probe",) reads the counters.
+# ("read", consume, stream or None); ("some", n) consumes the first n records only (a reader
+# that stops early); ("take",); ("evict",) moves memory to the spill file; ("probe",) reads
+# the counters. Pending runs ("many", texts) append a run of strings at once.
 STEPS = st.lists(st.one_of(
     st.tuples(st.just("pending"), st.one_of(st.integers(), st.text(max_size=30))),
+    st.tuples(st.just("many"), st.lists(st.one_of(st.text(max_size=12),
+                                                  st.builds(_Line, st.text(max_size=12))),
+                                        min_size=1, max_size=40)),
+    st.tuples(st.just("some"), st.integers(min_value=0, max_value=30)),
+    st.tuples(st.just("evict")),
     st.tuples(st.just("object"), st.sampled_from([Stream.Output, Stream.Error, Stream.Warning]),
               st.text(max_size=30)),
     st.tuples(st.just("bytes"), st.sampled_from([Stream.Output, Stream.Error]),
@@ -34,13 +47,25 @@ def _apply(store: OutputStore, steps: list[tuple[object, ...]], pending: bool) -
     seen: list[object] = []
     for step in steps:
         kind = step[0]
-        if kind == "pending":
-            if pending:
-                store.pending_output.append(step[1])
-                if len(store.pending_output) >= PENDING_MAX:
-                    store.take_pending()
-            else:
-                store.append_object(Stream.Output, step[1])
+        if kind in ("pending", "many"):
+            values = step[1] if kind == "many" else [step[1]]
+            assert isinstance(values, list)
+            for value in values:
+                if pending:
+                    store.pending_output.append(value)
+                    if len(store.pending_output) >= PENDING_MAX:
+                        store.take_pending()
+                else:
+                    store.append_object(Stream.Output, value)
+        elif kind == "some":
+            assert isinstance(step[1], int)
+            records = store.iter_records()
+            some = [(r.stream, r.value, type(r.value), r.raw)
+                    for r in islice(records, step[1])]
+            records.close()
+            seen.append(some)
+        elif kind == "evict":
+            seen.append(store.evict())
         elif kind == "object":
             assert isinstance(step[1], Stream)
             store.append_object(step[1], step[2])
@@ -51,14 +76,14 @@ def _apply(store: OutputStore, steps: list[tuple[object, ...]], pending: bool) -
             assert step[2] is None or isinstance(step[2], Stream)
             records: list[Record] = store.read(consume=bool(step[1]),
                                                streams=None if step[2] is None else (step[2],))
-            seen.append([(r.stream, r.value, r.raw) for r in records])
+            seen.append([(r.stream, r.value, type(r.value), r.raw) for r in records])
         elif kind == "take":
             if pending:
                 store.take_pending()
         else:
             seen.append((store.has_more, store.has_more_in(Stream.Output), store.memory_bytes,
                          store.disk_bytes, store.charged_bytes, store.spilling))
-    seen.append([(r.stream, r.value, r.raw) for r in store.read(consume=False)])
+    seen.append([(r.stream, r.value, type(r.value), r.raw) for r in store.read(consume=False)])
     return seen
 
 
@@ -178,3 +203,48 @@ def test_a_subscriber_added_after_a_job_was_registered_hears_its_output(tmp_path
         assert heard == [JobEventKind.OUTPUT]
     finally:
         manager.shutdown()
+
+
+def test_a_block_of_strings_read_in_part_then_evicted_matches_storing_one_by_one(
+        tmp_path: Path) -> None:
+    steps: list[tuple[object, ...]] = [
+        ("many", ["a", _Line("bé"), "c" * 20, "", "d"]), ("some", 2), ("probe",),
+        ("many", ["e", "f"]), ("some", 1), ("probe",), ("evict",), ("probe",),
+        ("read", True, None), ("probe",)]
+    for limit in (1 << 20, 200):
+        reference = OutputStore(limit=limit, spill_dir=str(tmp_path / f"a{limit}"))
+        store = OutputStore(limit=limit, spill_dir=str(tmp_path / f"b{limit}"))
+        try:
+            assert _apply(store, steps, pending=True) == _apply(reference, steps, pending=False)
+        finally:
+            store.close()
+            reference.close()
+
+
+def test_a_thread_jobs_strings_past_the_memory_bound_read_back_in_order(tmp_path: Path) -> None:
+    job = Job(1, store=OutputStore(limit=4096, spill_dir=str(tmp_path)))
+    sink = JobOutputSink(job)
+    # ASCII, non-ASCII, a lone surrogate, and strings past a short frame header's lengths.
+    values = [f"ligne é {i}" if i % 7 == 0 else "x" * (100 + i % 60) if i % 11 == 0
+              else f"\udc80 {i}" if i % 13 == 0 else f"line {i}" for i in range(3000)]
+    got: list[object] = []
+    for i, value in enumerate(values):
+        sink.send(value)
+        if i % 1000 == 999:
+            got += [r.value for r in job.read()]  # while it runs, memory then disk
+    got += [r.value for r in job.read()]
+    assert got == values
+
+
+@given(texts=st.lists(st.one_of(st.text(max_size=20), st.text(min_size=120, max_size=200),
+                                st.text(alphabet="abc", min_size=126, max_size=130)),
+                      max_size=20),
+       stream=st.sampled_from([Stream.Output, Stream.Error]))
+def test_a_block_of_strings_is_framed_as_each_string_alone(texts: list[str],
+                                                           stream: Stream) -> None:
+    from pjsh.jobs.storage import _FRAME, _KIND_TEXT, _STREAM_CODE, _text_frames
+
+    code = _STREAM_CODE[stream]
+    alone = b"".join(_FRAME.pack(code, _KIND_TEXT, len(payload)) + payload
+                     for payload in (t.encode("utf-8", "surrogatepass") for t in texts))
+    assert _text_frames(code, texts) == alone
