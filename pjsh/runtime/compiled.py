@@ -594,12 +594,21 @@ def _compile_foreach(stmt: ast.ForEachStatement) -> StmtFn | None:
     key = var.name.lower()
     if var.scope is not None or var.splat or key in _SPECIAL_WRITE:
         return None
-    name = var.name
-    iterable = stmt.iterable
-    body = block_fn(stmt.body)
     low_label = stmt.label.lower() if stmt.label else None
-    if len(stmt.body.statements) == 1:
-        return _foreach_one(stmt, key, _step(stmt.body.statements[0]), low_label)
+    statements = stmt.body.statements
+    if len(statements) == 1:
+        # A body of one statement: statements_fn's runner for it is written into the loop
+        # (the loop's stop check before the body is the statement's).
+        return _foreach_loop(stmt, key, _step(statements[0]), statements[0], low_label)
+    return _foreach_loop(stmt, key, block_fn(stmt.body), None, low_label)
+
+
+def _foreach_loop(stmt: ast.ForEachStatement, key: str, body: StmtFn,
+                  only: ast.Statement | None, low_label: str | None) -> StmtFn:
+    """_compile_foreach's loop; ``body`` is the one statement ``only``'s closure (its errors
+    handled here) or the block's runner (which handles its statements' errors)."""
+    name = stmt.variable.name
+    iterable = stmt.iterable
 
     def run(interp: Interpreter, frame: Frame, out: Sink) -> None:
         items: Any = interp.lazy_range(iterable, frame)
@@ -618,49 +627,15 @@ def _compile_foreach(stmt: ast.ForEachStatement) -> StmtFn | None:
             if stop._set:
                 raise PipelineStoppedSignal
             try:
-                body(interp, frame, out)
-            except BreakSignal as b:
-                if _matches(b.label, low_label):
-                    break
-                raise
-            except ContinueSignal as c:
-                if _matches(c.label, low_label):
-                    continue
-                raise
-
-    return run
-
-
-def _foreach_one(stmt: ast.ForEachStatement, key: str, step: StmtFn,
-                 low_label: str | None) -> StmtFn:
-    """_compile_foreach's loop for a body of one statement, with statements_fn's runner for
-    it written in (the loop's stop check before the body is the statement's)."""
-    only = stmt.body.statements[0]
-    name = stmt.variable.name
-    iterable = stmt.iterable
-
-    def run(interp: Interpreter, frame: Frame, out: Sink) -> None:
-        items: Any = interp.lazy_range(iterable, frame)
-        if items is None:
-            value = interp.capture_value(iterable, frame)
-            items = list(value) if isinstance(value, list) else ([] if value is None else [value])
-        scope = frame.scope
-        table = scope._vars
-        stop = interp.stop_event
-        for item in items:
-            old = table.get(key)
-            table[key] = (old[0] if old is not None else name, item)
-            if scope._nothing:
-                scope._nothing.discard(key)
-            if stop._set:
-                raise PipelineStoppedSignal
-            try:
-                try:
-                    step(interp, frame, out)
-                except PSRuntimeError as e:
-                    interp.statement_failed(e, frame)
-                except CallDepthOverflow as e:
-                    interp.depth_overflow(e, only, frame)
+                if only is None:
+                    body(interp, frame, out)
+                else:
+                    try:
+                        body(interp, frame, out)
+                    except PSRuntimeError as e:
+                        interp.statement_failed(e, frame)
+                    except CallDepthOverflow as e:
+                        interp.depth_overflow(e, only, frame)
             except BreakSignal as b:
                 if _matches(b.label, low_label):
                     break
