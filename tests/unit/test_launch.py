@@ -197,3 +197,45 @@ def test_the_guard_runs_before_a_guarded_group_has_its_first_process(script: str
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[True]"
+
+
+@pytest.mark.parametrize("use_awk", [True, False], ids=["awk", "python"])
+def test_the_guard_kills_the_groups_still_named_when_its_pipe_closes(use_awk: bool) -> None:
+    """Both forms of the guard: a group named (+) and not unnamed (-) is SIGKILLed at EOF,
+    an unnamed one is left alone, and it ignores the signals a terminal or a session
+    sends."""
+    import fcntl
+    import termios
+    import time
+
+    from pjsh.runtime.posix import guard_argv
+
+    argv = guard_argv(use_awk)
+    assert (argv[0] == "/bin/sh") == (use_awk and Path("/usr/bin/awk").exists())
+    named = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    unnamed = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    read_end, write_end = os.pipe()
+    guard = subprocess.Popen(argv, stdin=read_end, stdout=subprocess.DEVNULL, close_fds=True,
+                             start_new_session=True, cwd="/")
+    try:
+        os.write(write_end, f"+{named.pid}\n+{unnamed.pid}\n-{unnamed.pid}\n+1\n".encode())
+        # The guard has read the lines (so its own code runs, signals ignored) once the pipe
+        # holds no byte: watched through the read end, still open here.
+        deadline = time.monotonic() + 30
+        while int.from_bytes(fcntl.ioctl(read_end, termios.FIONREAD, b"\0" * 4), "little"):
+            assert time.monotonic() < deadline, "the guard never read its pipe"
+            time.sleep(0.01)
+        ignored = int(next(line.split()[1] for line in
+                           Path(f"/proc/{guard.pid}/status").read_text().splitlines()
+                           if line.startswith("SigIgn:")), 16)
+        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM,
+                    signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGPIPE):
+            assert ignored & (1 << (sig - 1)), sig
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert guard.wait(30) == 0
+    assert named.wait(30) == -signal.SIGKILL  # (group 1, also named, is never touched)
+    assert unnamed.poll() is None
+    unnamed.kill()
+    unnamed.wait()
