@@ -1386,8 +1386,13 @@ class EnterJob(Cmdlet):
             with terminal.forwarding_stop(_raise_suspend):
                 receiver._wait(bound, captured)
         except KeyboardInterrupt:
+            # Stopped before the prompt comes back, as Stop-Job returns (the stop escalates
+            # to SIGKILL after its grace, so this wait ends): the next command sees Stopped,
+            # and no late output of the dying job lands after it.
             for job in captured:
                 manager.stop(job, wait=False)
+            for job in captured:
+                manager.stop(job)
             raise
         except _SuspendRequest:
             for job in captured:
