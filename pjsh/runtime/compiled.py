@@ -275,16 +275,6 @@ def _plain_key(expr: ast.Expr) -> str | None:
     return None if key in _SPECIAL_READ or key in _CONSTANT_VALUES else key
 
 
-def _nothing_here(scope: Scope | None, key: str) -> bool:
-    """Scope.holds_nothing for a lower-cased name."""
-    while scope is not None:
-        if key in scope._vars:
-            nothing = scope._nothing
-            return nothing is not None and key in nothing
-        scope = scope.parent
-    return False
-
-
 def plain_value(expr: ast.Expr) -> bool:
     """Whether an expression statement of ``expr`` just sends its value (enumerated): not a
     range (streamed), an increment (silent), a method call ($null is silent) or a variable
@@ -357,7 +347,7 @@ def _compile_expression_statement(expr: ast.Expr) -> StmtFn:
     def run(interp: Interpreter, frame: Frame, out: Sink) -> None:
         try:
             if key is not None:
-                if _nothing_here(frame.scope, key):
+                if frame.scope.holds_nothing(key):
                     _succeeded(interp)
                     return
             elif variable is not None and interp.holds_nothing(variable, frame):
@@ -424,7 +414,7 @@ def _compile_assignment(stmt: ast.Assignment) -> StmtFn | None:
 
         def assign(interp: Interpreter, frame: Frame, out: Sink) -> None:
             if source_key is not None:
-                nothing = _nothing_here(frame.scope, source_key)
+                nothing = frame.scope.holds_nothing(source_key)
             else:
                 nothing = variable is not None and interp.holds_nothing(variable, frame)
             if nothing:
